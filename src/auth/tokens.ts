@@ -1,0 +1,93 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { type AclRule, parseAclEntry, validateAcl } from '../domain/acl.js';
+import { fail } from '../domain/errors.js';
+import { isKsuid, newId, randomBase62 } from '../domain/ids.js';
+import type { Token } from '../domain/types.js';
+import type { TokenStore } from '../store/store.js';
+
+/** Who is making a request. `rules` null means full access. */
+export interface Principal {
+  tokenId: string | null;
+  rules: AclRule[] | null;
+}
+
+const SECRET_LENGTH = 32;
+
+/**
+ * Tokens. A bearer is `<token id without tok_>_<secret>`. Only a SHA-256 of
+ * the secret is stored: the secret is 190 random bits, so a fast hash is
+ * enough and a slow one would only cost every request time.
+ */
+export class Tokens {
+  private readonly adminDigest: Buffer | null;
+
+  constructor(
+    private readonly tokens: TokenStore,
+    adminToken: string,
+  ) {
+    this.adminDigest = adminToken ? sha256(adminToken) : null;
+  }
+
+  /** Creates a token; the bearer is returned here and never again. */
+  async create(metadata: string, acl: string[]): Promise<{ token: Token; bearer: string }> {
+    const made = mint(metadata, validateAcl(acl));
+    await this.tokens.create(made.token);
+    return made;
+  }
+
+  /** The full-access token made at the first start of a database; undefined on every later start. */
+  async bootstrapAdmin(store: { createBootstrapToken(token: Token): Promise<boolean> }): Promise<string | undefined> {
+    const made = mint('admin (created at first start)', []);
+    return (await store.createBootstrapToken(made.token)) ? made.bearer : undefined;
+  }
+
+  async get(id: string): Promise<Token> {
+    return (await this.tokens.get(id)) ?? notFound(id);
+  }
+
+  list(filter: { metadata?: string }): Promise<Token[]> {
+    return this.tokens.list(filter);
+  }
+
+  async delete(id: string): Promise<Token> {
+    return (await this.tokens.delete(id)) ?? notFound(id);
+  }
+
+  /** Resolves an Authorization header value to a principal, or fails with 401's reason. */
+  async authenticate(header: string | undefined): Promise<Principal> {
+    const match = header?.match(/^Bearer +(\S+)\s*$/i);
+    if (!match) fail('authorization_header_invalid', "expected 'Authorization: Bearer <token>'");
+    const bearer = match[1]!;
+    const digest = sha256(bearer);
+    if (this.adminDigest && timingSafeEqual(digest, this.adminDigest)) return { tokenId: null, rules: null };
+
+    const separator = bearer.indexOf('_');
+    const idPart = bearer.slice(0, separator);
+    if (separator < 0 || !isKsuid(idPart)) fail('token_invalid', "the bearer is not of the form '<token id>_<secret>'");
+    const token = await this.tokens.get(`tok_${idPart}`);
+    // Compare against a stored hash even for unknown ids, so timing does not tell which ids exist.
+    const expected = token ? Buffer.from(token.secretHash, 'hex') : UNKNOWN_TOKEN_DIGEST;
+    const matches = timingSafeEqual(sha256(bearer.slice(separator + 1)), expected);
+    if (!token || !matches) fail('authentication_failed', 'the token does not exist or its secret is wrong');
+    return { tokenId: token.id, rules: token.acl.map(parseAclEntry) };
+  }
+}
+
+function mint(metadata: string, acl: string[]): { token: Token; bearer: string } {
+  const id = newId('tok');
+  const secret = randomBase62(SECRET_LENGTH);
+  return {
+    token: { id, metadata, acl, secretHash: sha256(secret).toString('hex') },
+    bearer: `${id.slice('tok_'.length)}_${secret}`,
+  };
+}
+
+const UNKNOWN_TOKEN_DIGEST = sha256('hooklog: no such token');
+
+function sha256(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
+}
+
+function notFound(id: string): never {
+  fail('token_not_found', `token '${id}' does not exist`);
+}

@@ -1,0 +1,122 @@
+import { type Command, InvalidArgumentError } from 'commander';
+import { type ClientOptions, action, call, integer } from './client.js';
+
+interface PublishOptions {
+  key?: string;
+  value?: string;
+  keyBase64?: string;
+  valueBase64?: string;
+  time?: number;
+}
+
+interface ConsumeOptions {
+  offset?: number;
+  offsetId?: string;
+  size?: number;
+  poll?: number;
+  encoding?: string;
+  follow?: boolean;
+}
+
+interface ConsumeResponse {
+  next_offset: number;
+  messages: unknown[];
+}
+
+/** How long each request of `consume --follow` waits for new messages when --poll is not given. */
+const FOLLOW_POLL_MS = 30_000;
+
+export function messagesCommands(program: Command): void {
+  program
+    .command('publish <log_id>')
+    .description('publish one message')
+    .option('--key <text>', 'key as text')
+    .option('--value <text>', 'value as text')
+    .option('--key-base64 <b64>', 'key as base64 bytes')
+    .option('--value-base64 <b64>', 'value as base64 bytes')
+    .option('--time <micros>', 'message time, microseconds since the epoch (default: now)', integer('--time', 0))
+    .action(action((client, logId: string, opts: PublishOptions) => call(client, 'POST', messagePath(logId), { body: publishBody(opts) })));
+
+  program
+    .command('consume <log_id>')
+    .description('read messages from an offset')
+    .option('--offset <n>', 'start offset (-1 end of log, -2 start)', integer('--offset', -2))
+    .option('--offset-id <offset_id>', 'start from a stored offset')
+    .option('--size <n>', 'how many messages per request', integer('--size', 1))
+    .option('--poll <ms>', 'wait this long for new messages', integer('--poll', 0))
+    .option('--encoding <encoding>', 'string or base64')
+    .option('--follow', 'keep long-polling and print each message as a JSON line')
+    .action(action((client, logId: string, opts: ConsumeOptions) => (opts.follow ? follow(client, logId, opts) : consume(client, logId, opts))));
+
+  program
+    .command('get-by-offset <log_id>')
+    .description('get the message at an offset, or the next available one')
+    .option('--offset <n>', 'offset (-1 newest, -2 oldest)', integer('--offset', -2))
+    .option('--encoding <encoding>', 'string or base64')
+    .action(
+      action((client, logId: string, opts: { offset?: number; encoding?: string }) =>
+        call(client, 'GET', messagePath(logId), { query: { offset: opts.offset, encoding: opts.encoding } }),
+      ),
+    );
+
+  program
+    .command('get-by-key <log_id>')
+    .description('get the newest message with a key (no key: a nil key)')
+    .option('--key <text>', 'key as text')
+    .option('--key-base64 <b64>', 'key as base64 bytes')
+    .option('--encoding <encoding>', 'encoding of the answer: string or base64')
+    .action(
+      action((client, logId: string, opts: { key?: string; keyBase64?: string; encoding?: string }) => {
+        if (opts.key !== undefined && opts.keyBase64 !== undefined) throw new InvalidArgumentError('give --key or --key-base64, not both');
+        const body =
+          opts.keyBase64 !== undefined
+            ? { encoding: 'base64', key: opts.keyBase64 }
+            : { encoding: opts.encoding === 'base64' ? 'base64' : 'string', key: maybeBase64(opts.key, opts.encoding === 'base64') };
+        return call(client, 'POST', `${messagePath(logId)}/key`, { body });
+      }),
+    );
+}
+
+function messagePath(logId: string): string {
+  return `message/${encodeURIComponent(logId)}`;
+}
+
+/** When any part is base64, the whole message is sent as base64 and text parts are converted. */
+function publishBody(opts: PublishOptions) {
+  if (opts.key !== undefined && opts.keyBase64 !== undefined) throw new InvalidArgumentError('give --key or --key-base64, not both');
+  if (opts.value !== undefined && opts.valueBase64 !== undefined) throw new InvalidArgumentError('give --value or --value-base64, not both');
+  const base64 = opts.keyBase64 !== undefined || opts.valueBase64 !== undefined;
+  return {
+    encoding: base64 ? 'base64' : 'string',
+    time: opts.time,
+    key: opts.keyBase64 ?? maybeBase64(opts.key, base64),
+    value: opts.valueBase64 ?? maybeBase64(opts.value, base64),
+  };
+}
+
+function maybeBase64(text: string | undefined, base64: boolean): string | undefined {
+  return text === undefined || !base64 ? text : Buffer.from(text, 'utf8').toString('base64');
+}
+
+function consume(client: ClientOptions, logId: string, opts: ConsumeOptions, offset = opts.offset) {
+  return call(client, 'GET', `messages/${encodeURIComponent(logId)}`, {
+    query: {
+      offset,
+      offset_id: offset === undefined ? opts.offsetId : undefined,
+      len: opts.size,
+      poll: opts.poll,
+      encoding: opts.encoding,
+    },
+  }) as Promise<ConsumeResponse>;
+}
+
+/** Long-polls forever from the requested start, printing each message as one JSON line. */
+async function follow(client: ClientOptions, logId: string, opts: ConsumeOptions): Promise<undefined> {
+  const polling = { ...opts, poll: opts.poll ?? FOLLOW_POLL_MS };
+  let offset = opts.offset;
+  for (;;) {
+    const response = await consume(client, logId, polling, offset);
+    for (const message of response.messages) process.stdout.write(`${JSON.stringify(message)}\n`);
+    offset = response.next_offset;
+  }
+}

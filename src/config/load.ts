@@ -1,0 +1,81 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { type Config, LOG_LEVELS, type Setting, envName, settings } from './schema.js';
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/**
+ * Layers the defaults, then the YAML file named by HOOKLOG_CONFIG, then
+ * HOOKLOG_* environment variables, and validates the result once. A bad value
+ * fails with a message that names the key and where it came from.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const config = Object.fromEntries(settings.map((s) => [s.field, s.default])) as unknown as Config;
+  const assign = (setting: Setting, raw: unknown, source: string) => {
+    (config as unknown as Record<string, unknown>)[setting.field] = coerce(setting, raw, source);
+  };
+
+  const file = env.HOOKLOG_CONFIG;
+  if (file) {
+    for (const [key, raw] of Object.entries(readYaml(file))) {
+      const setting = settings.find((s) => s.key === key);
+      if (!setting) throw new ConfigError(`${file}: unknown setting '${key}' (known: ${settings.map((s) => s.key).join(', ')})`);
+      assign(setting, raw, `${file}: ${key}`);
+    }
+  }
+  for (const setting of settings) {
+    const raw = env[envName(setting)];
+    if (raw !== undefined) assign(setting, raw, envName(setting));
+  }
+  return config;
+}
+
+function readYaml(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`HOOKLOG_CONFIG: cannot read ${file}: ${(err as Error).message}`);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(`${file}: invalid YAML: ${(err as Error).message}`);
+  }
+  if (doc === null || doc === undefined) return {};
+  if (typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(`${file}: expected a mapping of settings`);
+  return doc as Record<string, unknown>;
+}
+
+function coerce(setting: Setting, raw: unknown, source: string): unknown {
+  const bad = (expected: string): never => {
+    throw new ConfigError(`${source}: expected ${expected}, got ${JSON.stringify(raw)}`);
+  };
+  const asNumber = () => (typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN);
+  switch (setting.type) {
+    case 'string':
+      if (typeof raw !== 'string') bad('a string');
+      return raw;
+    case 'port': {
+      const n = asNumber();
+      if (!Number.isInteger(n) || n < 0 || n > 65535) bad('a port number from 0 to 65535');
+      return n;
+    }
+    case 'positive_integer': {
+      const n = asNumber();
+      if (!Number.isSafeInteger(n) || n <= 0) bad('a positive whole number');
+      return n;
+    }
+    case 'positive_number': {
+      const n = asNumber();
+      if (!Number.isFinite(n) || n <= 0) bad('a positive number');
+      return n;
+    }
+    case 'log_level':
+      if (!(LOG_LEVELS as readonly unknown[]).includes(raw)) bad(`one of ${LOG_LEVELS.join(', ')}`);
+      return raw;
+  }
+}

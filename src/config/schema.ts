@@ -1,0 +1,60 @@
+/**
+ * Every setting, with its default and what it means. A setting named `data_dir`
+ * here is `data_dir:` in the YAML file and `HOOKLOG_DATA_DIR` in the
+ * environment. The README's configuration table is generated from this list in
+ * spirit and checked against it by a test.
+ */
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  adminToken: string;
+  maxBodyBytes: number;
+  retentionIntervalSeconds: number;
+  logLevel: LogLevel;
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+type SettingType = 'port' | 'string' | 'positive_integer' | 'positive_number' | 'log_level';
+
+export interface Setting {
+  key: string;
+  field: keyof Config;
+  type: SettingType;
+  default: Config[keyof Config];
+  description: string;
+}
+
+export const settings: readonly Setting[] = [
+  { key: 'port', field: 'port', type: 'port', default: 8080, description: 'TCP port the HTTP server listens on' },
+  { key: 'host', field: 'host', type: 'string', default: '', description: 'address to bind; empty binds every address' },
+  { key: 'data_dir', field: 'dataDir', type: 'string', default: './data', description: 'directory of the SQLite database' },
+  {
+    key: 'admin_token',
+    field: 'adminToken',
+    type: 'string',
+    default: '',
+    description: 'bootstrap bearer with full access; when empty, the first start creates an admin token and prints it once',
+  },
+  {
+    key: 'max_body_bytes',
+    field: 'maxBodyBytes',
+    type: 'positive_integer',
+    default: 1024 * 1024,
+    description: 'largest request body accepted, in bytes; larger bodies get 413',
+  },
+  {
+    key: 'retention_interval_seconds',
+    field: 'retentionIntervalSeconds',
+    type: 'positive_number',
+    default: 30,
+    description: 'how often the retention job trims, compacts and expires messages',
+  },
+  { key: 'log_level', field: 'logLevel', type: 'log_level', default: 'info', description: `server log level: ${LOG_LEVELS.join(', ')}` },
+];
+
+export function envName(setting: Setting): string {
+  return `HOOKLOG_${setting.key.toUpperCase()}`;
+}

@@ -1,0 +1,25 @@
+import { fail } from './errors.js';
+
+/** How keys and values travel in JSON: UTF-8 text, or standard base64 for arbitrary bytes. */
+export type Encoding = 'string' | 'base64';
+
+// Strict standard base64: Buffer.from(…, 'base64') silently skips bad characters,
+// which would store bytes the publisher never sent.
+const BASE64_PATTERN = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** An absent or empty encoding means `string`, as in klev. */
+export function parseEncoding(value: unknown): Encoding {
+  if (value === undefined || value === null || value === '' || value === 'string') return 'string';
+  if (value === 'base64') return 'base64';
+  fail('encoding_invalid', `encoding must be 'string' or 'base64', got ${JSON.stringify(value)}`);
+}
+
+export function decodeBytes(value: string, encoding: Encoding, field: string): Buffer {
+  if (encoding === 'string') return Buffer.from(value, 'utf8');
+  if (!BASE64_PATTERN.test(value)) fail('base64_invalid', `${field} is not valid standard base64`);
+  return Buffer.from(value, 'base64');
+}
+
+export function encodeBytes(value: Buffer, encoding: Encoding): string {
+  return encoding === 'string' ? value.toString('utf8') : value.toString('base64');
+}

@@ -1,0 +1,54 @@
+import { randomBytes } from 'node:crypto';
+
+/**
+ * Ids are a type prefix plus a KSUID: 4 bytes of seconds since the KSUID epoch
+ * and 16 random bytes, written as 27 base62 characters. Because the timestamp
+ * leads and the width is fixed, ids sort by creation time as plain strings.
+ */
+export type IdPrefix = 'log' | 'tok' | 'off';
+
+const KSUID_EPOCH_SECONDS = 1_400_000_000;
+const KSUID_LENGTH = 27;
+const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+const KSUID_PATTERN = /^[0-9A-Za-z]{27}$/;
+
+export function ksuid(nowMs: number = Date.now()): string {
+  const bytes = Buffer.alloc(20);
+  bytes.writeUInt32BE(Math.floor(nowMs / 1000) - KSUID_EPOCH_SECONDS, 0);
+  randomBytes(16).copy(bytes, 4);
+  return toBase62(bytes).padStart(KSUID_LENGTH, '0');
+}
+
+export function newId(prefix: IdPrefix): string {
+  return `${prefix}_${ksuid()}`;
+}
+
+export function isKsuid(value: string): boolean {
+  return KSUID_PATTERN.test(value);
+}
+
+/** True when `value` is `<prefix>_` followed by a well-formed KSUID. */
+export function isId(prefix: IdPrefix, value: string): boolean {
+  return value.length === prefix.length + 1 + KSUID_LENGTH && value.startsWith(`${prefix}_`) && isKsuid(value.slice(prefix.length + 1));
+}
+
+/** Random base62 text, for secrets. Rejection sampling keeps every character equally likely. */
+export function randomBase62(length: number): string {
+  let out = '';
+  while (out.length < length) {
+    for (const byte of randomBytes(length * 2)) {
+      if (byte < 248 && out.length < length) out += BASE62[byte % 62];
+    }
+  }
+  return out;
+}
+
+function toBase62(bytes: Buffer): string {
+  let n = BigInt(`0x${bytes.toString('hex')}`);
+  let out = '';
+  while (n > 0n) {
+    out = BASE62[Number(n % 62n)] + out;
+    n /= 62n;
+  }
+  return out;
+}

@@ -1,0 +1,41 @@
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import type { LogLevel } from '../config/schema.js';
+import { HooklogError, fail } from '../domain/errors.js';
+import type { AppDeps } from './deps.js';
+import { registerKlevApi } from './dialects/klev/index.js';
+
+export interface AppOptions {
+  maxBodyBytes: number;
+  logLevel: LogLevel;
+}
+
+/** Builds the HTTP application. It never listens: main does, and tests may. */
+export function buildApp(deps: AppDeps, options: AppOptions): FastifyInstance {
+  const app = Fastify({
+    logger: { level: options.logLevel },
+    bodyLimit: options.maxBodyBytes,
+    // Per-request log lines would dominate the log at webhook rates; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
+    // Idle keep-alive sockets would otherwise hold a graceful shutdown open.
+    forceCloseConnections: 'idle',
+    return503OnClosing: false,
+  });
+
+  // Our own JSON parser so that bad JSON gets a coded error like every other bad input.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    const text = body as string;
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch (err) {
+      done(new HooklogError('json_invalid', (err as Error).message), undefined);
+    }
+  });
+
+  app.addHook('onRequest', async () => {
+    if (deps.isClosing()) fail('shutting_down', 'retry against another node or after the restart');
+  });
+  registerKlevApi(app, deps);
+  return app;
+}

@@ -1,0 +1,16 @@
+import type { Tokens } from '../auth/tokens.js';
+import type { Consumer } from '../log/consumer.js';
+import type { Logs } from '../log/logs.js';
+import type { Offsets } from '../log/offsets.js';
+import type { Publisher } from '../log/publisher.js';
+
+/** What the HTTP layer needs from the core. Built by the composition root. */
+export interface AppDeps {
+  tokens: Tokens;
+  logs: Logs;
+  offsets: Offsets;
+  publisher: Publisher;
+  consumer: Consumer;
+  /** Set when shutdown starts: new requests get 503 instead of racing the close. */
+  isClosing: () => boolean;
+}

@@ -1,0 +1,77 @@
+import { fail } from '../domain/errors.js';
+import { type Log, type Message, OFFSET_END, OFFSET_START } from '../domain/types.js';
+import type { LogStore, MessageStore } from '../store/store.js';
+import type { LogNotifier } from './notifier.js';
+
+export interface ConsumeRequest {
+  logId: string;
+  /** An offset, or OFFSET_END (-1) / OFFSET_START (-2). */
+  from: number;
+  limit: number;
+  /** How long to wait for messages when there are none yet, in milliseconds. */
+  pollMs: number;
+  /** Aborts the wait when the client goes away. */
+  signal: AbortSignal;
+}
+
+export interface ConsumeResult {
+  messages: Message[];
+  /** Where the next consume should start. */
+  nextOffset: number;
+}
+
+/** Reads messages from logs: ranges with long-polling, single messages by offset or key. */
+export class Consumer {
+  constructor(
+    private readonly logs: Pick<LogStore, 'get'>,
+    private readonly messages: Pick<MessageStore, 'read' | 'getByKey'>,
+    private readonly notifier: LogNotifier,
+  ) {}
+
+  async consume({ logId, from, limit, pollMs, signal }: ConsumeRequest): Promise<ConsumeResult> {
+    const log = await this.requireLog(logId);
+    const start = from === OFFSET_END ? log.nextOffset : from === OFFSET_START ? 0 : from;
+    let messages = await this.messages.read(logId, start, limit);
+    if (messages.length === 0 && pollMs > 0) messages = await this.poll(logId, start, limit, pollMs, signal);
+
+    const last = messages.at(-1);
+    // With nothing to return, a start below the log's end means everything from
+    // there was deleted by retention: continue where new messages will arrive.
+    const nextOffset = last ? last.offset + 1 : Math.max(start, log.nextOffset);
+    return { messages, nextOffset };
+  }
+
+  /** The message at `offset`, or the next one still available; -1 is the newest message, -2 the oldest. */
+  async getByOffset(logId: string, offset: number): Promise<Message> {
+    const log = await this.requireLog(logId);
+    const start = offset === OFFSET_END ? log.nextOffset - 1 : offset === OFFSET_START ? 0 : offset;
+    const [message] = start < 0 ? [] : await this.messages.read(logId, start, 1);
+    return message ?? fail('message_not_found', `no message at or after offset ${offset} in log '${logId}'`);
+  }
+
+  async getByKey(logId: string, key: Buffer | null): Promise<Message> {
+    await this.requireLog(logId);
+    const message = await this.messages.getByKey(logId, key);
+    return message ?? fail('message_not_found', `no message with ${key === null ? 'a nil key' : 'that key'} in log '${logId}'`);
+  }
+
+  private async requireLog(logId: string): Promise<Log> {
+    return (await this.logs.get(logId)) ?? fail('log_not_found', `log '${logId}' does not exist`);
+  }
+
+  private async poll(logId: string, start: number, limit: number, pollMs: number, signal: AbortSignal): Promise<Message[]> {
+    const deadline = Date.now() + pollMs;
+    for (let remaining = pollMs; remaining > 0 && !signal.aborted && !this.notifier.isClosed; remaining = deadline - Date.now()) {
+      const cancel = new AbortController();
+      // Subscribe before reading again, so a publish between the two is not missed.
+      const woken = this.notifier.subscribe(logId, remaining, AbortSignal.any([signal, cancel.signal]));
+      const messages = await this.messages.read(logId, start, limit);
+      if (messages.length > 0) {
+        cancel.abort();
+        return messages;
+      }
+      await woken;
+    }
+    return this.messages.read(logId, start, limit);
+  }
+}

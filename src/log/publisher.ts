@@ -1,0 +1,81 @@
+import { fail } from '../domain/errors.js';
+import type { NewMessage } from '../domain/types.js';
+import type { AppendOutcome, AppendRequest, MessageStore } from '../store/store.js';
+import { nowMicros } from './clock.js';
+import type { LogNotifier } from './notifier.js';
+
+interface Pending {
+  request: AppendRequest;
+  resolve: (outcome: AppendOutcome) => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * Group commit. Publish requests that arrive while the event loop is busy are
+ * appended together in one transaction, so one fsync acknowledges many
+ * requests. A request's promise resolves only after its transaction commits,
+ * which is what lets a 2xx mean "durable".
+ */
+export class Publisher {
+  private queue: Pending[] = [];
+  private scheduled = false;
+  private flushing: Promise<void> | null = null;
+
+  constructor(
+    private readonly store: Pick<MessageStore, 'append'>,
+    private readonly notifier: LogNotifier,
+  ) {}
+
+  /** Appends `messages` to the log and resolves with the log's next offset once committed. */
+  async publish(logId: string, messages: NewMessage[]): Promise<number> {
+    const outcome = await new Promise<AppendOutcome>((resolve, reject) => {
+      this.queue.push({ request: { logId, messages }, resolve, reject });
+      this.schedule();
+    });
+    if ('logMissing' in outcome) fail('log_not_found', `log '${logId}' does not exist`);
+    return outcome.nextOffset;
+  }
+
+  /** Resolves when everything queued so far is committed (used at shutdown). */
+  async drain(): Promise<void> {
+    while (this.queue.length > 0 || this.flushing) {
+      await (this.flushing ?? new Promise((resolve) => setImmediate(resolve)));
+    }
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.flushing) return;
+    this.scheduled = true;
+    // setImmediate runs after the current I/O phase, so every request parsed
+    // in this turn of the event loop joins the same transaction.
+    setImmediate(() => {
+      this.scheduled = false;
+      this.flushing = this.flush().finally(() => {
+        this.flushing = null;
+        if (this.queue.length > 0) this.schedule();
+      });
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const group = this.queue;
+    this.queue = [];
+    let outcomes: AppendOutcome[];
+    try {
+      outcomes = await this.store.append(
+        group.map((p) => p.request),
+        nowMicros(),
+      );
+    } catch (err) {
+      for (const pending of group) pending.reject(err);
+      return;
+    }
+    const grown = new Set<string>();
+    group.forEach((pending, i) => {
+      const outcome = outcomes[i]!;
+      if ('nextOffset' in outcome && pending.request.messages.length > 0) grown.add(pending.request.logId);
+      pending.resolve(outcome);
+    });
+    for (const logId of grown) this.notifier.notify(logId);
+  }
+}

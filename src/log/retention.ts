@@ -1,0 +1,67 @@
+import type { Log } from '../domain/types.js';
+import type { RetentionStore } from '../store/store.js';
+import { nowMicros } from './clock.js';
+
+/** Messages deleted per transaction: small enough that publishes never wait long behind a clean-up. */
+const STEP = 1000;
+
+export interface RetentionLogger {
+  error(obj: object, msg: string): void;
+}
+
+/**
+ * The background job that enforces each log's retention settings and purges
+ * the messages of deleted logs. Runs never overlap; each works in small steps
+ * and yields to the event loop between them.
+ */
+export class RetentionJob {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private stopped = false;
+
+  constructor(
+    private readonly store: RetentionStore,
+    private readonly intervalMs: number,
+    private readonly logger: RetentionLogger,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => {
+      this.running ??= this.runOnce()
+        .catch((err) => this.logger.error({ err }, 'retention run failed'))
+        .finally(() => (this.running = null));
+    }, this.intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.running;
+  }
+
+  async runOnce(): Promise<void> {
+    const now = nowMicros();
+    for (const log of await this.store.logsWithRetention()) {
+      for (const step of this.stepsFor(log, now)) await this.repeat(step);
+    }
+    await this.repeat(() => this.store.purgeDeleted(STEP));
+  }
+
+  private stepsFor(log: Log, now: number): Array<() => Promise<number>> {
+    const before = (seconds: number) => now - seconds * 1_000_000;
+    const steps: Array<() => Promise<number>> = [];
+    if (log.trimSeconds > 0) steps.push(() => this.store.trimByAge(log.id, before(log.trimSeconds), STEP));
+    if (log.trimBytes > 0) steps.push(() => this.store.trimBySize(log.id, log.trimBytes, STEP));
+    if (log.compacting) steps.push(() => this.store.compact(log.id, before(log.compactSeconds), STEP));
+    if (log.expireSeconds > 0) steps.push(() => this.store.expire(log.id, before(log.expireSeconds), STEP));
+    return steps;
+  }
+
+  /** Runs `step` until it deletes less than a full step, yielding between runs. */
+  private async repeat(step: () => Promise<number>): Promise<void> {
+    while (!this.stopped && (await step()) >= STEP) {
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+}

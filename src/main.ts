@@ -1,0 +1,25 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { logsCommand } from './cli/logs.js';
+import { messagesCommands } from './cli/messages.js';
+import { offsetsCommand } from './cli/offsets.js';
+import { action, call } from './cli/client.js';
+import { serveCommand } from './cli/serve.js';
+import { tokensCommand } from './cli/tokens.js';
+
+const program = new Command('hooklog')
+  .description('hooklog: a webhook gateway on a durable, append-only log')
+  .option('--url <url>', 'server URL (env HOOKLOG_URL)', process.env.HOOKLOG_URL ?? 'http://127.0.0.1:8080')
+  .option('--token <bearer>', 'API token (env HOOKLOG_TOKEN)', process.env.HOOKLOG_TOKEN);
+
+serveCommand(program);
+program
+  .command('paths')
+  .description('list the API resources (also checks the token)')
+  .action(action((client) => call(client, 'GET', '')));
+tokensCommand(program);
+logsCommand(program);
+messagesCommands(program);
+offsetsCommand(program);
+
+await program.parseAsync(process.argv);

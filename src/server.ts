@@ -1,0 +1,79 @@
+import type { FastifyInstance } from 'fastify';
+import { Tokens } from './auth/tokens.js';
+import type { Config } from './config/schema.js';
+import { buildApp } from './http/app.js';
+import { Consumer } from './log/consumer.js';
+import { Logs } from './log/logs.js';
+import { LogNotifier } from './log/notifier.js';
+import { Offsets } from './log/offsets.js';
+import { Publisher } from './log/publisher.js';
+import { RetentionJob } from './log/retention.js';
+import { openSqliteStore } from './store/sqlite/index.js';
+
+export interface RunningServer {
+  app: FastifyInstance;
+  /** Base URL the server answers on, e.g. http://127.0.0.1:8080 */
+  url: string;
+  /** Stops accepting requests, finishes those in flight, commits queued writes and closes storage. */
+  close(): Promise<void>;
+}
+
+/** The composition root: builds the store, the core and the HTTP app, then listens. */
+export async function startServer(config: Config, print: (line: string) => void = console.log): Promise<RunningServer> {
+  const store = openSqliteStore(config.dataDir);
+  const notifier = new LogNotifier();
+  const publisher = new Publisher(store.messages, notifier);
+  const tokens = new Tokens(store.tokens, config.adminToken);
+  let closing = false;
+
+  const app = buildApp(
+    {
+      tokens,
+      logs: new Logs(store.logs),
+      offsets: new Offsets(store.offsets, store.logs),
+      publisher,
+      consumer: new Consumer(store.logs, store.messages, notifier),
+      isClosing: () => closing,
+    },
+    { maxBodyBytes: config.maxBodyBytes, logLevel: config.logLevel },
+  );
+
+  if (!config.adminToken) {
+    const bearer = await tokens.bootstrapAdmin(store);
+    if (bearer) {
+      print(`hooklog: created an admin token. It is shown only this once; keep it safe:\n\n  HOOKLOG_TOKEN=${bearer}\n`);
+    }
+  }
+
+  const retention = new RetentionJob(store.retention, config.retentionIntervalSeconds * 1000, app.log);
+  retention.start();
+  const url = await listen(app, config);
+  print(`hooklog: listening on ${url} (data in ${config.dataDir})`);
+
+  return {
+    app,
+    url,
+    async close() {
+      closing = true;
+      notifier.close();
+      await app.close();
+      await publisher.drain();
+      await retention.stop();
+      await store.close();
+    },
+  };
+}
+
+/** An empty host binds every address: IPv6 and IPv4 where the machine has IPv6, IPv4 alone otherwise. */
+async function listen(app: FastifyInstance, config: Config): Promise<string> {
+  if (config.host) return app.listen({ port: config.port, host: config.host });
+  try {
+    await app.listen({ port: config.port, host: '::' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EAFNOSUPPORT') throw err;
+    await app.listen({ port: config.port, host: '0.0.0.0' });
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  return `http://127.0.0.1:${port}`;
+}

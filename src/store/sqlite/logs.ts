@@ -1,0 +1,71 @@
+import type { Database } from 'better-sqlite3';
+import type { Log } from '../../domain/types.js';
+import type { LogStore } from '../store.js';
+
+export interface LogRow {
+  seq: number;
+  id: string;
+  metadata: string;
+  compacting: number;
+  trim_bytes: number;
+  trim_seconds: number;
+  compact_seconds: number;
+  expire_seconds: number;
+  next_offset: number;
+}
+
+export const toLog = (row: LogRow): Log => ({
+  id: row.id,
+  metadata: row.metadata,
+  compacting: row.compacting === 1,
+  trimBytes: row.trim_bytes,
+  trimSeconds: row.trim_seconds,
+  compactSeconds: row.compact_seconds,
+  expireSeconds: row.expire_seconds,
+  nextOffset: row.next_offset,
+});
+
+export function sqliteLogs(db: Database): LogStore {
+  const insert = db.prepare<unknown[], LogRow>(
+    `INSERT INTO logs (id, metadata, compacting, trim_bytes, trim_seconds, compact_seconds, expire_seconds)
+     VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+  );
+  const byId = db.prepare<[string], LogRow>('SELECT * FROM logs WHERE id = ?');
+  const list = db.prepare<[string | null], LogRow>('SELECT * FROM logs WHERE ?1 IS NULL OR metadata = ?1 ORDER BY id');
+  const remove = db.prepare<[string], LogRow>('DELETE FROM logs WHERE id = ? RETURNING *');
+  const markDeleted = db.prepare('INSERT INTO deleted_logs (seq) VALUES (?)');
+  const removeOffsets = db.prepare('DELETE FROM offsets WHERE log_id = ?');
+
+  const deleteLog = db.transaction((id: string) => {
+    const row = remove.get(id);
+    if (!row) return undefined;
+    markDeleted.run(row.seq);
+    removeOffsets.run(id);
+    return toLog(row);
+  });
+
+  return {
+    async create(log) {
+      const row = insert.get(
+        log.id,
+        log.metadata,
+        log.compacting ? 1 : 0,
+        log.trimBytes,
+        log.trimSeconds,
+        log.compactSeconds,
+        log.expireSeconds,
+      );
+      return toLog(row!);
+    },
+    async get(id) {
+      const row = byId.get(id);
+      return row && toLog(row);
+    },
+    async list({ metadata }) {
+      return list.all(metadata ?? null).map(toLog);
+    },
+    async delete(id) {
+      return deleteLog.immediate(id);
+    },
+  };
+}

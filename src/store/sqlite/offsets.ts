@@ -1,0 +1,55 @@
+import type { Database } from 'better-sqlite3';
+import type { CursorOffset } from '../../domain/types.js';
+import type { OffsetStore } from '../store.js';
+
+interface OffsetRow {
+  id: string;
+  log_id: string;
+  metadata: string;
+  value: number;
+  value_metadata: string;
+}
+
+const toOffset = (row: OffsetRow): CursorOffset => ({
+  id: row.id,
+  logId: row.log_id,
+  metadata: row.metadata,
+  value: row.value,
+  valueMetadata: row.value_metadata,
+});
+
+export function sqliteOffsets(db: Database): OffsetStore {
+  const insert = db.prepare('INSERT INTO offsets (id, log_id, metadata, value, value_metadata) VALUES (?, ?, ?, ?, ?)');
+  const byId = db.prepare<[string], OffsetRow>('SELECT * FROM offsets WHERE id = ?');
+  // NULL filter parameters match every row, so one statement serves every filter combination.
+  const filtered = db.prepare<[string | null, string | null], OffsetRow>(
+    `SELECT * FROM offsets
+     WHERE (?1 IS NULL OR log_id = ?1) AND (?2 IS NULL OR metadata = ?2)
+     ORDER BY id`,
+  );
+  const update = db.prepare<[number, string, string], OffsetRow>(
+    'UPDATE offsets SET value = ?, value_metadata = ? WHERE id = ? RETURNING *',
+  );
+  const remove = db.prepare<[string], OffsetRow>('DELETE FROM offsets WHERE id = ? RETURNING *');
+
+  return {
+    async create(offset) {
+      insert.run(offset.id, offset.logId, offset.metadata, offset.value, offset.valueMetadata);
+    },
+    async get(id) {
+      const row = byId.get(id);
+      return row && toOffset(row);
+    },
+    async list({ logId, metadata }) {
+      return filtered.all(logId ?? null, metadata ?? null).map(toOffset);
+    },
+    async set(id, value, valueMetadata) {
+      const row = update.get(value, valueMetadata, id);
+      return row && toOffset(row);
+    },
+    async delete(id) {
+      const row = remove.get(id);
+      return row && toOffset(row);
+    },
+  };
+}

@@ -1,0 +1,110 @@
+import type { Database, Statement } from 'better-sqlite3';
+import type { RetentionStore } from '../store.js';
+import { type LogRow, toLog } from './logs.js';
+
+const SIZE = 'ifnull(length(key), 0) + ifnull(length(value), 0)';
+
+/**
+ * Each step deletes a bounded number of messages in its own transaction and
+ * keeps logs.size_bytes true by subtracting what it deleted (RETURNING).
+ * better-sqlite3 runs on the event loop, so small steps keep request latency low.
+ */
+export function sqliteRetention(db: Database): RetentionStore {
+  const seqOf = db.prepare<[string], { seq: number; size_bytes: number }>('SELECT seq, size_bytes FROM logs WHERE id = ?');
+  const shrink = db.prepare('UPDATE logs SET size_bytes = size_bytes - ? WHERE seq = ?');
+  const withRetention = db.prepare<[], LogRow>(
+    `SELECT * FROM logs
+     WHERE compacting = 1 OR trim_bytes > 0 OR trim_seconds > 0 OR expire_seconds > 0
+     ORDER BY id`,
+  );
+
+  // Trimming removes a prefix of the log: everything before the first message
+  // that is still young enough. That is exact when times rise with offsets (as
+  // server-assigned times do) and never scans past the part being removed.
+  const firstYoung = db.prepare<[number, number], { msg_offset: number }>(
+    'SELECT msg_offset FROM messages WHERE log_seq = ? AND time >= ? ORDER BY msg_offset LIMIT 1',
+  );
+  const deletePrefix = db.prepare<[number, number, number], { size: number }>(
+    `DELETE FROM messages WHERE log_seq = ?1 AND msg_offset IN (
+       SELECT msg_offset FROM messages WHERE log_seq = ?1 AND msg_offset < ?2 ORDER BY msg_offset LIMIT ?3)
+     RETURNING ${SIZE} AS size`,
+  );
+  const oldest = db.prepare<[number, number], { msg_offset: number; size: number }>(
+    `SELECT msg_offset, ${SIZE} AS size FROM messages WHERE log_seq = ? ORDER BY msg_offset LIMIT ?`,
+  );
+  const overwritten = db.prepare<[number, number, number], { size: number }>(
+    `DELETE FROM messages WHERE log_seq = ?1 AND msg_offset IN (
+       SELECT m.msg_offset FROM messages m
+       WHERE m.log_seq = ?1 AND m.key IS NOT NULL AND m.time < ?2
+         AND EXISTS (SELECT 1 FROM messages n WHERE n.log_seq = ?1 AND n.key = m.key AND n.msg_offset > m.msg_offset)
+       LIMIT ?3)
+     RETURNING ${SIZE} AS size`,
+  );
+  const expired = db.prepare<[number, number, number], { size: number }>(
+    `DELETE FROM messages WHERE log_seq = ?1 AND msg_offset IN (
+       SELECT msg_offset FROM messages
+       WHERE log_seq = ?1 AND key IS NOT NULL AND value IS NULL AND time < ?2
+       LIMIT ?3)
+     RETURNING ${SIZE} AS size`,
+  );
+  const pendingPurge = db.prepare<[], { seq: number }>('SELECT seq FROM deleted_logs ORDER BY seq LIMIT 1');
+  const purgeSome = db.prepare<[number, number]>(
+    `DELETE FROM messages WHERE log_seq = ?1 AND msg_offset IN (
+       SELECT msg_offset FROM messages WHERE log_seq = ?1 ORDER BY msg_offset LIMIT ?2)`,
+  );
+  const purged = db.prepare('DELETE FROM deleted_logs WHERE seq = ?');
+
+  /** Runs a RETURNING delete for one log and keeps its size_bytes in step. */
+  const deleteAndShrink = <P extends unknown[]>(logId: string, statement: Statement<P, { size: number }>, params: (seq: number) => P): number =>
+    db
+      .transaction(() => {
+        const log = seqOf.get(logId);
+        if (!log) return 0;
+        const rows = statement.all(...params(log.seq));
+        const freed = rows.reduce((sum, row) => sum + row.size, 0);
+        if (rows.length > 0) shrink.run(freed, log.seq);
+        return rows.length;
+      })
+      .immediate();
+
+  return {
+    async logsWithRetention() {
+      return withRetention.all().map(toLog);
+    },
+    async trimByAge(logId, beforeMicros, limit) {
+      return deleteAndShrink(logId, deletePrefix, (seq) => {
+        const young = firstYoung.get(seq, beforeMicros);
+        return [seq, young ? young.msg_offset : Number.MAX_SAFE_INTEGER, limit];
+      });
+    },
+    async trimBySize(logId, maxBytes, limit) {
+      return deleteAndShrink(logId, deletePrefix, (seq) => {
+        let excess = seqOf.get(logId)!.size_bytes - maxBytes;
+        let end = 0;
+        for (const row of excess > 0 ? oldest.all(seq, limit) : []) {
+          if (excess <= 0) break;
+          excess -= row.size;
+          end = row.msg_offset + 1;
+        }
+        return [seq, end, limit];
+      });
+    },
+    async compact(logId, beforeMicros, limit) {
+      return deleteAndShrink(logId, overwritten, (seq) => [seq, beforeMicros, limit]);
+    },
+    async expire(logId, beforeMicros, limit) {
+      return deleteAndShrink(logId, expired, (seq) => [seq, beforeMicros, limit]);
+    },
+    async purgeDeleted(limit) {
+      return db
+        .transaction(() => {
+          const pending = pendingPurge.get();
+          if (!pending) return 0;
+          const deleted = purgeSome.run(pending.seq, limit).changes;
+          if (deleted < limit) purged.run(pending.seq);
+          return deleted;
+        })
+        .immediate();
+    },
+  };
+}

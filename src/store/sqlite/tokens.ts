@@ -1,0 +1,46 @@
+import type { Database } from 'better-sqlite3';
+import type { Token } from '../../domain/types.js';
+import type { TokenStore } from '../store.js';
+
+interface TokenRow {
+  id: string;
+  metadata: string;
+  acl: string;
+  secret_hash: string;
+}
+
+const toToken = (row: TokenRow): Token => ({
+  id: row.id,
+  metadata: row.metadata,
+  acl: JSON.parse(row.acl) as string[],
+  secretHash: row.secret_hash,
+});
+
+/** The token store, plus a synchronous insert for use inside other transactions. */
+export function sqliteTokens(db: Database): TokenStore & { insert(token: Token): void } {
+  const insert = db.prepare('INSERT INTO tokens (id, metadata, acl, secret_hash) VALUES (?, ?, ?, ?)');
+  const byId = db.prepare<[string], TokenRow>('SELECT * FROM tokens WHERE id = ?');
+  const list = db.prepare<[string | null], TokenRow>('SELECT * FROM tokens WHERE ?1 IS NULL OR metadata = ?1 ORDER BY id');
+  const remove = db.prepare<[string], TokenRow>('DELETE FROM tokens WHERE id = ? RETURNING *');
+
+  const insertToken = (token: Token) => {
+    insert.run(token.id, token.metadata, JSON.stringify(token.acl), token.secretHash);
+  };
+  return {
+    insert: insertToken,
+    async create(token) {
+      insertToken(token);
+    },
+    async get(id) {
+      const row = byId.get(id);
+      return row && toToken(row);
+    },
+    async list({ metadata }) {
+      return list.all(metadata ?? null).map(toToken);
+    },
+    async delete(id) {
+      const row = remove.get(id);
+      return row && toToken(row);
+    },
+  };
+}

@@ -1,0 +1,88 @@
+import type { CursorOffset, Log, Message, NewMessage, RetentionSettings, Token } from '../domain/types.js';
+
+/**
+ * The one storage interface. Every backend implements it and passes the
+ * conformance suite in test/store.conformance.ts.
+ *
+ * Glossary
+ * - log seq: a backend may key messages by an internal integer instead of the
+ *   log id; that never leaks through this interface.
+ * - append: one transaction for many publish requests (group commit). Each
+ *   request gets its own outcome, so one bad request never fails the others.
+ * - read: messages at or after an offset, in offset order. Offsets deleted by
+ *   retention are skipped, which is how "the next available message" works.
+ * - retention step: deletes at most `limit` messages and returns how many it
+ *   deleted, so the caller can spread a large clean-up over many short
+ *   transactions instead of one long one.
+ *
+ * Every write resolves only after it is durably committed.
+ */
+export interface Store {
+  readonly tokens: TokenStore;
+  readonly logs: LogStore;
+  readonly messages: MessageStore;
+  readonly offsets: OffsetStore;
+  readonly retention: RetentionStore;
+  /**
+   * Stores `token` as the first-start admin token, in the same transaction as
+   * the mark that this was done, so it happens once per database ever.
+   * Resolves false (storing nothing) when it was done before.
+   */
+  createBootstrapToken(token: Token): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export interface TokenStore {
+  create(token: Token): Promise<void>;
+  get(id: string): Promise<Token | undefined>;
+  list(filter: { metadata?: string }): Promise<Token[]>;
+  delete(id: string): Promise<Token | undefined>;
+}
+
+export interface LogStore {
+  create(log: { id: string; metadata: string } & RetentionSettings): Promise<Log>;
+  get(id: string): Promise<Log | undefined>;
+  list(filter: { metadata?: string }): Promise<Log[]>;
+  /** Removes the log and its cursor offsets at once; its messages are purged by retention. */
+  delete(id: string): Promise<Log | undefined>;
+}
+
+export interface AppendRequest {
+  logId: string;
+  messages: NewMessage[];
+}
+
+/** `nextOffset` after the append, or `logMissing` when the log does not exist. */
+export type AppendOutcome = { nextOffset: number } | { logMissing: true };
+
+export interface MessageStore {
+  /** Appends every request in one transaction. `nowMicros` is the time given to messages without one. */
+  append(requests: AppendRequest[], nowMicros: number): Promise<AppendOutcome[]>;
+  /** Up to `limit` messages with offset >= `from`, in offset order. */
+  read(logId: string, from: number, limit: number): Promise<Message[]>;
+  /** The message with the highest offset whose key equals `key` (null matches a nil key). */
+  getByKey(logId: string, key: Buffer | null): Promise<Message | undefined>;
+}
+
+export interface OffsetStore {
+  create(offset: CursorOffset): Promise<void>;
+  get(id: string): Promise<CursorOffset | undefined>;
+  list(filter: { logId?: string; metadata?: string }): Promise<CursorOffset[]>;
+  set(id: string, value: number, valueMetadata: string): Promise<CursorOffset | undefined>;
+  delete(id: string): Promise<CursorOffset | undefined>;
+}
+
+export interface RetentionStore {
+  /** Logs that have at least one retention setting on. */
+  logsWithRetention(): Promise<Log[]>;
+  /** Deletes messages whose time is before `beforeMicros`. */
+  trimByAge(logId: string, beforeMicros: number, limit: number): Promise<number>;
+  /** Deletes the oldest messages until the log's key+value bytes are at most `maxBytes`. */
+  trimBySize(logId: string, maxBytes: number, limit: number): Promise<number>;
+  /** Deletes messages older than `beforeMicros` that a newer message with the same key overwrites. */
+  compact(logId: string, beforeMicros: number, limit: number): Promise<number>;
+  /** Deletes messages with a key and a nil value whose time is before `beforeMicros`. */
+  expire(logId: string, beforeMicros: number, limit: number): Promise<number>;
+  /** Deletes messages of logs that no longer exist. */
+  purgeDeleted(limit: number): Promise<number>;
+}
