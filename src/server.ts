@@ -10,6 +10,9 @@ import { Publisher } from './log/publisher.js';
 import { RetentionJob } from './log/retention.js';
 import { openSqliteStore } from './store/sqlite/index.js';
 
+/** How long a shutdown waits for requests in flight before closing their connections. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
 export interface RunningServer {
   app: FastifyInstance;
   /** Base URL the server answers on, e.g. http://127.0.0.1:8080 */
@@ -56,7 +59,11 @@ export async function startServer(config: Config, print: (line: string) => void 
     async close() {
       closing = true;
       notifier.close();
+      // Requests still running after the grace period lose their connection; their
+      // writes, if already queued, are still committed by the drain below.
+      const force = setTimeout(() => app.server.closeAllConnections(), SHUTDOWN_GRACE_MS);
       await app.close();
+      clearTimeout(force);
       await publisher.drain();
       await retention.stop();
       await store.close();

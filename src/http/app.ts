@@ -36,6 +36,11 @@ export function buildApp(deps: AppDeps, options: AppOptions): FastifyInstance {
   app.addHook('onRequest', async () => {
     if (deps.isClosing()) fail('shutting_down', 'retry against another node or after the restart');
   });
+  // While closing, every answer ends its connection: a keep-alive socket that was
+  // busy when shutdown began would otherwise stay open and hold the close up.
+  app.addHook('onSend', async (_request, reply) => {
+    if (deps.isClosing()) reply.header('connection', 'close');
+  });
   registerKlevApi(app, deps);
   return app;
 }

@@ -31,7 +31,9 @@ export function sqliteLogs(db: Database): LogStore {
      VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *`,
   );
   const byId = db.prepare<[string], LogRow>('SELECT * FROM logs WHERE id = ?');
-  const list = db.prepare<[string | null], LogRow>('SELECT * FROM logs WHERE ?1 IS NULL OR metadata = ?1 ORDER BY id');
+  const list = db.prepare<[{ metadata: string | null }], LogRow>(
+    'SELECT * FROM logs WHERE @metadata IS NULL OR metadata = @metadata ORDER BY id',
+  );
   const remove = db.prepare<[string], LogRow>('DELETE FROM logs WHERE id = ? RETURNING *');
   const markDeleted = db.prepare('INSERT INTO deleted_logs (seq) VALUES (?)');
   const removeOffsets = db.prepare('DELETE FROM offsets WHERE log_id = ?');
@@ -62,7 +64,7 @@ export function sqliteLogs(db: Database): LogStore {
       return row && toLog(row);
     },
     async list({ metadata }) {
-      return list.all(metadata ?? null).map(toLog);
+      return list.all({ metadata: metadata ?? null }).map(toLog);
     },
     async delete(id) {
       return deleteLog.immediate(id);

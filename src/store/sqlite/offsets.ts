@@ -22,9 +22,9 @@ export function sqliteOffsets(db: Database): OffsetStore {
   const insert = db.prepare('INSERT INTO offsets (id, log_id, metadata, value, value_metadata) VALUES (?, ?, ?, ?, ?)');
   const byId = db.prepare<[string], OffsetRow>('SELECT * FROM offsets WHERE id = ?');
   // NULL filter parameters match every row, so one statement serves every filter combination.
-  const filtered = db.prepare<[string | null, string | null], OffsetRow>(
+  const filtered = db.prepare<[{ logId: string | null; metadata: string | null }], OffsetRow>(
     `SELECT * FROM offsets
-     WHERE (?1 IS NULL OR log_id = ?1) AND (?2 IS NULL OR metadata = ?2)
+     WHERE (@logId IS NULL OR log_id = @logId) AND (@metadata IS NULL OR metadata = @metadata)
      ORDER BY id`,
   );
   const update = db.prepare<[number, string, string], OffsetRow>(
@@ -41,7 +41,7 @@ export function sqliteOffsets(db: Database): OffsetStore {
       return row && toOffset(row);
     },
     async list({ logId, metadata }) {
-      return filtered.all(logId ?? null, metadata ?? null).map(toOffset);
+      return filtered.all({ logId: logId ?? null, metadata: metadata ?? null }).map(toOffset);
     },
     async set(id, value, valueMetadata) {
       const row = update.get(value, valueMetadata, id);

@@ -2,6 +2,12 @@ import type { Database, Statement } from 'better-sqlite3';
 import type { RetentionStore } from '../store.js';
 import { type LogRow, toLog } from './logs.js';
 
+interface Bounded {
+  seq: number;
+  before: number;
+  limit: number;
+}
+
 const SIZE = 'ifnull(length(key), 0) + ifnull(length(value), 0)';
 
 /**
@@ -24,43 +30,43 @@ export function sqliteRetention(db: Database): RetentionStore {
   const firstYoung = db.prepare<[number, number], { msg_offset: number }>(
     'SELECT msg_offset FROM messages WHERE log_seq = ? AND time >= ? ORDER BY msg_offset LIMIT 1',
   );
-  const deletePrefix = db.prepare<[number, number, number], { size: number }>(
-    `DELETE FROM messages WHERE log_seq = ?1 AND msg_offset IN (
-       SELECT msg_offset FROM messages WHERE log_seq = ?1 AND msg_offset < ?2 ORDER BY msg_offset LIMIT ?3)
+  const deletePrefix = db.prepare<[{ seq: number; end: number; limit: number }], { size: number }>(
+    `DELETE FROM messages WHERE log_seq = @seq AND msg_offset IN (
+       SELECT msg_offset FROM messages WHERE log_seq = @seq AND msg_offset < @end ORDER BY msg_offset LIMIT @limit)
      RETURNING ${SIZE} AS size`,
   );
   const oldest = db.prepare<[number, number], { msg_offset: number; size: number }>(
     `SELECT msg_offset, ${SIZE} AS size FROM messages WHERE log_seq = ? ORDER BY msg_offset LIMIT ?`,
   );
-  const overwritten = db.prepare<[number, number, number], { size: number }>(
-    `DELETE FROM messages WHERE log_seq = ?1 AND msg_offset IN (
+  const overwritten = db.prepare<[Bounded], { size: number }>(
+    `DELETE FROM messages WHERE log_seq = @seq AND msg_offset IN (
        SELECT m.msg_offset FROM messages m
-       WHERE m.log_seq = ?1 AND m.key IS NOT NULL AND m.time < ?2
-         AND EXISTS (SELECT 1 FROM messages n WHERE n.log_seq = ?1 AND n.key = m.key AND n.msg_offset > m.msg_offset)
-       LIMIT ?3)
+       WHERE m.log_seq = @seq AND m.key IS NOT NULL AND m.time < @before
+         AND EXISTS (SELECT 1 FROM messages n WHERE n.log_seq = @seq AND n.key = m.key AND n.msg_offset > m.msg_offset)
+       LIMIT @limit)
      RETURNING ${SIZE} AS size`,
   );
-  const expired = db.prepare<[number, number, number], { size: number }>(
-    `DELETE FROM messages WHERE log_seq = ?1 AND msg_offset IN (
+  const expired = db.prepare<[Bounded], { size: number }>(
+    `DELETE FROM messages WHERE log_seq = @seq AND msg_offset IN (
        SELECT msg_offset FROM messages
-       WHERE log_seq = ?1 AND key IS NOT NULL AND value IS NULL AND time < ?2
-       LIMIT ?3)
+       WHERE log_seq = @seq AND key IS NOT NULL AND value IS NULL AND time < @before
+       LIMIT @limit)
      RETURNING ${SIZE} AS size`,
   );
   const pendingPurge = db.prepare<[], { seq: number }>('SELECT seq FROM deleted_logs ORDER BY seq LIMIT 1');
-  const purgeSome = db.prepare<[number, number]>(
-    `DELETE FROM messages WHERE log_seq = ?1 AND msg_offset IN (
-       SELECT msg_offset FROM messages WHERE log_seq = ?1 ORDER BY msg_offset LIMIT ?2)`,
+  const purgeSome = db.prepare<[{ seq: number; limit: number }]>(
+    `DELETE FROM messages WHERE log_seq = @seq AND msg_offset IN (
+       SELECT msg_offset FROM messages WHERE log_seq = @seq ORDER BY msg_offset LIMIT @limit)`,
   );
   const purged = db.prepare('DELETE FROM deleted_logs WHERE seq = ?');
 
   /** Runs a RETURNING delete for one log and keeps its size_bytes in step. */
-  const deleteAndShrink = <P extends unknown[]>(logId: string, statement: Statement<P, { size: number }>, params: (seq: number) => P): number =>
+  const deleteAndShrink = <P extends object>(logId: string, statement: Statement<[P], { size: number }>, params: (seq: number) => P): number =>
     db
       .transaction(() => {
         const log = seqOf.get(logId);
         if (!log) return 0;
-        const rows = statement.all(...params(log.seq));
+        const rows = statement.all(params(log.seq));
         const freed = rows.reduce((sum, row) => sum + row.size, 0);
         if (rows.length > 0) shrink.run(freed, log.seq);
         return rows.length;
@@ -74,7 +80,7 @@ export function sqliteRetention(db: Database): RetentionStore {
     async trimByAge(logId, beforeMicros, limit) {
       return deleteAndShrink(logId, deletePrefix, (seq) => {
         const young = firstYoung.get(seq, beforeMicros);
-        return [seq, young ? young.msg_offset : Number.MAX_SAFE_INTEGER, limit];
+        return { seq, end: young ? young.msg_offset : Number.MAX_SAFE_INTEGER, limit };
       });
     },
     async trimBySize(logId, maxBytes, limit) {
@@ -86,21 +92,21 @@ export function sqliteRetention(db: Database): RetentionStore {
           excess -= row.size;
           end = row.msg_offset + 1;
         }
-        return [seq, end, limit];
+        return { seq, end, limit };
       });
     },
     async compact(logId, beforeMicros, limit) {
-      return deleteAndShrink(logId, overwritten, (seq) => [seq, beforeMicros, limit]);
+      return deleteAndShrink(logId, overwritten, (seq) => ({ seq, before: beforeMicros, limit }));
     },
     async expire(logId, beforeMicros, limit) {
-      return deleteAndShrink(logId, expired, (seq) => [seq, beforeMicros, limit]);
+      return deleteAndShrink(logId, expired, (seq) => ({ seq, before: beforeMicros, limit }));
     },
     async purgeDeleted(limit) {
       return db
         .transaction(() => {
           const pending = pendingPurge.get();
           if (!pending) return 0;
-          const deleted = purgeSome.run(pending.seq, limit).changes;
+          const deleted = purgeSome.run({ seq: pending.seq, limit }).changes;
           if (deleted < limit) purged.run(pending.seq);
           return deleted;
         })

@@ -20,7 +20,9 @@ const toToken = (row: TokenRow): Token => ({
 export function sqliteTokens(db: Database): TokenStore & { insert(token: Token): void } {
   const insert = db.prepare('INSERT INTO tokens (id, metadata, acl, secret_hash) VALUES (?, ?, ?, ?)');
   const byId = db.prepare<[string], TokenRow>('SELECT * FROM tokens WHERE id = ?');
-  const list = db.prepare<[string | null], TokenRow>('SELECT * FROM tokens WHERE ?1 IS NULL OR metadata = ?1 ORDER BY id');
+  const list = db.prepare<[{ metadata: string | null }], TokenRow>(
+    'SELECT * FROM tokens WHERE @metadata IS NULL OR metadata = @metadata ORDER BY id',
+  );
   const remove = db.prepare<[string], TokenRow>('DELETE FROM tokens WHERE id = ? RETURNING *');
 
   const insertToken = (token: Token) => {
@@ -36,7 +38,7 @@ export function sqliteTokens(db: Database): TokenStore & { insert(token: Token):
       return row && toToken(row);
     },
     async list({ metadata }) {
-      return list.all(metadata ?? null).map(toToken);
+      return list.all({ metadata: metadata ?? null }).map(toToken);
     },
     async delete(id) {
       const row = remove.get(id);

@@ -1,0 +1,80 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Config } from '../../src/config/schema.js';
+import { loadConfig } from '../../src/config/load.js';
+import { type RunningServer, startServer } from '../../src/server.js';
+
+export const ADMIN = 'test-admin-token';
+
+export interface ApiResponse<T = any> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+export interface RequestOptions {
+  token?: string | null;
+  query?: Record<string, string | number>;
+  body?: unknown;
+  /** Sent as is, with `contentType` (default application/json). */
+  rawBody?: string | Buffer;
+  contentType?: string;
+  signal?: AbortSignal;
+}
+
+export interface TestServer {
+  url: string;
+  dataDir: string;
+  server: RunningServer;
+  request<T = any>(method: string, path: string, options?: RequestOptions): Promise<ApiResponse<T>>;
+  close(): Promise<void>;
+}
+
+const open = new Set<TestServer>();
+
+/** Servers still open; the shared afterEach fails a test that leaves one behind. */
+export function openServers(): number {
+  return open.size;
+}
+
+export function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'hooklog-test-'));
+}
+
+/** Starts the real server on an ephemeral port over a fresh SQLite directory. */
+export async function startTestServer(overrides: Partial<Config> = {}, dataDir = tempDir()): Promise<TestServer> {
+  const config: Config = { ...loadConfig({}), port: 0, host: '127.0.0.1', dataDir, adminToken: ADMIN, logLevel: 'silent', ...overrides };
+  const server = await startServer(config, () => {});
+  const test: TestServer = {
+    url: server.url,
+    dataDir,
+    server,
+    request: (method, path, options = {}) => request(server.url, method, path, options),
+    async close() {
+      open.delete(test);
+      await server.close();
+    },
+  };
+  open.add(test);
+  return test;
+}
+
+export async function request(base: string, method: string, path: string, options: RequestOptions = {}): Promise<ApiResponse> {
+  const url = new URL(path, base);
+  for (const [name, value] of Object.entries(options.query ?? {})) url.searchParams.set(name, String(value));
+  const headers: Record<string, string> = {};
+  const token = options.token === undefined ? ADMIN : options.token;
+  if (token !== null) headers.authorization = `Bearer ${token}`;
+  let body: string | Uint8Array | undefined;
+  if (options.rawBody !== undefined) body = typeof options.rawBody === 'string' ? options.rawBody : new Uint8Array(options.rawBody);
+  else if (options.body !== undefined) body = JSON.stringify(options.body);
+  if (body !== undefined) headers['content-type'] = options.contentType ?? 'application/json';
+  const response = await fetch(url, { method, headers, body, signal: options.signal });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : undefined, headers: response.headers };
+}
+
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,9 @@
+import { afterAll, expect } from 'vitest';
+import { openServers } from './server.js';
+
+// A file that leaves a server running leaks ports, timers and open databases
+// into the rest of the run. After-hooks run in stack order, so this runs after
+// the file's own afterAll and sees what it forgot to close.
+afterAll(() => {
+  expect(openServers(), 'a test file left a hooklog server running').toBe(0);
+});

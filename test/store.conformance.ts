@@ -1,0 +1,243 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { newId } from '../src/domain/ids.js';
+import type { NewMessage, RetentionSettings } from '../src/domain/types.js';
+import type { Store } from '../src/store/store.js';
+
+/** What a backend supplies to run the suite: a fresh, empty store per test. */
+export interface StoreHarness {
+  make(): Promise<Store>;
+}
+
+const NO_RETENTION: RetentionSettings = { compacting: false, trimBytes: 0, trimSeconds: 0, compactSeconds: 0, expireSeconds: 0 };
+const bytes = (text: string) => Buffer.from(text);
+const msg = (key: string | null, value: string | null, time?: number): NewMessage => ({
+  key: key === null ? null : bytes(key),
+  value: value === null ? null : bytes(value),
+  ...(time !== undefined && { time }),
+});
+
+export function describeStoreConformance(backend: string, harness: StoreHarness): void {
+  describe(`store conformance: ${backend}`, () => {
+    let store: Store;
+    beforeEach(async () => {
+      store = await harness.make();
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    const makeLog = (settings: Partial<RetentionSettings> = {}, metadata = '') =>
+      store.logs.create({ id: newId('log'), metadata, ...NO_RETENTION, ...settings });
+    const append = async (logId: string, messages: NewMessage[], now = 1_000) => {
+      const [outcome] = await store.messages.append([{ logId, messages }], now);
+      return outcome;
+    };
+
+    describe('tokens', () => {
+      it('creates, gets, lists by metadata and deletes', async () => {
+        const a = { id: newId('tok'), metadata: 'a', acl: ['logs:get'], secretHash: 'aa' };
+        const b = { id: newId('tok'), metadata: 'b', acl: [], secretHash: 'bb' };
+        await store.tokens.create(a);
+        await store.tokens.create(b);
+        expect(await store.tokens.get(a.id)).toEqual(a);
+        expect(await store.tokens.list({})).toHaveLength(2);
+        expect(await store.tokens.list({ metadata: 'b' })).toEqual([b]);
+        expect(await store.tokens.delete(a.id)).toEqual(a);
+        expect(await store.tokens.get(a.id)).toBeUndefined();
+        expect(await store.tokens.delete(a.id)).toBeUndefined();
+      });
+
+      it('creates the bootstrap admin token only once per database', async () => {
+        const first = { id: newId('tok'), metadata: 'admin', acl: [], secretHash: '11' };
+        const second = { id: newId('tok'), metadata: 'admin', acl: [], secretHash: '22' };
+        expect(await store.createBootstrapToken(first)).toBe(true);
+        expect(await store.createBootstrapToken(second)).toBe(false);
+        expect(await store.tokens.list({})).toEqual([first]);
+      });
+    });
+
+    describe('logs', () => {
+      it('creates with settings, gets, lists by metadata and deletes', async () => {
+        const log = await makeLog({ compacting: true, trimBytes: 10, trimSeconds: 20, compactSeconds: 30, expireSeconds: 40 }, 'm');
+        expect(log).toMatchObject({ metadata: 'm', compacting: true, trimBytes: 10, trimSeconds: 20, compactSeconds: 30, expireSeconds: 40, nextOffset: 0 });
+        await makeLog({}, 'other');
+        expect(await store.logs.get(log.id)).toEqual(log);
+        expect((await store.logs.list({ metadata: 'm' })).map((l) => l.id)).toEqual([log.id]);
+        expect(await store.logs.list({})).toHaveLength(2);
+        expect(await store.logs.delete(log.id)).toEqual(log);
+        expect(await store.logs.get(log.id)).toBeUndefined();
+      });
+
+      it('deleting a log hides its messages and removes its offsets', async () => {
+        const log = await makeLog();
+        await append(log.id, [msg('k', 'v')]);
+        await store.offsets.create({ id: newId('off'), logId: log.id, metadata: '', value: -1, valueMetadata: '' });
+        await store.logs.delete(log.id);
+        expect(await store.messages.read(log.id, 0, 10)).toEqual([]);
+        expect(await store.offsets.list({ logId: log.id })).toEqual([]);
+      });
+    });
+
+    describe('messages', () => {
+      it('assigns gap-free offsets across requests in one group, per log', async () => {
+        const a = await makeLog();
+        const b = await makeLog();
+        const outcomes = await store.messages.append(
+          [
+            { logId: a.id, messages: [msg(null, '1'), msg(null, '2')] },
+            { logId: b.id, messages: [msg(null, 'x')] },
+            { logId: a.id, messages: [msg(null, '3')] },
+          ],
+          5,
+        );
+        expect(outcomes).toEqual([{ nextOffset: 2 }, { nextOffset: 1 }, { nextOffset: 3 }]);
+        const read = await store.messages.read(a.id, 0, 10);
+        expect(read.map((m) => [m.offset, m.value?.toString()])).toEqual([
+          [0, '1'],
+          [1, '2'],
+          [2, '3'],
+        ]);
+        expect((await store.logs.get(a.id))?.nextOffset).toBe(3);
+      });
+
+      it('reports a missing log for that request alone', async () => {
+        const a = await makeLog();
+        const outcomes = await store.messages.append(
+          [
+            { logId: newId('log'), messages: [msg(null, 'lost')] },
+            { logId: a.id, messages: [msg(null, 'kept')] },
+          ],
+          5,
+        );
+        expect(outcomes).toEqual([{ logMissing: true }, { nextOffset: 1 }]);
+      });
+
+      it('keeps the given time and fills in the append time otherwise', async () => {
+        const log = await makeLog();
+        await append(log.id, [msg(null, 'a', 42), msg(null, 'b')], 7_000);
+        expect((await store.messages.read(log.id, 0, 10)).map((m) => m.time)).toEqual([42, 7_000]);
+      });
+
+      it('keeps nil and empty keys and values apart', async () => {
+        const log = await makeLog();
+        await append(log.id, [msg(null, null), msg('', ''), msg(null, ''), msg('', null)]);
+        const read = await store.messages.read(log.id, 0, 10);
+        expect(read.map((m) => [m.key, m.value])).toEqual([
+          [null, null],
+          [Buffer.alloc(0), Buffer.alloc(0)],
+          [null, Buffer.alloc(0)],
+          [Buffer.alloc(0), null],
+        ]);
+      });
+
+      it('stores arbitrary bytes exactly', async () => {
+        const log = await makeLog();
+        const value = Buffer.from([0, 255, 10, 13, 0xc3, 0x28, 32]);
+        await append(log.id, [{ key: Buffer.from([1, 0]), value }]);
+        const [message] = await store.messages.read(log.id, 0, 1);
+        expect(message?.value).toEqual(value);
+        expect(message?.key).toEqual(Buffer.from([1, 0]));
+      });
+
+      it('reads from an offset with a limit, in offset order', async () => {
+        const log = await makeLog();
+        await append(
+          log.id,
+          Array.from({ length: 20 }, (_, i) => msg(null, String(i))),
+        );
+        const read = await store.messages.read(log.id, 5, 3);
+        expect(read.map((m) => m.offset)).toEqual([5, 6, 7]);
+        expect(await store.messages.read(log.id, 20, 3)).toEqual([]);
+      });
+
+      it('finds the newest message by key, and by nil key', async () => {
+        const log = await makeLog();
+        await append(log.id, [msg('k', '1'), msg(null, 'n1'), msg('k', '2'), msg('', 'empty'), msg(null, 'n2'), msg('other', 'o')]);
+        expect((await store.messages.getByKey(log.id, bytes('k')))?.value?.toString()).toBe('2');
+        expect((await store.messages.getByKey(log.id, null))?.value?.toString()).toBe('n2');
+        expect((await store.messages.getByKey(log.id, Buffer.alloc(0)))?.value?.toString()).toBe('empty');
+        expect(await store.messages.getByKey(log.id, bytes('missing'))).toBeUndefined();
+      });
+    });
+
+    describe('offsets', () => {
+      it('creates, gets, lists by log and metadata, sets and deletes', async () => {
+        const a = await makeLog();
+        const b = await makeLog();
+        const one = { id: newId('off'), logId: a.id, metadata: 'x', value: -1, valueMetadata: '' };
+        const two = { id: newId('off'), logId: b.id, metadata: 'x', value: -1, valueMetadata: '' };
+        await store.offsets.create(one);
+        await store.offsets.create(two);
+        expect(await store.offsets.get(one.id)).toEqual(one);
+        expect(await store.offsets.list({ logId: a.id })).toEqual([one]);
+        expect(await store.offsets.list({ metadata: 'x' })).toHaveLength(2);
+        expect(await store.offsets.list({ logId: b.id, metadata: 'y' })).toEqual([]);
+        expect(await store.offsets.set(one.id, 10, 'done')).toEqual({ ...one, value: 10, valueMetadata: 'done' });
+        expect(await store.offsets.set(newId('off'), 1, '')).toBeUndefined();
+        expect(await store.offsets.delete(one.id)).toEqual({ ...one, value: 10, valueMetadata: 'done' });
+        expect(await store.offsets.get(one.id)).toBeUndefined();
+      });
+    });
+
+    describe('retention', () => {
+      const offsetsOf = async (logId: string) => (await store.messages.read(logId, 0, 1000)).map((m) => m.offset);
+
+      it('lists only logs with a retention setting', async () => {
+        await makeLog();
+        const trimmed = await makeLog({ trimSeconds: 5 });
+        const compacting = await makeLog({ compacting: true });
+        expect((await store.retention.logsWithRetention()).map((l) => l.id).sort()).toEqual([trimmed.id, compacting.id].sort());
+      });
+
+      it('trims by age from the start of the log, in steps', async () => {
+        const log = await makeLog({ trimSeconds: 1 });
+        await append(log.id, [msg(null, 'a', 10), msg(null, 'b', 20), msg(null, 'c', 30), msg(null, 'd', 40)]);
+        expect(await store.retention.trimByAge(log.id, 35, 2)).toBe(2);
+        expect(await store.retention.trimByAge(log.id, 35, 2)).toBe(1);
+        expect(await offsetsOf(log.id)).toEqual([3]);
+        expect(await store.retention.trimByAge(log.id, 35, 2)).toBe(0);
+      });
+
+      it('trims by size down to the limit, oldest first', async () => {
+        const log = await makeLog({ trimBytes: 10 });
+        // 4 bytes each (key 1 + value 3): 16 bytes in all.
+        await append(log.id, [msg('a', '111'), msg('b', '222'), msg('c', '333'), msg('d', '444')]);
+        expect(await store.retention.trimBySize(log.id, 10, 100)).toBe(2);
+        expect(await offsetsOf(log.id)).toEqual([2, 3]);
+        expect(await store.retention.trimBySize(log.id, 10, 100)).toBe(0);
+        // The size the store tracks follows deletions: two more messages push it over again.
+        await append(log.id, [msg('e', '555')]);
+        expect(await store.retention.trimBySize(log.id, 10, 100)).toBe(1);
+        expect(await offsetsOf(log.id)).toEqual([3, 4]);
+      });
+
+      it('compacts overwritten keys once old enough, keeping the newest per key', async () => {
+        const log = await makeLog({ compacting: true });
+        await append(log.id, [msg('k', '1', 10), msg('j', '1', 10), msg('k', '2', 20), msg(null, 'nil-key', 20), msg('k', '3', 50)]);
+        expect(await store.retention.compact(log.id, 15, 100)).toBe(1);
+        expect(await offsetsOf(log.id)).toEqual([1, 2, 3, 4]);
+        expect(await store.retention.compact(log.id, 100, 100)).toBe(1);
+        expect(await offsetsOf(log.id)).toEqual([1, 3, 4]);
+      });
+
+      it('expires messages with a key and nil value once old enough', async () => {
+        const log = await makeLog({ expireSeconds: 1 });
+        await append(log.id, [msg('k', null, 10), msg(null, null, 10), msg('j', 'v', 10), msg('k', null, 50)]);
+        expect(await store.retention.expire(log.id, 20, 100)).toBe(1);
+        expect(await offsetsOf(log.id)).toEqual([1, 2, 3]);
+      });
+
+      it('purges the messages of deleted logs in steps', async () => {
+        const log = await makeLog();
+        const kept = await makeLog();
+        await append(log.id, [msg(null, '1'), msg(null, '2'), msg(null, '3')]);
+        await append(kept.id, [msg(null, 'k')]);
+        await store.logs.delete(log.id);
+        expect(await store.retention.purgeDeleted(2)).toBe(2);
+        expect(await store.retention.purgeDeleted(2)).toBe(1);
+        expect(await store.retention.purgeDeleted(2)).toBe(0);
+        expect(await offsetsOf(kept.id)).toEqual([0]);
+      });
+    });
+  });
+}
