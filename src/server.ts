@@ -23,7 +23,7 @@ export interface RunningServer {
 
 /** The composition root: builds the store, the core and the HTTP app, then listens. */
 export async function startServer(config: Config, print: (line: string) => void = console.log): Promise<RunningServer> {
-  const store = openSqliteStore(config.dataDir);
+  const store = openSqliteStore(config.dataDir, config.sqliteSync);
   const notifier = new LogNotifier();
   const publisher = new Publisher(store.messages, notifier);
   const tokens = new Tokens(store.tokens, config.adminToken);

@@ -139,6 +139,22 @@ export function describeStoreConformance(backend: string, harness: StoreHarness)
         expect(message?.key).toEqual(Buffer.from([1, 0]));
       });
 
+      it('reads as text exactly as Buffer#toString decodes, nil staying nil', async () => {
+        const log = await makeLog();
+        const tricky = [
+          Buffer.from('plain'),
+          Buffer.from([0x68, 0x00, 0x69]), // an embedded NUL
+          Buffer.from([0xc3, 0x28, 0xff, 0xfe]), // invalid UTF-8
+          Buffer.from('\u00e9\u{1f600}'),
+          Buffer.alloc(0),
+        ];
+        await append(log.id, [...tricky.map((value) => ({ key: value, value })), msg(null, null)]);
+        const text = await store.messages.readText(log.id, 0, 10);
+        expect(text.map((m) => m.value)).toEqual([...tricky.map((b) => b.toString('utf8')), null]);
+        expect(text.map((m) => m.key)).toEqual([...tricky.map((b) => b.toString('utf8')), null]);
+        expect(text.map((m) => m.offset)).toEqual([0, 1, 2, 3, 4, 5]);
+      });
+
       it('reads from an offset with a limit, in offset order', async () => {
         const log = await makeLog();
         await append(

@@ -26,7 +26,13 @@ export async function call(options: ClientOptions, method: string, path: string,
   const headers: Record<string, string> = {};
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   if (input.body !== undefined) headers['content-type'] = 'application/json';
-  const response = await fetch(url, { method, headers, body: input.body === undefined ? undefined : JSON.stringify(input.body) });
+  let response: Response;
+  try {
+    response = await fetch(url, { method, headers, body: input.body === undefined ? undefined : JSON.stringify(input.body) });
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    throw new Error(`cannot reach ${url.origin}: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
+  }
   const text = await response.text();
   let parsed: unknown = text;
   try {

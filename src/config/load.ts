@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { type Config, LOG_LEVELS, type Setting, envName, settings } from './schema.js';
+import { type Config, LOG_LEVELS, SQLITE_SYNC, type Setting, envName, settings } from './schema.js';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -75,7 +75,13 @@ function coerce(setting: Setting, raw: unknown, source: string): unknown {
       return n;
     }
     case 'log_level':
-      if (!(LOG_LEVELS as readonly unknown[]).includes(raw)) bad(`one of ${LOG_LEVELS.join(', ')}`);
-      return raw;
+      return oneOf(LOG_LEVELS, raw, bad);
+    case 'sqlite_sync':
+      return oneOf(SQLITE_SYNC, raw, bad);
   }
+}
+
+function oneOf(values: readonly string[], raw: unknown, bad: (expected: string) => never): unknown {
+  if (!values.includes(raw as string)) bad(`one of ${values.join(', ')}`);
+  return raw;
 }

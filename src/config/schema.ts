@@ -12,12 +12,17 @@ export interface Config {
   maxBodyBytes: number;
   retentionIntervalSeconds: number;
   logLevel: LogLevel;
+  sqliteSync: SqliteSync;
 }
+
+export const SQLITE_SYNC = ['full', 'normal'] as const;
+/** full: a 2xx waits until the write is flushed to disk. normal: until the OS has it (survives a crash of hooklog, not of the machine). */
+export type SqliteSync = (typeof SQLITE_SYNC)[number];
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-type SettingType = 'port' | 'string' | 'positive_integer' | 'positive_number' | 'log_level';
+type SettingType = 'port' | 'string' | 'positive_integer' | 'positive_number' | 'log_level' | 'sqlite_sync';
 
 export interface Setting {
   key: string;
@@ -53,6 +58,14 @@ export const settings: readonly Setting[] = [
     description: 'how often the retention job trims, compacts and expires messages',
   },
   { key: 'log_level', field: 'logLevel', type: 'log_level', default: 'info', description: `server log level: ${LOG_LEVELS.join(', ')}` },
+  {
+    key: 'sqlite_sync',
+    field: 'sqliteSync',
+    type: 'sqlite_sync',
+    default: 'full',
+    description:
+      'full: a 2xx for a write waits until it is flushed to disk and survives power loss; normal: it waits until the OS has it, which survives a crash or kill of hooklog but not of the machine, and is faster',
+  },
 ];
 
 export function envName(setting: Setting): string {

@@ -20,6 +20,8 @@ export function decodeBytes(value: string, encoding: Encoding, field: string): B
   return Buffer.from(value, 'base64');
 }
 
-export function encodeBytes(value: Buffer, encoding: Encoding): string {
+/** Bytes as the encoding asks; text that was read already decoded passes through for `string`. */
+export function encodeBytes(value: Buffer | string, encoding: Encoding): string {
+  if (typeof value === 'string') return encoding === 'string' ? value : Buffer.from(value, 'utf8').toString('base64');
   return encoding === 'string' ? value.toString('utf8') : value.toString('base64');
 }

@@ -31,12 +31,13 @@ export interface Log extends RetentionSettings {
   nextOffset: number;
 }
 
-export interface Message {
+/** A stored message. Key and value are bytes, or text when read already decoded as UTF-8. */
+export interface Message<Bytes extends Buffer | string = Buffer> {
   offset: number;
   /** Microseconds since the Unix epoch. */
   time: number;
-  key: Buffer | null;
-  value: Buffer | null;
+  key: Bytes | null;
+  value: Bytes | null;
 }
 
 /** A message as a publisher hands it in: the log assigns offset, and time when absent. */

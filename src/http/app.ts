@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { LogLevel } from '../config/schema.js';
-import { HooklogError, fail } from '../domain/errors.js';
+import { HooklogError } from '../domain/errors.js';
 import type { AppDeps } from './deps.js';
 import { registerKlevApi } from './dialects/klev/index.js';
 
@@ -33,13 +33,15 @@ export function buildApp(deps: AppDeps, options: AppOptions): FastifyInstance {
     }
   });
 
-  app.addHook('onRequest', async () => {
-    if (deps.isClosing()) fail('shutting_down', 'retry against another node or after the restart');
+  // Callback-style hooks: they run on every request, and an async hook costs a promise each time.
+  app.addHook('onRequest', (_request, _reply, done) => {
+    done(deps.isClosing() ? new HooklogError('shutting_down', 'retry against another node or after the restart') : undefined);
   });
   // While closing, every answer ends its connection: a keep-alive socket that was
   // busy when shutdown began would otherwise stay open and hold the close up.
-  app.addHook('onSend', async (_request, reply) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (deps.isClosing()) reply.header('connection', 'close');
+    done(null, payload);
   });
   registerKlevApi(app, deps);
   return app;

@@ -12,10 +12,12 @@ export interface ConsumeRequest {
   pollMs: number;
   /** Aborts the wait when the client goes away. */
   signal: AbortSignal;
+  /** Read key and value as bytes, or as text already decoded from UTF-8. */
+  as: 'bytes' | 'text';
 }
 
 export interface ConsumeResult {
-  messages: Message[];
+  messages: Message<Buffer | string>[];
   /** Where the next consume should start. */
   nextOffset: number;
 }
@@ -24,15 +26,16 @@ export interface ConsumeResult {
 export class Consumer {
   constructor(
     private readonly logs: Pick<LogStore, 'get'>,
-    private readonly messages: Pick<MessageStore, 'read' | 'getByKey'>,
+    private readonly messages: Pick<MessageStore, 'read' | 'readText' | 'getByKey'>,
     private readonly notifier: LogNotifier,
   ) {}
 
-  async consume({ logId, from, limit, pollMs, signal }: ConsumeRequest): Promise<ConsumeResult> {
+  async consume({ logId, from, limit, pollMs, signal, as }: ConsumeRequest): Promise<ConsumeResult> {
     const log = await this.requireLog(logId);
     const start = from === OFFSET_END ? log.nextOffset : from === OFFSET_START ? 0 : from;
-    let messages = await this.messages.read(logId, start, limit);
-    if (messages.length === 0 && pollMs > 0) messages = await this.poll(logId, start, limit, pollMs, signal);
+    const read: Read = as === 'text' ? () => this.messages.readText(logId, start, limit) : () => this.messages.read(logId, start, limit);
+    let messages = await read();
+    if (messages.length === 0 && pollMs > 0) messages = await this.poll(logId, read, pollMs, signal);
 
     const last = messages.at(-1);
     // With nothing to return, a start below the log's end means everything from
@@ -59,19 +62,21 @@ export class Consumer {
     return (await this.logs.get(logId)) ?? fail('log_not_found', `log '${logId}' does not exist`);
   }
 
-  private async poll(logId: string, start: number, limit: number, pollMs: number, signal: AbortSignal): Promise<Message[]> {
+  private async poll(logId: string, read: Read, pollMs: number, signal: AbortSignal): Promise<Message<Buffer | string>[]> {
     const deadline = Date.now() + pollMs;
     for (let remaining = pollMs; remaining > 0 && !signal.aborted && !this.notifier.isClosed; remaining = deadline - Date.now()) {
       const cancel = new AbortController();
       // Subscribe before reading again, so a publish between the two is not missed.
       const woken = this.notifier.subscribe(logId, remaining, AbortSignal.any([signal, cancel.signal]));
-      const messages = await this.messages.read(logId, start, limit);
+      const messages = await read();
       if (messages.length > 0) {
         cancel.abort();
         return messages;
       }
       await woken;
     }
-    return this.messages.read(logId, start, limit);
+    return read();
   }
 }
+
+type Read = () => Promise<Message<Buffer | string>[]>;

@@ -13,13 +13,17 @@ interface Pending {
 /**
  * Group commit. Publish requests that arrive while the event loop is busy are
  * appended together in one transaction, so one fsync acknowledges many
- * requests. A request's promise resolves only after its transaction commits,
- * which is what lets a 2xx mean "durable".
+ * requests. A request's promise resolves only after its transaction is
+ * durable, which is what lets a 2xx mean "committed".
+ *
+ * Groups do not wait for the previous group's flush to finish: the next group
+ * is appended while the disk still flushes the last one, so the event loop
+ * never idles on the disk. The store keeps appends in order.
  */
 export class Publisher {
   private queue: Pending[] = [];
   private scheduled = false;
-  private flushing: Promise<void> | null = null;
+  private readonly flushing = new Set<Promise<void>>();
 
   constructor(
     private readonly store: Pick<MessageStore, 'append'>,
@@ -38,22 +42,20 @@ export class Publisher {
 
   /** Resolves when everything queued so far is committed (used at shutdown). */
   async drain(): Promise<void> {
-    while (this.queue.length > 0 || this.flushing) {
-      await (this.flushing ?? new Promise((resolve) => setImmediate(resolve)));
+    while (this.queue.length > 0 || this.flushing.size > 0) {
+      await (this.flushing.size > 0 ? Promise.all(this.flushing) : new Promise((resolve) => setImmediate(resolve)));
     }
   }
 
   private schedule(): void {
-    if (this.scheduled || this.flushing) return;
+    if (this.scheduled) return;
     this.scheduled = true;
     // setImmediate runs after the current I/O phase, so every request parsed
     // in this turn of the event loop joins the same transaction.
     setImmediate(() => {
       this.scheduled = false;
-      this.flushing = this.flush().finally(() => {
-        this.flushing = null;
-        if (this.queue.length > 0) this.schedule();
-      });
+      const flush = this.flush().finally(() => this.flushing.delete(flush));
+      this.flushing.add(flush);
     });
   }
 

@@ -66,8 +66,8 @@ export async function request(base: string, method: string, path: string, option
   const headers: Record<string, string> = {};
   const token = options.token === undefined ? ADMIN : options.token;
   if (token !== null) headers.authorization = `Bearer ${token}`;
-  let body: string | Uint8Array | undefined;
-  if (options.rawBody !== undefined) body = typeof options.rawBody === 'string' ? options.rawBody : new Uint8Array(options.rawBody);
+  let body: string | Blob | undefined;
+  if (options.rawBody !== undefined) body = typeof options.rawBody === 'string' ? options.rawBody : new Blob([new Uint8Array(options.rawBody)]);
   else if (options.body !== undefined) body = JSON.stringify(options.body);
   if (body !== undefined) headers['content-type'] = options.contentType ?? 'application/json';
   const response = await fetch(url, { method, headers, body, signal: options.signal });

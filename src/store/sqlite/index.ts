@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import type { SqliteSync } from '../../config/schema.js';
 import type { Token } from '../../domain/types.js';
 import type { Store } from '../store.js';
 import { sqliteLogs } from './logs.js';
@@ -9,24 +10,30 @@ import { migrate } from './migrate.js';
 import { sqliteOffsets } from './offsets.js';
 import { sqliteRetention } from './retention.js';
 import { sqliteTokens } from './tokens.js';
+import { WalSync } from './wal-sync.js';
 
 export const SQLITE_FILE = 'hooklog.db';
 
 /**
  * Opens (creating if needed) the embedded database in `dataDir`.
- * WAL lets readers run beside the writer; synchronous=FULL makes every commit
- * durable against power loss, not only against a crash of this process. Group
- * commit (src/log/publisher.ts) keeps that affordable.
+ * WAL lets readers run beside the writer. With `sync` full (the default) every
+ * write method resolves only after its commit is flushed to disk (see
+ * WalSync), so it survives power loss; group commit (src/log/publisher.ts)
+ * makes one flush serve many requests. With `normal` it resolves once the
+ * commit reached the OS, which survives a crash of this process only.
  */
-export function openSqliteStore(dataDir: string): Store {
+export function openSqliteStore(dataDir: string, sync: SqliteSync = 'full'): Store {
   mkdirSync(dataDir, { recursive: true });
   const db = new Database(join(dataDir, SQLITE_FILE));
   db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
+  // NORMAL leaves the WAL flush to WalSync, off the event loop; checkpoints still sync.
+  db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
   migrate(db);
 
-  const tokens = sqliteTokens(db);
+  const wal = new WalSync(`${join(dataDir, SQLITE_FILE)}-wal`);
+  const durable = sync === 'full' ? () => wal.sync() : () => Promise.resolve();
+  const tokens = sqliteTokens(db, durable);
   const claim = db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('admin_bootstrapped', ?)");
   const bootstrap = db.transaction((token: Token) => {
     if (claim.run(token.id).changes === 0) return false;
@@ -35,14 +42,17 @@ export function openSqliteStore(dataDir: string): Store {
   });
   return {
     tokens,
-    logs: sqliteLogs(db),
-    messages: sqliteMessages(db),
-    offsets: sqliteOffsets(db),
+    logs: sqliteLogs(db, durable),
+    messages: sqliteMessages(db, durable),
+    offsets: sqliteOffsets(db, durable),
     retention: sqliteRetention(db),
     async createBootstrapToken(token) {
-      return bootstrap.immediate(token);
+      const created = bootstrap.immediate(token);
+      await durable();
+      return created;
     },
     async close() {
+      await wal.close();
       if (db.open) db.close();
     },
   };

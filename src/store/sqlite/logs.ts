@@ -25,14 +25,14 @@ export const toLog = (row: LogRow): Log => ({
   nextOffset: row.next_offset,
 });
 
-export function sqliteLogs(db: Database): LogStore {
+export function sqliteLogs(db: Database, durable: () => Promise<void>): LogStore {
   const insert = db.prepare<unknown[], LogRow>(
     `INSERT INTO logs (id, metadata, compacting, trim_bytes, trim_seconds, compact_seconds, expire_seconds)
      VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *`,
   );
   const byId = db.prepare<[string], LogRow>('SELECT * FROM logs WHERE id = ?');
   const list = db.prepare<[{ metadata: string | null }], LogRow>(
-    'SELECT * FROM logs WHERE @metadata IS NULL OR metadata = @metadata ORDER BY id',
+    'SELECT * FROM logs WHERE @metadata IS NULL OR metadata = @metadata ORDER BY seq',
   );
   const remove = db.prepare<[string], LogRow>('DELETE FROM logs WHERE id = ? RETURNING *');
   const markDeleted = db.prepare('INSERT INTO deleted_logs (seq) VALUES (?)');
@@ -57,6 +57,7 @@ export function sqliteLogs(db: Database): LogStore {
         log.compactSeconds,
         log.expireSeconds,
       );
+      await durable();
       return toLog(row!);
     },
     async get(id) {
@@ -67,7 +68,9 @@ export function sqliteLogs(db: Database): LogStore {
       return list.all({ metadata: metadata ?? null }).map(toLog);
     },
     async delete(id) {
-      return deleteLog.immediate(id);
+      const deleted = deleteLog.immediate(id);
+      await durable();
+      return deleted;
     },
   };
 }

@@ -18,14 +18,14 @@ const toOffset = (row: OffsetRow): CursorOffset => ({
   valueMetadata: row.value_metadata,
 });
 
-export function sqliteOffsets(db: Database): OffsetStore {
+export function sqliteOffsets(db: Database, durable: () => Promise<void>): OffsetStore {
   const insert = db.prepare('INSERT INTO offsets (id, log_id, metadata, value, value_metadata) VALUES (?, ?, ?, ?, ?)');
   const byId = db.prepare<[string], OffsetRow>('SELECT * FROM offsets WHERE id = ?');
   // NULL filter parameters match every row, so one statement serves every filter combination.
   const filtered = db.prepare<[{ logId: string | null; metadata: string | null }], OffsetRow>(
     `SELECT * FROM offsets
      WHERE (@logId IS NULL OR log_id = @logId) AND (@metadata IS NULL OR metadata = @metadata)
-     ORDER BY id`,
+     ORDER BY rowid`,
   );
   const update = db.prepare<[number, string, string], OffsetRow>(
     'UPDATE offsets SET value = ?, value_metadata = ? WHERE id = ? RETURNING *',
@@ -35,6 +35,7 @@ export function sqliteOffsets(db: Database): OffsetStore {
   return {
     async create(offset) {
       insert.run(offset.id, offset.logId, offset.metadata, offset.value, offset.valueMetadata);
+      await durable();
     },
     async get(id) {
       const row = byId.get(id);
@@ -45,10 +46,12 @@ export function sqliteOffsets(db: Database): OffsetStore {
     },
     async set(id, value, valueMetadata) {
       const row = update.get(value, valueMetadata, id);
+      await durable();
       return row && toOffset(row);
     },
     async delete(id) {
       const row = remove.get(id);
+      await durable();
       return row && toOffset(row);
     },
   };

@@ -21,7 +21,7 @@ export function sqliteRetention(db: Database): RetentionStore {
   const withRetention = db.prepare<[], LogRow>(
     `SELECT * FROM logs
      WHERE compacting = 1 OR trim_bytes > 0 OR trim_seconds > 0 OR expire_seconds > 0
-     ORDER BY id`,
+     ORDER BY seq`,
   );
 
   // Trimming removes a prefix of the log: everything before the first message

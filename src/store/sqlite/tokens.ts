@@ -17,11 +17,11 @@ const toToken = (row: TokenRow): Token => ({
 });
 
 /** The token store, plus a synchronous insert for use inside other transactions. */
-export function sqliteTokens(db: Database): TokenStore & { insert(token: Token): void } {
+export function sqliteTokens(db: Database, durable: () => Promise<void>): TokenStore & { insert(token: Token): void } {
   const insert = db.prepare('INSERT INTO tokens (id, metadata, acl, secret_hash) VALUES (?, ?, ?, ?)');
   const byId = db.prepare<[string], TokenRow>('SELECT * FROM tokens WHERE id = ?');
   const list = db.prepare<[{ metadata: string | null }], TokenRow>(
-    'SELECT * FROM tokens WHERE @metadata IS NULL OR metadata = @metadata ORDER BY id',
+    'SELECT * FROM tokens WHERE @metadata IS NULL OR metadata = @metadata ORDER BY rowid',
   );
   const remove = db.prepare<[string], TokenRow>('DELETE FROM tokens WHERE id = ? RETURNING *');
 
@@ -32,6 +32,7 @@ export function sqliteTokens(db: Database): TokenStore & { insert(token: Token):
     insert: insertToken,
     async create(token) {
       insertToken(token);
+      await durable();
     },
     async get(id) {
       const row = byId.get(id);
@@ -42,6 +43,7 @@ export function sqliteTokens(db: Database): TokenStore & { insert(token: Token):
     },
     async delete(id) {
       const row = remove.get(id);
+      await durable();
       return row && toToken(row);
     },
   };

@@ -59,7 +59,14 @@ export function messageRoutes({ publisher, consumer, offsets }: AppDeps): Route[
         if (offset !== undefined && offsetId !== undefined) fail('offset_and_offset_id', 'set either offset or offset_id');
 
         const from = offsetId === undefined ? (offset ?? OFFSET_END) : await offsets.startFor(requireId('off', offsetId, 'offset_id'), id);
-        const result = await consumer.consume({ logId: id, from, limit: len, pollMs: poll, signal: clientGone(reply) });
+        const result = await consumer.consume({
+          logId: id,
+          from,
+          limit: len,
+          pollMs: poll,
+          signal: clientGone(reply),
+          as: encoding === 'string' ? 'text' : 'bytes',
+        });
         return {
           next_offset: result.nextOffset,
           encoding,

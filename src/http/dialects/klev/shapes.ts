@@ -30,7 +30,7 @@ export function klevOffset(offset: CursorOffset) {
 }
 
 /** A nil key or value is left out, never turned into "". */
-export function klevMessage(message: Message, encoding: Encoding) {
+export function klevMessage(message: Message<Buffer | string>, encoding: Encoding) {
   return {
     offset: message.offset,
     time: message.time,

@@ -1,0 +1,147 @@
+// hooklog benchmark: starts the built server and a bare Node http baseline as
+// child processes, loads them from this process with autocannon, and prints a
+// Markdown table. Each figure is the median of RUNS runs. Usage:
+//   npm run bench                 (builds first)
+//   BENCH_RUNS=5 BENCH_SECONDS=10 node bench/run.js
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const TOKEN = 'bench-admin-token';
+const auth = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+const percentile = (values, p) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))];
+
+async function freePort() {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function start(args, env) {
+  const port = await freePort();
+  const proc = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env, PORT: String(port), HOOKLOG_PORT: String(port) }, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  proc.stdout.on('data', (chunk) => (out += chunk));
+  while (!out.includes('listening on')) {
+    if (proc.exitCode !== null) throw new Error(`${args.join(' ')} exited: ${out}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return {
+    url: `http://127.0.0.1:${port}`,
+    stop: () => new Promise((resolve) => (proc.once('exit', resolve), proc.kill('SIGTERM'))),
+  };
+}
+
+async function load(options) {
+  const result = await autocannon({ duration: SECONDS, ...options });
+  if (result.errors > 0 || result.non2xx > 0) throw new Error(`${options.url}: ${result.errors} errors, ${result.non2xx} non-2xx`);
+  return { rps: result['2xx'] / result.duration, p50: result.latency.p50, p99: result.latency.p99, ok: result['2xx'] };
+}
+
+async function api(base, method, path, body) {
+  const res = await fetch(base + path, { method, headers: auth, body: body === undefined ? undefined : JSON.stringify(body) });
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
+const value100 = 'v'.repeat(100);
+const batchBody = JSON.stringify({ messages: Array.from({ length: 1000 }, () => ({ value: value100 })) });
+const singleBody = JSON.stringify({ value: value100 });
+
+async function baseline() {
+  const bare = await start(['bench/bare-server.js'], {});
+  const runs = [];
+  for (let i = 0; i < RUNS; i++) runs.push(await load({ url: bare.url, method: 'POST', connections: 50, headers: auth, body: singleBody }));
+  await bare.stop();
+  return runs;
+}
+
+async function hooklog() {
+  const dataDir = mkdtempSync(join(tmpdir(), 'hooklog-bench-'));
+  const server = await start(['dist/main.js', 'serve'], { HOOKLOG_DATA_DIR: dataDir, HOOKLOG_ADMIN_TOKEN: TOKEN, HOOKLOG_HOST: '127.0.0.1', HOOKLOG_LOG_LEVEL: 'warn' });
+  const results = { batch: [], consume: [], single: [], verified: [] };
+
+  const batchLog = (await api(server.url, 'POST', '/logs', {})).log_id;
+  for (let i = 0; i < RUNS; i++) {
+    const r = await load({ url: `${server.url}/messages/${batchLog}`, method: 'POST', connections: 4, headers: auth, body: batchBody });
+    results.batch.push({ ...r, msgs: r.rps * 1000 });
+  }
+
+  const stored = (await api(server.url, 'GET', `/message/${batchLog}`)).offset + 1;
+  const probe = await api(server.url, 'GET', `/messages/${batchLog}?offset=0&len=1000`);
+  if (probe.messages.length !== 1000) throw new Error('consume returned fewer than 1000 messages');
+  for (let i = 0; i < RUNS; i++) {
+    const r = await load({
+      url: server.url,
+      connections: 4,
+      headers: auth,
+      requests: [{ setupRequest: (req) => ({ ...req, path: `/messages/${batchLog}?len=1000&offset=${Math.floor(Math.random() * (stored - 1000))}` }) }],
+    });
+    results.consume.push({ ...r, msgs: r.rps * 1000 });
+  }
+
+  for (let i = 0; i < RUNS; i++) {
+    const log = (await api(server.url, 'POST', '/logs', {})).log_id;
+    const r = await load({ url: `${server.url}/message/${log}`, method: 'POST', connections: 50, headers: auth, body: singleBody });
+    // Every acknowledged publish must be in the log: the count of 2xx equals the log's length.
+    const length = (await api(server.url, 'GET', `/message/${log}`)).offset + 1;
+    results.verified.push(length === r.ok);
+    results.single.push(r);
+  }
+
+  results.wake = await wakeLatency(server.url);
+  await server.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+  return results;
+}
+
+/** Publish-to-receive latency: a consumer long-polls at the end of the log, then one message is published. */
+async function wakeLatency(base) {
+  const log = (await api(base, 'POST', '/logs', {})).log_id;
+  const samples = [];
+  for (let i = 0; i < 200; i++) {
+    const { next_offset } = await api(base, 'GET', `/messages/${log}?offset=-1`);
+    const waiting = api(base, 'GET', `/messages/${log}?offset=${next_offset}&poll=10000`).then(() => performance.now());
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const sent = performance.now();
+    await api(base, 'POST', `/message/${log}`, { value: 'wake' });
+    samples.push((await waiting) - sent);
+  }
+  return { p50: percentile(samples, 50), p99: percentile(samples, 99) };
+}
+
+const fmt = (n, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+const base = await baseline();
+const h = await hooklog();
+const baseRps = median(base.map((r) => r.rps));
+const pick = (runs, field) => median(runs.map((r) => r[field]));
+
+console.log(`\nhooklog bench: median of ${RUNS} runs of ${SECONDS} s, Node ${process.version}, SQLite (WAL, synchronous=FULL)\n`);
+console.log('| measure | result | target | vs bare Node http |');
+console.log('| --- | --- | --- | --- |');
+console.log(`| bare Node http, 50 connections | ${fmt(baseRps)} req/s, p50 ${pick(base, 'p50')} ms, p99 ${pick(base, 'p99')} ms | baseline | 1.00 |`);
+console.log(`| batch publish (1000 × 100 B per request, 4 connections) | ${fmt(pick(h.batch, 'msgs'))} msg/s | ≥ 200,000 msg/s | ${fmt(pick(h.batch, 'msgs') / baseRps, 1)} msg per baseline req |`);
+console.log(`| consume (len=1000, 4 connections) | ${fmt(pick(h.consume, 'msgs'))} msg/s | ≥ 500,000 msg/s | ${fmt(pick(h.consume, 'msgs') / baseRps, 1)} msg per baseline req |`);
+console.log(
+  `| single publish (50 connections) | ${fmt(pick(h.single, 'rps'))} req/s, p50 ${pick(h.single, 'p50')} ms, p99 ${pick(h.single, 'p99')} ms | ≥ 50 % of baseline | ${fmt(pick(h.single, 'rps') / baseRps, 2)} |`,
+);
+console.log(`| long-poll wake-up (publish → consumer has it, 200 samples) | p50 ${fmt(h.wake.p50, 2)} ms, p99 ${fmt(h.wake.p99, 2)} ms | p50 < 5 ms | |`);
+console.log(`\nEvery acknowledged single publish was in the log afterwards: ${h.verified.every(Boolean) ? 'yes' : 'NO'} (${h.verified.length} runs checked)`);
+if (!h.verified.every(Boolean)) process.exitCode = 1;

@@ -1,0 +1,116 @@
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, freePort, runCli } from './helpers/process.js';
+import { ADMIN, type TestServer, startTestServer } from './helpers/server.js';
+
+describe('CLI', () => {
+  let s: TestServer;
+  let env: Record<string, string>;
+  const cli = async (...args: string[]) => {
+    const result = await runCli(args, env);
+    if (result.code !== 0) throw new Error(`hooklog ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
+    return JSON.parse(result.stdout);
+  };
+
+  beforeAll(async () => {
+    s = await startTestServer();
+    env = { HOOKLOG_URL: s.url, HOOKLOG_TOKEN: ADMIN };
+  });
+  afterAll(async () => {
+    await s.close();
+  });
+
+  it('paths lists the resources', async () => {
+    expect(await cli('paths')).toHaveProperty('/messages');
+  });
+
+  it('takes --url and --token instead of the environment', async () => {
+    const result = await runCli(['--url', s.url, '--token', ADMIN, 'logs', 'list'], {});
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toHaveProperty('logs');
+  });
+
+  it('manages tokens with metadata and repeated --acl', async () => {
+    const created = await cli('tokens', 'create', '--metadata', 'cli', '--acl', 'logs:list', '--acl', 'messages:consume');
+    expect(created).toMatchObject({ metadata: 'cli', acl: ['logs:list', 'messages:consume'], bearer: expect.any(String) });
+    expect((await cli('tokens', 'list', '--metadata', 'cli')).tokens).toEqual([{ token_id: created.token_id, metadata: 'cli', acl: ['logs:list', 'messages:consume'] }]);
+    expect((await cli('tokens', 'get', created.token_id)).token_id).toBe(created.token_id);
+    // The new token works from the CLI and its ACL applies.
+    expect((await runCli(['logs', 'list'], { HOOKLOG_URL: s.url, HOOKLOG_TOKEN: created.bearer })).code).toBe(0);
+    expect((await runCli(['tokens', 'list'], { HOOKLOG_URL: s.url, HOOKLOG_TOKEN: created.bearer })).code).toBe(1);
+    expect((await cli('tokens', 'delete', created.token_id)).token_id).toBe(created.token_id);
+  });
+
+  it('manages logs with retention flags', async () => {
+    const log = await cli('logs', 'create', '--metadata', 'cli log', '--compacting', '--trim-bytes', '1000', '--trim-seconds', '60', '--compact-seconds', '5', '--expire-seconds', '7');
+    expect(log).toEqual({ log_id: log.log_id, metadata: 'cli log', compacting: true, trim_bytes: 1000, trim_seconds: 60, compact_seconds: 5, expire_seconds: 7 });
+    expect((await cli('logs', 'list', '--metadata', 'cli log')).logs).toEqual([log]);
+    expect(await cli('logs', 'get', log.log_id)).toEqual(log);
+    expect(await cli('logs', 'delete', log.log_id)).toEqual(log);
+  });
+
+  it('publishes, consumes and gets messages', async () => {
+    const { log_id } = await cli('logs', 'create');
+    expect(await cli('publish', log_id, '--key', 'k', '--value', 'hello world')).toEqual({ next_offset: 1 });
+    expect(await cli('publish', log_id, '--key', 'bin', '--value-base64', Buffer.from([0, 255]).toString('base64'), '--time', '1670598756024123')).toEqual({
+      next_offset: 2,
+    });
+    const consumed = await cli('consume', log_id, '--offset', '-2', '--size', '1');
+    expect(consumed).toEqual({ next_offset: 1, encoding: 'string', messages: [{ offset: 0, time: expect.any(Number), key: 'k', value: 'hello world' }] });
+    const binary = await cli('consume', log_id, '--offset', '1', '--encoding', 'base64');
+    expect(binary.messages[0]).toEqual({ offset: 1, time: 1670598756024123, key: Buffer.from('bin').toString('base64'), value: 'AP8=' });
+    expect((await cli('get-by-offset', log_id, '--offset', '0')).value).toBe('hello world');
+    expect((await cli('get-by-key', log_id, '--key', 'k')).value).toBe('hello world');
+    expect((await cli('get-by-key', log_id, '--key-base64', Buffer.from('bin').toString('base64'))).value).toBe('AP8=');
+  });
+
+  it('consume --follow keeps long-polling and prints each message as a JSON line', async () => {
+    const { log_id } = await cli('logs', 'create');
+    const follower = spawn(process.execPath, [BIN, 'consume', log_id, '--follow', '--poll', '1000'], { env: { PATH: process.env.PATH, ...env } });
+    let out = '';
+    follower.stdout.on('data', (chunk) => (out += chunk));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await cli('publish', log_id, '--value', 'one');
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    await cli('publish', log_id, '--value', 'two');
+    const deadline = Date.now() + 5000;
+    while (out.split('\n').filter(Boolean).length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    follower.kill();
+    expect(out.trim().split('\n').map((line) => JSON.parse(line).value)).toEqual(['one', 'two']);
+  });
+
+  it('manages offsets', async () => {
+    const { log_id } = await cli('logs', 'create');
+    const offset = await cli('offsets', 'create', '--log-id', log_id, '--metadata', 'cursor');
+    expect(offset).toMatchObject({ log_id, metadata: 'cursor', value: -1 });
+    expect(await cli('offsets', 'set', offset.offset_id, '--value', '4', '--value-metadata', 'done')).toMatchObject({ value: 4, value_metadata: 'done' });
+    expect((await cli('offsets', 'get', offset.offset_id)).value).toBe(4);
+    expect((await cli('offsets', 'list', '--log-id', log_id)).offsets).toHaveLength(1);
+    await cli('publish', log_id, '--value', 'a');
+    expect((await cli('consume', log_id, '--offset-id', offset.offset_id)).next_offset).toBe(4);
+    expect((await cli('offsets', 'delete', offset.offset_id)).offset_id).toBe(offset.offset_id);
+  });
+
+  it('prints the error and exits non-zero when a call fails', async () => {
+    const result = await runCli(['logs', 'get', `log_${'0'.repeat(27)}`], env);
+    expect(result.code).toBe(1);
+    expect(JSON.parse(result.stderr)).toMatchObject({ error: 'ERR_KLEV_API_0107' });
+    expect(result.stdout).toBe('');
+    const unauthorized = await runCli(['logs', 'list'], { HOOKLOG_URL: s.url });
+    expect(unauthorized.code).toBe(1);
+    expect(JSON.parse(unauthorized.stderr).error).toBe('ERR_KLEV_API_0002');
+  });
+
+  it('rejects a bad flag value before calling the server', async () => {
+    const result = await runCli(['consume', 'log_x', '--size', 'lots'], env);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain('--size');
+  });
+
+  it('says clearly when the server cannot be reached', async () => {
+    const port = await freePort();
+    const result = await runCli(['paths'], { HOOKLOG_URL: `http://127.0.0.1:${port}`, HOOKLOG_TOKEN: ADMIN });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(`hooklog: cannot reach http://127.0.0.1:${port}: ECONNREFUSED\n`);
+  });
+});

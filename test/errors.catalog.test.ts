@@ -1,0 +1,22 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { errorCatalog } from '../src/domain/errors.js';
+import { statusOf } from '../src/http/status.js';
+
+describe('error catalog', () => {
+  it('docs/errors.md lists exactly the catalog, with the same status and message', () => {
+    const doc = readFileSync(new URL('../docs/errors.md', import.meta.url), 'utf8');
+    const rows = [...doc.matchAll(/^\| `(ERR_KLEV_API_\d{4})` \| (\d{3}) \| (.+?) \| .+ \|$/gm)].map(([, code, status, message]) => ({
+      code,
+      status: Number(status),
+      message,
+    }));
+    const expected = Object.values(errorCatalog).map((entry) => ({ code: entry.code, status: statusOf[entry.kind], message: entry.message }));
+    expect(rows).toEqual(expected);
+  });
+
+  it('every code is unique', () => {
+    const codes = Object.values(errorCatalog).map((entry) => entry.code);
+    expect(new Set(codes).size).toBe(codes.length);
+  });
+});
