@@ -12,7 +12,7 @@ import { sqliteRetention } from './retention.js';
 import { sqliteTokens } from './tokens.js';
 import { WalSync } from './wal-sync.js';
 
-export const SQLITE_FILE = 'hooklog.db';
+const SQLITE_FILE = 'hooklog.db';
 
 /**
  * Opens (creating if needed) the embedded database in `dataDir`.

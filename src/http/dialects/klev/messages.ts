@@ -8,9 +8,9 @@ import type { Params, Route } from './router.js';
 import { klevMessage } from './shapes.js';
 
 /** Largest `len` one consume may ask for; larger reads should page with next_offset. */
-export const MAX_LEN = 10_000;
+const MAX_LEN = 10_000;
 /** Longest long-poll, in ms; proxies and load balancers rarely keep a request open longer. */
-export const MAX_POLL_MS = 300_000;
+const MAX_POLL_MS = 300_000;
 
 const OFFSET_RANGE = { min: OFFSET_START, max: Number.MAX_SAFE_INTEGER };
 
