@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { egressCommand } from './cli/egress.js';
 import { logsCommand } from './cli/logs.js';
 import { messagesCommands } from './cli/messages.js';
 import { offsetsCommand } from './cli/offsets.js';
 import { action, call } from './cli/client.js';
+import { receiveCommand } from './cli/receive.js';
 import { serveCommand } from './cli/serve.js';
 import { tokensCommand } from './cli/tokens.js';
 
@@ -21,5 +23,7 @@ tokensCommand(program);
 logsCommand(program);
 messagesCommands(program);
 offsetsCommand(program);
+egressCommand(program);
+receiveCommand(program);
 
 await program.parseAsync(process.argv);

@@ -1,6 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { Tokens } from './auth/tokens.js';
 import type { Config } from './config/schema.js';
+import { Dispatcher } from './delivery/dispatcher.js';
+import { EgressWebhooks } from './delivery/egress-webhooks.js';
+import { OutboundClient } from './delivery/outbound.js';
+import { RetrySchedule } from './delivery/schedule.js';
 import { buildApp } from './http/app.js';
 import { Consumer } from './log/consumer.js';
 import { Logs } from './log/logs.js';
@@ -9,12 +13,15 @@ import { Offsets } from './log/offsets.js';
 import { Publisher } from './log/publisher.js';
 import { RetentionJob } from './log/retention.js';
 import { openSqliteStore } from './store/sqlite/index.js';
+import type { Store } from './store/store.js';
 
 /** How long a shutdown waits for requests in flight before closing their connections. */
 const SHUTDOWN_GRACE_MS = 10_000;
 
 export interface RunningServer {
   app: FastifyInstance;
+  /** The storage, for tests that check what the API does not show yet. */
+  store: Store;
   /** Base URL the server answers on, e.g. http://127.0.0.1:8080 */
   url: string;
   /** Stops accepting requests, finishes those in flight, commits queued writes and closes storage. */
@@ -27,6 +34,11 @@ export async function startServer(config: Config, print: (line: string) => void 
   const notifier = new LogNotifier();
   const publisher = new Publisher(store.messages, notifier);
   const tokens = new Tokens(store.tokens, config.adminToken);
+  const sender = new OutboundClient({ timeoutMs: config.deliveryTimeoutSeconds * 1000, allowPrivate: config.allowPrivateDestinations });
+  // The dispatcher logs through the app's logger, and the app's egress service
+  // tells the dispatcher about changes: this indirection breaks the cycle.
+  let dispatcher: Dispatcher | undefined;
+  const deliveryControl = { changed: (id: string) => dispatcher?.changed(id) };
   let closing = false;
 
   const app = buildApp(
@@ -36,6 +48,7 @@ export async function startServer(config: Config, print: (line: string) => void 
       offsets: new Offsets(store.offsets, store.logs),
       publisher,
       consumer: new Consumer(store.logs, store.messages, notifier),
+      egress: new EgressWebhooks(store.egress, store.logs, deliveryControl, config.allowPrivateDestinations),
       isClosing: () => closing,
     },
     { maxBodyBytes: config.maxBodyBytes, logLevel: config.logLevel },
@@ -50,14 +63,26 @@ export async function startServer(config: Config, print: (line: string) => void 
 
   const retention = new RetentionJob(store.retention, config.retentionIntervalSeconds * 1000, app.log);
   retention.start();
+  dispatcher = new Dispatcher({
+    store: store.egress,
+    messages: store.messages,
+    notifier,
+    sender,
+    schedule: new RetrySchedule(config.retrySchedule),
+    logger: app.log,
+  });
+  await dispatcher.start();
   const url = await listen(app, config);
   print(`hooklog: listening on ${url} (data in ${config.dataDir})`);
 
   return {
     app,
+    store,
     url,
     async close() {
       closing = true;
+      // Deliveries stop first: their lanes wait on the notifier closed below.
+      await dispatcher?.stop();
       notifier.close();
       // Requests still running after the grace period lose their connection; their
       // writes, if already queued, are still committed by the drain below.
@@ -65,6 +90,7 @@ export async function startServer(config: Config, print: (line: string) => void 
       await app.close();
       clearTimeout(force);
       await publisher.drain();
+      await sender.close();
       await retention.stop();
       await store.close();
     },

@@ -1,16 +1,12 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, freePort, runCli } from './helpers/process.js';
+import { BIN, cliJson, freePort, runCli } from './helpers/process.js';
 import { ADMIN, type TestServer, startTestServer } from './helpers/server.js';
 
 describe('CLI', () => {
   let s: TestServer;
   let env: Record<string, string>;
-  const cli = async (...args: string[]) => {
-    const result = await runCli(args, env);
-    if (result.code !== 0) throw new Error(`hooklog ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
-    return JSON.parse(result.stdout);
-  };
+  const cli = (...args: string[]) => cliJson(args, env);
 
   beforeAll(async () => {
     s = await startTestServer();

@@ -23,6 +23,9 @@ describe('configuration', () => {
       retentionIntervalSeconds: 30,
       logLevel: 'info',
       sqliteSync: 'full',
+      retrySchedule: [0, 5, 300, 1800, 7200, 18000, 36000, 36000],
+      deliveryTimeoutSeconds: 15,
+      allowPrivateDestinations: false,
     });
   });
 
@@ -36,6 +39,11 @@ describe('configuration', () => {
     expect(() => loadConfig({ HOOKLOG_PORT: 'eighty' })).toThrow(/HOOKLOG_PORT: expected a port number/);
     expect(() => loadConfig({ HOOKLOG_MAX_BODY_BYTES: '-1' })).toThrow(/HOOKLOG_MAX_BODY_BYTES: expected a positive whole number/);
     expect(() => loadConfig({ HOOKLOG_LOG_LEVEL: 'loud' })).toThrow(/HOOKLOG_LOG_LEVEL: expected one of/);
+    expect(loadConfig({ HOOKLOG_RETRY_SCHEDULE: '0, 0.5,2' }).retrySchedule).toEqual([0, 0.5, 2]);
+    expect(() => loadConfig({ HOOKLOG_RETRY_SCHEDULE: '0,-1' })).toThrow(/HOOKLOG_RETRY_SCHEDULE: expected a comma-separated list/);
+    expect(() => loadConfig({ HOOKLOG_RETRY_SCHEDULE: '' })).toThrow(/HOOKLOG_RETRY_SCHEDULE/);
+    expect(loadConfig({ HOOKLOG_ALLOW_PRIVATE_DESTINATIONS: 'true' }).allowPrivateDestinations).toBe(true);
+    expect(() => loadConfig({ HOOKLOG_ALLOW_PRIVATE_DESTINATIONS: 'yes' })).toThrow(/expected true or false/);
     expect(() => loadConfig({ HOOKLOG_SQLITE_SYNC: 'off' })).toThrow('HOOKLOG_SQLITE_SYNC: expected one of full, normal, got "off"');
     const file = yaml('prot: 9000\n');
     expect(() => loadConfig({ HOOKLOG_CONFIG: file })).toThrow(`${file}: unknown setting 'prot'`);

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type TestServer, startTestServer } from './helpers/server.js';
+import { type TestServer, eventually, startTestServer } from './helpers/server.js';
 
 /** The background retention job, observed through the API of a running server. */
 describe('retention job', () => {
@@ -15,17 +15,6 @@ describe('retention job', () => {
     (await s.request('GET', `/messages/${log}`, { query: { offset: -2, len: 1000 } })).body.messages.map((m: { key?: string; value?: string }) =>
       m.key === undefined ? m.value : `${m.key}=${m.value ?? 'nil'}`,
     );
-  const eventually = async (check: () => Promise<void>) => {
-    const deadline = Date.now() + 5_000;
-    for (;;) {
-      try {
-        return await check();
-      } catch (err) {
-        if (Date.now() > deadline) throw err;
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-    }
-  };
   const nowMicros = Date.now() * 1000;
   const secondsAgo = (seconds: number) => nowMicros - seconds * 1_000_000;
 

@@ -195,6 +195,110 @@ export function describeStoreConformance(backend: string, harness: StoreHarness)
       });
     });
 
+    describe('egress webhooks', () => {
+      const newWebhook = async (logId: string, extra: { metadata?: string; mode?: 'ordered' | 'parallel' } = {}) =>
+        store.egress.create({
+          id: newId('ewh'),
+          logId,
+          metadata: extra.metadata ?? '',
+          destination: 'https://example.com/hook',
+          payload: 'message',
+          mode: extra.mode ?? 'ordered',
+          secret: 'ewhsec_first',
+          startOffset: 7,
+          nowMs: 1_000,
+        });
+      const attempt = (webhookId: string, offset: number) => ({
+        webhookId,
+        offset,
+        attempt: 1,
+        time: 2_000,
+        statusCode: 200,
+        durationMs: 3,
+        response: 'ok',
+        error: '',
+        trigger: 'scheduled' as const,
+      });
+
+      it('creates at the start offset, active, and gets, lists, updates and deletes', async () => {
+        const log = await makeLog();
+        const webhook = await newWebhook(log.id, { metadata: 'm' });
+        expect(webhook).toMatchObject({ logId: log.id, metadata: 'm', payload: 'message', mode: 'ordered' });
+        expect(webhook.state).toEqual({
+          active: true,
+          inactiveReason: '',
+          nextOffset: 7,
+          failures: 0,
+          nextAttemptAt: 1_000,
+          lastOffset: null,
+          lastTime: null,
+          lastResponse: '',
+          lastError: '',
+        });
+        await newWebhook(log.id, { metadata: 'other' });
+        expect(await store.egress.get(webhook.id)).toEqual(webhook);
+        expect((await store.egress.list({ metadata: 'm' })).map((w) => w.id)).toEqual([webhook.id]);
+        const updated = await store.egress.update(webhook.id, { destination: 'https://example.org/' });
+        expect(updated).toMatchObject({ metadata: 'm', destination: 'https://example.org/' });
+        expect(await store.egress.update(newId('ewh'), { metadata: 'x' })).toBeUndefined();
+        expect((await store.egress.delete(webhook.id))?.id).toBe(webhook.id);
+        expect(await store.egress.get(webhook.id)).toBeUndefined();
+      });
+
+      it('records attempts with the new state, lists active ones, and re-activates', async () => {
+        const log = await makeLog();
+        const webhook = await newWebhook(log.id);
+        const failed = { ...webhook.state, active: false, inactiveReason: 'gave up', failures: 3, lastOffset: 7, lastTime: 2_000, lastError: 'HTTP 500' };
+        await store.egress.recordAttempt({ ...attempt(webhook.id, 7), statusCode: 500, error: 'HTTP 500' }, failed);
+        expect((await store.egress.get(webhook.id))?.state).toEqual(failed);
+        expect(await store.egress.listActive()).toEqual([]);
+        expect(await store.egress.attempts(webhook.id, 5)).toEqual([{ ...attempt(webhook.id, 7), statusCode: 500, error: 'HTTP 500' }]);
+        const reactivated = await store.egress.update(webhook.id, { reactivateAt: 5_000 });
+        expect(reactivated?.state).toMatchObject({ active: true, inactiveReason: '', failures: 0, nextAttemptAt: 5_000, nextOffset: 7 });
+        expect((await store.egress.listActive()).map((w) => w.id)).toEqual([webhook.id]);
+      });
+
+      it('keeps no attempt for a webhook deleted while it was in flight', async () => {
+        const log = await makeLog();
+        const webhook = await newWebhook(log.id);
+        await store.egress.delete(webhook.id);
+        await store.egress.recordAttempt(attempt(webhook.id, 7), webhook.state);
+        expect(await store.egress.attempts(webhook.id, 5)).toEqual([]);
+      });
+
+      it('rotates secrets: the old one stays valid until it expires, the current one first', async () => {
+        const log = await makeLog();
+        const webhook = await newWebhook(log.id);
+        await store.egress.rotateSecret(webhook.id, 'ewhsec_second', 10_000, 5_000);
+        expect(await store.egress.secrets(webhook.id, 5_000)).toEqual(['ewhsec_second', 'ewhsec_first']);
+        expect(await store.egress.secrets(webhook.id, 10_000)).toEqual(['ewhsec_second']);
+        await store.egress.rotateSecret(webhook.id, 'ewhsec_third', 6_000, 6_000);
+        expect(await store.egress.secrets(webhook.id, 6_000)).toEqual(['ewhsec_third', 'ewhsec_first']);
+        expect(await store.egress.rotateSecret(newId('ewh'), 'x', 0, 0)).toBeUndefined();
+      });
+
+      it('parks retries and returns the one due first', async () => {
+        const log = await makeLog();
+        const webhook = await newWebhook(log.id, { mode: 'parallel' });
+        await store.egress.park(webhook.id, { offset: 3, failures: 1, nextAttemptAt: 900 });
+        await store.egress.park(webhook.id, { offset: 1, failures: 2, nextAttemptAt: 500 });
+        expect(await store.egress.nextParked(webhook.id)).toEqual({ offset: 1, failures: 2, nextAttemptAt: 500 });
+        await store.egress.park(webhook.id, { offset: 1, failures: 3, nextAttemptAt: 950 });
+        expect(await store.egress.nextParked(webhook.id)).toEqual({ offset: 3, failures: 1, nextAttemptAt: 900 });
+        await store.egress.unpark(webhook.id, 3);
+        await store.egress.unpark(webhook.id, 1);
+        expect(await store.egress.nextParked(webhook.id)).toBeUndefined();
+      });
+
+      it('is deleted with its log', async () => {
+        const log = await makeLog();
+        const webhook = await newWebhook(log.id);
+        await store.logs.delete(log.id);
+        expect(await store.egress.get(webhook.id)).toBeUndefined();
+        expect(await store.egress.secrets(webhook.id, 0)).toEqual([]);
+      });
+    });
+
     describe('retention', () => {
       const offsetsOf = async (logId: string) => (await store.messages.read(logId, 0, 1000)).map((m) => m.offset);
 

@@ -78,6 +78,16 @@ function coerce(setting: Setting, raw: unknown, source: string): unknown {
       return oneOf(LOG_LEVELS, raw, bad);
     case 'sqlite_sync':
       return oneOf(SQLITE_SYNC, raw, bad);
+    case 'boolean':
+      if (raw === true || raw === 'true') return true;
+      if (raw === false || raw === 'false') return false;
+      return bad('true or false');
+    case 'seconds_list': {
+      const parts = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : [];
+      const list = parts.map((part) => (typeof part === 'number' ? part : typeof part === 'string' && part.trim() !== '' ? Number(part) : NaN));
+      if (list.length === 0 || list.some((n) => !Number.isFinite(n) || n < 0)) bad('a comma-separated list of seconds >= 0');
+      return list;
+    }
   }
 }
 

@@ -13,6 +13,9 @@ export interface Config {
   retentionIntervalSeconds: number;
   logLevel: LogLevel;
   sqliteSync: SqliteSync;
+  retrySchedule: number[];
+  deliveryTimeoutSeconds: number;
+  allowPrivateDestinations: boolean;
 }
 
 export const SQLITE_SYNC = ['full', 'normal'] as const;
@@ -22,7 +25,7 @@ export type SqliteSync = (typeof SQLITE_SYNC)[number];
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-type SettingType = 'port' | 'string' | 'positive_integer' | 'positive_number' | 'log_level' | 'sqlite_sync';
+type SettingType = 'port' | 'string' | 'positive_integer' | 'positive_number' | 'log_level' | 'sqlite_sync' | 'seconds_list' | 'boolean';
 
 export interface Setting {
   key: string;
@@ -65,6 +68,28 @@ export const settings: readonly Setting[] = [
     default: 'full',
     description:
       'full: a 2xx for a write waits until it is flushed to disk and survives power loss; normal: it waits until the OS has it, which survives a crash or kill of hooklog but not of the machine, and is faster',
+  },
+  {
+    key: 'retry_schedule',
+    field: 'retrySchedule',
+    type: 'seconds_list',
+    default: [0, 5, 300, 1800, 7200, 18000, 36000, 36000],
+    description:
+      'delays in seconds before each delivery attempt, comma-separated: the first is the first attempt, each further one a retry; each gets ±20 % jitter',
+  },
+  {
+    key: 'delivery_timeout_seconds',
+    field: 'deliveryTimeoutSeconds',
+    type: 'positive_number',
+    default: 15,
+    description: 'how long one delivery request may take, connection to last byte',
+  },
+  {
+    key: 'allow_private_destinations',
+    field: 'allowPrivateDestinations',
+    type: 'boolean',
+    default: false,
+    description: 'allow deliveries to loopback, private and link-local addresses (refused by default)',
   },
 ];
 

@@ -1,4 +1,5 @@
 import { fail } from './errors.js';
+import type { Message } from './types.js';
 
 /** How keys and values travel in JSON: UTF-8 text, or standard base64 for arbitrary bytes. */
 export type Encoding = 'string' | 'base64';
@@ -24,4 +25,17 @@ export function decodeBytes(value: string, encoding: Encoding, field: string): B
 export function encodeBytes(value: Buffer | string, encoding: Encoding): string {
   if (typeof value === 'string') return encoding === 'string' ? value : Buffer.from(value, 'utf8').toString('base64');
   return encoding === 'string' ? value.toString('utf8') : value.toString('base64');
+}
+
+/**
+ * klev's JSON form of a message, used by consume responses and by egress
+ * webhook payloads alike. A nil key or value is left out, never turned into "".
+ */
+export function messageJson(message: Message<Buffer | string>, encoding: Encoding) {
+  return {
+    offset: message.offset,
+    time: message.time,
+    ...(message.key !== null && { key: encodeBytes(message.key, encoding) }),
+    ...(message.value !== null && { value: encodeBytes(message.value, encoding) }),
+  };
 }

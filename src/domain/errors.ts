@@ -57,6 +57,8 @@ export const errorCatalog = {
   shutting_down: entry('0113', 'unavailable', 'Server is shutting down'),
   query_param_invalid: entry('0114', 'invalid_input', 'Query parameter invalid'),
   request_invalid: entry('0115', 'invalid_input', 'Request invalid'),
+  egress_webhook_not_found: entry('0116', 'not_found', 'Egress webhook not found'),
+  destination_invalid: entry('0117', 'invalid_input', 'Destination invalid'),
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorName = keyof typeof errorCatalog;

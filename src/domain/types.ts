@@ -66,3 +66,65 @@ export interface CursorOffset {
 
 export const OFFSET_END = -1;
 export const OFFSET_START = -2;
+
+/** What an egress webhook sends: the whole message as JSON, or the raw key or value bytes. */
+export type EgressPayload = 'message' | 'key' | 'value';
+export const EGRESS_PAYLOADS: readonly EgressPayload[] = ['message', 'key', 'value'];
+
+/**
+ * ordered: a failing message blocks the cursor until it succeeds or the retry
+ * schedule is used up. parallel: it is parked in a retry set and the cursor
+ * moves on.
+ */
+export type DeliveryMode = 'ordered' | 'parallel';
+
+/** Where a destination's delivery stands. Times are milliseconds since the epoch. */
+export interface DeliveryState {
+  active: boolean;
+  inactiveReason: string;
+  /** The next offset of the log to deliver (the cursor). */
+  nextOffset: number;
+  /** Failed attempts in a row of the message at the cursor (ordered mode). */
+  failures: number;
+  /** No attempt is made before this time. */
+  nextAttemptAt: number;
+  /** The offset, time, response and error of the last attempt; null before the first. */
+  lastOffset: number | null;
+  lastTime: number | null;
+  lastResponse: string;
+  lastError: string;
+}
+
+export interface EgressWebhook {
+  id: string;
+  logId: string;
+  metadata: string;
+  destination: string;
+  payload: EgressPayload;
+  mode: DeliveryMode;
+  state: DeliveryState;
+}
+
+/** One HTTP try of one message to one destination. */
+export interface DeliveryAttempt {
+  webhookId: string;
+  offset: number;
+  /** 1 for the first try of this message, 2 for its first retry, … */
+  attempt: number;
+  /** Milliseconds since the epoch, when the request was sent. */
+  time: number;
+  /** null when no response came (timeout, refused, reset). */
+  statusCode: number | null;
+  durationMs: number;
+  /** The response body, truncated. */
+  response: string;
+  error: string;
+  trigger: 'scheduled' | 'manual';
+}
+
+/** A message that failed in parallel mode, waiting for its next try. */
+export interface ParkedRetry {
+  offset: number;
+  failures: number;
+  nextAttemptAt: number;
+}

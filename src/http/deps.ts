@@ -1,4 +1,5 @@
 import type { Tokens } from '../auth/tokens.js';
+import type { EgressWebhooks } from '../delivery/egress-webhooks.js';
 import type { Consumer } from '../log/consumer.js';
 import type { Logs } from '../log/logs.js';
 import type { Offsets } from '../log/offsets.js';
@@ -11,6 +12,7 @@ export interface AppDeps {
   offsets: Offsets;
   publisher: Publisher;
   consumer: Consumer;
+  egress: EgressWebhooks;
   /** Set when shutdown starts: new requests get 503 instead of racing the close. */
   isClosing: () => boolean;
 }

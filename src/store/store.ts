@@ -1,4 +1,15 @@
-import type { CursorOffset, Log, Message, NewMessage, RetentionSettings, Token } from '../domain/types.js';
+import type {
+  CursorOffset,
+  DeliveryAttempt,
+  DeliveryState,
+  EgressWebhook,
+  Log,
+  Message,
+  NewMessage,
+  ParkedRetry,
+  RetentionSettings,
+  Token,
+} from '../domain/types.js';
 
 /**
  * The one storage interface. Every backend implements it and passes the
@@ -15,7 +26,12 @@ import type { CursorOffset, Log, Message, NewMessage, RetentionSettings, Token }
  *   deleted, so the caller can spread a large clean-up over many short
  *   transactions instead of one long one.
  *
- * Every write resolves only after it is durably committed.
+ * - delivery progress: the cursor, attempts and retries of egress webhooks.
+ *   These writes resolve once committed, without waiting for the disk flush:
+ *   losing the newest of them to a power cut means delivering a message
+ *   again, never skipping one.
+ *
+ * Every other write resolves only after it is durably committed.
  */
 export interface Store {
   readonly tokens: TokenStore;
@@ -23,6 +39,7 @@ export interface Store {
   readonly messages: MessageStore;
   readonly offsets: OffsetStore;
   readonly retention: RetentionStore;
+  readonly egress: EgressStore;
   /**
    * Stores `token` as the first-start admin token, in the same transaction as
    * the mark that this was done, so it happens once per database ever.
@@ -43,7 +60,7 @@ export interface LogStore {
   create(log: { id: string; metadata: string } & RetentionSettings): Promise<Log>;
   get(id: string): Promise<Log | undefined>;
   list(filter: { metadata?: string }): Promise<Log[]>;
-  /** Removes the log and its cursor offsets at once; its messages are purged by retention. */
+  /** Removes the log with its cursor offsets and egress webhooks at once; its messages are purged by retention. */
   delete(id: string): Promise<Log | undefined>;
 }
 
@@ -91,4 +108,50 @@ export interface RetentionStore {
   expire(logId: string, beforeMicros: number, limit: number): Promise<number>;
   /** Deletes messages of logs that no longer exist. */
   purgeDeleted(limit: number): Promise<number>;
+}
+
+export interface NewEgressWebhook {
+  id: string;
+  logId: string;
+  metadata: string;
+  destination: string;
+  payload: EgressWebhook['payload'];
+  mode: EgressWebhook['mode'];
+  secret: string;
+  /** The log offset delivery starts at. */
+  startOffset: number;
+  nowMs: number;
+}
+
+export interface EgressChanges {
+  metadata?: string;
+  destination?: string;
+  /** Re-activates an inactive webhook: it resumes at its cursor, with a fresh retry schedule. */
+  reactivateAt?: number;
+}
+
+export interface EgressStore {
+  create(webhook: NewEgressWebhook): Promise<EgressWebhook>;
+  get(id: string): Promise<EgressWebhook | undefined>;
+  list(filter: { metadata?: string }): Promise<EgressWebhook[]>;
+  /** Active webhooks, for the dispatcher to serve. */
+  listActive(): Promise<EgressWebhook[]>;
+  update(id: string, changes: EgressChanges): Promise<EgressWebhook | undefined>;
+  delete(id: string): Promise<EgressWebhook | undefined>;
+  /**
+   * Makes `secret` the current one. The previous current secret stays valid
+   * until `oldExpiresAt` (ms), or stops at once when that is not in the future.
+   */
+  rotateSecret(id: string, secret: string, oldExpiresAt: number, nowMs: number): Promise<EgressWebhook | undefined>;
+  /** Secrets valid at `nowMs`, the current one first. */
+  secrets(id: string, nowMs: number): Promise<string[]>;
+  /** Records one attempt and the webhook's new delivery state in one transaction; nothing if the webhook is gone. */
+  recordAttempt(attempt: DeliveryAttempt, state: DeliveryState): Promise<void>;
+  /** The newest attempts of a webhook, newest first. */
+  attempts(id: string, limit: number): Promise<DeliveryAttempt[]>;
+  /** Parks (or re-parks) a message for a later try, in parallel mode. */
+  park(id: string, retry: ParkedRetry): Promise<void>;
+  unpark(id: string, offset: number): Promise<void>;
+  /** The parked retry due first, if any. */
+  nextParked(id: string): Promise<ParkedRetry | undefined>;
 }

@@ -58,3 +58,10 @@ export async function runCli(args: string[], env: Record<string, string>): Promi
   const code = await new Promise<number | null>((resolve) => proc.once('exit', resolve));
   return { code, stdout, stderr };
 }
+
+/** Runs the CLI and parses its JSON output; a non-zero exit fails with its stderr. */
+export async function cliJson(args: string[], env: Record<string, string>): Promise<any> {
+  const result = await runCli(args, env);
+  if (result.code !== 0) throw new Error(`hooklog ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
+  return JSON.parse(result.stdout);
+}

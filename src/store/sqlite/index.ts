@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import type { SqliteSync } from '../../config/schema.js';
 import type { Token } from '../../domain/types.js';
 import type { Store } from '../store.js';
+import { sqliteEgress } from './egress.js';
 import { sqliteLogs } from './logs.js';
 import { sqliteMessages } from './messages.js';
 import { migrate } from './migrate.js';
@@ -34,6 +35,7 @@ export function openSqliteStore(dataDir: string, sync: SqliteSync = 'full'): Sto
   const wal = new WalSync(`${join(dataDir, SQLITE_FILE)}-wal`);
   const durable = sync === 'full' ? () => wal.sync() : () => Promise.resolve();
   const tokens = sqliteTokens(db, durable);
+  const egress = sqliteEgress(db, durable);
   const claim = db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('admin_bootstrapped', ?)");
   const bootstrap = db.transaction((token: Token) => {
     if (claim.run(token.id).changes === 0) return false;
@@ -42,10 +44,11 @@ export function openSqliteStore(dataDir: string, sync: SqliteSync = 'full'): Sto
   });
   return {
     tokens,
-    logs: sqliteLogs(db, durable),
+    logs: sqliteLogs(db, durable, egress.removeForLog),
     messages: sqliteMessages(db, durable),
     offsets: sqliteOffsets(db, durable),
     retention: sqliteRetention(db),
+    egress,
     async createBootstrapToken(token) {
       const created = bootstrap.immediate(token);
       await durable();

@@ -25,7 +25,7 @@ export const toLog = (row: LogRow): Log => ({
   nextOffset: row.next_offset,
 });
 
-export function sqliteLogs(db: Database, durable: () => Promise<void>): LogStore {
+export function sqliteLogs(db: Database, durable: () => Promise<void>, removeEgressOf: (logId: string) => void): LogStore {
   const insert = db.prepare<unknown[], LogRow>(
     `INSERT INTO logs (id, metadata, compacting, trim_bytes, trim_seconds, compact_seconds, expire_seconds)
      VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *`,
@@ -38,11 +38,14 @@ export function sqliteLogs(db: Database, durable: () => Promise<void>): LogStore
   const markDeleted = db.prepare('INSERT INTO deleted_logs (seq) VALUES (?)');
   const removeOffsets = db.prepare('DELETE FROM offsets WHERE log_id = ?');
 
+
   const deleteLog = db.transaction((id: string) => {
     const row = remove.get(id);
     if (!row) return undefined;
     markDeleted.run(row.seq);
     removeOffsets.run(id);
+    // An egress webhook cannot outlive its source log, whose offsets never come back.
+    removeEgressOf(id);
     return toLog(row);
   });
 

@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import { HooklogError } from '../../../domain/errors.js';
 import type { AppDeps } from '../../deps.js';
 import { statusOf } from '../../status.js';
+import { egressRoutes } from './egress.js';
 import { logRoutes } from './logs.js';
 import { messageRoutes } from './messages.js';
 import { offsetRoutes } from './offsets.js';
@@ -18,6 +19,8 @@ const RESOURCES = {
   '/offsets': 'list offsets',
   '/token': 'get/delete token',
   '/tokens': 'list/create tokens',
+  '/egress_webhook': 'get/update/delete egress webhook, status, rotate secret',
+  '/egress_webhooks': 'list/create egress webhooks',
 };
 
 /** Fastify's own errors that a client causes, by Fastify's error code. */
@@ -50,6 +53,7 @@ export function registerKlevApi(app: FastifyInstance, deps: AppDeps): void {
     ...logRoutes(deps),
     ...messageRoutes(deps),
     ...offsetRoutes(deps),
+    ...egressRoutes(deps),
   ]);
 }
 

@@ -1,11 +1,10 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { type Encoding, decodeBytes, parseEncoding } from '../../../domain/encoding.js';
+import { type Encoding, decodeBytes, messageJson, parseEncoding } from '../../../domain/encoding.js';
 import { fail } from '../../../domain/errors.js';
 import { type NewMessage, OFFSET_END, OFFSET_START } from '../../../domain/types.js';
 import type { AppDeps } from '../../deps.js';
 import { type Body, objectBody, optionalBytes, optionalInteger, queryInteger, queryParam, requireId, requiredArray } from './input.js';
 import type { Params, Route } from './router.js';
-import { klevMessage } from './shapes.js';
 
 /** Largest `len` one consume may ask for; larger reads should page with next_offset. */
 const MAX_LEN = 10_000;
@@ -24,7 +23,7 @@ export function messageRoutes({ publisher, consumer, offsets }: AppDeps): Route[
     const encoding = parseEncoding(input.encoding);
     const key = optionalBytes(input, 'key');
     const message = await consumer.getByKey(logId(request), key === null ? null : decodeBytes(key, encoding, 'key'));
-    return { encoding, ...klevMessage(message, encoding) };
+    return { encoding, ...messageJson(message, encoding) };
   };
 
   return [
@@ -70,7 +69,7 @@ export function messageRoutes({ publisher, consumer, offsets }: AppDeps): Route[
         return {
           next_offset: result.nextOffset,
           encoding,
-          messages: result.messages.map((message) => klevMessage(message, encoding)),
+          messages: result.messages.map((message) => messageJson(message, encoding)),
         };
       },
     },
@@ -93,7 +92,7 @@ export function messageRoutes({ publisher, consumer, offsets }: AppDeps): Route[
         const id = logId(request);
         const encoding = parseEncoding(queryParam(request.query, 'encoding'));
         const offset = queryInteger(request.query, 'offset', OFFSET_RANGE, 'offset_param_invalid') ?? OFFSET_END;
-        return { encoding, ...klevMessage(await consumer.getByOffset(id, offset), encoding) };
+        return { encoding, ...messageJson(await consumer.getByOffset(id, offset), encoding) };
       },
     },
     {

@@ -12,7 +12,7 @@ declare module 'fastify' {
 export type Params = Record<string, string>;
 
 export interface Route {
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   url: string;
   /** What the token must be allowed to do. Omitted: any valid token. */
   permissions?: (request: FastifyRequest) => Permission[];

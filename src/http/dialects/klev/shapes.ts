@@ -1,5 +1,5 @@
-import { type Encoding, encodeBytes } from '../../../domain/encoding.js';
-import type { CursorOffset, Log, Message, Token } from '../../../domain/types.js';
+import type { EgressStatus } from '../../../delivery/egress-webhooks.js';
+import type { CursorOffset, EgressWebhook, Log, Token } from '../../../domain/types.js';
 
 /** Core objects in klev's JSON shapes. Zero settings and empty ACLs are omitted, as klev does. */
 
@@ -29,12 +29,32 @@ export function klevOffset(offset: CursorOffset) {
   };
 }
 
-/** A nil key or value is left out, never turned into "". */
-export function klevMessage(message: Message<Buffer | string>, encoding: Encoding) {
+/** The secret appears only when it was just made: at creation and on rotation. */
+export function klevEgressWebhook(webhook: EgressWebhook, secret?: string) {
   return {
-    offset: message.offset,
-    time: message.time,
-    ...(message.key !== null && { key: encodeBytes(message.key, encoding) }),
-    ...(message.value !== null && { value: encodeBytes(message.value, encoding) }),
+    webhook_id: webhook.id,
+    metadata: webhook.metadata,
+    log_id: webhook.logId,
+    destination: webhook.destination,
+    payload: webhook.payload,
+    ...(secret !== undefined && { secret }),
+  };
+}
+
+/** klev's status: times in unix seconds; fields about the last attempt appear once there was one. */
+export function klevEgressStatus({ webhook, availableOffset }: EgressStatus) {
+  const { state } = webhook;
+  const seconds = (ms: number) => Math.floor(ms / 1000);
+  return {
+    webhook_id: webhook.id,
+    active: state.active,
+    ...(state.inactiveReason && { inactive_reason: state.inactiveReason }),
+    available_offset: availableOffset,
+    next_offset: state.nextOffset,
+    ...(state.lastOffset !== null && { deliver_offset: state.lastOffset }),
+    ...(state.lastTime !== null && { deliver_time: seconds(state.lastTime) }),
+    ...(state.lastResponse && { deliver_resp: state.lastResponse }),
+    ...(state.lastError && { deliver_error: state.lastError }),
+    ...(state.active && { next_deliver_time: seconds(state.nextAttemptAt) }),
   };
 }

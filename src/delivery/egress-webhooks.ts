@@ -1,0 +1,132 @@
+import { isIP } from 'node:net';
+import { fail } from '../domain/errors.js';
+import { newId, randomBase62 } from '../domain/ids.js';
+import type { DeliveryMode, EgressPayload, EgressWebhook } from '../domain/types.js';
+import type { EgressStore, LogStore } from '../store/store.js';
+import { hostOf, isPrivateAddress } from './address-policy.js';
+
+export interface NewEgressWebhookInput {
+  logId: string;
+  destination: string;
+  metadata?: string;
+  payload?: EgressPayload;
+  mode?: DeliveryMode;
+}
+
+export interface EgressUpdate {
+  metadata?: string;
+  destination?: string;
+  /** true re-activates: delivery resumes at the cursor with a fresh retry schedule. */
+  active?: boolean;
+}
+
+export interface EgressStatus {
+  webhook: EgressWebhook;
+  /** The last offset currently in the source log; -1 when it has none yet. */
+  availableOffset: number;
+}
+
+/** Told whenever a webhook changes, so delivery follows at once. */
+export interface DeliveryControl {
+  changed(id: string): void;
+}
+
+/**
+ * Egress webhooks: where a log's messages are pushed. A webhook starts at the
+ * end of its log, so it delivers what is published after it was made.
+ */
+export class EgressWebhooks {
+  constructor(
+    private readonly store: EgressStore,
+    private readonly logs: Pick<LogStore, 'get'>,
+    private readonly delivery: DeliveryControl,
+    private readonly allowPrivateDestinations: boolean,
+  ) {}
+
+  /** Creates a webhook; its secret is returned here and on rotation only. */
+  async create(input: NewEgressWebhookInput): Promise<{ webhook: EgressWebhook; secret: string }> {
+    const destination = this.checkDestination(input.destination);
+    const log = (await this.logs.get(input.logId)) ?? fail('log_not_found', `log '${input.logId}' does not exist`);
+    const secret = newSecret();
+    const webhook = await this.store.create({
+      id: newId('ewh'),
+      logId: log.id,
+      metadata: input.metadata ?? '',
+      destination,
+      payload: input.payload ?? 'message',
+      mode: input.mode ?? 'ordered',
+      secret,
+      startOffset: log.nextOffset,
+      nowMs: Date.now(),
+    });
+    this.delivery.changed(webhook.id);
+    return { webhook, secret };
+  }
+
+  async get(id: string): Promise<EgressWebhook> {
+    return (await this.store.get(id)) ?? notFound(id);
+  }
+
+  list(filter: { metadata?: string }): Promise<EgressWebhook[]> {
+    return this.store.list(filter);
+  }
+
+  async update(id: string, update: EgressUpdate): Promise<EgressWebhook> {
+    if (update.active === false) fail('field_invalid', 'active can only be set to true: a webhook becomes inactive by itself when delivery gives up');
+    const webhook = await this.store.update(id, {
+      metadata: update.metadata,
+      destination: update.destination === undefined ? undefined : this.checkDestination(update.destination),
+      reactivateAt: update.active ? Date.now() : undefined,
+    });
+    if (!webhook) notFound(id);
+    this.delivery.changed(id);
+    return webhook;
+  }
+
+  async delete(id: string): Promise<EgressWebhook> {
+    const webhook = (await this.store.delete(id)) ?? notFound(id);
+    this.delivery.changed(id);
+    return webhook;
+  }
+
+  /** A new secret; the old one keeps signing alongside it for `expireSeconds` (0: stops at once). */
+  async rotate(id: string, expireSeconds: number): Promise<{ webhook: EgressWebhook; secret: string }> {
+    const secret = newSecret();
+    const now = Date.now();
+    const webhook = (await this.store.rotateSecret(id, secret, now + expireSeconds * 1000, now)) ?? notFound(id);
+    this.delivery.changed(id);
+    return { webhook, secret };
+  }
+
+  async status(id: string): Promise<EgressStatus> {
+    const webhook = await this.get(id);
+    const log = await this.logs.get(webhook.logId);
+    return { webhook, availableOffset: (log?.nextOffset ?? 0) - 1 };
+  }
+
+  private checkDestination(destination: string): string {
+    let url: URL;
+    try {
+      url = new URL(destination);
+    } catch {
+      fail('destination_invalid', `'${destination}' is not an absolute URL`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') fail('destination_invalid', 'the destination must be an http or https URL');
+    if (url.username || url.password) fail('destination_invalid', 'credentials in the destination URL are not supported');
+    const host = hostOf(url);
+    if (!this.allowPrivateDestinations && (host === 'localhost' || (isIP(host) && isPrivateAddress(host)))) {
+      fail('destination_invalid', `${host} is a private address; set HOOKLOG_ALLOW_PRIVATE_DESTINATIONS=true to allow it`);
+    }
+    return destination;
+  }
+}
+
+const SECRET_LENGTH = 33;
+
+function newSecret(): string {
+  return `ewhsec_${randomBase62(SECRET_LENGTH)}`;
+}
+
+function notFound(id: string): never {
+  fail('egress_webhook_not_found', `egress webhook '${id}' does not exist`);
+}

@@ -1,0 +1,118 @@
+import { STATUS_CODES } from 'node:http';
+import { isIP } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { Agent, buildConnector, request } from 'undici';
+import { PrivateAddressError, isPrivateAddress, publicOnlyLookup } from './address-policy.js';
+import { parseRetryAfter } from './schedule.js';
+
+/** How much of a response is kept for the attempt history and the status. */
+export const MAX_RESPONSE_CHARS = 4096;
+
+export interface OutboundResponse {
+  /** null when no response came: timeout, refused, reset, refused address. */
+  statusCode: number | null;
+  /** The response as text, as klev's deliver_resp shows it: status line, headers, then the start of the body. */
+  raw: string;
+  /** The start of the response body. */
+  body: string;
+  durationMs: number;
+  /** Why no response came; empty when one did. */
+  error: string;
+  retryAfterMs: number | null;
+}
+
+export interface OutboundOptions {
+  timeoutMs: number;
+  allowPrivate: boolean;
+}
+
+/**
+ * The one HTTP client for deliveries. Every request is bounded by the timeout
+ * from connect to last byte, so a hung receiver costs its own lane that long
+ * and no more; connections are pooled per origin and kept alive.
+ */
+export class OutboundClient {
+  private readonly agent: Agent;
+
+  constructor(private readonly options: OutboundOptions) {
+    const connector = buildConnector({ timeout: options.timeoutMs, ...(options.allowPrivate ? {} : { lookup: publicOnlyLookup }) });
+    const connect: buildConnector.connector = options.allowPrivate
+      ? connector
+      : (target, callback) => {
+          // A literal IP never goes through lookup, so it is checked here.
+          const host = target.hostname.replace(/^\[(.*)\]$/, '$1');
+          if (isIP(host) && isPrivateAddress(host)) return callback(new PrivateAddressError(host), null);
+          return connector(target, callback);
+        };
+    this.agent = new Agent({ connect, headersTimeout: options.timeoutMs, bodyTimeout: options.timeoutMs });
+  }
+
+  /** `signal` aborts the request early (shutdown); the timeout applies either way. */
+  async post(url: string, body: Buffer, headers: Record<string, string>, signal?: AbortSignal): Promise<OutboundResponse> {
+    const started = performance.now();
+    const elapsed = () => Math.round(performance.now() - started);
+    try {
+      const response = await request(url, {
+        method: 'POST',
+        headers,
+        body,
+        dispatcher: this.agent,
+        signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(this.options.timeoutMs)]) : AbortSignal.timeout(this.options.timeoutMs),
+      });
+      const text = await readStart(response.body);
+      const retryAfter = response.headers['retry-after'];
+      return {
+        statusCode: response.statusCode,
+        raw: `${statusLine(response.statusCode)}${headerLines(response.headers)}\r\n${text}`.slice(0, MAX_RESPONSE_CHARS),
+        body: text,
+        durationMs: elapsed(),
+        error: '',
+        retryAfterMs: parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter, Date.now()),
+      };
+    } catch (err) {
+      return { statusCode: null, raw: '', body: '', durationMs: elapsed(), error: describe(err, this.options.timeoutMs), retryAfterMs: null };
+    }
+  }
+
+  close(): Promise<void> {
+    return this.agent.close();
+  }
+}
+
+/** Reads at most MAX_RESPONSE_CHARS bytes of the body; leaving the loop early discards the rest. */
+async function readStart(body: AsyncIterable<Buffer>): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    chunks.push(chunk);
+    size += chunk.length;
+    if (size >= MAX_RESPONSE_CHARS) break;
+  }
+  return Buffer.concat(chunks).subarray(0, MAX_RESPONSE_CHARS).toString('utf8');
+}
+
+function statusLine(status: number): string {
+  return `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n`;
+}
+
+function headerLines(headers: Record<string, string | string[] | undefined>): string {
+  let lines = '';
+  for (const [name, value] of Object.entries(headers)) {
+    const canonical = name.replace(/(^|-)([a-z])/g, (_, dash: string, letter: string) => dash + letter.toUpperCase());
+    for (const item of Array.isArray(value) ? value : [value ?? '']) lines += `${canonical}: ${item}\r\n`;
+  }
+  return lines;
+}
+
+function describe(err: unknown, timeoutMs: number): string {
+  const error = err as { name?: string; code?: string; message?: string; cause?: unknown };
+  if (error.name === 'TimeoutError' || error.code === 'UND_ERR_HEADERS_TIMEOUT' || error.code === 'UND_ERR_BODY_TIMEOUT' || error.code === 'UND_ERR_CONNECT_TIMEOUT') {
+    return `timeout: no complete response within ${timeoutMs / 1000} s`;
+  }
+  if (error instanceof PrivateAddressError) return error.message;
+  const cause = error.cause as { code?: string; message?: string } | undefined;
+  if (cause instanceof PrivateAddressError) return cause.message;
+  const code = error.code ?? cause?.code;
+  const message = error.message ?? String(err);
+  return code && !message.includes(code) ? `${code}: ${message}` : message;
+}

@@ -1,0 +1,22 @@
+import { isUtf8 } from 'node:buffer';
+import { messageJson } from '../domain/encoding.js';
+import type { EgressPayload, Message } from '../domain/types.js';
+
+export interface Payload {
+  body: Buffer;
+  contentType: string;
+}
+
+/**
+ * The body of a delivery. `message` is klev's JSON with offset, time, key and
+ * value; its encoding is `string` when key and value are valid UTF-8, which
+ * keeps ordinary payloads readable, and `base64` otherwise, which keeps every
+ * byte. `key` and `value` send those raw bytes (empty for nil).
+ */
+export function payloadOf(kind: EgressPayload, message: Message): Payload {
+  if (kind === 'key') return { body: message.key ?? Buffer.alloc(0), contentType: 'application/octet-stream' };
+  if (kind === 'value') return { body: message.value ?? Buffer.alloc(0), contentType: 'application/octet-stream' };
+  const text = (message.key === null || isUtf8(message.key)) && (message.value === null || isUtf8(message.value));
+  const encoding = text ? 'string' : 'base64';
+  return { body: Buffer.from(JSON.stringify({ encoding, ...messageJson(message, encoding) })), contentType: 'application/json' };
+}

@@ -1,0 +1,223 @@
+import type { Database } from 'better-sqlite3';
+import type { DeliveryAttempt, DeliveryState, EgressWebhook } from '../../domain/types.js';
+import type { EgressStore } from '../store.js';
+
+interface WebhookRow {
+  id: string;
+  log_id: string;
+  metadata: string;
+  destination: string;
+  payload: EgressWebhook['payload'];
+  mode: EgressWebhook['mode'];
+  active: number;
+  inactive_reason: string;
+  next_offset: number;
+  failures: number;
+  next_attempt_at: number;
+  last_offset: number | null;
+  last_time: number | null;
+  last_response: string;
+  last_error: string;
+}
+
+interface AttemptRow {
+  webhook_id: string;
+  msg_offset: number;
+  attempt: number;
+  time: number;
+  status_code: number | null;
+  duration_ms: number;
+  response: string;
+  error: string;
+  trigger: DeliveryAttempt['trigger'];
+}
+
+const toWebhook = (row: WebhookRow): EgressWebhook => ({
+  id: row.id,
+  logId: row.log_id,
+  metadata: row.metadata,
+  destination: row.destination,
+  payload: row.payload,
+  mode: row.mode,
+  state: {
+    active: row.active === 1,
+    inactiveReason: row.inactive_reason,
+    nextOffset: row.next_offset,
+    failures: row.failures,
+    nextAttemptAt: row.next_attempt_at,
+    lastOffset: row.last_offset,
+    lastTime: row.last_time,
+    lastResponse: row.last_response,
+    lastError: row.last_error,
+  },
+});
+
+const toAttempt = (row: AttemptRow): DeliveryAttempt => ({
+  webhookId: row.webhook_id,
+  offset: row.msg_offset,
+  attempt: row.attempt,
+  time: row.time,
+  statusCode: row.status_code,
+  durationMs: row.duration_ms,
+  response: row.response,
+  error: row.error,
+  trigger: row.trigger,
+});
+
+const stateParams = (state: DeliveryState) => ({
+  active: state.active ? 1 : 0,
+  inactiveReason: state.inactiveReason,
+  nextOffset: state.nextOffset,
+  failures: state.failures,
+  nextAttemptAt: state.nextAttemptAt,
+  lastOffset: state.lastOffset,
+  lastTime: state.lastTime,
+  lastResponse: state.lastResponse,
+  lastError: state.lastError,
+});
+
+/**
+ * The egress store, plus `removeForLog`: a synchronous delete of a log's
+ * webhooks for use inside the log's own delete transaction.
+ */
+export function sqliteEgress(db: Database, durable: () => Promise<void>): EgressStore & { removeForLog(logId: string): void } {
+  const insert = db.prepare(
+    `INSERT INTO egress_webhooks (id, log_id, metadata, destination, payload, mode, active, inactive_reason, next_offset,
+       failures, next_attempt_at, last_offset, last_time, last_response, last_error)
+     VALUES (@id, @logId, @metadata, @destination, @payload, @mode, 1, '', @startOffset, 0, @nowMs, NULL, NULL, '', '')`,
+  );
+  const insertSecret = db.prepare('INSERT INTO egress_secrets (webhook_id, secret, expires_at) VALUES (?, ?, NULL)');
+  const byId = db.prepare<[string], WebhookRow>('SELECT * FROM egress_webhooks WHERE id = ?');
+  const list = db.prepare<[{ metadata: string | null }], WebhookRow>(
+    'SELECT * FROM egress_webhooks WHERE @metadata IS NULL OR metadata = @metadata ORDER BY seq',
+  );
+  const active = db.prepare<[], WebhookRow>('SELECT * FROM egress_webhooks WHERE active = 1 ORDER BY seq');
+  const update = db.prepare<[{ id: string; metadata: string | null; destination: string | null; reactivateAt: number | null }], WebhookRow>(
+    `UPDATE egress_webhooks SET
+       metadata = coalesce(@metadata, metadata),
+       destination = coalesce(@destination, destination),
+       active = CASE WHEN @reactivateAt IS NULL THEN active ELSE 1 END,
+       inactive_reason = CASE WHEN @reactivateAt IS NULL THEN inactive_reason ELSE '' END,
+       failures = CASE WHEN @reactivateAt IS NULL THEN failures ELSE 0 END,
+       next_attempt_at = coalesce(@reactivateAt, next_attempt_at)
+     WHERE id = @id RETURNING *`,
+  );
+  const remove = db.prepare<[string], WebhookRow>('DELETE FROM egress_webhooks WHERE id = ? RETURNING *');
+  const removeSecrets = db.prepare('DELETE FROM egress_secrets WHERE webhook_id = ?');
+  const removeRetries = db.prepare('DELETE FROM retry_set WHERE webhook_id = ?');
+  const removeAttempts = db.prepare('DELETE FROM delivery_attempts WHERE webhook_id = ?');
+  const expireCurrent = db.prepare('UPDATE egress_secrets SET expires_at = ? WHERE webhook_id = ? AND expires_at IS NULL');
+  const dropExpired = db.prepare('DELETE FROM egress_secrets WHERE webhook_id = ? AND expires_at IS NOT NULL AND expires_at <= ?');
+  const validSecrets = db.prepare<[string, number], { secret: string }>(
+    `SELECT secret FROM egress_secrets WHERE webhook_id = ? AND (expires_at IS NULL OR expires_at > ?)
+     ORDER BY expires_at IS NOT NULL, expires_at DESC`,
+  );
+  const insertAttempt = db.prepare(
+    `INSERT INTO delivery_attempts (webhook_id, msg_offset, attempt, time, status_code, duration_ms, response, error, trigger)
+     VALUES (@webhookId, @offset, @attempt, @time, @statusCode, @durationMs, @response, @error, @trigger)`,
+  );
+  const saveState = db.prepare(
+    `UPDATE egress_webhooks SET active = @active, inactive_reason = @inactiveReason, next_offset = @nextOffset,
+       failures = @failures, next_attempt_at = @nextAttemptAt, last_offset = @lastOffset, last_time = @lastTime,
+       last_response = @lastResponse, last_error = @lastError
+     WHERE id = @id`,
+  );
+  const recentAttempts = db.prepare<[string, number], AttemptRow>(
+    'SELECT * FROM delivery_attempts WHERE webhook_id = ? ORDER BY id DESC LIMIT ?',
+  );
+  const park = db.prepare(
+    `INSERT INTO retry_set (webhook_id, msg_offset, failures, next_attempt_at) VALUES (?, ?, ?, ?)
+     ON CONFLICT (webhook_id, msg_offset) DO UPDATE SET failures = excluded.failures, next_attempt_at = excluded.next_attempt_at`,
+  );
+  const unpark = db.prepare('DELETE FROM retry_set WHERE webhook_id = ? AND msg_offset = ?');
+  const nextParked = db.prepare<[string], { msg_offset: number; failures: number; next_attempt_at: number }>(
+    'SELECT msg_offset, failures, next_attempt_at FROM retry_set WHERE webhook_id = ? ORDER BY next_attempt_at, msg_offset LIMIT 1',
+  );
+
+  const create = db.transaction((webhook: Parameters<EgressStore['create']>[0]) => {
+    insert.run({ ...webhook, secret: undefined });
+    insertSecret.run(webhook.id, webhook.secret);
+    return toWebhook(byId.get(webhook.id)!);
+  });
+  const byLog = db.prepare<[string], { id: string }>('SELECT id FROM egress_webhooks WHERE log_id = ?');
+  const removeWithHistory = (id: string) => {
+    const row = remove.get(id);
+    if (!row) return undefined;
+    removeSecrets.run(id);
+    removeRetries.run(id);
+    removeAttempts.run(id);
+    return toWebhook(row);
+  };
+  const deleteWebhook = db.transaction(removeWithHistory);
+  const rotate = db.transaction((id: string, secret: string, oldExpiresAt: number, nowMs: number) => {
+    if (!byId.get(id)) return undefined;
+    expireCurrent.run(oldExpiresAt, id);
+    dropExpired.run(id, nowMs);
+    insertSecret.run(id, secret);
+    return toWebhook(byId.get(id)!);
+  });
+  // A webhook deleted while its attempt was in flight keeps no history.
+  const record = db.transaction((attempt: DeliveryAttempt, state: DeliveryState) => {
+    if (saveState.run({ id: attempt.webhookId, ...stateParams(state) }).changes === 1) insertAttempt.run(attempt);
+  });
+
+  return {
+    removeForLog(logId) {
+      for (const { id } of byLog.all(logId)) removeWithHistory(id);
+    },
+    async create(webhook) {
+      const created = create.immediate(webhook);
+      await durable();
+      return created;
+    },
+    async get(id) {
+      const row = byId.get(id);
+      return row && toWebhook(row);
+    },
+    async list({ metadata }) {
+      return list.all({ metadata: metadata ?? null }).map(toWebhook);
+    },
+    async listActive() {
+      return active.all().map(toWebhook);
+    },
+    async update(id, changes) {
+      const row = update.get({
+        id,
+        metadata: changes.metadata ?? null,
+        destination: changes.destination ?? null,
+        reactivateAt: changes.reactivateAt ?? null,
+      });
+      await durable();
+      return row && toWebhook(row);
+    },
+    async delete(id) {
+      const deleted = deleteWebhook.immediate(id);
+      await durable();
+      return deleted;
+    },
+    async rotateSecret(id, secret, oldExpiresAt, nowMs) {
+      const rotated = rotate.immediate(id, secret, oldExpiresAt, nowMs);
+      await durable();
+      return rotated;
+    },
+    async secrets(id, nowMs) {
+      return validSecrets.all(id, nowMs).map((row) => row.secret);
+    },
+    async recordAttempt(attempt, state) {
+      record.immediate(attempt, state);
+    },
+    async attempts(id, limit) {
+      return recentAttempts.all(id, limit).map(toAttempt);
+    },
+    async park(id, retry) {
+      park.run(id, retry.offset, retry.failures, retry.nextAttemptAt);
+    },
+    async unpark(id, offset) {
+      unpark.run(id, offset);
+    },
+    async nextParked(id) {
+      const row = nextParked.get(id);
+      return row && { offset: row.msg_offset, failures: row.failures, nextAttemptAt: row.next_attempt_at };
+    },
+  };
+}

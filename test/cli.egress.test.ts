@@ -1,0 +1,104 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, cliJson, freePort, runCli } from './helpers/process.js';
+import { ADMIN, type TestServer, startTestServer } from './helpers/server.js';
+
+/** Runs `hooklog receive` and collects what it prints. */
+async function startReceive(secret: string) {
+  const port = await freePort();
+  const proc: ChildProcess = spawn(process.execPath, [BIN, 'receive', '--secret', secret, '--port', String(port)], { env: { PATH: process.env.PATH } });
+  const output = { stdout: '', stderr: '' };
+  proc.stdout!.on('data', (chunk) => (output.stdout += chunk));
+  proc.stderr!.on('data', (chunk) => (output.stderr += chunk));
+  while (!output.stdout.includes('running server at')) await new Promise((resolve) => setTimeout(resolve, 20));
+  return { port, proc, output, url: `http://127.0.0.1:${port}/` };
+}
+
+const until = async (check: () => boolean, timeoutMs = 5000) => {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+};
+
+describe('CLI: egress webhooks and receive', () => {
+  let s: TestServer;
+  let env: Record<string, string>;
+  const cli = (...args: string[]) => cliJson(args, env);
+
+  beforeAll(async () => {
+    s = await startTestServer({ allowPrivateDestinations: true, retrySchedule: [0, 0.1] });
+    env = { HOOKLOG_URL: s.url, HOOKLOG_TOKEN: ADMIN };
+  });
+  afterAll(async () => {
+    await s.close();
+  });
+
+  it("follows klev's blog: create a log and a webhook, receive, publish, read the status", async () => {
+    const log = await cli('logs', 'create', '--metadata', 'egress webhook test');
+    const port = await freePort();
+    const webhook = await cli('egress-webhooks', 'create', '--log-id', log.log_id, '--metadata', 'egress webhook test', '--destination', `http://127.0.0.1:${port}`);
+    expect(webhook).toMatchObject({ log_id: log.log_id, payload: 'message', secret: expect.stringMatching(/^ewhsec_/) });
+
+    const proc = spawn(process.execPath, [BIN, 'receive', '--secret', webhook.secret, '--port', String(port)], { env: { PATH: process.env.PATH } });
+    let out = '';
+    proc.stdout.on('data', (chunk) => (out += chunk));
+    await until(() => out.includes(`running server at :${port}`));
+
+    expect(await cli('publish', log.log_id, '--value', 'hello world')).toEqual({ next_offset: 1 });
+    await until(() => out.includes('Value: hello world'));
+    expect(out).toMatch(/Offset: 0\n Time: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? \+0000 UTC\n Key: \n Value: hello world\n/);
+
+    const status = await cli('egress-webhooks', 'status', webhook.webhook_id);
+    expect(status).toMatchObject({ webhook_id: webhook.webhook_id, active: true, available_offset: 0, next_offset: 1, deliver_offset: 0 });
+    expect(status.deliver_resp).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    proc.kill();
+  });
+
+  it('manages webhooks: list, get, update, rotate, delete', async () => {
+    const log = await cli('logs', 'create');
+    const created = await cli('egress-webhooks', 'create', '--log-id', log.log_id, '--destination', 'http://127.0.0.1:9/x', '--metadata', 'cli', '--payload', 'value');
+    const { secret, ...shown } = created;
+    expect((await cli('egress-webhooks', 'list', '--metadata', 'cli')).items).toEqual([shown]);
+    expect(await cli('egress-webhooks', 'get', created.webhook_id)).toEqual(shown);
+    expect(await cli('egress-webhooks', 'update', created.webhook_id, '--metadata', 'renamed', '--activate')).toMatchObject({ metadata: 'renamed' });
+    const rotated = await cli('egress-webhooks', 'rotate', created.webhook_id, '--expire-seconds', '60');
+    expect(rotated.secret).toMatch(/^ewhsec_/);
+    expect(rotated.secret).not.toBe(secret);
+    expect((await cli('egress-webhooks', 'delete', created.webhook_id)).webhook_id).toBe(created.webhook_id);
+    const missing = await runCli(['egress-webhooks', 'get', created.webhook_id], env);
+    expect(missing.code).toBe(1);
+    expect(JSON.parse(missing.stderr).error).toBe('ERR_KLEV_API_0116');
+  });
+
+  it('receive refuses a bad signature with 401 and a line on stderr, and keeps running', async () => {
+    const secret = 'ewhsec_receivetest';
+    const receive = await startReceive(secret);
+    const body = JSON.stringify({ encoding: 'string', offset: 5, time: 1695490927247960, value: 'ok' });
+    const t = Math.floor(Date.now() / 1000);
+    const sign = (key: string, ts: number, content: string) => createHmac('sha256', key).update(`${ts}.${content}`).digest('hex');
+    const post = (signature: string | undefined, content = body, type = 'application/json') =>
+      fetch(receive.url, { method: 'POST', body: content, headers: { 'content-type': type, ...(signature && { 'x-klev-signature': signature }) } });
+
+    expect((await post(`t=${t};v1=${sign('wrong', t, body)}`)).status).toBe(401);
+    expect((await post(undefined)).status).toBe(401);
+    expect((await post(`t=${t - 301};v1=${sign(secret, t - 301, body)}`)).status).toBe(401);
+    expect((await post(`t=${t};v1=${sign(secret, t, body)}`, `${body} `)).status).toBe(401);
+    await until(() => receive.output.stderr.split('\n').filter(Boolean).length === 4);
+    expect(receive.output.stderr).toContain('no signature matches the secret');
+    expect(receive.output.stderr).toContain('timestamp outside the tolerance');
+
+    // Still running; several v1 values (a rotation) are accepted if one matches.
+    expect((await post(`t=${t};v1=${sign('old', t, body)};v1=${sign(secret, t, body)}`)).status).toBe(200);
+    await until(() => receive.output.stdout.includes('Value: ok'));
+    expect(receive.output.stdout).toContain('Offset: 5\n Time: 2023-09-23 17:42:07.24796 +0000 UTC\n Key: \n Value: ok\n');
+
+    // key and value payloads arrive as octet-stream.
+    const raw = 'raw bytes';
+    expect((await post(`t=${t};v1=${sign(secret, t, raw)}`, raw, 'application/octet-stream')).status).toBe(200);
+    await until(() => receive.output.stdout.includes('Payload (9 bytes): raw bytes'));
+    receive.proc.kill();
+  });
+});
