@@ -134,11 +134,80 @@ async function wakeLatency(base) {
   return { p50: percentile(samples, 50), p99: percentile(samples, 99) };
 }
 
+/** Deliveries: a receiver process, webhooks on one log, and the time until every delivery arrived. */
+async function delivery() {
+  const dataDir = mkdtempSync(join(tmpdir(), 'hooklog-bench-'));
+  const receiver = await start(['bench/receiver.js'], {});
+  const server = await start(['dist/main.js', 'serve'], {
+    HOOKLOG_DATA_DIR: dataDir,
+    HOOKLOG_ADMIN_TOKEN: TOKEN,
+    HOOKLOG_HOST: '127.0.0.1',
+    HOOKLOG_LOG_LEVEL: 'warn',
+    HOOKLOG_ALLOW_PRIVATE_DESTINATIONS: 'true',
+  });
+  const stats = async () => (await fetch(`${receiver.url}/stats`)).json();
+  const message = { value: value100 };
+
+  /** Publishes `count` messages to a fresh log with `webhooks` webhooks, returns deliveries per second. */
+  const throughput = async (webhooks, count) => {
+    const log = (await api(server.url, 'POST', '/logs', {})).log_id;
+    for (let i = 0; i < webhooks; i++) await api(server.url, 'POST', '/egress_webhooks', { log_id: log, destination: receiver.url });
+    await stats();
+    const started = performance.now();
+    for (let sent = 0; sent < count; sent += 1000) {
+      await api(server.url, 'POST', `/messages/${log}`, { messages: Array.from({ length: Math.min(1000, count - sent) }, () => message) });
+    }
+    let delivered = 0;
+    while (delivered < count * webhooks) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      delivered += (await stats()).count;
+    }
+    const rate = delivered / ((performance.now() - started) / 1000);
+    await api(server.url, 'DELETE', `/log/${log}`);
+    return rate;
+  };
+
+  /** Publishes one message per millisecond for SECONDS and reports publish-to-delivered latency. */
+  const steady = async () => {
+    const log = (await api(server.url, 'POST', '/logs', {})).log_id;
+    await api(server.url, 'POST', '/egress_webhooks', { log_id: log, destination: receiver.url });
+    await stats();
+    const total = SECONDS * 1000;
+    const started = performance.now();
+    const inFlight = [];
+    for (let i = 0; i < total; i++) {
+      const due = started + i;
+      if (due > performance.now()) await new Promise((resolve) => setTimeout(resolve, due - performance.now()));
+      inFlight.push(api(server.url, 'POST', `/message/${log}`, message));
+    }
+    await Promise.all(inFlight);
+    const latencies = [];
+    while (latencies.length < total) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      latencies.push(...(await stats()).latenciesMs);
+    }
+    await api(server.url, 'DELETE', `/log/${log}`);
+    return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), rate: total / ((performance.now() - started) / 1000) };
+  };
+
+  const results = { one: [], hundred: [], steady: [] };
+  for (let i = 0; i < RUNS; i++) {
+    results.one.push(await throughput(1, 10_000));
+    results.hundred.push(await throughput(100, 200));
+    results.steady.push(await steady());
+  }
+  await server.stop();
+  await receiver.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+  return results;
+}
+
 const fmt = (n, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const pick = (runs, field) => median(runs.map((r) => r[field]));
 
 const base = await baseline();
 const modes = { full: await hooklog('full'), normal: await hooklog('normal') };
+const push = await delivery();
 const baseRps = median(base.map((r) => r.rps));
 
 console.log(`\nhooklog bench: median of ${RUNS} runs of ${SECONDS} s each, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`);
@@ -155,6 +224,15 @@ row(
   (h) => `${fmt(pick(h.single, 'rps'))} req/s = **${fmt(pick(h.single, 'rps') / baseRps, 2)} ×**, p50 ${pick(h.single, 'p50')} ms, p99 ${pick(h.single, 'p99')} ms`,
 );
 row('long-poll wake-up, publish → consumer has it (200 samples)', 'p50 < 5 ms', (h) => `p50 ${fmt(h.wake.p50, 2)} ms, p99 ${fmt(h.wake.p99, 2)} ms`);
+
+console.log('\nDelivery to a local receiver process (default settings, ordered webhooks, 100-byte values):\n');
+console.log('| measure | target | result |');
+console.log('| --- | --- | --- |');
+console.log(`| deliveries to one webhook (10,000 messages) | ≥ 3,000/s | ${fmt(median(push.one))}/s |`);
+console.log(`| deliveries across 100 webhooks (200 messages each) | ≥ 8,000/s | ${fmt(median(push.hundred))}/s |`);
+console.log(
+  `| publish-to-delivered latency at a steady 1,000 msg/s (${fmt(median(push.steady.map((r) => r.rate)))} msg/s reached) | p99 < 50 ms | p50 ${fmt(median(push.steady.map((r) => r.p50)), 1)} ms, p99 ${fmt(median(push.steady.map((r) => r.p99)), 1)} ms |`,
+);
 
 let lost = false;
 for (const [sync, h] of Object.entries(modes)) {

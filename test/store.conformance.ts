@@ -270,10 +270,13 @@ export function describeStoreConformance(backend: string, harness: StoreHarness)
         const log = await makeLog();
         const webhook = await newWebhook(log.id);
         await store.egress.rotateSecret(webhook.id, 'ewhsec_second', 10_000, 5_000);
-        expect(await store.egress.secrets(webhook.id, 5_000)).toEqual(['ewhsec_second', 'ewhsec_first']);
-        expect(await store.egress.secrets(webhook.id, 10_000)).toEqual(['ewhsec_second']);
+        expect(await store.egress.secrets(webhook.id, 5_000)).toEqual([
+          { secret: 'ewhsec_second', expiresAt: null },
+          { secret: 'ewhsec_first', expiresAt: 10_000 },
+        ]);
+        expect(await store.egress.secrets(webhook.id, 10_000)).toEqual([{ secret: 'ewhsec_second', expiresAt: null }]);
         await store.egress.rotateSecret(webhook.id, 'ewhsec_third', 6_000, 6_000);
-        expect(await store.egress.secrets(webhook.id, 6_000)).toEqual(['ewhsec_third', 'ewhsec_first']);
+        expect((await store.egress.secrets(webhook.id, 6_000)).map((s) => s.secret)).toEqual(['ewhsec_third', 'ewhsec_first']);
         expect(await store.egress.rotateSecret(newId('ewh'), 'x', 0, 0)).toBeUndefined();
       });
 

@@ -31,8 +31,10 @@ CREATE TABLE egress_secrets (
 );
 CREATE INDEX egress_secrets_by_webhook ON egress_secrets (webhook_id);
 
+-- No AUTOINCREMENT: it costs an extra page write per attempt, and attempt ids
+-- only order one webhook's history.
 CREATE TABLE delivery_attempts (
-  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  id          INTEGER PRIMARY KEY,
   webhook_id  TEXT NOT NULL,
   msg_offset  INTEGER NOT NULL,
   attempt     INTEGER NOT NULL,

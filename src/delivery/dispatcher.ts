@@ -63,6 +63,13 @@ class Lane {
   private readonly halted = new AbortController();
   private poked = new AbortController();
   private readonly done: Promise<void>;
+  /**
+   * The last attempt's write. The next message is sent while it commits; the
+   * lane waits for it only before reading its webhook back from the store.
+   */
+  private recording: Promise<void> = Promise.resolve();
+  /** Signing secrets, kept until the first of them expires or the webhook changes. */
+  private secrets: { values: string[]; validUntil: number } | null = null;
 
   constructor(
     private readonly id: string,
@@ -71,6 +78,7 @@ class Lane {
   ) {
     this.done = this.run()
       .catch((err: unknown) => deps.logger.error({ err, webhookId: id }, 'delivery lane failed'))
+      .then(() => this.recording)
       .finally(onExit);
   }
 
@@ -87,8 +95,12 @@ class Lane {
     const { store, messages, notifier } = this.deps;
     // A closed notifier means the server is going down; waiting on it would spin.
     while (!this.halted.signal.aborted && !notifier.isClosed) {
-      // Pokes so far are served by the read just below.
-      if (this.poked.signal.aborted) this.poked = new AbortController();
+      // Pokes so far are served by the reads just below.
+      if (this.poked.signal.aborted) {
+        this.poked = new AbortController();
+        this.secrets = null;
+      }
+      await this.recording;
       const webhook = await store.get(this.id);
       if (!webhook) return;
       const { state } = webhook;
@@ -147,7 +159,7 @@ class Lane {
     const { store, sender, schedule } = this.deps;
     const now = Date.now();
     const payload = payloadOf(webhook.payload, message);
-    const secrets = await store.secrets(this.id, now);
+    const secrets = await this.signingSecrets(now);
     const headers = {
       'content-type': payload.contentType,
       'user-agent': 'hooklog',
@@ -158,7 +170,7 @@ class Lane {
     // is recorded and the message is tried again after the restart.
     if (this.halted.signal.aborted) return state;
     const outcome = afterAttempt(state, schedule, { mode: webhook.mode, offset: message.offset, failuresBefore, fromRetrySet, response, now });
-    await store.recordAttempt(
+    this.recording = store.recordAttempt(
       {
         webhookId: this.id,
         offset: message.offset,
@@ -171,10 +183,17 @@ class Lane {
         trigger: 'scheduled',
       },
       outcome.state,
-    );
+    ).catch((err: unknown) => this.deps.logger.error({ err, webhookId: this.id }, 'recording a delivery attempt failed'));
     if (outcome.retry === null) await store.unpark(this.id, message.offset);
     else if (outcome.retry) await store.park(this.id, outcome.retry);
     return outcome.state;
+  }
+
+  private async signingSecrets(now: number): Promise<string[]> {
+    if (this.secrets && now < this.secrets.validUntil) return this.secrets.values;
+    const rows = await this.deps.store.secrets(this.id, now);
+    this.secrets = { values: rows.map((row) => row.secret), validUntil: Math.min(...rows.map((row) => row.expiresAt ?? Infinity)) };
+    return this.secrets.values;
   }
 
   /** Sleeps for `ms`, or until poked, halted or `woken` resolves. A poke that came while busy ends it at once. */

@@ -143,8 +143,8 @@ export interface EgressStore {
    * until `oldExpiresAt` (ms), or stops at once when that is not in the future.
    */
   rotateSecret(id: string, secret: string, oldExpiresAt: number, nowMs: number): Promise<EgressWebhook | undefined>;
-  /** Secrets valid at `nowMs`, the current one first. */
-  secrets(id: string, nowMs: number): Promise<string[]>;
+  /** Secrets valid at `nowMs`, the current one first; expiresAt is null for the current one. */
+  secrets(id: string, nowMs: number): Promise<Array<{ secret: string; expiresAt: number | null }>>;
   /** Records one attempt and the webhook's new delivery state in one transaction; nothing if the webhook is gone. */
   recordAttempt(attempt: DeliveryAttempt, state: DeliveryState): Promise<void>;
   /** The newest attempts of a webhook, newest first. */

@@ -1,6 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import type { DeliveryAttempt, DeliveryState, EgressWebhook } from '../../domain/types.js';
 import type { EgressStore } from '../store.js';
+import { GroupWriter } from './group-writer.js';
 
 interface WebhookRow {
   id: string;
@@ -108,8 +109,8 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>): Egress
   const removeAttempts = db.prepare('DELETE FROM delivery_attempts WHERE webhook_id = ?');
   const expireCurrent = db.prepare('UPDATE egress_secrets SET expires_at = ? WHERE webhook_id = ? AND expires_at IS NULL');
   const dropExpired = db.prepare('DELETE FROM egress_secrets WHERE webhook_id = ? AND expires_at IS NOT NULL AND expires_at <= ?');
-  const validSecrets = db.prepare<[string, number], { secret: string }>(
-    `SELECT secret FROM egress_secrets WHERE webhook_id = ? AND (expires_at IS NULL OR expires_at > ?)
+  const validSecrets = db.prepare<[string, number], { secret: string; expires_at: number | null }>(
+    `SELECT secret, expires_at FROM egress_secrets WHERE webhook_id = ? AND (expires_at IS NULL OR expires_at > ?)
      ORDER BY expires_at IS NOT NULL, expires_at DESC`,
   );
   const insertAttempt = db.prepare(
@@ -157,9 +158,14 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>): Egress
     return toWebhook(byId.get(id)!);
   });
   // A webhook deleted while its attempt was in flight keeps no history.
-  const record = db.transaction((attempt: DeliveryAttempt, state: DeliveryState) => {
-    if (saveState.run({ id: attempt.webhookId, ...stateParams(state) }).changes === 1) insertAttempt.run(attempt);
+  const recordAll = db.transaction((records: Array<[DeliveryAttempt, DeliveryState]>) => {
+    for (const [attempt, state] of records) {
+      if (saveState.run({ id: attempt.webhookId, ...stateParams(state) }).changes === 1) insertAttempt.run(attempt);
+    }
   });
+  // Attempts that finish in the same turn of the event loop (many lanes at
+  // once) are written in one transaction: one commit instead of one each.
+  const recorder = new GroupWriter<[DeliveryAttempt, DeliveryState]>((records) => recordAll.immediate(records));
 
   return {
     removeForLog(logId) {
@@ -201,10 +207,10 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>): Egress
       return rotated;
     },
     async secrets(id, nowMs) {
-      return validSecrets.all(id, nowMs).map((row) => row.secret);
+      return validSecrets.all(id, nowMs).map((row) => ({ secret: row.secret, expiresAt: row.expires_at }));
     },
-    async recordAttempt(attempt, state) {
-      record.immediate(attempt, state);
+    recordAttempt(attempt, state) {
+      return recorder.write([attempt, state]);
     },
     async attempts(id, limit) {
       return recentAttempts.all(id, limit).map(toAttempt);
