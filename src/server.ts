@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
 import { Tokens } from './auth/tokens.js';
 import type { Config } from './config/schema.js';
 import { Dispatcher } from './delivery/dispatcher.js';
@@ -6,6 +7,7 @@ import { EgressWebhooks } from './delivery/egress-webhooks.js';
 import { OutboundClient } from './delivery/outbound.js';
 import { RetrySchedule } from './delivery/schedule.js';
 import { buildApp } from './http/app.js';
+import { IngressWebhooks } from './ingress/ingress-webhooks.js';
 import { Consumer } from './log/consumer.js';
 import { Logs } from './log/logs.js';
 import { LogNotifier } from './log/notifier.js';
@@ -35,10 +37,15 @@ export async function startServer(config: Config, print: (line: string) => void 
   const publisher = new Publisher(store.messages, notifier);
   const tokens = new Tokens(store.tokens, config.adminToken);
   const sender = new OutboundClient({ timeoutMs: config.deliveryTimeoutSeconds * 1000, allowPrivate: config.allowPrivateDestinations });
-  // The dispatcher logs through the app's logger, and the app's egress service
-  // tells the dispatcher about changes: this indirection breaks the cycle.
-  let dispatcher: Dispatcher | undefined;
-  const deliveryControl = { changed: (id: string) => dispatcher?.changed(id) };
+  const logger = pino({ level: config.logLevel });
+  const dispatcher = new Dispatcher({
+    store: store.egress,
+    messages: store.messages,
+    notifier,
+    sender,
+    schedule: new RetrySchedule(config.retrySchedule),
+    logger,
+  });
   let closing = false;
 
   const app = buildApp(
@@ -48,10 +55,11 @@ export async function startServer(config: Config, print: (line: string) => void 
       offsets: new Offsets(store.offsets, store.logs),
       publisher,
       consumer: new Consumer(store.logs, store.messages, notifier),
-      egress: new EgressWebhooks(store.egress, store.logs, deliveryControl, config.allowPrivateDestinations),
+      egress: new EgressWebhooks(store.egress, store.logs, dispatcher, config.allowPrivateDestinations),
+      ingress: new IngressWebhooks(store.ingress, store.logs, publisher, logger),
       isClosing: () => closing,
     },
-    { maxBodyBytes: config.maxBodyBytes, logLevel: config.logLevel },
+    { maxBodyBytes: config.maxBodyBytes, logger },
   );
 
   if (!config.adminToken) {
@@ -61,16 +69,8 @@ export async function startServer(config: Config, print: (line: string) => void 
     }
   }
 
-  const retention = new RetentionJob(store.retention, config.retentionIntervalSeconds * 1000, app.log);
+  const retention = new RetentionJob(store.retention, config.retentionIntervalSeconds * 1000, logger);
   retention.start();
-  dispatcher = new Dispatcher({
-    store: store.egress,
-    messages: store.messages,
-    notifier,
-    sender,
-    schedule: new RetrySchedule(config.retrySchedule),
-    logger: app.log,
-  });
   await dispatcher.start();
   const url = await listen(app, config);
   print(`hooklog: listening on ${url} (data in ${config.dataDir})`);
@@ -82,7 +82,7 @@ export async function startServer(config: Config, print: (line: string) => void 
     async close() {
       closing = true;
       // Deliveries stop first: their lanes wait on the notifier closed below.
-      await dispatcher?.stop();
+      await dispatcher.stop();
       notifier.close();
       // Requests still running after the grace period lose their connection; their
       // writes, if already queued, are still committed by the drain below.

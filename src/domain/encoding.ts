@@ -37,5 +37,6 @@ export function messageJson(message: Message<Buffer | string>, encoding: Encodin
     time: message.time,
     ...(message.key !== null && { key: encodeBytes(message.key, encoding) }),
     ...(message.value !== null && { value: encodeBytes(message.value, encoding) }),
+    ...(message.headers && { headers: message.headers }),
   };
 }

@@ -59,6 +59,9 @@ export const errorCatalog = {
   request_invalid: entry('0115', 'invalid_input', 'Request invalid'),
   egress_webhook_not_found: entry('0116', 'not_found', 'Egress webhook not found'),
   destination_invalid: entry('0117', 'invalid_input', 'Destination invalid'),
+  ingress_webhook_not_found: entry('0118', 'not_found', 'Ingress webhook not found'),
+  signature_invalid: entry('0119', 'unauthenticated', 'Webhook signature invalid'),
+  secret_invalid: entry('0120', 'invalid_input', 'Secret invalid'),
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorName = keyof typeof errorCatalog;

@@ -31,6 +31,9 @@ export interface Log extends RetentionSettings {
   nextOffset: number;
 }
 
+/** HTTP request headers kept with a message that came in through an ingress webhook. */
+export type MessageHeaders = Record<string, string>;
+
 /** A stored message. Key and value are bytes, or text when read already decoded as UTF-8. */
 export interface Message<Bytes extends Buffer | string = Buffer> {
   offset: number;
@@ -38,6 +41,8 @@ export interface Message<Bytes extends Buffer | string = Buffer> {
   time: number;
   key: Bytes | null;
   value: Bytes | null;
+  /** Present only when asked for, and only on messages that have headers. */
+  headers?: MessageHeaders;
 }
 
 /** A message as a publisher hands it in: the log assigns offset, and time when absent. */
@@ -45,6 +50,7 @@ export interface NewMessage {
   time?: number;
   key: Buffer | null;
   value: Buffer | null;
+  headers?: MessageHeaders;
 }
 
 export interface Token {
@@ -128,3 +134,53 @@ export interface ParkedRetry {
   failures: number;
   nextAttemptAt: number;
 }
+
+/** The signature schemes ingress webhooks verify. */
+export const INGRESS_TYPES = [
+  'github',
+  'stripe',
+  'slack',
+  'shopify',
+  'standard-webhooks',
+  'klev-message',
+  'klev-key',
+  'klev-value',
+  'paddle',
+  'linear',
+  'hmac',
+  'secret-header',
+  'none',
+] as const;
+export type IngressType = (typeof INGRESS_TYPES)[number];
+
+/** Other names users know these types by. */
+export const INGRESS_TYPE_ALIASES: Record<string, IngressType> = { gitHub: 'github', svix: 'standard-webhooks' };
+
+export type HmacAlgorithm = 'sha1' | 'sha256' | 'sha512';
+export type SignatureEncoding = 'hex' | 'base64';
+
+/** Settings of the configurable types: hmac (all four) and secret-header (header). */
+export interface SignatureOptions {
+  header: string;
+  algorithm: HmacAlgorithm;
+  encoding: SignatureEncoding;
+  prefix: string;
+}
+
+export interface IngressWebhook extends SignatureOptions {
+  id: string;
+  logId: string;
+  metadata: string;
+  /** As the user gave it, so aliases round-trip. */
+  type: string;
+  /** Used to verify; never shown. */
+  secret: string;
+  /** Answer a repeated provider delivery id within 24 hours without appending again. */
+  deduplicate: boolean;
+}
+
+/** How long an idempotency key (a provider's delivery id) is remembered: a repeat within it is a duplicate. */
+export const DUPLICATE_WINDOW_MS = 24 * 3600 * 1000;
+
+/** Why a request to an ingress webhook was refused; counted per webhook. */
+export type RejectReason = 'missing_signature' | 'malformed_signature' | 'bad_signature' | 'stale_timestamp' | 'body_too_large';

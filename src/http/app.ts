@@ -1,18 +1,18 @@
-import Fastify, { type FastifyInstance, LogController } from 'fastify';
-import type { LogLevel } from '../config/schema.js';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { HooklogError } from '../domain/errors.js';
 import type { AppDeps } from './deps.js';
 import { registerKlevApi } from './dialects/klev/index.js';
+import { ingressEndpoint } from './ingress.js';
 
 export interface AppOptions {
   maxBodyBytes: number;
-  logLevel: LogLevel;
+  logger: FastifyBaseLogger;
 }
 
 /** Builds the HTTP application. It never listens: main does, and tests may. */
 export function buildApp(deps: AppDeps, options: AppOptions): FastifyInstance {
   const app = Fastify({
-    logger: { level: options.logLevel },
+    loggerInstance: options.logger,
     bodyLimit: options.maxBodyBytes,
     // Per-request log lines would dominate the log at webhook rates; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
@@ -44,5 +44,7 @@ export function buildApp(deps: AppDeps, options: AppOptions): FastifyInstance {
     done(null, payload);
   });
   registerKlevApi(app, deps);
+  // After the klev API, so it inherits that error handler and error body.
+  app.register(ingressEndpoint, { ingress: deps.ingress });
   return app;
 }

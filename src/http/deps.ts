@@ -1,5 +1,6 @@
 import type { Tokens } from '../auth/tokens.js';
 import type { EgressWebhooks } from '../delivery/egress-webhooks.js';
+import type { IngressWebhooks } from '../ingress/ingress-webhooks.js';
 import type { Consumer } from '../log/consumer.js';
 import type { Logs } from '../log/logs.js';
 import type { Offsets } from '../log/offsets.js';
@@ -13,6 +14,7 @@ export interface AppDeps {
   publisher: Publisher;
   consumer: Consumer;
   egress: EgressWebhooks;
+  ingress: IngressWebhooks;
   /** Set when shutdown starts: new requests get 503 instead of racing the close. */
   isClosing: () => boolean;
 }

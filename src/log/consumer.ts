@@ -14,6 +14,8 @@ export interface ConsumeRequest {
   signal: AbortSignal;
   /** Read key and value as bytes, or as text already decoded from UTF-8. */
   as: 'bytes' | 'text';
+  /** Include the HTTP headers stored with messages that came in through ingress. */
+  headers?: boolean;
 }
 
 export interface ConsumeResult {
@@ -30,10 +32,12 @@ export class Consumer {
     private readonly notifier: LogNotifier,
   ) {}
 
-  async consume({ logId, from, limit, pollMs, signal, as }: ConsumeRequest): Promise<ConsumeResult> {
+  async consume({ logId, from, limit, pollMs, signal, as, headers }: ConsumeRequest): Promise<ConsumeResult> {
     const log = await this.requireLog(logId);
     const start = from === OFFSET_END ? log.nextOffset : from === OFFSET_START ? 0 : from;
-    const read: Read = as === 'text' ? () => this.messages.readText(logId, start, limit) : () => this.messages.read(logId, start, limit);
+    const options = { headers };
+    const read: Read =
+      as === 'text' ? () => this.messages.readText(logId, start, limit, options) : () => this.messages.read(logId, start, limit, options);
     let messages = await read();
     if (messages.length === 0 && pollMs > 0) messages = await this.poll(logId, read, pollMs, signal);
 

@@ -32,12 +32,26 @@ export class Publisher {
 
   /** Appends `messages` to the log and resolves with the log's next offset once committed. */
   async publish(logId: string, messages: NewMessage[]): Promise<number> {
+    const outcome = await this.append({ logId, messages });
+    return 'nextOffset' in outcome ? outcome.nextOffset : fail('internal', 'an append without idempotency key was refused as a duplicate');
+  }
+
+  /**
+   * Appends unless `idempotency.key` was appended in its scope since
+   * `idempotency.since`; resolves with the next offset, or null for a duplicate.
+   */
+  async publishOnce(logId: string, messages: NewMessage[], idempotency: NonNullable<AppendRequest['idempotency']>): Promise<number | null> {
+    const outcome = await this.append({ logId, messages, idempotency });
+    return 'nextOffset' in outcome ? outcome.nextOffset : null;
+  }
+
+  private async append(request: AppendRequest): Promise<{ nextOffset: number } | { duplicate: true }> {
     const outcome = await new Promise<AppendOutcome>((resolve, reject) => {
-      this.queue.push({ request: { logId, messages }, resolve, reject });
+      this.queue.push({ request, resolve, reject });
       this.schedule();
     });
-    if ('logMissing' in outcome) fail('log_not_found', `log '${logId}' does not exist`);
-    return outcome.nextOffset;
+    if ('logMissing' in outcome) fail('log_not_found', `log '${request.logId}' does not exist`);
+    return outcome;
   }
 
   /** Resolves when everything queued so far is committed (used at shutdown). */

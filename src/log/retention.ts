@@ -1,4 +1,4 @@
-import type { Log } from '../domain/types.js';
+import { DUPLICATE_WINDOW_MS, type Log } from '../domain/types.js';
 import type { RetentionStore } from '../store/store.js';
 import { nowMicros } from './clock.js';
 
@@ -10,8 +10,8 @@ export interface RetentionLogger {
 }
 
 /**
- * The background job that enforces each log's retention settings and purges
- * the messages of deleted logs. Runs never overlap; each works in small steps
+ * The background job that enforces each log's retention settings, purges
+ * the messages of deleted logs, and forgets idempotency keys past their window. Runs never overlap; each works in small steps
  * and yields to the event loop between them.
  */
 export class RetentionJob {
@@ -46,6 +46,7 @@ export class RetentionJob {
       for (const step of this.stepsFor(log, now)) await this.repeat(step);
     }
     await this.repeat(() => this.store.purgeDeleted(STEP));
+    await this.repeat(() => this.store.purgeIdempotencyKeys(Date.now() - DUPLICATE_WINDOW_MS, STEP));
   }
 
   private stepsFor(log: Log, now: number): Array<() => Promise<number>> {

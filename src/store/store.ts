@@ -3,6 +3,7 @@ import type {
   DeliveryAttempt,
   DeliveryState,
   EgressWebhook,
+  IngressWebhook,
   Log,
   Message,
   NewMessage,
@@ -40,6 +41,7 @@ export interface Store {
   readonly offsets: OffsetStore;
   readonly retention: RetentionStore;
   readonly egress: EgressStore;
+  readonly ingress: IngressStore;
   /**
    * Stores `token` as the first-start admin token, in the same transaction as
    * the mark that this was done, so it happens once per database ever.
@@ -60,29 +62,40 @@ export interface LogStore {
   create(log: { id: string; metadata: string } & RetentionSettings): Promise<Log>;
   get(id: string): Promise<Log | undefined>;
   list(filter: { metadata?: string }): Promise<Log[]>;
-  /** Removes the log with its cursor offsets and egress webhooks at once; its messages are purged by retention. */
+  /** Removes the log with its cursor offsets and its egress and ingress webhooks at once; its messages are purged by retention. */
   delete(id: string): Promise<Log | undefined>;
 }
 
 export interface AppendRequest {
   logId: string;
   messages: NewMessage[];
+  /**
+   * Append only if `key` was not appended in `scope` since `since` (ms);
+   * otherwise the outcome is `duplicate` and nothing is written. Checked in
+   * the append's own transaction, so two concurrent copies cannot both land.
+   */
+  idempotency?: { scope: string; key: string; since: number; now: number };
 }
 
-/** `nextOffset` after the append, or `logMissing` when the log does not exist. */
-export type AppendOutcome = { nextOffset: number } | { logMissing: true };
+/** `nextOffset` after the append, `logMissing` when the log does not exist, `duplicate` when the idempotency key was seen. */
+export type AppendOutcome = { nextOffset: number } | { logMissing: true } | { duplicate: true };
+
+export interface ReadOptions {
+  /** Include each message's HTTP headers, where it has them. */
+  headers?: boolean;
+}
 
 export interface MessageStore {
   /** Appends every request in one transaction. `nowMicros` is the time given to messages without one. */
   append(requests: AppendRequest[], nowMicros: number): Promise<AppendOutcome[]>;
   /** Up to `limit` messages with offset >= `from`, in offset order. */
-  read(logId: string, from: number, limit: number): Promise<Message[]>;
+  read(logId: string, from: number, limit: number, options?: ReadOptions): Promise<Message[]>;
   /**
    * The same, with key and value decoded as UTF-8 (invalid sequences become
    * U+FFFD, as Buffer#toString does). Lets a backend decode without building
    * a Buffer per field, which dominates the cost of large reads.
    */
-  readText(logId: string, from: number, limit: number): Promise<Message<string>[]>;
+  readText(logId: string, from: number, limit: number, options?: ReadOptions): Promise<Message<string>[]>;
   /** The message with the highest offset whose key equals `key` (null matches a nil key). */
   getByKey(logId: string, key: Buffer | null): Promise<Message | undefined>;
 }
@@ -108,6 +121,8 @@ export interface RetentionStore {
   expire(logId: string, beforeMicros: number, limit: number): Promise<number>;
   /** Deletes messages of logs that no longer exist. */
   purgeDeleted(limit: number): Promise<number>;
+  /** Forgets idempotency keys created before `before` (ms). */
+  purgeIdempotencyKeys(before: number, limit: number): Promise<number>;
 }
 
 export interface NewEgressWebhook {
@@ -154,4 +169,25 @@ export interface EgressStore {
   unpark(id: string, offset: number): Promise<void>;
   /** The parked retry due first, if any. */
   nextParked(id: string): Promise<ParkedRetry | undefined>;
+}
+
+export interface IngressChanges {
+  metadata?: string;
+  secret?: string;
+  header?: string;
+  algorithm?: IngressWebhook['algorithm'];
+  encoding?: IngressWebhook['encoding'];
+  prefix?: string;
+  deduplicate?: boolean;
+}
+
+export interface IngressStore {
+  create(webhook: IngressWebhook): Promise<void>;
+  get(id: string): Promise<IngressWebhook | undefined>;
+  list(filter: { metadata?: string }): Promise<IngressWebhook[]>;
+  update(id: string, changes: IngressChanges): Promise<IngressWebhook | undefined>;
+  delete(id: string): Promise<IngressWebhook | undefined>;
+  /** Adds to per-webhook counters; committed without waiting for the disk. */
+  count(deltas: Array<{ webhookId: string; name: string; by: number }>): Promise<void>;
+  counters(id: string): Promise<Record<string, number>>;
 }

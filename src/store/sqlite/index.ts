@@ -5,6 +5,7 @@ import type { SqliteSync } from '../../config/schema.js';
 import type { Token } from '../../domain/types.js';
 import type { Store } from '../store.js';
 import { sqliteEgress } from './egress.js';
+import { sqliteIngress } from './ingress.js';
 import { sqliteLogs } from './logs.js';
 import { sqliteMessages } from './messages.js';
 import { migrate } from './migrate.js';
@@ -36,6 +37,12 @@ export function openSqliteStore(dataDir: string, sync: SqliteSync = 'full'): Sto
   const durable = sync === 'full' ? () => wal.sync() : () => Promise.resolve();
   const tokens = sqliteTokens(db, durable);
   const egress = sqliteEgress(db, durable);
+  const ingress = sqliteIngress(db, durable);
+  // Webhooks cannot outlive their log, whose offsets never come back.
+  const removeWebhooksOf = (logId: string) => {
+    egress.removeForLog(logId);
+    ingress.removeForLog(logId);
+  };
   const claim = db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('admin_bootstrapped', ?)");
   const bootstrap = db.transaction((token: Token) => {
     if (claim.run(token.id).changes === 0) return false;
@@ -44,11 +51,12 @@ export function openSqliteStore(dataDir: string, sync: SqliteSync = 'full'): Sto
   });
   return {
     tokens,
-    logs: sqliteLogs(db, durable, egress.removeForLog),
+    logs: sqliteLogs(db, durable, removeWebhooksOf),
     messages: sqliteMessages(db, durable),
     offsets: sqliteOffsets(db, durable),
     retention: sqliteRetention(db),
     egress,
+    ingress,
     async createBootstrapToken(token) {
       const created = bootstrap.immediate(token);
       await durable();

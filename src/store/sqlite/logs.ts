@@ -25,7 +25,7 @@ export const toLog = (row: LogRow): Log => ({
   nextOffset: row.next_offset,
 });
 
-export function sqliteLogs(db: Database, durable: () => Promise<void>, removeEgressOf: (logId: string) => void): LogStore {
+export function sqliteLogs(db: Database, durable: () => Promise<void>, removeWebhooksOf: (logId: string) => void): LogStore {
   const insert = db.prepare<unknown[], LogRow>(
     `INSERT INTO logs (id, metadata, compacting, trim_bytes, trim_seconds, compact_seconds, expire_seconds)
      VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *`,
@@ -44,8 +44,7 @@ export function sqliteLogs(db: Database, durable: () => Promise<void>, removeEgr
     if (!row) return undefined;
     markDeleted.run(row.seq);
     removeOffsets.run(id);
-    // An egress webhook cannot outlive its source log, whose offsets never come back.
-    removeEgressOf(id);
+    removeWebhooksOf(id);
     return toLog(row);
   });
 

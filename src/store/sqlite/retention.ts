@@ -59,6 +59,10 @@ export function sqliteRetention(db: Database): RetentionStore {
        SELECT msg_offset FROM messages WHERE log_seq = @seq ORDER BY msg_offset LIMIT @limit)`,
   );
   const purged = db.prepare('DELETE FROM deleted_logs WHERE seq = ?');
+  const oldKeys = db.prepare<[{ before: number; limit: number }]>(
+    `DELETE FROM idempotency_keys WHERE (scope, key) IN (
+       SELECT scope, key FROM idempotency_keys WHERE created_at < @before LIMIT @limit)`,
+  );
 
   /** Runs a RETURNING delete for one log and keeps its size_bytes in step. */
   const deleteAndShrink = <P extends object>(logId: string, statement: Statement<[P], { size: number }>, params: (seq: number) => P): number =>
@@ -111,6 +115,9 @@ export function sqliteRetention(db: Database): RetentionStore {
           return deleted;
         })
         .immediate();
+    },
+    async purgeIdempotencyKeys(before, limit) {
+      return oldKeys.run({ before, limit }).changes;
     },
   };
 }

@@ -3,6 +3,7 @@ import { HooklogError } from '../../../domain/errors.js';
 import type { AppDeps } from '../../deps.js';
 import { statusOf } from '../../status.js';
 import { egressRoutes } from './egress.js';
+import { ingressRoutes } from './ingress.js';
 import { logRoutes } from './logs.js';
 import { messageRoutes } from './messages.js';
 import { offsetRoutes } from './offsets.js';
@@ -19,6 +20,9 @@ const RESOURCES = {
   '/offsets': 'list offsets',
   '/token': 'get/delete token',
   '/tokens': 'list/create tokens',
+  '/ingress_webhook': 'get/update/delete ingress webhook, metrics',
+  '/ingress_webhooks': 'list/create ingress webhooks',
+  '/ingress': 'public URL of an ingress webhook: POST /ingress/{webhook_id}',
   '/egress_webhook': 'get/update/delete egress webhook, status, rotate secret',
   '/egress_webhooks': 'list/create egress webhooks',
 };
@@ -54,6 +58,7 @@ export function registerKlevApi(app: FastifyInstance, deps: AppDeps): void {
     ...messageRoutes(deps),
     ...offsetRoutes(deps),
     ...egressRoutes(deps),
+    ...ingressRoutes(deps),
   ]);
 }
 

@@ -87,3 +87,11 @@ export function queryInteger(query: unknown, name: string, range: { min: number;
   }
   return value;
 }
+
+/** A true/false query parameter; absent is false. */
+export function queryBoolean(query: unknown, name: string): boolean {
+  const raw = queryParam(query, name);
+  if (raw === undefined || raw === 'false') return false;
+  if (raw === 'true') return true;
+  fail('query_param_invalid', `${name} must be true or false, got ${JSON.stringify(raw)}`);
+}

@@ -3,7 +3,7 @@ import { type Encoding, decodeBytes, messageJson, parseEncoding } from '../../..
 import { fail } from '../../../domain/errors.js';
 import { type NewMessage, OFFSET_END, OFFSET_START } from '../../../domain/types.js';
 import type { AppDeps } from '../../deps.js';
-import { type Body, objectBody, optionalBytes, optionalInteger, queryInteger, queryParam, requireId, requiredArray } from './input.js';
+import { type Body, objectBody, optionalBytes, optionalInteger, queryBoolean, queryInteger, queryParam, requireId, requiredArray } from './input.js';
 import type { Params, Route } from './router.js';
 
 /** Largest `len` one consume may ask for; larger reads should page with next_offset. */
@@ -55,6 +55,7 @@ export function messageRoutes({ publisher, consumer, offsets }: AppDeps): Route[
         const offsetId = queryParam(query, 'offset_id');
         const len = queryInteger(query, 'len', { min: 1, max: MAX_LEN }, 'len_param_invalid') ?? 10;
         const poll = queryInteger(query, 'poll', { min: 0, max: MAX_POLL_MS }, 'poll_param_invalid') ?? 0;
+        const headers = queryBoolean(query, 'headers');
         if (offset !== undefined && offsetId !== undefined) fail('offset_and_offset_id', 'set either offset or offset_id');
 
         const from = offsetId === undefined ? (offset ?? OFFSET_END) : await offsets.startFor(requireId('off', offsetId, 'offset_id'), id);
@@ -65,6 +66,7 @@ export function messageRoutes({ publisher, consumer, offsets }: AppDeps): Route[
           pollMs: poll,
           signal: clientGone(reply),
           as: encoding === 'string' ? 'text' : 'bytes',
+          headers,
         });
         return {
           next_offset: result.nextOffset,

@@ -1,5 +1,5 @@
 import type { EgressStatus } from '../../../delivery/egress-webhooks.js';
-import type { CursorOffset, EgressWebhook, Log, Token } from '../../../domain/types.js';
+import type { CursorOffset, EgressWebhook, IngressWebhook, Log, Token } from '../../../domain/types.js';
 
 /** Core objects in klev's JSON shapes. Zero settings and empty ACLs are omitted, as klev does. */
 
@@ -56,5 +56,19 @@ export function klevEgressStatus({ webhook, availableOffset }: EgressStatus) {
     ...(state.lastResponse && { deliver_resp: state.lastResponse }),
     ...(state.lastError && { deliver_error: state.lastError }),
     ...(state.active && { next_deliver_time: seconds(state.nextAttemptAt) }),
+  };
+}
+
+/** The secret is never shown. Signature options appear for the types that use them. */
+export function klevIngressWebhook(webhook: IngressWebhook) {
+  const generic = webhook.header !== '';
+  return {
+    webhook_id: webhook.id,
+    metadata: webhook.metadata,
+    log_id: webhook.logId,
+    type: webhook.type,
+    ...(generic && { header: webhook.header }),
+    ...(webhook.type === 'hmac' && { algorithm: webhook.algorithm, encoding: webhook.encoding, prefix: webhook.prefix }),
+    deduplicate: webhook.deduplicate,
   };
 }

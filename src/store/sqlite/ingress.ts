@@ -1,0 +1,113 @@
+import type { Database } from 'better-sqlite3';
+import type { IngressWebhook } from '../../domain/types.js';
+import type { IngressStore } from '../store.js';
+import { GroupWriter } from './group-writer.js';
+
+interface IngressRow {
+  id: string;
+  log_id: string;
+  metadata: string;
+  type: string;
+  secret: string;
+  header: string;
+  algorithm: IngressWebhook['algorithm'];
+  encoding: IngressWebhook['encoding'];
+  prefix: string;
+  deduplicate: number;
+}
+
+const toWebhook = (row: IngressRow): IngressWebhook => ({
+  id: row.id,
+  logId: row.log_id,
+  metadata: row.metadata,
+  type: row.type,
+  secret: row.secret,
+  header: row.header,
+  algorithm: row.algorithm,
+  encoding: row.encoding,
+  prefix: row.prefix,
+  deduplicate: row.deduplicate === 1,
+});
+
+type Delta = { webhookId: string; name: string; by: number };
+
+/** The ingress store, plus `removeForLog` for use inside a log's delete transaction. */
+export function sqliteIngress(db: Database, durable: () => Promise<void>): IngressStore & { removeForLog(logId: string): void } {
+  const insert = db.prepare(
+    `INSERT INTO ingress_webhooks (id, log_id, metadata, type, secret, header, algorithm, encoding, prefix, deduplicate)
+     VALUES (@id, @logId, @metadata, @type, @secret, @header, @algorithm, @encoding, @prefix, @deduplicate)`,
+  );
+  const byId = db.prepare<[string], IngressRow>('SELECT * FROM ingress_webhooks WHERE id = ?');
+  const list = db.prepare<[{ metadata: string | null }], IngressRow>(
+    'SELECT * FROM ingress_webhooks WHERE @metadata IS NULL OR metadata = @metadata ORDER BY seq',
+  );
+  const update = db.prepare<[Record<string, string | number | null>], IngressRow>(
+    `UPDATE ingress_webhooks SET
+       metadata = coalesce(@metadata, metadata), secret = coalesce(@secret, secret), header = coalesce(@header, header),
+       algorithm = coalesce(@algorithm, algorithm), encoding = coalesce(@encoding, encoding), prefix = coalesce(@prefix, prefix),
+       deduplicate = coalesce(@deduplicate, deduplicate)
+     WHERE id = @id RETURNING *`,
+  );
+  const remove = db.prepare<[string], IngressRow>('DELETE FROM ingress_webhooks WHERE id = ? RETURNING *');
+  const removeCounters = db.prepare('DELETE FROM ingress_metrics WHERE webhook_id = ?');
+  const removeKeys = db.prepare('DELETE FROM idempotency_keys WHERE scope = ?');
+  const byLog = db.prepare<[string], { id: string }>('SELECT id FROM ingress_webhooks WHERE log_id = ?');
+  const bump = db.prepare(
+    `INSERT INTO ingress_metrics (webhook_id, name, count) VALUES (@webhookId, @name, @by)
+     ON CONFLICT (webhook_id, name) DO UPDATE SET count = count + excluded.count`,
+  );
+  const counters = db.prepare<[string], { name: string; count: number }>('SELECT name, count FROM ingress_metrics WHERE webhook_id = ?');
+
+  const removeWithState = (id: string) => {
+    const row = remove.get(id);
+    if (!row) return undefined;
+    removeCounters.run(id);
+    removeKeys.run(id);
+    return toWebhook(row);
+  };
+  const deleteWebhook = db.transaction(removeWithState);
+  // Counting happens on every request; one transaction per event-loop turn.
+  const counter = new GroupWriter<Delta>(db.transaction((deltas: Delta[]) => deltas.forEach((delta) => bump.run(delta))));
+
+  return {
+    removeForLog(logId) {
+      for (const { id } of byLog.all(logId)) removeWithState(id);
+    },
+    async create(webhook) {
+      insert.run({ ...webhook, deduplicate: webhook.deduplicate ? 1 : 0 });
+      await durable();
+    },
+    async get(id) {
+      const row = byId.get(id);
+      return row && toWebhook(row);
+    },
+    async list({ metadata }) {
+      return list.all({ metadata: metadata ?? null }).map(toWebhook);
+    },
+    async update(id, changes) {
+      const row = update.get({
+        id,
+        metadata: changes.metadata ?? null,
+        secret: changes.secret ?? null,
+        header: changes.header ?? null,
+        algorithm: changes.algorithm ?? null,
+        encoding: changes.encoding ?? null,
+        prefix: changes.prefix ?? null,
+        deduplicate: changes.deduplicate === undefined ? null : changes.deduplicate ? 1 : 0,
+      });
+      await durable();
+      return row && toWebhook(row);
+    },
+    async delete(id) {
+      const deleted = deleteWebhook.immediate(id);
+      await durable();
+      return deleted;
+    },
+    async count(deltas) {
+      await Promise.all(deltas.map((delta) => counter.write(delta)));
+    },
+    async counters(id) {
+      return Object.fromEntries(counters.all(id).map((row) => [row.name, row.count]));
+    },
+  };
+}
