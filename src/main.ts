@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { egressCommand } from './cli/egress.js';
+import { ingressCommand } from './cli/ingress.js';
 import { logsCommand } from './cli/logs.js';
 import { messagesCommands } from './cli/messages.js';
 import { offsetsCommand } from './cli/offsets.js';
@@ -24,6 +25,7 @@ logsCommand(program);
 messagesCommands(program);
 offsetsCommand(program);
 egressCommand(program);
+ingressCommand(program);
 receiveCommand(program);
 
 await program.parseAsync(process.argv);

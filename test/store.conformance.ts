@@ -176,6 +176,83 @@ export function describeStoreConformance(backend: string, harness: StoreHarness)
       });
     });
 
+    describe('idempotent appends and headers', () => {
+      it('appends once per key within the window, and again after it', async () => {
+        const log = await makeLog();
+        const once = (key: string, now: number, value: string) =>
+          store.messages.append([{ logId: log.id, messages: [msg(null, value)], idempotency: { scope: 's', key, since: now - 1000, now } }], now);
+        expect(await once('a', 10_000, '1')).toEqual([{ nextOffset: 1 }]);
+        expect(await once('a', 10_500, '2')).toEqual([{ duplicate: true }]);
+        expect(await once('b', 10_500, '3')).toEqual([{ nextOffset: 2 }]);
+        // Past the window (created 10_000, window 1000 ms), the key is new again.
+        expect(await once('a', 11_500, '4')).toEqual([{ nextOffset: 3 }]);
+        // Within one group, the second copy is the duplicate.
+        const group = await store.messages.append(
+          [
+            { logId: log.id, messages: [msg(null, '5')], idempotency: { scope: 's', key: 'c', since: 0, now: 12_000 } },
+            { logId: log.id, messages: [msg(null, '6')], idempotency: { scope: 's', key: 'c', since: 0, now: 12_000 } },
+          ],
+          12_000,
+        );
+        expect(group).toEqual([{ nextOffset: 4 }, { duplicate: true }]);
+        expect((await store.messages.read(log.id, 0, 10)).map((m) => m.value?.toString())).toEqual(['1', '3', '4', '5']);
+        expect(await store.retention.purgeIdempotencyKeys(12_000, 10)).toBe(2);
+      });
+
+      it('keeps headers with a message and returns them only when asked', async () => {
+        const log = await makeLog();
+        await append(log.id, [{ key: null, value: bytes('v'), headers: { 'x-event': 'push', 'content-type': 'application/json' } }, msg(null, 'plain')]);
+        const [withHeaders, without] = await store.messages.read(log.id, 0, 10, { headers: true });
+        expect(withHeaders?.headers).toEqual({ 'x-event': 'push', 'content-type': 'application/json' });
+        expect(without).not.toHaveProperty('headers');
+        expect((await store.messages.readText(log.id, 0, 1, { headers: true }))[0]?.headers).toEqual(withHeaders?.headers);
+        expect((await store.messages.read(log.id, 0, 1))[0]).not.toHaveProperty('headers');
+      });
+    });
+
+    describe('ingress webhooks', () => {
+      const newWebhook = (logId: string, metadata = '') => ({
+        id: newId('iwh'),
+        logId,
+        metadata,
+        type: 'github',
+        secret: 's',
+        header: '',
+        algorithm: 'sha256' as const,
+        encoding: 'hex' as const,
+        prefix: '',
+        deduplicate: true,
+      });
+
+      it('creates, gets, lists, updates and deletes', async () => {
+        const log = await makeLog();
+        const webhook = newWebhook(log.id, 'm');
+        await store.ingress.create(webhook);
+        await store.ingress.create(newWebhook(log.id, 'other'));
+        expect(await store.ingress.get(webhook.id)).toEqual(webhook);
+        expect((await store.ingress.list({ metadata: 'm' })).map((w) => w.id)).toEqual([webhook.id]);
+        expect(await store.ingress.update(webhook.id, { secret: 't', deduplicate: false })).toEqual({ ...webhook, secret: 't', deduplicate: false });
+        expect(await store.ingress.update(newId('iwh'), { secret: 't' })).toBeUndefined();
+        expect((await store.ingress.delete(webhook.id))?.id).toBe(webhook.id);
+        expect(await store.ingress.get(webhook.id)).toBeUndefined();
+      });
+
+      it('adds to counters, which go with the webhook and its log', async () => {
+        const log = await makeLog();
+        const webhook = newWebhook(log.id);
+        await store.ingress.create(webhook);
+        await store.ingress.count([
+          { webhookId: webhook.id, name: 'received', by: 2 },
+          { webhookId: webhook.id, name: 'accepted', by: 1 },
+        ]);
+        await store.ingress.count([{ webhookId: webhook.id, name: 'received', by: 1 }]);
+        expect(await store.ingress.counters(webhook.id)).toEqual({ received: 3, accepted: 1 });
+        await store.logs.delete(log.id);
+        expect(await store.ingress.get(webhook.id)).toBeUndefined();
+        expect(await store.ingress.counters(webhook.id)).toEqual({});
+      });
+    });
+
     describe('offsets', () => {
       it('creates, gets, lists by log and metadata, sets and deletes', async () => {
         const a = await makeLog();

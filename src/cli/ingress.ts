@@ -1,0 +1,69 @@
+import type { Command } from 'commander';
+import { action, call } from './client.js';
+
+interface Settings {
+  metadata?: string;
+  secret?: string;
+  header?: string;
+  algorithm?: string;
+  encoding?: string;
+  prefix?: string;
+  deduplicate?: boolean;
+}
+
+/** The options that set a webhook's settings, shared by create and update. */
+function withSettings(command: Command): Command {
+  return command
+    .option('--metadata <text>', 'metadata of the webhook')
+    .option('--secret <secret>', 'the secret signatures are checked with (never shown again)')
+    .option('--header <name>', 'hmac and secret-header: the header that carries the signature or secret')
+    .option('--algorithm <algorithm>', 'hmac: sha1, sha256 (default) or sha512')
+    .option('--encoding <encoding>', 'hmac: hex (default) or base64')
+    .option('--prefix <prefix>', "hmac: text before the signature, such as 'sha256='")
+    .option('--no-deduplicate', 'append a repeated provider delivery id again instead of answering it as a duplicate');
+}
+
+function settingsBody(opts: Settings) {
+  return {
+    metadata: opts.metadata,
+    secret: opts.secret,
+    header: opts.header,
+    algorithm: opts.algorithm,
+    encoding: opts.encoding,
+    prefix: opts.prefix,
+    deduplicate: opts.deduplicate,
+  };
+}
+
+export function ingressCommand(program: Command): void {
+  const ingress = program.command('ingress-webhooks').description('receive provider webhooks at a public URL, verified, into a log');
+  const path = (id: string) => `ingress_webhook/${encodeURIComponent(id)}`;
+  ingress
+    .command('list')
+    .option('--metadata <text>', 'only webhooks with this metadata')
+    .action(action((client, opts: { metadata?: string }) => call(client, 'GET', 'ingress_webhooks', { query: { metadata: opts.metadata } })));
+  withSettings(
+    ingress
+      .command('create')
+      .description('create a webhook; providers POST to /ingress/<webhook_id>')
+      .requiredOption('--log-id <log_id>', 'the log that receives the webhooks')
+      .requiredOption('--type <type>', 'github, stripe, slack, shopify, standard-webhooks, svix, klev-message, klev-key, klev-value, paddle, linear, hmac, secret-header or none'),
+  ).action(
+    action((client, opts: Settings & { logId: string; type: string }) =>
+      call(client, 'POST', 'ingress_webhooks', { body: { log_id: opts.logId, type: opts.type, ...settingsBody(opts) } }),
+    ),
+  );
+  ingress.command('get <webhook_id>').action(action((client, id: string) => call(client, 'GET', path(id))));
+  withSettings(ingress.command('update <webhook_id>')).action(
+    action((client, id: string, opts: Settings) => {
+      // commander sets deduplicate to true unless --no-deduplicate is given; an update sends it only when given.
+      const body = settingsBody({ ...opts, deduplicate: opts.deduplicate === false ? false : undefined });
+      return call(client, 'PATCH', path(id), { body });
+    }),
+  );
+  ingress.command('delete <webhook_id>').action(action((client, id: string) => call(client, 'DELETE', path(id))));
+  ingress
+    .command('metrics <webhook_id>')
+    .description('requests received, accepted, duplicates and rejected by reason')
+    .action(action((client, id: string) => call(client, 'GET', `${path(id)}/metrics`)));
+}

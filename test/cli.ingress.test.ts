@@ -1,0 +1,56 @@
+import { createHmac } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliJson, runCli } from './helpers/process.js';
+import { ADMIN, type TestServer, startTestServer } from './helpers/server.js';
+
+describe('CLI: ingress webhooks', () => {
+  let s: TestServer;
+  let env: Record<string, string>;
+  const cli = (...args: string[]) => cliJson(args, env);
+
+  beforeAll(async () => {
+    s = await startTestServer();
+    env = { HOOKLOG_URL: s.url, HOOKLOG_TOKEN: ADMIN };
+  });
+  afterAll(async () => {
+    await s.close();
+  });
+
+  it('points a GitHub-style sender at hooklog and consumes what arrived, as the README shows', async () => {
+    const { log_id } = await cli('logs', 'create', '--metadata', 'github events');
+    const webhook = await cli('ingress-webhooks', 'create', '--log-id', log_id, '--type', 'github', '--secret', 'gh-secret', '--metadata', 'repo');
+    expect(webhook).toEqual({ webhook_id: expect.stringMatching(/^iwh_/), metadata: 'repo', log_id, type: 'github', deduplicate: true });
+    const body = JSON.stringify({ action: 'opened', number: 7 });
+    const res = await fetch(`${s.url}/ingress/${webhook.webhook_id}`, {
+      method: 'POST',
+      body,
+      headers: {
+        'content-type': 'application/json',
+        'x-github-event': 'pull_request',
+        'x-github-delivery': '72d3162e-cc78-11e3-81ab-4c9367dc0958',
+        'x-hub-signature-256': `sha256=${createHmac('sha256', 'gh-secret').update(body).digest('hex')}`,
+      },
+    });
+    expect(res.status).toBe(200);
+    const consumed = await cli('consume', log_id, '--offset', '-2');
+    expect(consumed.messages).toEqual([{ offset: 0, time: expect.any(Number), key: '72d3162e-cc78-11e3-81ab-4c9367dc0958', value: body }]);
+    expect(await cli('ingress-webhooks', 'metrics', webhook.webhook_id)).toEqual({ webhook_id: webhook.webhook_id, received: 1, accepted: 1, duplicates: 0, rejected: {} });
+  });
+
+  it('creates generic HMAC webhooks and updates, lists, gets and deletes them', async () => {
+    const { log_id } = await cli('logs', 'create');
+    const created = await cli(
+      'ingress-webhooks', 'create', '--log-id', log_id, '--type', 'hmac', '--secret', 's', '--header', 'X-Sig',
+      '--algorithm', 'sha512', '--encoding', 'base64', '--prefix', 'sha512=', '--no-deduplicate',
+    );
+    expect(created).toMatchObject({ type: 'hmac', header: 'X-Sig', algorithm: 'sha512', encoding: 'base64', prefix: 'sha512=', deduplicate: false });
+    const updated = await cli('ingress-webhooks', 'update', created.webhook_id, '--metadata', 'renamed', '--secret', 't');
+    expect(updated).toMatchObject({ metadata: 'renamed', deduplicate: false });
+    expect((await cli('ingress-webhooks', 'list', '--metadata', 'renamed')).items).toEqual([updated]);
+    expect(await cli('ingress-webhooks', 'get', created.webhook_id)).toEqual(updated);
+    expect((await cli('ingress-webhooks', 'delete', created.webhook_id)).webhook_id).toBe(created.webhook_id);
+    const failed = await runCli(['ingress-webhooks', 'create', '--log-id', log_id, '--type', 'nope', '--secret', 's'], env);
+    expect(failed.code).toBe(1);
+    expect(JSON.parse(failed.stderr).error).toBe('ERR_KLEV_API_0102');
+  });
+});
