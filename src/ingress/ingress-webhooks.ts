@@ -10,6 +10,13 @@ import { standardWebhooksKey } from './providers/standard-webhooks.js';
 /** Hop-by-hop headers describe one connection, not the webhook, so they are not stored. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
+/**
+ * How long a webhook's settings are reused without reading the store. Changes
+ * made through this process apply at once; this bounds how long another node's
+ * change can take to be seen.
+ */
+const SETTINGS_CACHE_MS = 1000;
+
 const ALGORITHMS: readonly HmacAlgorithm[] = ['sha1', 'sha256', 'sha512'];
 const ENCODINGS: readonly SignatureEncoding[] = ['hex', 'base64'];
 
@@ -50,6 +57,8 @@ export interface MetricsLogger {
  * 200 again without a second message.
  */
 export class IngressWebhooks {
+  private readonly cache = new Map<string, { webhook: IngressWebhook; until: number }>();
+
   constructor(
     private readonly store: IngressStore,
     private readonly logs: Pick<LogStore, 'get'>,
@@ -98,10 +107,12 @@ export class IngressWebhooks {
     };
     const merged = { ...current, ...Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined)) };
     checkSettings(ingressType(current.type)!, merged);
+    this.cache.delete(id);
     return (await this.store.update(id, changes)) ?? notFound(id);
   }
 
   async delete(id: string): Promise<IngressWebhook> {
+    this.cache.delete(id);
     return (await this.store.delete(id)) ?? notFound(id);
   }
 
@@ -118,7 +129,7 @@ export class IngressWebhooks {
 
   /** Verifies one request to the public URL and appends it; fails with 404 or 401 as the provider should see. */
   async receive(id: string, body: Buffer, headers: IncomingHttpHeaders): Promise<Received> {
-    const webhook = (await this.store.get(id)) ?? notFound(id);
+    const webhook = (await this.settings(id)) ?? notFound(id);
     this.count(id, 'received');
     const verdict = verifiers[ingressType(webhook.type)!]({ body, headers, secret: webhook.secret, now: Date.now() / 1000, options: webhook });
     if (!verdict.ok) {
@@ -141,10 +152,21 @@ export class IngressWebhooks {
 
   /** A request refused before it reached `receive`, because its body was over the limit. */
   async tooLarge(id: string): Promise<void> {
-    if (await this.store.get(id)) {
+    if (await this.settings(id)) {
       this.count(id, 'received');
       this.count(id, 'rejected:body_too_large');
     }
+  }
+
+  /** A webhook's settings for the public URL, from the cache when fresh. Unknown ids are not cached. */
+  private async settings(id: string): Promise<IngressWebhook | undefined> {
+    const now = Date.now();
+    const cached = this.cache.get(id);
+    if (cached && cached.until > now) return cached.webhook;
+    const webhook = await this.store.get(id);
+    if (webhook) this.cache.set(id, { webhook, until: now + SETTINGS_CACHE_MS });
+    else this.cache.delete(id);
+    return webhook;
   }
 
   private count(webhookId: string, name: string): void {

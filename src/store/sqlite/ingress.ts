@@ -66,8 +66,20 @@ export function sqliteIngress(db: Database, durable: () => Promise<void>): Ingre
     return toWebhook(row);
   };
   const deleteWebhook = db.transaction(removeWithState);
-  // Counting happens on every request; one transaction per event-loop turn.
-  const counter = new GroupWriter<Delta>(db.transaction((deltas: Delta[]) => deltas.forEach((delta) => bump.run(delta))));
+  // Counting happens on every request: deltas of one event-loop turn are summed
+  // per counter and written in one transaction.
+  const counter = new GroupWriter<Delta>(
+    db.transaction((deltas: Delta[]) => {
+      const sums = new Map<string, Delta>();
+      for (const delta of deltas) {
+        const key = `${delta.webhookId}\u0000${delta.name}`;
+        const sum = sums.get(key);
+        if (sum) sum.by += delta.by;
+        else sums.set(key, { ...delta });
+      }
+      for (const sum of sums.values()) bump.run(sum);
+    }),
+  );
 
   return {
     removeForLog(logId) {
