@@ -45,12 +45,12 @@ export async function call(options: ClientOptions, method: string, path: string,
 }
 
 /** The client options of the root program, which every command inherits. */
-export function clientOptions(command: Command): ClientOptions {
+function clientOptions(command: Command): ClientOptions {
   const { url, token } = command.optsWithGlobals<{ url: string; token?: string }>();
   return { url, token };
 }
 
-export function printJson(value: unknown): void {
+function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 

@@ -6,7 +6,7 @@ import { PrivateAddressError, isPrivateAddress, publicOnlyLookup } from './addre
 import { parseRetryAfter } from './schedule.js';
 
 /** How much of a response is kept for the attempt history and the status. */
-export const MAX_RESPONSE_CHARS = 4096;
+const MAX_RESPONSE_CHARS = 4096;
 
 export interface OutboundResponse {
   /** null when no response came: timeout, refused, reset, refused address. */

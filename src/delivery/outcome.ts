@@ -20,7 +20,7 @@ export interface AttemptFacts {
   now: number;
 }
 
-export function succeeded(response: OutboundResponse): boolean {
+function succeeded(response: OutboundResponse): boolean {
   return response.statusCode !== null && response.statusCode >= 200 && response.statusCode < 300;
 }
 

@@ -22,7 +22,7 @@ export function decodeBytes(value: string, encoding: Encoding, field: string): B
 }
 
 /** Bytes as the encoding asks; text that was read already decoded passes through for `string`. */
-export function encodeBytes(value: Buffer | string, encoding: Encoding): string {
+function encodeBytes(value: Buffer | string, encoding: Encoding): string {
   if (typeof value === 'string') return encoding === 'string' ? value : Buffer.from(value, 'utf8').toString('base64');
   return encoding === 'string' ? value.toString('utf8') : value.toString('base64');
 }

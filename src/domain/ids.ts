@@ -12,7 +12,7 @@ const KSUID_LENGTH = 27;
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const KSUID_PATTERN = /^[0-9A-Za-z]{27}$/;
 
-export function ksuid(nowMs: number = Date.now()): string {
+function ksuid(nowMs: number = Date.now()): string {
   const bytes = Buffer.alloc(20);
   bytes.writeUInt32BE(Math.floor(nowMs / 1000) - KSUID_EPOCH_SECONDS, 0);
   randomBytes(16).copy(bytes, 4);

@@ -1,4 +1,4 @@
-import { type Verifier, fresh, header, hmac, jsonField, matches, reject } from './verifier.js';
+import { type Verifier, fresh, header, hmac, jsonField, matches, pairsOf, reject } from './verifier.js';
 
 /** Paddle's own SDK allows this much clock difference; we hold senders to the same. */
 const PADDLE_TOLERANCE_SECONDS = 5;
@@ -7,9 +7,9 @@ const PADDLE_TOLERANCE_SECONDS = 5;
 export const paddle: Verifier = ({ body, headers, secret, now }) => {
   const signature = header(headers, 'paddle-signature');
   if (!signature) return reject('missing_signature', 'missing Paddle-Signature header');
-  const pairs = signature.split(';').map((part) => part.trim().split('=', 2) as [string, string?]);
+  const pairs = pairsOf(signature, ';');
   const timestamp = pairs.find(([name]) => name === 'ts')?.[1];
-  const candidates = pairs.filter(([name]) => name === 'h1').map(([, value]) => value ?? '');
+  const candidates = pairs.filter(([name]) => name === 'h1').map(([, value]) => value);
   if (!timestamp || candidates.length === 0) return reject('malformed_signature', 'Paddle-Signature needs ts= and h1=');
   if (!fresh(timestamp, now, PADDLE_TOLERANCE_SECONDS)) return reject('stale_timestamp', 'Paddle-Signature timestamp is outside the 5 s tolerance');
   const expected = hmac('sha256', secret, `${timestamp}:`, body);

@@ -1,12 +1,12 @@
-import { type Verifier, fresh, header, hmac, jsonField, matches, reject } from './verifier.js';
+import { type Verifier, fresh, header, hmac, jsonField, matches, pairsOf, reject } from './verifier.js';
 
 /** Stripe: `Stripe-Signature: t=…,v1=…[,v1=…]`, hex HMAC-SHA256 of `t.body`; the delivery id is the event id. */
 export const stripe: Verifier = ({ body, headers, secret, now }) => {
   const signature = header(headers, 'stripe-signature');
   if (!signature) return reject('missing_signature', 'missing Stripe-Signature header');
-  const pairs = signature.split(',').map((part) => part.trim().split('=', 2) as [string, string?]);
+  const pairs = pairsOf(signature, ',');
   const timestamp = pairs.find(([name]) => name === 't')?.[1];
-  const candidates = pairs.filter(([name]) => name === 'v1').map(([, value]) => value ?? '');
+  const candidates = pairs.filter(([name]) => name === 'v1').map(([, value]) => value);
   if (!timestamp || candidates.length === 0) return reject('malformed_signature', 'Stripe-Signature needs t= and at least one v1=');
   if (!fresh(timestamp, now)) return reject('stale_timestamp', 'Stripe-Signature timestamp is outside the 300 s tolerance');
   const expected = hmac('sha256', secret, `${timestamp}.`, body);

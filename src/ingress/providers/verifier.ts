@@ -37,6 +37,14 @@ export function header(headers: IncomingHttpHeaders, name: string): string | und
   return Array.isArray(value) ? value[0] : value;
 }
 
+/** `name=value` pairs of a signature header such as `t=…,v1=…`; a value may itself contain `=`. */
+export function pairsOf(header: string, separator: string): Array<[name: string, value: string]> {
+  return header.split(separator).map((part) => {
+    const at = part.indexOf('=');
+    return at < 0 ? [part.trim(), ''] : [part.slice(0, at).trim(), part.slice(at + 1).trim()];
+  });
+}
+
 export function hmac(algorithm: string, key: string | Buffer, ...parts: Array<string | Buffer>): Buffer {
   const mac = createHmac(algorithm, key);
   for (const part of parts) mac.update(part);
