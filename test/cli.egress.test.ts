@@ -2,11 +2,11 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, cliJson, freePort, runCli } from './helpers/process.js';
-import { ADMIN, type TestServer, startTestServer } from './helpers/server.js';
+import { ADMIN, type TestServer, eventually, startTestServer } from './helpers/server.js';
 
 /** Runs `hooklog receive` and collects what it prints. */
-async function startReceive(secret: string) {
-  const port = await freePort();
+async function startReceive(secret: string, port?: number) {
+  port ??= await freePort();
   const proc: ChildProcess = spawn(process.execPath, [BIN, 'receive', '--secret', secret, '--port', String(port)], { env: { PATH: process.env.PATH } });
   const output = { stdout: '', stderr: '' };
   proc.stdout!.on('data', (chunk) => (output.stdout += chunk));
@@ -15,13 +15,7 @@ async function startReceive(secret: string) {
   return { port, proc, output, url: `http://127.0.0.1:${port}/` };
 }
 
-const until = async (check: () => boolean, timeoutMs = 5000) => {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-};
+const until = (check: () => boolean) => eventually(() => expect(check()).toBe(true), 5000);
 
 describe('CLI: egress webhooks and receive', () => {
   let s: TestServer;
@@ -42,19 +36,18 @@ describe('CLI: egress webhooks and receive', () => {
     const webhook = await cli('egress-webhooks', 'create', '--log-id', log.log_id, '--metadata', 'egress webhook test', '--destination', `http://127.0.0.1:${port}`);
     expect(webhook).toMatchObject({ log_id: log.log_id, payload: 'message', secret: expect.stringMatching(/^ewhsec_/) });
 
-    const proc = spawn(process.execPath, [BIN, 'receive', '--secret', webhook.secret, '--port', String(port)], { env: { PATH: process.env.PATH } });
-    let out = '';
-    proc.stdout.on('data', (chunk) => (out += chunk));
-    await until(() => out.includes(`running server at :${port}`));
+    const receive = await startReceive(webhook.secret, port);
+    const out = () => receive.output.stdout;
+    expect(out()).toContain(`running server at :${port}`);
 
     expect(await cli('publish', log.log_id, '--value', 'hello world')).toEqual({ next_offset: 1 });
-    await until(() => out.includes('Value: hello world'));
-    expect(out).toMatch(/Offset: 0\n Time: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? \+0000 UTC\n Key: \n Value: hello world\n/);
+    await until(() => out().includes('Value: hello world'));
+    expect(out()).toMatch(/Offset: 0\n Time: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? \+0000 UTC\n Key: \n Value: hello world\n/);
 
     const status = await cli('egress-webhooks', 'status', webhook.webhook_id);
     expect(status).toMatchObject({ webhook_id: webhook.webhook_id, active: true, available_offset: 0, next_offset: 1, deliver_offset: 0 });
     expect(status.deliver_resp).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
-    proc.kill();
+    receive.proc.kill();
   });
 
   it('manages webhooks: list, get, update, rotate, delete', async () => {

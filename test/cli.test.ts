@@ -58,6 +58,9 @@ describe('CLI', () => {
     expect((await cli('get-by-offset', log_id, '--offset', '0')).value).toBe('hello world');
     expect((await cli('get-by-key', log_id, '--key', 'k')).value).toBe('hello world');
     expect((await cli('get-by-key', log_id, '--key-base64', Buffer.from('bin').toString('base64'))).value).toBe('AP8=');
+    expect((await cli('get-by-key', log_id, '--key', 'bin', '--encoding', 'base64')).value).toBe('AP8=');
+    const badEncoding = await runCli(['get-by-key', log_id, '--key', 'k', '--encoding', 'hex'], env);
+    expect([badEncoding.code, JSON.parse(badEncoding.stderr).error]).toEqual([1, 'ERR_KLEV_API_0103']);
   });
 
   it('consume --follow keeps long-polling and prints each message as a JSON line', async () => {

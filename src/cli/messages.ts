@@ -68,11 +68,10 @@ export function messagesCommands(program: Command): void {
     .action(
       action((client, logId: string, opts: { key?: string; keyBase64?: string; encoding?: string }) => {
         if (opts.key !== undefined && opts.keyBase64 !== undefined) throw new InvalidArgumentError('give --key or --key-base64, not both');
-        const body =
-          opts.keyBase64 !== undefined
-            ? { encoding: 'base64', key: opts.keyBase64 }
-            : { encoding: opts.encoding === 'base64' ? 'base64' : 'string', key: maybeBase64(opts.key, opts.encoding === 'base64') };
-        return call(client, 'POST', `${messagePath(logId)}/key`, { body });
+        // The server checks the encoding; a base64 key makes the answer base64 too.
+        const encoding = opts.keyBase64 !== undefined ? 'base64' : opts.encoding;
+        const key = opts.keyBase64 ?? maybeBase64(opts.key, encoding === 'base64');
+        return call(client, 'POST', `${messagePath(logId)}/key`, { body: { encoding, key } });
       }),
     );
 }
