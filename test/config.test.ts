@@ -26,6 +26,10 @@ describe('configuration', () => {
       retrySchedule: [0, 5, 300, 1800, 7200, 18000, 36000, 36000],
       deliveryTimeoutSeconds: 15,
       allowPrivateDestinations: false,
+      databaseUrl: '',
+      databasePoolSize: 10,
+      role: 'all',
+      leaseSeconds: 15,
     });
   });
 

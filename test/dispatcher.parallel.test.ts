@@ -27,11 +27,14 @@ describe('dispatcher, parallel mode', () => {
     sender = new OutboundClient({ timeoutMs: 1000, allowPrivate: true });
     dispatcher = new Dispatcher({
       store: store.egress,
+      cluster: store.cluster,
       messages: store.messages,
       notifier,
       sender,
       schedule: new RetrySchedule([0, 0.2, 0.2]),
       logger: { error: (obj, msg) => console.error(msg, obj) },
+      nodeId: 'local',
+      leaseMs: 15_000,
     });
     const log = await store.logs.create({ id: newId('log'), metadata: '', compacting: false, trimBytes: 0, trimSeconds: 0, compactSeconds: 0, expireSeconds: 0 });
     logId = log.id;

@@ -16,8 +16,9 @@ const msg = (key: string | null, value: string | null, time?: number): NewMessag
   ...(time !== undefined && { time }),
 });
 
-export function describeStoreConformance(backend: string, harness: StoreHarness): void {
-  describe(`store conformance: ${backend}`, () => {
+/** Runs the suite against one backend; `available` false skips it (the backend's server is not reachable). */
+export function describeStoreConformance(backend: string, harness: StoreHarness, available = true): void {
+  describe.runIf(available)(`store conformance: ${backend}`, () => {
     let store: Store;
     beforeEach(async () => {
       store = await harness.make();
@@ -98,6 +99,22 @@ export function describeStoreConformance(backend: string, harness: StoreHarness)
           [2, '3'],
         ]);
         expect((await store.logs.get(a.id))?.nextOffset).toBe(3);
+      });
+
+      it('keeps offsets gap-free and in commit order under concurrent groups', async () => {
+        const [a, b] = [await makeLog(), await makeLog()];
+        // Groups naming the logs in opposite orders must not deadlock.
+        const groups = Array.from({ length: 12 }, (_, i) => {
+          const logs = i % 2 === 0 ? [a.id, b.id] : [b.id, a.id];
+          return store.messages.append(logs.map((logId) => ({ logId, messages: [msg(null, `g${i}`), msg(null, `g${i}`)] })), 5);
+        });
+        await Promise.all(groups);
+        for (const log of [a, b]) {
+          const read = await store.messages.read(log.id, 0, 100);
+          expect(read.map((m) => m.offset)).toEqual(Array.from({ length: 24 }, (_, i) => i));
+          // The two messages of each request sit together.
+          for (let i = 0; i < 24; i += 2) expect(read[i]!.value).toEqual(read[i + 1]!.value);
+        }
       });
 
       it('reports a missing log for that request alone', async () => {
@@ -322,25 +339,74 @@ export function describeStoreConformance(backend: string, harness: StoreHarness)
         expect(await store.egress.get(webhook.id)).toBeUndefined();
       });
 
-      it('records attempts with the new state, lists active ones, and re-activates', async () => {
+      it('records attempts with the new state, counts active ones, and re-activates', async () => {
         const log = await makeLog();
         const webhook = await newWebhook(log.id);
+        expect(await store.egress.claim('node-a', 1_000, 9_000, 10)).toEqual([webhook.id]);
         const failed = { ...webhook.state, active: false, inactiveReason: 'gave up', failures: 3, lastOffset: 7, lastTime: 2_000, lastError: 'HTTP 500' };
-        await store.egress.recordAttempt({ ...attempt(webhook.id, 7), statusCode: 500, error: 'HTTP 500' }, failed);
+        await store.egress.recordAttempt({ ...attempt(webhook.id, 7), statusCode: 500, error: 'HTTP 500' }, failed, 'node-a');
         expect((await store.egress.get(webhook.id))?.state).toEqual(failed);
-        expect(await store.egress.listActive()).toEqual([]);
+        expect(await store.egress.countActive()).toBe(0);
         expect(await store.egress.attempts(webhook.id, 5)).toEqual([{ ...attempt(webhook.id, 7), statusCode: 500, error: 'HTTP 500' }]);
         const reactivated = await store.egress.update(webhook.id, { reactivateAt: 5_000 });
         expect(reactivated?.state).toMatchObject({ active: true, inactiveReason: '', failures: 0, nextAttemptAt: 5_000, nextOffset: 7 });
-        expect((await store.egress.listActive()).map((w) => w.id)).toEqual([webhook.id]);
+        expect(await store.egress.countActive()).toBe(1);
       });
 
-      it('keeps no attempt for a webhook deleted while it was in flight', async () => {
+      it('keeps the last state of a group of attempts, and every attempt, in order', async () => {
         const log = await makeLog();
         const webhook = await newWebhook(log.id);
-        await store.egress.delete(webhook.id);
-        await store.egress.recordAttempt(attempt(webhook.id, 7), webhook.state);
-        expect(await store.egress.attempts(webhook.id, 5)).toEqual([]);
+        await store.egress.claim('node-a', 1_000, 9_000, 10);
+        const states = [8, 9, 10].map((nextOffset) => ({ ...webhook.state, nextOffset, lastOffset: nextOffset - 1 }));
+        await Promise.all(states.map((state, i) => store.egress.recordAttempt(attempt(webhook.id, 7 + i), state, 'node-a')));
+        expect((await store.egress.get(webhook.id))?.state.nextOffset).toBe(10);
+        expect((await store.egress.attempts(webhook.id, 5)).map((a) => a.offset)).toEqual([9, 8, 7]);
+      });
+
+      it('keeps no attempt for a webhook deleted, or leased to another node, while it was in flight', async () => {
+        const log = await makeLog();
+        const deleted = await newWebhook(log.id);
+        const taken = await newWebhook(log.id);
+        await store.egress.claim('node-a', 1_000, 2_000, 10);
+        await store.egress.delete(deleted.id);
+        expect(await store.egress.claim('node-b', 2_000, 9_000, 10)).toEqual([taken.id]);
+        await store.egress.recordAttempt(attempt(deleted.id, 7), deleted.state, 'node-a');
+        await store.egress.recordAttempt(attempt(taken.id, 7), { ...taken.state, nextOffset: 8 }, 'node-a');
+        expect(await store.egress.attempts(deleted.id, 5)).toEqual([]);
+        expect(await store.egress.attempts(taken.id, 5)).toEqual([]);
+        expect((await store.egress.get(taken.id))?.state.nextOffset).toBe(7);
+      });
+
+      it('claims each active webhook for one owner at a time, until its lease expires', async () => {
+        const log = await makeLog();
+        const [a, b, c] = [await newWebhook(log.id), await newWebhook(log.id), await newWebhook(log.id)];
+        const inactive = await newWebhook(log.id);
+        await store.egress.claim('node-x', 0, 1, 10);
+        await store.egress.recordAttempt(attempt(inactive.id, 7), { ...inactive.state, active: false }, 'node-x');
+        await store.egress.release('node-x', [a.id, b.id, c.id]);
+
+        expect(await store.egress.claim('node-a', 1_000, 5_000, 2)).toEqual([a.id, b.id]);
+        expect(await store.egress.claim('node-b', 1_000, 5_000, 10)).toEqual([c.id]);
+        expect(await store.egress.claim('node-b', 2_000, 5_000, 10)).toEqual([]);
+        // Renewing keeps a lease; a lease not renewed expires and passes on.
+        expect(await store.egress.renew('node-a', [a.id, c.id], 8_000)).toEqual([a.id]);
+        expect(await store.egress.renew('node-b', [c.id], 9_000)).toEqual([c.id]);
+        expect(await store.egress.claim('node-b', 5_000, 9_000, 10)).toEqual([b.id]);
+        // An owner's lease from before a restart is claimed again at once; one just renewed is not.
+        expect(await store.egress.claim('node-a', 5_000, 8_000, 10)).toEqual([]);
+        expect(await store.egress.claim('node-a', 5_000, 8_500, 10)).toEqual([a.id]);
+        await store.egress.release('node-b', [a.id, b.id]);
+        expect(await store.egress.claim('node-c', 5_000, 9_000, 10)).toEqual([b.id]);
+      });
+
+      it('never hands one webhook to two concurrent claims', async () => {
+        const log = await makeLog();
+        const ids = [];
+        for (let i = 0; i < 20; i++) ids.push((await newWebhook(log.id)).id);
+        const claims = await Promise.all(['a', 'b', 'c', 'd'].map((owner) => store.egress.claim(owner, 1_000, 5_000, 8)));
+        const all = claims.flat();
+        expect(new Set(all).size).toBe(all.length);
+        expect(all.sort()).toEqual([...ids].sort());
       });
 
       it('rotates secrets: the old one stays valid until it expires, the current one first', async () => {
@@ -376,6 +442,36 @@ export function describeStoreConformance(backend: string, harness: StoreHarness)
         await store.logs.delete(log.id);
         expect(await store.egress.get(webhook.id)).toBeUndefined();
         expect(await store.egress.secrets(webhook.id, 0)).toEqual([]);
+      });
+    });
+
+    describe('cluster', () => {
+      it('counts workers seen alive, itself included, and forgets one that leaves with its leases', async () => {
+        expect(await store.cluster.heartbeat('node-a', 1_000, 0)).toBe(1);
+        expect(await store.cluster.heartbeat('node-b', 2_000, 0)).toBe(2);
+        expect(await store.cluster.heartbeat('node-a', 5_000, 1_500)).toBe(2);
+        expect(await store.cluster.heartbeat('node-a', 6_000, 2_500)).toBe(1);
+        const log = await makeLog();
+        const webhook = await store.egress.create({
+          id: newId('ewh'), logId: log.id, metadata: '', destination: 'https://example.com/', payload: 'message', mode: 'ordered',
+          secret: 'ewhsec_x', startOffset: 0, nowMs: 0,
+        });
+        expect(await store.egress.claim('node-b', 6_000, 99_000, 10)).toEqual([webhook.id]);
+        expect(await store.cluster.lead('retention', 'node-b', 6_000, 99_000)).toBe(true);
+        await store.cluster.leave('node-b');
+        expect(await store.egress.claim('node-a', 6_000, 9_000, 10)).toEqual([webhook.id]);
+        expect(await store.cluster.lead('retention', 'node-a', 6_000, 9_000)).toBe(true);
+      });
+
+      it('gives a named lease to one owner until it expires', async () => {
+        expect(await store.cluster.lead('retention', 'node-a', 1_000, 5_000)).toBe(true);
+        expect(await store.cluster.lead('retention', 'node-b', 2_000, 6_000)).toBe(false);
+        expect(await store.cluster.lead('retention', 'node-a', 4_000, 8_000)).toBe(true);
+        expect(await store.cluster.lead('retention', 'node-b', 7_999, 9_000)).toBe(false);
+        expect(await store.cluster.lead('retention', 'node-b', 8_000, 12_000)).toBe(true);
+        expect(await store.cluster.lead('other', 'node-a', 8_000, 12_000)).toBe(true);
+        const both = await Promise.all(['x', 'y', 'z'].map((owner) => store.cluster.lead('race', owner, 0, 1_000)));
+        expect(both.filter(Boolean)).toHaveLength(1);
       });
     });
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { type Config, LOG_LEVELS, SQLITE_SYNC, type Setting, envName, settings } from './schema.js';
+import { type Config, LOG_LEVELS, ROLES, SQLITE_SYNC, type Setting, envName, settings } from './schema.js';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -28,6 +28,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   for (const setting of settings) {
     const raw = env[envName(setting)];
     if (raw !== undefined) assign(setting, raw, envName(setting));
+  }
+  return checkConfig(config);
+}
+
+/** Rules between settings, checked after every layer (and after command-line overrides). */
+export function checkConfig(config: Config): Config {
+  if (config.role !== 'all' && !config.databaseUrl) {
+    throw new ConfigError(`role '${config.role}' needs a database that nodes share: set database_url (HOOKLOG_DATABASE_URL)`);
   }
   return config;
 }
@@ -78,6 +86,8 @@ function coerce(setting: Setting, raw: unknown, source: string): unknown {
       return oneOf(LOG_LEVELS, raw, bad);
     case 'sqlite_sync':
       return oneOf(SQLITE_SYNC, raw, bad);
+    case 'role':
+      return oneOf(ROLES, raw, bad);
     case 'boolean':
       if (raw === true || raw === 'true') return true;
       if (raw === false || raw === 'false') return false;

@@ -16,7 +16,15 @@ export interface Config {
   retrySchedule: number[];
   deliveryTimeoutSeconds: number;
   allowPrivateDestinations: boolean;
+  databaseUrl: string;
+  databasePoolSize: number;
+  role: Role;
+  leaseSeconds: number;
 }
+
+export const ROLES = ['all', 'api', 'worker'] as const;
+/** api: serves HTTP only. worker: delivers and runs retention, with no HTTP listener. all: both. */
+export type Role = (typeof ROLES)[number];
 
 export const SQLITE_SYNC = ['full', 'normal'] as const;
 /** full: a 2xx waits until the write is flushed to disk. normal: until the OS has it (survives a crash of hooklog, not of the machine). */
@@ -25,7 +33,7 @@ export type SqliteSync = (typeof SQLITE_SYNC)[number];
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-type SettingType = 'port' | 'string' | 'positive_integer' | 'positive_number' | 'log_level' | 'sqlite_sync' | 'seconds_list' | 'boolean';
+type SettingType = 'port' | 'string' | 'positive_integer' | 'positive_number' | 'log_level' | 'sqlite_sync' | 'role' | 'seconds_list' | 'boolean';
 
 export interface Setting {
   key: string;
@@ -38,7 +46,37 @@ export interface Setting {
 export const settings: readonly Setting[] = [
   { key: 'port', field: 'port', type: 'port', default: 8080, description: 'TCP port the HTTP server listens on' },
   { key: 'host', field: 'host', type: 'string', default: '', description: 'address to bind; empty binds every address' },
-  { key: 'data_dir', field: 'dataDir', type: 'string', default: './data', description: 'directory of the SQLite database' },
+  { key: 'data_dir', field: 'dataDir', type: 'string', default: './data', description: 'directory of the SQLite database (unused with database_url)' },
+  {
+    key: 'database_url',
+    field: 'databaseUrl',
+    type: 'string',
+    default: '',
+    description:
+      'postgres://user:password@host:5432/db selects the PostgreSQL backend, which several hooklog nodes can share; empty uses SQLite in data_dir. Add ?options=-c%20search_path%3Dname to use a schema other than public',
+  },
+  {
+    key: 'database_pool_size',
+    field: 'databasePoolSize',
+    type: 'positive_integer',
+    default: 10,
+    description: 'PostgreSQL connections per node, besides one that listens for other nodes\' changes',
+  },
+  {
+    key: 'role',
+    field: 'role',
+    type: 'role',
+    default: 'all',
+    description: `what this node does: ${ROLES.join(', ')}. api serves HTTP only; worker delivers egress webhooks and runs retention, with no HTTP listener. api and worker need database_url`,
+  },
+  {
+    key: 'lease_seconds',
+    field: 'leaseSeconds',
+    type: 'positive_number',
+    default: 15,
+    description:
+      'how long a worker\'s claim on a webhook or job lasts unless renewed (it renews every third of it); a node that dies has its work taken over after this',
+  },
   {
     key: 'admin_token',
     field: 'adminToken',

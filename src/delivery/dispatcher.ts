@@ -1,6 +1,6 @@
 import type { DeliveryState, EgressWebhook, Message, ParkedRetry } from '../domain/types.js';
 import type { LogNotifier } from '../log/notifier.js';
-import type { EgressStore, MessageStore } from '../store/store.js';
+import type { ClusterStore, EgressStore, MessageStore } from '../store/store.js';
 import { afterAttempt, errorOf } from './outcome.js';
 import type { OutboundResponse } from './outbound.js';
 import { payloadOf } from './payload.js';
@@ -11,8 +11,10 @@ import { SIGNATURE_HEADER, signatureHeader } from './signing.js';
 const BATCH = 100;
 /** A caught-up lane re-reads its webhook at least this often, even with no news. */
 const IDLE_MS = 30_000;
-/** setTimeout's limit; an inactive lane sleeps until it is poked. */
+/** setTimeout's limit. */
 const FOREVER_MS = 2 ** 31 - 1;
+/** How long a lane waits after its store failed (the database is down) before it tries again. */
+const STORE_RETRY_MS = 1_000;
 
 export interface Sender {
   post(url: string, body: Buffer, headers: Record<string, string>, signal?: AbortSignal): Promise<OutboundResponse>;
@@ -20,11 +22,16 @@ export interface Sender {
 
 export interface DispatcherDeps {
   store: EgressStore;
+  cluster: Pick<ClusterStore, 'heartbeat' | 'leave'>;
   messages: Pick<MessageStore, 'read'>;
   notifier: LogNotifier;
   sender: Sender;
   schedule: RetrySchedule;
   logger: { error(obj: object, msg: string): void };
+  /** This node's identity as a lease owner. */
+  nodeId: string;
+  /** How long a lease lasts unless renewed; leases are renewed three times per period. */
+  leaseMs: number;
 }
 
 /**
@@ -33,29 +40,105 @@ export interface DispatcherDeps {
  * records the attempt and applies the delivery rules (src/delivery/outcome.ts).
  * Lanes run concurrently and share nothing but the HTTP connection pool, so a
  * slow receiver delays only its own webhook.
+ *
+ * A node runs lanes only for webhooks it holds a lease on. Every third of a
+ * lease period it renews them, and takes or gives back webhooks so that each
+ * live worker serves its fair share. A node that dies stops renewing; its
+ * webhooks are taken over once their leases expire, from their stored cursors,
+ * which keeps ordered webhooks in order across nodes.
  */
 export class Dispatcher {
   private readonly lanes = new Map<string, Lane>();
   private stopped = false;
+  private timer: NodeJS.Timeout | null = null;
+  private balancing: Promise<void> | null = null;
+  private balanceAgain = false;
+  /** Until when the leases of running lanes are known to hold; a lane sends nothing after it. */
+  private leasedUntil = 0;
 
   constructor(private readonly deps: DispatcherDeps) {}
 
   async start(): Promise<void> {
-    for (const webhook of await this.deps.store.listActive()) this.changed(webhook.id);
+    await this.balance().catch((err: unknown) => this.deps.logger.error({ err }, 'claiming webhooks failed'));
+    this.timer = setInterval(() => this.rebalance(), this.deps.leaseMs / 3);
+    this.timer.unref();
   }
 
-  /** A webhook was created, changed or deleted: its lane re-reads it at once. */
+  /** A webhook was created, changed or deleted: its lane re-reads it at once, or a node claims it. */
   changed(id: string): void {
     if (this.stopped) return;
     const lane = this.lanes.get(id);
-    if (lane) return lane.poke();
-    this.lanes.set(id, new Lane(id, this.deps, () => this.lanes.delete(id)));
+    if (lane) lane.poke();
+    else this.rebalance();
   }
 
-  /** Stops every lane, aborting attempts in flight; those messages are tried again at the next start. */
+  /** Changes may have been missed: every lane re-reads its webhook, and unclaimed work is claimed. */
+  resync(): void {
+    if (this.stopped) return;
+    for (const lane of this.lanes.values()) lane.poke();
+    this.rebalance();
+  }
+
+  /** Stops every lane, aborting attempts in flight, and gives up this node's leases: those messages are tried again by the next holder. */
   async stop(): Promise<void> {
     this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.balancing;
     await Promise.all([...this.lanes.values()].map((lane) => lane.halt()));
+    await this.deps.cluster
+      .leave(this.deps.nodeId)
+      .catch((err: unknown) => this.deps.logger.error({ err }, 'releasing leases failed; they expire on their own'));
+  }
+
+  /** Runs `balance` now, or once more after the run in progress; runs never overlap. */
+  private rebalance(): void {
+    if (this.stopped) return;
+    if (this.balancing) {
+      this.balanceAgain = true;
+      return;
+    }
+    this.balancing = this.balance()
+      .catch((err: unknown) => this.deps.logger.error({ err }, 'renewing webhook leases failed'))
+      .finally(() => {
+        this.balancing = null;
+        if (this.balanceAgain) {
+          this.balanceAgain = false;
+          this.rebalance();
+        }
+      });
+  }
+
+  private async balance(): Promise<void> {
+    const { store, cluster, nodeId, leaseMs } = this.deps;
+    const now = Date.now();
+    const until = now + leaseMs;
+    const workers = await cluster.heartbeat(nodeId, now, now - leaseMs);
+    const held = [...this.lanes.keys()];
+    const kept = new Set(await store.renew(nodeId, held, until));
+    this.leasedUntil = until;
+    // Another node took these over (this one failed to renew in time): stop at once.
+    for (const id of held) if (!kept.has(id)) void this.lanes.get(id)?.halt();
+    if (this.stopped) return;
+
+    const share = Math.ceil((await store.countActive()) / Math.max(1, workers));
+    const running = [...kept].filter((id) => this.lanes.has(id));
+    if (running.length > share) {
+      // Give back the excess after its lanes stopped, so that no two nodes send at once.
+      const excess = running.slice(share);
+      await Promise.all(excess.map((id) => this.lanes.get(id)?.halt()));
+      await store.release(nodeId, excess);
+    } else if (running.length < share) {
+      for (const id of await store.claim(nodeId, now, until, share - running.length)) {
+        if (!this.lanes.has(id) && !this.stopped) this.lanes.set(id, new Lane(id, this.deps, () => this.leasedUntil, () => this.exited(id)));
+      }
+    }
+  }
+
+  /** A lane ended (its webhook was deleted or deactivated, or its lease was lost): free the webhook for whoever should serve it. */
+  private exited(id: string): void {
+    this.lanes.delete(id);
+    if (this.stopped) return;
+    this.deps.store.release(this.deps.nodeId, [id]).catch((err: unknown) => this.deps.logger.error({ err, webhookId: id }, 'releasing a lease failed'));
   }
 }
 
@@ -68,12 +151,15 @@ class Lane {
    * lane waits for it only before reading its webhook back from the store.
    */
   private recording: Promise<void> = Promise.resolve();
+  /** Set when an attempt could not be recorded: send nothing more until the store is read back. */
+  private unrecorded = false;
   /** Signing secrets, kept until the first of them expires or the webhook changes. */
   private secrets: { values: string[]; validUntil: number } | null = null;
 
   constructor(
     private readonly id: string,
     private readonly deps: DispatcherDeps,
+    private readonly leasedUntil: () => number,
     onExit: () => void,
   ) {
     this.done = this.run()
@@ -91,48 +177,64 @@ class Lane {
     await this.done;
   }
 
+  /** Serves the webhook until it is deleted or deactivated, or the lane is halted. */
   private async run(): Promise<void> {
-    const { store, messages, notifier } = this.deps;
     // A closed notifier means the server is going down; waiting on it would spin.
-    while (!this.halted.signal.aborted && !notifier.isClosed) {
-      // Pokes so far are served by the reads just below.
-      if (this.poked.signal.aborted) {
-        this.poked = new AbortController();
-        this.secrets = null;
+    while (!this.halted.signal.aborted && !this.deps.notifier.isClosed) {
+      try {
+        if (!(await this.step())) return;
+      } catch (err) {
+        // The store failed (the database restarts, say): the cursor there is still
+        // right, so wait and carry on from it.
+        this.deps.logger.error({ err, webhookId: this.id }, 'delivery paused: the store failed');
+        await sleep(STORE_RETRY_MS, this.halted.signal);
       }
-      await this.recording;
-      const webhook = await store.get(this.id);
-      if (!webhook) return;
-      const { state } = webhook;
-      if (!state.active) {
-        await this.idle(FOREVER_MS);
-        continue;
-      }
-      const now = Date.now();
-      const parked = webhook.mode === 'parallel' ? await store.nextParked(this.id) : undefined;
-      if (parked && parked.nextAttemptAt <= now) {
-        await this.retryParked(webhook, parked);
-        continue;
-      }
-      if (state.nextAttemptAt > now) {
-        await this.idle(state.nextAttemptAt - now);
-        continue;
-      }
-      // Subscribe before reading, so a message published in between still wakes us.
-      const stopWaiting = new AbortController();
-      const grown = notifier.subscribe(webhook.logId, IDLE_MS, AbortSignal.any([stopWaiting.signal, this.halted.signal]));
+    }
+  }
+
+  /** One turn: read the webhook, then deliver, retry or wait. False when there is nothing left to serve. */
+  private async step(): Promise<boolean> {
+    const { store, messages, notifier } = this.deps;
+    // Pokes so far are served by the reads just below.
+    if (this.poked.signal.aborted) {
+      this.poked = new AbortController();
+      this.secrets = null;
+    }
+    await this.recording;
+    this.unrecorded = false;
+    const webhook = await store.get(this.id);
+    if (!webhook?.state.active) return false;
+    const { state } = webhook;
+    const now = Date.now();
+    const parked = webhook.mode === 'parallel' ? await store.nextParked(this.id) : undefined;
+    if (parked && parked.nextAttemptAt <= now) {
+      await this.retryParked(webhook, parked);
+      return true;
+    }
+    if (state.nextAttemptAt > now) {
+      await this.idle(state.nextAttemptAt - now);
+      return true;
+    }
+    // Subscribe before reading, so a message published in between still wakes us.
+    const stopWaiting = new AbortController();
+    const grown = notifier.subscribe(webhook.logId, IDLE_MS, AbortSignal.any([stopWaiting.signal, this.halted.signal]));
+    try {
       const batch = await messages.read(webhook.logId, state.nextOffset, BATCH);
       if (batch.length === 0) await this.idle(parked ? parked.nextAttemptAt - now : IDLE_MS, grown);
+      else await this.deliverBatch(webhook, batch);
+    } finally {
       stopWaiting.abort();
-      if (batch.length > 0) await this.deliverBatch(webhook, batch);
     }
+    return true;
   }
 
   private async deliverBatch(webhook: EgressWebhook, batch: Message[]): Promise<void> {
     let state = webhook.state;
     for (const message of batch) {
-      // A change (new destination, deletion, rotation) takes effect before the next message.
-      if (this.halted.signal.aborted || this.poked.signal.aborted) return;
+      // A change (new destination, deletion, rotation) takes effect before the next
+      // message. Nothing is sent once the lease may have passed to another node.
+      if (this.halted.signal.aborted || this.poked.signal.aborted || this.unrecorded) return;
+      if (Date.now() >= this.leasedUntil()) return;
       state = await this.attempt(webhook, state, message, state.failures, false);
       if (!state.active || state.nextOffset <= message.offset) return;
     }
@@ -183,7 +285,11 @@ class Lane {
         trigger: 'scheduled',
       },
       outcome.state,
-    ).catch((err: unknown) => this.deps.logger.error({ err, webhookId: this.id }, 'recording a delivery attempt failed'));
+      this.deps.nodeId,
+    ).catch((err: unknown) => {
+      this.unrecorded = true;
+      this.deps.logger.error({ err, webhookId: this.id }, 'recording a delivery attempt failed');
+    });
     if (outcome.retry === null) await store.unpark(this.id, message.offset);
     else if (outcome.retry) await store.park(this.id, outcome.retry);
     return outcome.state;

@@ -62,6 +62,7 @@ export const errorCatalog = {
   ingress_webhook_not_found: entry('0118', 'not_found', 'Ingress webhook not found'),
   signature_invalid: entry('0119', 'unauthenticated', 'Webhook signature invalid'),
   secret_invalid: entry('0120', 'invalid_input', 'Secret invalid'),
+  database_unavailable: entry('0121', 'unavailable', 'Database unavailable'),
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorName = keyof typeof errorCatalog;

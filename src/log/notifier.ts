@@ -42,9 +42,14 @@ export class LogNotifier {
     });
   }
 
+  /** Wakes every waiter: news may have been missed (the cross-node signal reconnected). They re-read and wait again. */
+  wakeAll(): void {
+    for (const logId of [...this.waiters.keys()]) this.notify(logId);
+  }
+
   /** Releases every waiter; later subscriptions resolve at once. */
   close(): void {
     this.closed = true;
-    for (const logId of [...this.waiters.keys()]) this.notify(logId);
+    this.wakeAll();
   }
 }

@@ -7,27 +7,34 @@ const STEP = 1000;
 
 export interface RetentionLogger {
   error(obj: object, msg: string): void;
+  debug(obj: object, msg: string): void;
 }
 
 /**
  * The background job that enforces each log's retention settings, purges
- * the messages of deleted logs, and forgets idempotency keys past their window. Runs never overlap; each works in small steps
- * and yields to the event loop between them.
+ * the messages of deleted logs, and forgets idempotency keys past their
+ * window. Runs never overlap; each works in small steps and yields to the
+ * event loop between them.
  */
 export class RetentionJob {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private stopped = false;
 
+  /**
+   * `lead` says whether this node should run now. Several nodes sharing a
+   * database hold a lease on the job, so that it runs once across the cluster.
+   */
   constructor(
     private readonly store: RetentionStore,
     private readonly intervalMs: number,
     private readonly logger: RetentionLogger,
+    private readonly lead: () => Promise<boolean> = async () => true,
   ) {}
 
   start(): void {
     this.timer = setInterval(() => {
-      this.running ??= this.runOnce()
+      this.running ??= this.runIfLeading()
         .catch((err) => this.logger.error({ err }, 'retention run failed'))
         .finally(() => (this.running = null));
     }, this.intervalMs);
@@ -38,6 +45,13 @@ export class RetentionJob {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     await this.running;
+  }
+
+  private async runIfLeading(): Promise<void> {
+    if (!(await this.lead())) return;
+    const started = Date.now();
+    await this.runOnce();
+    this.logger.debug({ ms: Date.now() - started }, 'retention run');
   }
 
   async runOnce(): Promise<void> {

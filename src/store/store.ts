@@ -33,8 +33,13 @@ import type {
  *   again, never skipping one.
  *
  * Every other write resolves only after it is durably committed.
+ *
+ * - lease: a worker node's claim on a piece of background work (an egress
+ *   webhook's lane, the retention job) until a time. Leases that are not
+ *   renewed expire, so another node takes over the work of a node that died.
  */
 export interface Store {
+  readonly capabilities: StoreCapabilities;
   readonly tokens: TokenStore;
   readonly logs: LogStore;
   readonly messages: MessageStore;
@@ -42,6 +47,13 @@ export interface Store {
   readonly retention: RetentionStore;
   readonly egress: EgressStore;
   readonly ingress: IngressStore;
+  readonly cluster: ClusterStore;
+  /**
+   * Calls `listener` with changes made through this store by other nodes
+   * (and, harmlessly, by this one). Resolves once listening. A store that
+   * is not shared by nodes never calls it: every change is seen in-process.
+   */
+  watch(listener: (change: StoreChange) => void): Promise<void>;
   /**
    * Stores `token` as the first-start admin token, in the same transaction as
    * the mark that this was done, so it happens once per database ever.
@@ -49,6 +61,32 @@ export interface Store {
    */
   createBootstrapToken(token: Token): Promise<boolean>;
   close(): Promise<void>;
+}
+
+/** What differs between backends, declared once instead of tested for by name. */
+export interface StoreCapabilities {
+  /**
+   * Several hooklog processes may use the store at once (PostgreSQL). Each
+   * node then needs an identity of its own for its leases, and nodes may have
+   * roles. A store for one process (SQLite) lets a restarted node keep its
+   * leases at once, under one fixed identity.
+   */
+  readonly sharedByNodes: boolean;
+}
+
+export type StoreChange =
+  | { kind: 'log_grown'; logId: string }
+  | { kind: 'egress_changed'; webhookId: string }
+  /** The watch reconnected and may have missed changes: treat everything as changed. */
+  | { kind: 'resync' };
+
+export interface ClusterStore {
+  /** Marks worker `nodeId` alive at `nowMs`; returns how many workers were seen since `aliveSinceMs`, this one included. */
+  heartbeat(nodeId: string, nowMs: number, aliveSinceMs: number): Promise<number>;
+  /** Forgets a node that stops cleanly and releases all its leases, so others take its work at once. */
+  leave(nodeId: string): Promise<void>;
+  /** Takes or extends the lease called `name` for `owner` until `untilMs`; false while another owner holds it unexpired. */
+  lead(name: string, owner: string, nowMs: number, untilMs: number): Promise<boolean>;
 }
 
 export interface TokenStore {
@@ -149,8 +187,19 @@ export interface EgressStore {
   create(webhook: NewEgressWebhook): Promise<EgressWebhook>;
   get(id: string): Promise<EgressWebhook | undefined>;
   list(filter: { metadata?: string }): Promise<EgressWebhook[]>;
-  /** Active webhooks, for the dispatcher to serve. */
-  listActive(): Promise<EgressWebhook[]>;
+  /** How many webhooks are active, to share them fairly between workers. */
+  countActive(): Promise<number>;
+  /**
+   * Leases up to `limit` active webhooks to `owner` until `untilMs`: those no
+   * one holds, whose lease expired by `nowMs`, or that `owner` holds until
+   * before `untilMs` (left from before a restart; leases it just renewed to
+   * `untilMs` are not returned again). Returns their ids. Concurrent claims
+   * never return the same webhook.
+   */
+  claim(owner: string, nowMs: number, untilMs: number, limit: number): Promise<string[]>;
+  /** Extends `owner`'s leases on `ids` to `untilMs`; returns the ids it still held. */
+  renew(owner: string, ids: string[], untilMs: number): Promise<string[]>;
+  release(owner: string, ids: string[]): Promise<void>;
   update(id: string, changes: EgressChanges): Promise<EgressWebhook | undefined>;
   delete(id: string): Promise<EgressWebhook | undefined>;
   /**
@@ -160,8 +209,12 @@ export interface EgressStore {
   rotateSecret(id: string, secret: string, oldExpiresAt: number, nowMs: number): Promise<EgressWebhook | undefined>;
   /** Secrets valid at `nowMs`, the current one first; expiresAt is null for the current one. */
   secrets(id: string, nowMs: number): Promise<Array<{ secret: string; expiresAt: number | null }>>;
-  /** Records one attempt and the webhook's new delivery state in one transaction; nothing if the webhook is gone. */
-  recordAttempt(attempt: DeliveryAttempt, state: DeliveryState): Promise<void>;
+  /**
+   * Records one attempt and the webhook's new delivery state in one
+   * transaction, only while `owner` holds the webhook's lease; nothing if the
+   * webhook is gone or its lease passed to another node.
+   */
+  recordAttempt(attempt: DeliveryAttempt, state: DeliveryState, owner: string): Promise<void>;
   /** The newest attempts of a webhook, newest first. */
   attempts(id: string, limit: number): Promise<DeliveryAttempt[]>;
   /** Parks (or re-parks) a message for a later try, in parallel mode. */

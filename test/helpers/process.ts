@@ -23,10 +23,10 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Runs `hooklog serve` from the built bin as its own process and waits until it listens. */
-export async function spawnServer(env: Record<string, string>): Promise<ServerProcess> {
+/** Runs `hooklog serve` from the built bin as its own process and waits until it listens (or, as a worker, runs; its url is then ''). */
+export async function spawnServer(env: Record<string, string>, args: string[] = []): Promise<ServerProcess> {
   const port = await freePort();
-  const proc = spawn(process.execPath, [BIN, 'serve'], {
+  const proc = spawn(process.execPath, [BIN, 'serve', ...args], {
     env: { PATH: process.env.PATH, HOOKLOG_HOST: '127.0.0.1', HOOKLOG_PORT: String(port), HOOKLOG_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -38,14 +38,14 @@ export async function spawnServer(env: Record<string, string>): Promise<ServerPr
     proc.once('exit', (code, signal) => resolve({ code, signal })),
   );
   const deadline = Date.now() + 15_000;
-  while (!out.includes('listening on')) {
+  while (!out.includes('listening on') && !out.includes('worker running')) {
     if (proc.exitCode !== null || Date.now() > deadline) {
       proc.kill('SIGKILL');
       throw new Error(`server did not start:\n${out}\n${err}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-  return { proc, url: `http://127.0.0.1:${port}`, stdout: () => out, exited };
+  return { proc, url: out.includes('listening on') ? `http://127.0.0.1:${port}` : '', stdout: () => out, exited };
 }
 
 /** Runs the CLI to completion. */

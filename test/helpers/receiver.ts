@@ -2,6 +2,8 @@ import { type IncomingHttpHeaders, type Server, createServer } from 'node:http';
 import type { Socket } from 'node:net';
 
 export interface Received {
+  /** The request's path and query, which tells webhooks sharing a receiver apart. */
+  path: string;
   body: Buffer;
   headers: IncomingHttpHeaders;
   at: number;
@@ -51,7 +53,7 @@ export async function startReceiver(): Promise<Receiver> {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
-      received.push({ body: Buffer.concat(chunks), headers: request.headers, at: Date.now() });
+      received.push({ path: request.url ?? '', body: Buffer.concat(chunks), headers: request.headers, at: Date.now() });
       const behaviour = queue.shift() ?? receiver.fallback;
       if ('reset' in behaviour) return request.socket.destroy();
       if ('hang' in behaviour) return;

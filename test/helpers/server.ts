@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Config } from '../../src/config/schema.js';
 import { loadConfig } from '../../src/config/load.js';
 import { type RunningServer, startServer } from '../../src/server.js';
+import { createSchema } from './postgres.js';
 
 export const ADMIN = 'test-admin-token';
 
@@ -42,18 +43,36 @@ export function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'hooklog-test-'));
 }
 
-/** Starts the real server on an ephemeral port over a fresh SQLite directory. */
+/**
+ * The backend API tests run on: SQLite by default; `HOOKLOG_TEST_BACKEND=postgres`
+ * runs the same tests over a fresh PostgreSQL schema per server (npm test does both).
+ */
+const BACKEND = process.env.HOOKLOG_TEST_BACKEND ?? 'sqlite';
+
+/** Starts the real server on an ephemeral port over a fresh SQLite directory or PostgreSQL schema. */
 export async function startTestServer(overrides: Partial<Config> = {}, dataDir = tempDir()): Promise<TestServer> {
-  const config: Config = { ...loadConfig({}), port: 0, host: '127.0.0.1', dataDir, adminToken: ADMIN, logLevel: 'silent', ...overrides };
+  const schema = BACKEND === 'postgres' && !overrides.databaseUrl ? await createSchema() : null;
+  const config: Config = {
+    ...loadConfig({}),
+    port: 0,
+    host: '127.0.0.1',
+    dataDir,
+    adminToken: ADMIN,
+    logLevel: 'silent',
+    ...(schema && { databaseUrl: schema.url }),
+    ...overrides,
+  };
   const server = await startServer(config, () => {});
+  const url = server.url ?? 'http://worker.invalid';
   const test: TestServer = {
-    url: server.url,
+    url,
     dataDir,
     server,
-    request: (method, path, options = {}) => request(server.url, method, path, options),
+    request: (method, path, options = {}) => request(url, method, path, options),
     async close() {
       open.delete(test);
       await server.close();
+      await schema?.drop();
     },
   };
   open.add(test);

@@ -1,69 +1,10 @@
 import type { Database } from 'better-sqlite3';
-import type { DeliveryAttempt, DeliveryState, EgressWebhook } from '../../domain/types.js';
+import type { DeliveryAttempt, DeliveryState } from '../../domain/types.js';
+import { type AttemptRow, type EgressWebhookRow, toAttempt, toEgressWebhook } from '../rows.js';
 import type { EgressStore } from '../store.js';
-import { GroupWriter } from './group-writer.js';
+import { GroupWriter } from '../group-writer.js';
 
-interface WebhookRow {
-  id: string;
-  log_id: string;
-  metadata: string;
-  destination: string;
-  payload: EgressWebhook['payload'];
-  mode: EgressWebhook['mode'];
-  active: number;
-  inactive_reason: string;
-  next_offset: number;
-  failures: number;
-  next_attempt_at: number;
-  last_offset: number | null;
-  last_time: number | null;
-  last_response: string;
-  last_error: string;
-}
-
-interface AttemptRow {
-  webhook_id: string;
-  msg_offset: number;
-  attempt: number;
-  time: number;
-  status_code: number | null;
-  duration_ms: number;
-  response: string;
-  error: string;
-  trigger: DeliveryAttempt['trigger'];
-}
-
-const toWebhook = (row: WebhookRow): EgressWebhook => ({
-  id: row.id,
-  logId: row.log_id,
-  metadata: row.metadata,
-  destination: row.destination,
-  payload: row.payload,
-  mode: row.mode,
-  state: {
-    active: row.active === 1,
-    inactiveReason: row.inactive_reason,
-    nextOffset: row.next_offset,
-    failures: row.failures,
-    nextAttemptAt: row.next_attempt_at,
-    lastOffset: row.last_offset,
-    lastTime: row.last_time,
-    lastResponse: row.last_response,
-    lastError: row.last_error,
-  },
-});
-
-const toAttempt = (row: AttemptRow): DeliveryAttempt => ({
-  webhookId: row.webhook_id,
-  offset: row.msg_offset,
-  attempt: row.attempt,
-  time: row.time,
-  statusCode: row.status_code,
-  durationMs: row.duration_ms,
-  response: row.response,
-  error: row.error,
-  trigger: row.trigger,
-});
+type AttemptRecord = [DeliveryAttempt, DeliveryState, string];
 
 const stateParams = (state: DeliveryState) => ({
   active: state.active ? 1 : 0,
@@ -88,12 +29,24 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>): Egress
      VALUES (@id, @logId, @metadata, @destination, @payload, @mode, 1, '', @startOffset, 0, @nowMs, NULL, NULL, '', '')`,
   );
   const insertSecret = db.prepare('INSERT INTO egress_secrets (webhook_id, secret, expires_at) VALUES (?, ?, NULL)');
-  const byId = db.prepare<[string], WebhookRow>('SELECT * FROM egress_webhooks WHERE id = ?');
-  const list = db.prepare<[{ metadata: string | null }], WebhookRow>(
+  const byId = db.prepare<[string], EgressWebhookRow>('SELECT * FROM egress_webhooks WHERE id = ?');
+  const list = db.prepare<[{ metadata: string | null }], EgressWebhookRow>(
     'SELECT * FROM egress_webhooks WHERE @metadata IS NULL OR metadata = @metadata ORDER BY seq',
   );
-  const active = db.prepare<[], WebhookRow>('SELECT * FROM egress_webhooks WHERE active = 1 ORDER BY seq');
-  const update = db.prepare<[{ id: string; metadata: string | null; destination: string | null; reactivateAt: number | null }], WebhookRow>(
+  const countActive = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM egress_webhooks WHERE active = 1');
+  const claim = db.prepare<[{ owner: string; now: number; until: number; limit: number }], { id: string }>(
+    `UPDATE egress_webhooks SET lease_owner = @owner, lease_until = @until
+     WHERE seq IN (
+       SELECT seq FROM egress_webhooks
+       WHERE active = 1 AND (lease_owner IS NULL OR lease_until <= @now OR (lease_owner = @owner AND lease_until < @until))
+       ORDER BY seq LIMIT @limit)
+     RETURNING id`,
+  );
+  const renew = db.prepare<[number, string, string], { id: string }>(
+    'UPDATE egress_webhooks SET lease_until = ? WHERE lease_owner = ? AND id = ? RETURNING id',
+  );
+  const release = db.prepare('UPDATE egress_webhooks SET lease_owner = NULL, lease_until = 0 WHERE lease_owner = ? AND id = ?');
+  const update = db.prepare<[{ id: string; metadata: string | null; destination: string | null; reactivateAt: number | null }], EgressWebhookRow>(
     `UPDATE egress_webhooks SET
        metadata = coalesce(@metadata, metadata),
        destination = coalesce(@destination, destination),
@@ -103,7 +56,7 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>): Egress
        next_attempt_at = coalesce(@reactivateAt, next_attempt_at)
      WHERE id = @id RETURNING *`,
   );
-  const remove = db.prepare<[string], WebhookRow>('DELETE FROM egress_webhooks WHERE id = ? RETURNING *');
+  const remove = db.prepare<[string], EgressWebhookRow>('DELETE FROM egress_webhooks WHERE id = ? RETURNING *');
   const removeSecrets = db.prepare('DELETE FROM egress_secrets WHERE webhook_id = ?');
   const removeRetries = db.prepare('DELETE FROM retry_set WHERE webhook_id = ?');
   const removeAttempts = db.prepare('DELETE FROM delivery_attempts WHERE webhook_id = ?');
@@ -121,7 +74,7 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>): Egress
     `UPDATE egress_webhooks SET active = @active, inactive_reason = @inactiveReason, next_offset = @nextOffset,
        failures = @failures, next_attempt_at = @nextAttemptAt, last_offset = @lastOffset, last_time = @lastTime,
        last_response = @lastResponse, last_error = @lastError
-     WHERE id = @id`,
+     WHERE id = @id AND lease_owner = @owner`,
   );
   const recentAttempts = db.prepare<[string, number], AttemptRow>(
     'SELECT * FROM delivery_attempts WHERE webhook_id = ? ORDER BY id DESC LIMIT ?',
@@ -138,7 +91,7 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>): Egress
   const create = db.transaction((webhook: Parameters<EgressStore['create']>[0]) => {
     insert.run({ ...webhook, secret: undefined });
     insertSecret.run(webhook.id, webhook.secret);
-    return toWebhook(byId.get(webhook.id)!);
+    return toEgressWebhook(byId.get(webhook.id)!);
   });
   const byLog = db.prepare<[string], { id: string }>('SELECT id FROM egress_webhooks WHERE log_id = ?');
   const removeWithHistory = (id: string) => {
@@ -147,7 +100,7 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>): Egress
     removeSecrets.run(id);
     removeRetries.run(id);
     removeAttempts.run(id);
-    return toWebhook(row);
+    return toEgressWebhook(row);
   };
   const deleteWebhook = db.transaction(removeWithHistory);
   const rotate = db.transaction((id: string, secret: string, oldExpiresAt: number, nowMs: number) => {
@@ -155,17 +108,18 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>): Egress
     expireCurrent.run(oldExpiresAt, id);
     dropExpired.run(id, nowMs);
     insertSecret.run(id, secret);
-    return toWebhook(byId.get(id)!);
+    return toEgressWebhook(byId.get(id)!);
   });
-  // A webhook deleted while its attempt was in flight keeps no history.
-  const recordAll = db.transaction((records: Array<[DeliveryAttempt, DeliveryState]>) => {
-    for (const [attempt, state] of records) {
-      if (saveState.run({ id: attempt.webhookId, ...stateParams(state) }).changes === 1) insertAttempt.run(attempt);
+  // A webhook deleted, or leased to another node, while its attempt was in
+  // flight keeps no record of it: the new holder makes the attempt again.
+  const recordAll = db.transaction((records: AttemptRecord[]) => {
+    for (const [attempt, state, owner] of records) {
+      if (saveState.run({ id: attempt.webhookId, owner, ...stateParams(state) }).changes === 1) insertAttempt.run(attempt);
     }
   });
   // Attempts that finish in the same turn of the event loop (many lanes at
   // once) are written in one transaction: one commit instead of one each.
-  const recorder = new GroupWriter<[DeliveryAttempt, DeliveryState]>((records) => recordAll.immediate(records));
+  const recorder = new GroupWriter<AttemptRecord>((records) => recordAll.immediate(records));
 
   return {
     removeForLog(logId) {
@@ -178,13 +132,22 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>): Egress
     },
     async get(id) {
       const row = byId.get(id);
-      return row && toWebhook(row);
+      return row && toEgressWebhook(row);
     },
     async list({ metadata }) {
-      return list.all({ metadata: metadata ?? null }).map(toWebhook);
+      return list.all({ metadata: metadata ?? null }).map(toEgressWebhook);
     },
-    async listActive() {
-      return active.all().map(toWebhook);
+    async countActive() {
+      return countActive.get()!.n;
+    },
+    async claim(owner, nowMs, untilMs, limit) {
+      return claim.all({ owner, now: nowMs, until: untilMs, limit }).map((row) => row.id);
+    },
+    async renew(owner, ids, untilMs) {
+      return db.transaction(() => ids.filter((id) => renew.get(untilMs, owner, id)))();
+    },
+    async release(owner, ids) {
+      db.transaction(() => ids.forEach((id) => release.run(owner, id)))();
     },
     async update(id, changes) {
       const row = update.get({
@@ -194,7 +157,7 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>): Egress
         reactivateAt: changes.reactivateAt ?? null,
       });
       await durable();
-      return row && toWebhook(row);
+      return row && toEgressWebhook(row);
     },
     async delete(id) {
       const deleted = deleteWebhook.immediate(id);
@@ -209,8 +172,8 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>): Egress
     async secrets(id, nowMs) {
       return validSecrets.all(id, nowMs).map((row) => ({ secret: row.secret, expiresAt: row.expires_at }));
     },
-    recordAttempt(attempt, state) {
-      return recorder.write([attempt, state]);
+    recordAttempt(attempt, state, owner) {
+      return recorder.write([attempt, state, owner]);
     },
     async attempts(id, limit) {
       return recentAttempts.all(id, limit).map(toAttempt);

@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import type { SqliteSync } from '../../config/schema.js';
 import type { Token } from '../../domain/types.js';
 import type { Store } from '../store.js';
+import { sqliteCluster } from './cluster.js';
 import { sqliteEgress } from './egress.js';
 import { sqliteIngress } from './ingress.js';
 import { sqliteLogs } from './logs.js';
@@ -50,6 +51,7 @@ export function openSqliteStore(dataDir: string, sync: SqliteSync = 'full'): Sto
     return true;
   });
   return {
+    capabilities: { sharedByNodes: false },
     tokens,
     logs: sqliteLogs(db, durable, removeWebhooksOf),
     messages: sqliteMessages(db, durable),
@@ -57,6 +59,9 @@ export function openSqliteStore(dataDir: string, sync: SqliteSync = 'full'): Sto
     retention: sqliteRetention(db),
     egress,
     ingress,
+    cluster: sqliteCluster(db),
+    // One process: its publisher and API tell its notifier and dispatcher directly.
+    async watch() {},
     async createBootstrapToken(token) {
       const created = bootstrap.immediate(token);
       await durable();

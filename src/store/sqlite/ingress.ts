@@ -1,35 +1,7 @@
 import type { Database } from 'better-sqlite3';
-import type { IngressWebhook } from '../../domain/types.js';
+import { type CounterDelta, type IngressRow, sumDeltas, toIngressWebhook } from '../rows.js';
 import type { IngressStore } from '../store.js';
-import { GroupWriter } from './group-writer.js';
-
-interface IngressRow {
-  id: string;
-  log_id: string;
-  metadata: string;
-  type: string;
-  secret: string;
-  header: string;
-  algorithm: IngressWebhook['algorithm'];
-  encoding: IngressWebhook['encoding'];
-  prefix: string;
-  deduplicate: number;
-}
-
-const toWebhook = (row: IngressRow): IngressWebhook => ({
-  id: row.id,
-  logId: row.log_id,
-  metadata: row.metadata,
-  type: row.type,
-  secret: row.secret,
-  header: row.header,
-  algorithm: row.algorithm,
-  encoding: row.encoding,
-  prefix: row.prefix,
-  deduplicate: row.deduplicate === 1,
-});
-
-type Delta = { webhookId: string; name: string; by: number };
+import { GroupWriter } from '../group-writer.js';
 
 /** The ingress store, plus `removeForLog` for use inside a log's delete transaction. */
 export function sqliteIngress(db: Database, durable: () => Promise<void>): IngressStore & { removeForLog(logId: string): void } {
@@ -63,21 +35,14 @@ export function sqliteIngress(db: Database, durable: () => Promise<void>): Ingre
     if (!row) return undefined;
     removeCounters.run(id);
     removeKeys.run(id);
-    return toWebhook(row);
+    return toIngressWebhook(row);
   };
   const deleteWebhook = db.transaction(removeWithState);
   // Counting happens on every request: deltas of one event-loop turn are summed
   // per counter and written in one transaction.
-  const counter = new GroupWriter<Delta>(
-    db.transaction((deltas: Delta[]) => {
-      const sums = new Map<string, Delta>();
-      for (const delta of deltas) {
-        const key = `${delta.webhookId}\u0000${delta.name}`;
-        const sum = sums.get(key);
-        if (sum) sum.by += delta.by;
-        else sums.set(key, { ...delta });
-      }
-      for (const sum of sums.values()) bump.run(sum);
+  const counter = new GroupWriter<CounterDelta>(
+    db.transaction((deltas: CounterDelta[]) => {
+      for (const sum of sumDeltas(deltas)) bump.run(sum);
     }),
   );
 
@@ -91,10 +56,10 @@ export function sqliteIngress(db: Database, durable: () => Promise<void>): Ingre
     },
     async get(id) {
       const row = byId.get(id);
-      return row && toWebhook(row);
+      return row && toIngressWebhook(row);
     },
     async list({ metadata }) {
-      return list.all({ metadata: metadata ?? null }).map(toWebhook);
+      return list.all({ metadata: metadata ?? null }).map(toIngressWebhook);
     },
     async update(id, changes) {
       const row = update.get({
@@ -108,7 +73,7 @@ export function sqliteIngress(db: Database, durable: () => Promise<void>): Ingre
         deduplicate: changes.deduplicate === undefined ? null : changes.deduplicate ? 1 : 0,
       });
       await durable();
-      return row && toWebhook(row);
+      return row && toIngressWebhook(row);
     },
     async delete(id) {
       const deleted = deleteWebhook.immediate(id);

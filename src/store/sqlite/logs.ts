@@ -1,29 +1,6 @@
 import type { Database } from 'better-sqlite3';
-import type { Log } from '../../domain/types.js';
+import { type LogRow, toLog } from '../rows.js';
 import type { LogStore } from '../store.js';
-
-export interface LogRow {
-  seq: number;
-  id: string;
-  metadata: string;
-  compacting: number;
-  trim_bytes: number;
-  trim_seconds: number;
-  compact_seconds: number;
-  expire_seconds: number;
-  next_offset: number;
-}
-
-export const toLog = (row: LogRow): Log => ({
-  id: row.id,
-  metadata: row.metadata,
-  compacting: row.compacting === 1,
-  trimBytes: row.trim_bytes,
-  trimSeconds: row.trim_seconds,
-  compactSeconds: row.compact_seconds,
-  expireSeconds: row.expire_seconds,
-  nextOffset: row.next_offset,
-});
 
 export function sqliteLogs(db: Database, durable: () => Promise<void>, removeWebhooksOf: (logId: string) => void): LogStore {
   const insert = db.prepare<unknown[], LogRow>(

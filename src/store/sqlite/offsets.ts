@@ -1,22 +1,6 @@
 import type { Database } from 'better-sqlite3';
-import type { CursorOffset } from '../../domain/types.js';
+import { type OffsetRow, toOffset } from '../rows.js';
 import type { OffsetStore } from '../store.js';
-
-interface OffsetRow {
-  id: string;
-  log_id: string;
-  metadata: string;
-  value: number;
-  value_metadata: string;
-}
-
-const toOffset = (row: OffsetRow): CursorOffset => ({
-  id: row.id,
-  logId: row.log_id,
-  metadata: row.metadata,
-  value: row.value,
-  valueMetadata: row.value_metadata,
-});
 
 export function sqliteOffsets(db: Database, durable: () => Promise<void>): OffsetStore {
   const insert = db.prepare('INSERT INTO offsets (id, log_id, metadata, value, value_metadata) VALUES (?, ?, ?, ?, ?)');

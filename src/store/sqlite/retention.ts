@@ -1,6 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { RetentionStore } from '../store.js';
-import { type LogRow, toLog } from './logs.js';
+import { type LogRow, toLog } from '../rows.js';
 
 interface Bounded {
   seq: number;

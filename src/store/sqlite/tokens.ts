@@ -1,20 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import type { Token } from '../../domain/types.js';
+import { type TokenRow, toToken } from '../rows.js';
 import type { TokenStore } from '../store.js';
-
-interface TokenRow {
-  id: string;
-  metadata: string;
-  acl: string;
-  secret_hash: string;
-}
-
-const toToken = (row: TokenRow): Token => ({
-  id: row.id,
-  metadata: row.metadata,
-  acl: JSON.parse(row.acl) as string[],
-  secretHash: row.secret_hash,
-});
 
 /** The token store, plus a synchronous insert for use inside other transactions. */
 export function sqliteTokens(db: Database, durable: () => Promise<void>): TokenStore & { insert(token: Token): void } {

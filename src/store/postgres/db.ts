@@ -1,0 +1,98 @@
+import pg from 'pg';
+import { HooklogError } from '../../domain/errors.js';
+
+/** What both a pool and a client in a transaction can run. */
+export interface Queryable {
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(config: pg.QueryConfig): Promise<pg.QueryResult<R>>;
+}
+
+/** int8 columns (seqs, offsets, microsecond times) as numbers: all stay below 2^53. */
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === pg.types.builtins.INT8 ? Number : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
+};
+
+/**
+ * The connection pool, with the one rule for database errors: failing to
+ * reach the server (refused, cut off, restarting, out of connections) becomes
+ * `database_unavailable`, a 503 that tells the client to retry; anything else
+ * is a bug and stays a 500. The pool replaces broken connections by itself,
+ * so the next request after an outage simply succeeds.
+ */
+export class Db implements Queryable {
+  readonly pool: pg.Pool;
+
+  constructor(url: string, poolSize: number) {
+    this.pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 5_000, types });
+    // An idle connection that dies (the server restarts) must not crash the process; the pool drops it.
+    this.pool.on('error', () => {});
+  }
+
+  static clientConfig(url: string): pg.ClientConfig {
+    return { connectionString: url, connectionTimeoutMillis: 5_000, types };
+  }
+
+  async query<R extends pg.QueryResultRow = pg.QueryResultRow>(config: pg.QueryConfig): Promise<pg.QueryResult<R>> {
+    try {
+      return await this.pool.query<R>(config);
+    } catch (err) {
+      throw asUnavailable(err);
+    }
+  }
+
+  async rows<R extends pg.QueryResultRow>(config: pg.QueryConfig): Promise<R[]> {
+    return (await this.query<R>(config)).rows;
+  }
+
+  /** Rows as arrays rather than objects: cheaper for long reads. */
+  async arrays<R extends unknown[]>(config: pg.QueryConfig): Promise<R[]> {
+    try {
+      return (await this.pool.query<R>({ ...config, rowMode: 'array' })).rows;
+    } catch (err) {
+      throw asUnavailable(err);
+    }
+  }
+
+  /** Runs `work` in one transaction on one connection; rolls back if it throws. */
+  async tx<T>(work: (client: Queryable) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw asUnavailable(err);
+    }
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      broken = err as Error;
+      await client.query('ROLLBACK').catch(() => {});
+      throw asUnavailable(err);
+    } finally {
+      // A connection that failed mid-transaction is discarded rather than reused.
+      client.release(broken && isConnectionError(broken) ? broken : undefined);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+/** SQLSTATE classes of a server that cannot serve: connection exceptions, operator intervention (shutdown), insufficient resources. */
+const UNAVAILABLE_STATES = /^(08|57P0|53)/;
+
+export function isConnectionError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string') return UNAVAILABLE_STATES.test(code) || code.startsWith('E'); // ECONNREFUSED, ECONNRESET, EPIPE…
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable/i.test(err.message);
+}
+
+function asUnavailable(err: unknown): unknown {
+  if (err instanceof HooklogError || !isConnectionError(err)) return err;
+  return new HooklogError('database_unavailable', `the database cannot be reached (${(err as Error).message}); retry shortly`);
+}

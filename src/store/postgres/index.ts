@@ -1,0 +1,66 @@
+import type { Store, StoreChange } from '../store.js';
+import { postgresCluster } from './cluster.js';
+import { Db } from './db.js';
+import { postgresEgress } from './egress.js';
+import { postgresIngress } from './ingress.js';
+import { postgresLogs } from './logs.js';
+import { postgresMessages } from './messages.js';
+import { migratePostgres } from './migrate.js';
+import { postgresOffsets } from './offsets.js';
+import { postgresRetention } from './retention.js';
+import { insertToken, postgresTokens } from './tokens.js';
+import { ChangeListener, Changes } from './watch.js';
+
+export interface PostgresOptions {
+  poolSize: number;
+  /** Where errors of the listening connection go; it reconnects by itself. */
+  onWatchError?: (err: unknown) => void;
+}
+
+/**
+ * Opens the PostgreSQL backend at `url` after applying its migrations. Several
+ * hooklog nodes can share it. Every write resolves once committed, and
+ * PostgreSQL's commit is durable (synchronous_commit is left on).
+ */
+export async function openPostgresStore(url: string, options: PostgresOptions): Promise<Store> {
+  await migratePostgres(url);
+  const db = new Db(url, options.poolSize);
+  let listener: ChangeListener | null = null;
+  try {
+    const [{ schema }] = (await db.rows<{ schema: string }>({ text: 'SELECT current_schema() AS schema' })) as [{ schema: string }];
+    const changes = new Changes(`hooklog.${schema}`);
+    return {
+      capabilities: { sharedByNodes: true },
+      tokens: postgresTokens(db),
+      logs: postgresLogs(db, changes),
+      messages: postgresMessages(db, changes),
+      offsets: postgresOffsets(db),
+      retention: postgresRetention(db),
+      egress: postgresEgress(db, changes),
+      ingress: postgresIngress(db),
+      cluster: postgresCluster(db),
+      async watch(onChange: (change: StoreChange) => void) {
+        await listener?.close();
+        listener = new ChangeListener(url, changes.channel, onChange, options.onWatchError ?? (() => {}));
+        await listener.start();
+      },
+      createBootstrapToken: (token) =>
+        db.tx(async (q) => {
+          const claimed = await q.query({
+            text: "INSERT INTO meta (key, value) VALUES ('admin_bootstrapped', $1) ON CONFLICT (key) DO NOTHING",
+            values: [token.id],
+          });
+          if (claimed.rowCount === 0) return false;
+          await insertToken(q, token);
+          return true;
+        }),
+      async close() {
+        await listener?.close();
+        await db.close();
+      },
+    };
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+}

@@ -1,0 +1,89 @@
+import { type CounterDelta, type IngressRow, sumDeltas, toIngressWebhook } from '../rows.js';
+import { GroupWriter } from '../group-writer.js';
+import type { IngressStore } from '../store.js';
+import type { Db } from './db.js';
+
+const COLUMNS = 'id, log_id, metadata, type, secret, header, algorithm, encoding, prefix, deduplicate';
+
+export function postgresIngress(db: Db): IngressStore {
+  // Counting happens on every request: deltas of one event-loop turn are summed
+  // per counter (one INSERT may not touch a row twice) and written together.
+  const counter = new GroupWriter<CounterDelta>(async (deltas) => {
+    const rows = sumDeltas(deltas);
+    await db.query({
+      name: 'ingress-count',
+      text: `INSERT INTO ingress_metrics (webhook_id, name, count) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])
+             ON CONFLICT (webhook_id, name) DO UPDATE SET count = ingress_metrics.count + excluded.count`,
+      values: [rows.map((r) => r.webhookId), rows.map((r) => r.name), rows.map((r) => r.by)],
+    });
+  });
+
+  return {
+    async create(webhook) {
+      await db.query({
+        text: `INSERT INTO ingress_webhooks (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+        values: [
+          webhook.id,
+          webhook.logId,
+          webhook.metadata,
+          webhook.type,
+          webhook.secret,
+          webhook.header,
+          webhook.algorithm,
+          webhook.encoding,
+          webhook.prefix,
+          webhook.deduplicate,
+        ],
+      });
+    },
+    async get(id) {
+      const [row] = await db.rows<IngressRow>({ name: 'ingress-get', text: `SELECT ${COLUMNS} FROM ingress_webhooks WHERE id = $1`, values: [id] });
+      return row && toIngressWebhook(row);
+    },
+    async list({ metadata }) {
+      const rows = await db.rows<IngressRow>({
+        text: `SELECT ${COLUMNS} FROM ingress_webhooks WHERE $1::text IS NULL OR metadata = $1 ORDER BY seq`,
+        values: [metadata ?? null],
+      });
+      return rows.map(toIngressWebhook);
+    },
+    async update(id, changes) {
+      const [row] = await db.rows<IngressRow>({
+        text: `UPDATE ingress_webhooks SET
+                 metadata = coalesce($2, metadata), secret = coalesce($3, secret), header = coalesce($4, header),
+                 algorithm = coalesce($5, algorithm), encoding = coalesce($6, encoding), prefix = coalesce($7, prefix),
+                 deduplicate = coalesce($8, deduplicate)
+               WHERE id = $1 RETURNING ${COLUMNS}`,
+        values: [
+          id,
+          changes.metadata ?? null,
+          changes.secret ?? null,
+          changes.header ?? null,
+          changes.algorithm ?? null,
+          changes.encoding ?? null,
+          changes.prefix ?? null,
+          changes.deduplicate ?? null,
+        ],
+      });
+      return row && toIngressWebhook(row);
+    },
+    delete: (id) =>
+      db.tx(async (q) => {
+        const { rows } = await q.query<IngressRow>({ text: `DELETE FROM ingress_webhooks WHERE id = $1 RETURNING ${COLUMNS}`, values: [id] });
+        if (!rows[0]) return undefined;
+        await q.query({ text: 'DELETE FROM ingress_metrics WHERE webhook_id = $1', values: [id] });
+        await q.query({ text: 'DELETE FROM idempotency_keys WHERE scope = $1', values: [id] });
+        return toIngressWebhook(rows[0]);
+      }),
+    async count(deltas) {
+      await Promise.all(deltas.map((delta) => counter.write(delta)));
+    },
+    async counters(id) {
+      const rows = await db.rows<{ name: string; count: number }>({
+        text: 'SELECT name, count FROM ingress_metrics WHERE webhook_id = $1',
+        values: [id],
+      });
+      return Object.fromEntries(rows.map((row) => [row.name, row.count]));
+    },
+  };
+}

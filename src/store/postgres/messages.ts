@@ -1,0 +1,120 @@
+import type { Message, MessageHeaders } from '../../domain/types.js';
+import type { AppendOutcome, AppendRequest, MessageStore, ReadOptions } from '../store.js';
+import type { Db, Queryable } from './db.js';
+import type { Changes } from './watch.js';
+
+type Row = [offset: number, time: number, key: Buffer | null, value: Buffer | null, headers?: string | null];
+
+function toMessage(row: Row): Message {
+  const message: Message = { offset: row[0], time: row[1], key: row[2], value: row[3] };
+  if (row[4]) message.headers = JSON.parse(row[4]) as MessageHeaders;
+  return message;
+}
+
+const text = (bytes: Buffer | null) => (bytes === null ? null : bytes.toString('utf8'));
+
+interface Head {
+  seq: number;
+  next: number;
+  bytes: number;
+}
+
+/**
+ * Messages. An append is one transaction for a whole group of publish
+ * requests: it locks the rows of the logs it appends to (in seq order, so two
+ * groups never deadlock), which is what makes each log's offsets gap-free and
+ * strictly increasing when several nodes publish at once. All rows go in with
+ * one INSERT from arrays.
+ */
+export function postgresMessages(db: Db, changes: Changes): MessageStore {
+  async function appendAll(q: Queryable, requests: AppendRequest[], nowMicros: number): Promise<AppendOutcome[]> {
+    const ids = [...new Set(requests.map((r) => r.logId))];
+    const locked = await q.query<{ id: string; seq: number; next_offset: number }>({
+      name: 'append-lock',
+      text: 'SELECT id, seq, next_offset FROM logs WHERE id = ANY($1::text[]) ORDER BY seq FOR UPDATE',
+      values: [ids],
+    });
+    const heads = new Map<string, Head>(locked.rows.map((row) => [row.id, { seq: row.seq, next: row.next_offset, bytes: 0 }]));
+    const columns = { seq: [] as number[], offset: [] as number[], time: [] as number[], key: [] as Array<Buffer | null>, value: [] as Array<Buffer | null>, headers: [] as Array<string | null> };
+    const outcomes: AppendOutcome[] = [];
+    const grownIds = new Set<string>();
+    for (const { logId, messages, idempotency } of requests) {
+      const log = heads.get(logId);
+      if (!log) {
+        outcomes.push({ logMissing: true });
+        continue;
+      }
+      if (idempotency) {
+        // A key is new if absent, or present but older than the window; then it is (re)stamped.
+        const claimed = await q.query({
+          name: 'append-claim-key',
+          text: `INSERT INTO idempotency_keys (scope, key, created_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (scope, key) DO UPDATE SET created_at = excluded.created_at WHERE idempotency_keys.created_at < $4`,
+          values: [idempotency.scope, idempotency.key, idempotency.now, idempotency.since],
+        });
+        if (claimed.rowCount === 0) {
+          outcomes.push({ duplicate: true });
+          continue;
+        }
+      }
+      for (const message of messages) {
+        columns.seq.push(log.seq);
+        columns.offset.push(log.next++);
+        columns.time.push(message.time ?? nowMicros);
+        columns.key.push(message.key);
+        columns.value.push(message.value);
+        columns.headers.push(message.headers ? JSON.stringify(message.headers) : null);
+        log.bytes += (message.key?.length ?? 0) + (message.value?.length ?? 0);
+        grownIds.add(logId);
+      }
+      outcomes.push({ nextOffset: log.next });
+    }
+    if (grownIds.size === 0) return outcomes;
+    await q.query({
+      name: 'append-insert',
+      text: `INSERT INTO messages (log_seq, msg_offset, time, key, value, headers)
+             SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bytea[], $5::bytea[], $6::text[])`,
+      values: [columns.seq, columns.offset, columns.time, columns.key, columns.value, columns.headers],
+    });
+    const grown = [...grownIds].map((id) => [id, heads.get(id)!] as const);
+    await q.query({
+      name: 'append-advance',
+      text: `UPDATE logs SET next_offset = v.next, size_bytes = size_bytes + v.bytes
+             FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS v(seq, next, bytes) WHERE logs.seq = v.seq`,
+      values: [grown.map(([, h]) => h.seq), grown.map(([, h]) => h.next), grown.map(([, h]) => h.bytes)],
+    });
+    await changes.logGrown(q, grown.map(([id]) => id));
+    return outcomes;
+  }
+
+  const range = (withHeaders: boolean) =>
+    `SELECT msg_offset, time, key, value${withHeaders ? ', headers' : ''} FROM messages
+     WHERE log_seq = (SELECT seq FROM logs WHERE id = $1) AND msg_offset >= $2
+     ORDER BY msg_offset LIMIT $3`;
+
+  async function read(logId: string, from: number, limit: number, options?: ReadOptions): Promise<Message[]> {
+    const withHeaders = options?.headers === true;
+    const rows = await db.arrays<Row>({ name: withHeaders ? 'read-headers' : 'read', text: range(withHeaders), values: [logId, from, limit] });
+    return rows.map(toMessage);
+  }
+
+  const latest = (nil: boolean) =>
+    `SELECT msg_offset, time, key, value FROM messages
+     WHERE log_seq = (SELECT seq FROM logs WHERE id = $1) AND ${nil ? 'key IS NULL' : 'key = $2'}
+     ORDER BY msg_offset DESC LIMIT 1`;
+
+  return {
+    async append(requests, nowMicros) {
+      return db.tx((q) => appendAll(q, requests, nowMicros));
+    },
+    read,
+    async readText(logId, from, limit, options) {
+      // PostgreSQL refuses to convert invalid UTF-8, so decoding happens here, as Buffer#toString does.
+      return (await read(logId, from, limit, options)).map((m) => ({ ...m, key: text(m.key), value: text(m.value) }));
+    },
+    async getByKey(logId, key) {
+      const [row] = await db.arrays<Row>({ text: latest(key === null), values: key === null ? [logId] : [logId, key] });
+      return row && toMessage(row);
+    },
+  };
+}

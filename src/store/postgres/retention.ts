@@ -1,0 +1,103 @@
+import type { RetentionStore } from '../store.js';
+import type { Db, Queryable } from './db.js';
+import { type LogRow, toLog } from '../rows.js';
+import { LOG_COLUMNS } from './logs.js';
+
+const SIZE = 'coalesce(length(key), 0) + coalesce(length(value), 0)';
+
+/**
+ * Each step deletes a bounded number of messages in its own transaction,
+ * under the log's row lock, and keeps logs.size_bytes true by subtracting
+ * what it deleted (RETURNING).
+ */
+export function postgresRetention(db: Db): RetentionStore {
+  /** Locks the log, runs a RETURNING delete built for its seq, and shrinks the log's size by what it freed. */
+  const deleteAndShrink = (logId: string, remove: (q: Queryable, log: { seq: number; size_bytes: number }) => Promise<Array<{ size: number }>>) =>
+    db.tx(async (q) => {
+      const [log] = (
+        await q.query<{ seq: number; size_bytes: number }>({ text: 'SELECT seq, size_bytes FROM logs WHERE id = $1 FOR UPDATE', values: [logId] })
+      ).rows;
+      if (!log) return 0;
+      const rows = await remove(q, log);
+      const freed = rows.reduce((sum, row) => sum + row.size, 0);
+      if (rows.length > 0) await q.query({ text: 'UPDATE logs SET size_bytes = size_bytes - $1 WHERE seq = $2', values: [freed, log.seq] });
+      return rows.length;
+    });
+
+  const deleteWhere = async (q: Queryable, seq: number, where: string, values: unknown[], limit: number) =>
+    (
+      await q.query<{ size: number }>({
+        text: `DELETE FROM messages WHERE log_seq = $1 AND msg_offset IN (
+                 SELECT msg_offset FROM messages m WHERE m.log_seq = $1 AND ${where} ORDER BY msg_offset LIMIT $2)
+               RETURNING ${SIZE} AS size`,
+        values: [seq, limit, ...values],
+      })
+    ).rows;
+
+  return {
+    async logsWithRetention() {
+      const rows = await db.rows<LogRow>({
+        text: `SELECT ${LOG_COLUMNS} FROM logs
+               WHERE compacting OR trim_bytes > 0 OR trim_seconds > 0 OR expire_seconds > 0 ORDER BY seq`,
+      });
+      return rows.map(toLog);
+    },
+    // Trimming removes a prefix of the log: everything before the first message
+    // still young enough, which is exact when times rise with offsets.
+    trimByAge: (logId, beforeMicros, limit) =>
+      deleteAndShrink(logId, async (q, log) => {
+        const [young] = (
+          await q.query<{ msg_offset: number }>({
+            text: 'SELECT msg_offset FROM messages WHERE log_seq = $1 AND time >= $2 ORDER BY msg_offset LIMIT 1',
+            values: [log.seq, beforeMicros],
+          })
+        ).rows;
+        return deleteWhere(q, log.seq, 'msg_offset < $3', [young ? young.msg_offset : Number.MAX_SAFE_INTEGER], limit);
+      }),
+    trimBySize: (logId, maxBytes, limit) =>
+      deleteAndShrink(logId, async (q, log) => {
+        let excess = log.size_bytes - maxBytes;
+        if (excess <= 0) return [];
+        const oldest = await q.query<{ msg_offset: number; size: number }>({
+          text: `SELECT msg_offset, ${SIZE} AS size FROM messages WHERE log_seq = $1 ORDER BY msg_offset LIMIT $2`,
+          values: [log.seq, limit],
+        });
+        let end = 0;
+        for (const row of oldest.rows) {
+          if (excess <= 0) break;
+          excess -= row.size;
+          end = row.msg_offset + 1;
+        }
+        return deleteWhere(q, log.seq, 'msg_offset < $3', [end], limit);
+      }),
+    compact: (logId, beforeMicros, limit) =>
+      deleteAndShrink(logId, (q, log) =>
+        deleteWhere(
+          q,
+          log.seq,
+          `m.key IS NOT NULL AND m.time < $3
+           AND EXISTS (SELECT 1 FROM messages n WHERE n.log_seq = $1 AND n.key = m.key AND n.msg_offset > m.msg_offset)`,
+          [beforeMicros],
+          limit,
+        ),
+      ),
+    expire: (logId, beforeMicros, limit) =>
+      deleteAndShrink(logId, (q, log) => deleteWhere(q, log.seq, 'key IS NOT NULL AND value IS NULL AND time < $3', [beforeMicros], limit)),
+    purgeDeleted: (limit) =>
+      db.tx(async (q) => {
+        const [pending] = (await q.query<{ seq: number }>({ text: 'SELECT seq FROM deleted_logs ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED' })).rows;
+        if (!pending) return 0;
+        const deleted = await deleteWhere(q, pending.seq, 'true', [], limit);
+        if (deleted.length < limit) await q.query({ text: 'DELETE FROM deleted_logs WHERE seq = $1', values: [pending.seq] });
+        return deleted.length;
+      }),
+    async purgeIdempotencyKeys(before, limit) {
+      const result = await db.query({
+        text: `DELETE FROM idempotency_keys WHERE (scope, key) IN (
+                 SELECT scope, key FROM idempotency_keys WHERE created_at < $1 LIMIT $2)`,
+        values: [before, limit],
+      });
+      return result.rowCount ?? 0;
+    },
+  };
+}

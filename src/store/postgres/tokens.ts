@@ -1,0 +1,38 @@
+import type { Token } from '../../domain/types.js';
+import { type TokenRow, toToken } from '../rows.js';
+import type { TokenStore } from '../store.js';
+import type { Db, Queryable } from './db.js';
+
+const COLUMNS = 'id, metadata, acl, secret_hash';
+
+/** Inserts a token with `q`, which may be a transaction's client. */
+export async function insertToken(q: Queryable, token: Token): Promise<void> {
+  await q.query({
+    name: 'token-insert',
+    text: 'INSERT INTO tokens (id, metadata, acl, secret_hash) VALUES ($1, $2, $3, $4)',
+    values: [token.id, token.metadata, JSON.stringify(token.acl), token.secretHash],
+  });
+}
+
+export function postgresTokens(db: Db): TokenStore {
+  return {
+    create: (token) => insertToken(db, token),
+    async get(id) {
+      const [row] = await db.rows<TokenRow>({ name: 'token-get', text: `SELECT ${COLUMNS} FROM tokens WHERE id = $1`, values: [id] });
+      return row && toToken(row);
+    },
+    async list({ metadata }) {
+      return (
+        await db.rows<TokenRow>({
+          name: 'token-list',
+          text: `SELECT ${COLUMNS} FROM tokens WHERE $1::text IS NULL OR metadata = $1 ORDER BY seq`,
+          values: [metadata ?? null],
+        })
+      ).map(toToken);
+    },
+    async delete(id) {
+      const [row] = await db.rows<TokenRow>({ text: `DELETE FROM tokens WHERE id = $1 RETURNING ${COLUMNS}`, values: [id] });
+      return row && toToken(row);
+    },
+  };
+}

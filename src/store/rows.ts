@@ -1,0 +1,168 @@
+import type { CursorOffset, DeliveryAttempt, EgressWebhook, IngressWebhook, Log, Token } from '../domain/types.js';
+
+/**
+ * Table rows as both backends return them, and their domain objects. The
+ * tables have the same columns in both; only flags differ in type (SQLite
+ * stores 0 and 1, PostgreSQL booleans), which `flag` hides.
+ */
+type Flag = number | boolean;
+const flag = (value: Flag): boolean => value === true || value === 1;
+
+export interface TokenRow {
+  id: string;
+  metadata: string;
+  acl: string;
+  secret_hash: string;
+}
+
+export const toToken = (row: TokenRow): Token => ({
+  id: row.id,
+  metadata: row.metadata,
+  acl: JSON.parse(row.acl) as string[],
+  secretHash: row.secret_hash,
+});
+
+export interface LogRow {
+  seq: number;
+  id: string;
+  metadata: string;
+  compacting: Flag;
+  trim_bytes: number;
+  trim_seconds: number;
+  compact_seconds: number;
+  expire_seconds: number;
+  next_offset: number;
+}
+
+export const toLog = (row: LogRow): Log => ({
+  id: row.id,
+  metadata: row.metadata,
+  compacting: flag(row.compacting),
+  trimBytes: row.trim_bytes,
+  trimSeconds: row.trim_seconds,
+  compactSeconds: row.compact_seconds,
+  expireSeconds: row.expire_seconds,
+  nextOffset: row.next_offset,
+});
+
+export interface OffsetRow {
+  id: string;
+  log_id: string;
+  metadata: string;
+  value: number;
+  value_metadata: string;
+}
+
+export const toOffset = (row: OffsetRow): CursorOffset => ({
+  id: row.id,
+  logId: row.log_id,
+  metadata: row.metadata,
+  value: row.value,
+  valueMetadata: row.value_metadata,
+});
+
+export interface EgressWebhookRow {
+  id: string;
+  log_id: string;
+  metadata: string;
+  destination: string;
+  payload: EgressWebhook['payload'];
+  mode: EgressWebhook['mode'];
+  active: Flag;
+  inactive_reason: string;
+  next_offset: number;
+  failures: number;
+  next_attempt_at: number;
+  last_offset: number | null;
+  last_time: number | null;
+  last_response: string;
+  last_error: string;
+}
+
+export const toEgressWebhook = (row: EgressWebhookRow): EgressWebhook => ({
+  id: row.id,
+  logId: row.log_id,
+  metadata: row.metadata,
+  destination: row.destination,
+  payload: row.payload,
+  mode: row.mode,
+  state: {
+    active: flag(row.active),
+    inactiveReason: row.inactive_reason,
+    nextOffset: row.next_offset,
+    failures: row.failures,
+    nextAttemptAt: row.next_attempt_at,
+    lastOffset: row.last_offset,
+    lastTime: row.last_time,
+    lastResponse: row.last_response,
+    lastError: row.last_error,
+  },
+});
+
+export interface AttemptRow {
+  webhook_id: string;
+  msg_offset: number;
+  attempt: number;
+  time: number;
+  status_code: number | null;
+  duration_ms: number;
+  response: string;
+  error: string;
+  trigger: DeliveryAttempt['trigger'];
+}
+
+export const toAttempt = (row: AttemptRow): DeliveryAttempt => ({
+  webhookId: row.webhook_id,
+  offset: row.msg_offset,
+  attempt: row.attempt,
+  time: row.time,
+  statusCode: row.status_code,
+  durationMs: row.duration_ms,
+  response: row.response,
+  error: row.error,
+  trigger: row.trigger,
+});
+
+export interface IngressRow {
+  id: string;
+  log_id: string;
+  metadata: string;
+  type: string;
+  secret: string;
+  header: string;
+  algorithm: IngressWebhook['algorithm'];
+  encoding: IngressWebhook['encoding'];
+  prefix: string;
+  deduplicate: Flag;
+}
+
+export const toIngressWebhook = (row: IngressRow): IngressWebhook => ({
+  id: row.id,
+  logId: row.log_id,
+  metadata: row.metadata,
+  type: row.type,
+  secret: row.secret,
+  header: row.header,
+  algorithm: row.algorithm,
+  encoding: row.encoding,
+  prefix: row.prefix,
+  deduplicate: flag(row.deduplicate),
+});
+
+export interface CounterDelta {
+  webhookId: string;
+  name: string;
+  by: number;
+}
+
+/** Sums deltas per counter, so a group of them touches each row once. */
+export function sumDeltas(deltas: CounterDelta[]): CounterDelta[] {
+  const sums = new Map<string, CounterDelta>();
+  for (const delta of deltas) {
+    const key = `${delta.webhookId}\u0000${delta.name}`;
+    const sum = sums.get(key);
+    if (sum) sum.by += delta.by;
+    else sums.set(key, { ...delta });
+  }
+  return [...sums.values()];
+}
