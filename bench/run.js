@@ -11,10 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import pg from 'pg';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const TOKEN = 'bench-admin-token';
+const PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const auth = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -39,7 +41,7 @@ async function start(args, env) {
   const proc = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env, PORT: String(port), HOOKLOG_PORT: String(port) }, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   proc.stdout.on('data', (chunk) => (out += chunk));
-  while (!out.includes('listening on')) {
+  while (!out.includes('listening on') && !out.includes('worker running')) {
     if (proc.exitCode !== null) throw new Error(`${args.join(' ')} exited: ${out}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
@@ -86,20 +88,63 @@ async function baseline() {
   return runs;
 }
 
-async function hooklog(sync) {
-  const dataDir = mkdtempSync(join(tmpdir(), 'hooklog-bench-'));
-  const server = await start(['dist/main.js', 'serve'], {
-    HOOKLOG_DATA_DIR: dataDir,
-    HOOKLOG_ADMIN_TOKEN: TOKEN,
-    HOOKLOG_HOST: '127.0.0.1',
-    HOOKLOG_LOG_LEVEL: 'warn',
-    HOOKLOG_SQLITE_SYNC: sync,
-  });
+/**
+ * A fresh database for one configuration: a SQLite directory, or a PostgreSQL
+ * schema in BENCH_DATABASE_URL (default: the local server's `test` database).
+ */
+async function freshBackend(backend) {
+  if (backend.sqliteSync) {
+    const dataDir = mkdtempSync(join(tmpdir(), 'hooklog-bench-'));
+    return { env: { HOOKLOG_DATA_DIR: dataDir, HOOKLOG_SQLITE_SYNC: backend.sqliteSync }, drop: async () => rmSync(dataDir, { recursive: true, force: true }) };
+  }
+  const schema = `hooklog_bench_${Date.now()}`;
+  await adminQuery(`CREATE SCHEMA ${schema}`);
+  const url = new URL(PG_URL);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  return { env: { HOOKLOG_DATABASE_URL: url.toString(), HOOKLOG_LEASE_SECONDS: '3' }, schema, drop: () => adminQuery(`DROP SCHEMA ${schema} CASCADE`) };
+}
+
+async function adminQuery(text) {
+  const client = new pg.Client({ connectionString: PG_URL });
+  await client.connect();
+  try {
+    return await client.query(text);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Starts `count` hooklog nodes on one backend. */
+async function nodes(backendEnv, count, extra = {}) {
+  const env = { ...backendEnv, HOOKLOG_ADMIN_TOKEN: TOKEN, HOOKLOG_HOST: '127.0.0.1', HOOKLOG_LOG_LEVEL: 'warn', ...extra };
+  const started = [];
+  for (let i = 0; i < count; i++) started.push(await start(['dist/main.js', 'serve'], env));
+  return started;
+}
+
+/** Runs autocannon against every node at once, splitting the connections; sums the rates. */
+async function loadAll(servers, options) {
+  const results = await Promise.all(
+    servers.map((server) => load({ ...options, url: server.url + (options.path ?? ''), connections: options.connections / servers.length })),
+  );
+  return {
+    rps: results.reduce((sum, r) => sum + r.rps, 0),
+    ok: results.reduce((sum, r) => sum + r.ok, 0),
+    p50: Math.max(...results.map((r) => r.p50)),
+    p99: Math.max(...results.map((r) => r.p99)),
+  };
+}
+
+/** Publish and consume figures, on `nodeCount` nodes of one backend (load spread across them). */
+async function hooklog(backend, nodeCount = 1) {
+  const db = await freshBackend(backend);
+  const servers = await nodes(db.env, nodeCount);
+  const server = servers[0];
   const results = { batch: [], consume: [], single: [], verified: [] };
 
   const batchLog = (await api(server.url, 'POST', '/logs', {})).log_id;
   for (let i = 0; i < RUNS; i++) {
-    const r = await load({ url: `${server.url}/messages/${batchLog}`, method: 'POST', connections: 4, headers: auth, body: batchBody });
+    const r = await loadAll(servers, { path: `/messages/${batchLog}`, method: 'POST', connections: 4, headers: auth, body: batchBody });
     results.batch.push({ ...r, msgs: r.rps * 1000 });
   }
 
@@ -107,8 +152,7 @@ async function hooklog(sync) {
   const probe = await api(server.url, 'GET', `/messages/${batchLog}?offset=0&len=1000`);
   if (probe.messages.length !== 1000) throw new Error('consume returned fewer than 1000 messages');
   for (let i = 0; i < RUNS; i++) {
-    const r = await load({
-      url: server.url,
+    const r = await loadAll(servers, {
       connections: 4,
       headers: auth,
       requests: [{ setupRequest: (req) => ({ ...req, path: `/messages/${batchLog}?len=1000&offset=${Math.floor(Math.random() * (stored - 1000))}` }) }],
@@ -118,7 +162,7 @@ async function hooklog(sync) {
 
   for (let i = 0; i < RUNS; i++) {
     const log = (await api(server.url, 'POST', '/logs', {})).log_id;
-    const r = await load({ url: `${server.url}/message/${log}`, method: 'POST', connections: 50, headers: auth, body: singleBody });
+    const r = await loadAll(servers, { path: `/message/${log}`, method: 'POST', connections: 50, headers: auth, body: singleBody });
     // Every acknowledged publish must be in the log. The log may hold a few more:
     // requests still in flight when the load generator stopped were committed
     // but their answers were never counted.
@@ -127,7 +171,13 @@ async function hooklog(sync) {
     results.single.push(r);
   }
 
-  results.wake = await wakeLatency(server.url);
+  // With two nodes the consumer waits on one and the publish goes through the other.
+  results.wake = await wakeLatency(server.url, servers.at(-1).url);
+  if (nodeCount > 1 || backend.skipIngest) {
+    await Promise.all(servers.map((s) => s.stop()));
+    await db.drop();
+    return results;
+  }
 
   // Verified ingest: GitHub-signed 2 KB JSON from 50 senders, each with its own delivery id.
   results.ingest = [];
@@ -153,12 +203,12 @@ async function hooklog(sync) {
     results.ingest.push(r);
   }
   await server.stop();
-  rmSync(dataDir, { recursive: true, force: true });
+  await db.drop();
   return results;
 }
 
 /** Publish-to-receive latency: a consumer long-polls at the end of the log, then one message is published. */
-async function wakeLatency(base) {
+async function wakeLatency(base, publishBase = base) {
   const log = (await api(base, 'POST', '/logs', {})).log_id;
   const samples = [];
   for (let i = 0; i < 200; i++) {
@@ -166,23 +216,28 @@ async function wakeLatency(base) {
     const waiting = api(base, 'GET', `/messages/${log}?offset=${next_offset}&poll=10000`).then(() => performance.now());
     await new Promise((resolve) => setTimeout(resolve, 5));
     const sent = performance.now();
-    await api(base, 'POST', `/message/${log}`, { value: 'wake' });
+    await api(publishBase, 'POST', `/message/${log}`, { value: 'wake' });
     samples.push((await waiting) - sent);
   }
   return { p50: percentile(samples, 50), p99: percentile(samples, 99) };
 }
 
 /** Deliveries: a receiver process, webhooks on one log, and the time until every delivery arrived. */
-async function delivery() {
-  const dataDir = mkdtempSync(join(tmpdir(), 'hooklog-bench-'));
+async function delivery(backend, nodeCount = 1) {
+  const db = await freshBackend(backend);
   const receiver = await start(['bench/receiver.js'], {});
-  const server = await start(['dist/main.js', 'serve'], {
-    HOOKLOG_DATA_DIR: dataDir,
-    HOOKLOG_ADMIN_TOKEN: TOKEN,
-    HOOKLOG_HOST: '127.0.0.1',
-    HOOKLOG_LOG_LEVEL: 'warn',
-    HOOKLOG_ALLOW_PRIVATE_DESTINATIONS: 'true',
-  });
+  const servers = await nodes(db.env, nodeCount, { HOOKLOG_ALLOW_PRIVATE_DESTINATIONS: 'true' });
+  const server = servers[0];
+  /** With several nodes, waits until the webhooks are shared out evenly, so the timing measures all of them. */
+  const balanced = async (webhooks) => {
+    if (nodeCount === 1) return;
+    const fair = Math.ceil(webhooks / nodeCount);
+    for (;;) {
+      const { rows } = await adminQuery(`SELECT lease_owner, count(*)::int AS n FROM ${db.schema}.egress_webhooks WHERE active GROUP BY 1`);
+      if (rows.length === nodeCount && rows.every((row) => row.lease_owner && row.n <= fair)) return;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  };
   const stats = async () => (await fetch(`${receiver.url}/stats`)).json();
   const message = { value: value100 };
 
@@ -190,6 +245,7 @@ async function delivery() {
   const throughput = async (webhooks, count) => {
     const log = (await api(server.url, 'POST', '/logs', {})).log_id;
     for (let i = 0; i < webhooks; i++) await api(server.url, 'POST', '/egress_webhooks', { log_id: log, destination: receiver.url });
+    await balanced(webhooks);
     await stats();
     const started = performance.now();
     for (let sent = 0; sent < count; sent += 1000) {
@@ -230,13 +286,13 @@ async function delivery() {
 
   const results = { one: [], hundred: [], steady: [] };
   for (let i = 0; i < RUNS; i++) {
-    results.one.push(await throughput(1, 10_000));
+    if (nodeCount === 1) results.one.push(await throughput(1, 10_000));
     results.hundred.push(await throughput(100, 200));
-    results.steady.push(await steady());
+    if (nodeCount === 1) results.steady.push(await steady());
   }
-  await server.stop();
+  await Promise.all(servers.map((s) => s.stop()));
   await receiver.stop();
-  rmSync(dataDir, { recursive: true, force: true });
+  await db.drop();
   return results;
 }
 
@@ -244,8 +300,14 @@ const fmt = (n, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits
 const pick = (runs, field) => median(runs.map((r) => r[field]));
 
 const base = await baseline();
-const modes = { full: await hooklog('full'), normal: await hooklog('normal') };
-const push = await delivery();
+const modes = { full: await hooklog({ sqliteSync: 'full' }), normal: await hooklog({ sqliteSync: 'normal' }) };
+const push = await delivery({ sqliteSync: 'full' });
+const postgres = {
+  one: await hooklog({ skipIngest: true }),
+  two: await hooklog({}, 2),
+  pushOne: await delivery({}),
+  pushTwo: await delivery({}, 2),
+};
 const baseRps = median(base.publish.map((r) => r.rps));
 const ingestBaseRps = median(base.ingest.map((r) => r.rps));
 
@@ -280,13 +342,33 @@ console.log(
   `| publish-to-delivered latency at a steady 1,000 msg/s (${fmt(median(push.steady.map((r) => r.rate)))} msg/s reached) | p99 < 50 ms | p50 ${fmt(median(push.steady.map((r) => r.p50)), 1)} ms, p99 ${fmt(median(push.steady.map((r) => r.p99)), 1)} ms |`,
 );
 
+console.log('\nPostgreSQL (local server, default settings), one node and two nodes on one database, against SQLite (default mode) from this run.');
+console.log('With two nodes, load is split evenly across them; the long-poll waits on one node while the publish goes through the other.\n');
+console.log('| measure | SQLite | PostgreSQL, 1 node | PG 1 node / SQLite | PostgreSQL, 2 nodes | 2 nodes / 1 node |');
+console.log('| --- | --- | --- | --- | --- | --- |');
+const compare = (name, sqlite, one, two, unit, digits = 0) => {
+  const cell = (v) => (v === undefined ? '–' : `${fmt(v, digits)}${unit}`);
+  const ratio = (a, b) => (a === undefined || b === undefined ? '–' : `${fmt(a / b, 2)} ×`);
+  console.log(`| ${name} | ${cell(sqlite)} | ${cell(one)} | ${ratio(one, sqlite)} | ${cell(two)} | ${ratio(two, one)} |`);
+};
+compare('batch publish, 1000 × 100 B (target: PG ≥ 0.40 × SQLite)', pick(modes.full.batch, 'msgs'), pick(postgres.one.batch, 'msgs'), pick(postgres.two.batch, 'msgs'), ' msg/s');
+compare('consume, len=1000', pick(modes.full.consume, 'msgs'), pick(postgres.one.consume, 'msgs'), pick(postgres.two.consume, 'msgs'), ' msg/s');
+compare('single publish, 50 connections', pick(modes.full.single, 'rps'), pick(postgres.one.single, 'rps'), pick(postgres.two.single, 'rps'), ' req/s');
+compare('long-poll wake-up p50', modes.full.wake.p50, postgres.one.wake.p50, postgres.two.wake.p50, ' ms', 2);
+compare('deliveries to one webhook', median(push.one), median(postgres.pushOne.one), undefined, '/s');
+compare('deliveries across 100 webhooks (target: 2 nodes ≥ 1.6 × 1)', median(push.hundred), median(postgres.pushOne.hundred), median(postgres.pushTwo.hundred), '/s');
+console.log(
+  `| publish-to-delivered at 1,000 msg/s, p50 / p99 | ${fmt(median(push.steady.map((r) => r.p50)), 1)} / ${fmt(median(push.steady.map((r) => r.p99)), 1)} ms | ${fmt(median(postgres.pushOne.steady.map((r) => r.p50)), 1)} / ${fmt(median(postgres.pushOne.steady.map((r) => r.p99)), 1)} ms | | | |`,
+);
+
 let lost = false;
-for (const [sync, h] of Object.entries(modes)) {
-  for (const [what, checks] of [['single publish', h.verified], ['ingested webhook', h.ingestVerified]]) {
+for (const [sync, h] of [...Object.entries(modes).map(([m, h]) => [`sqlite_sync=${m}`, h]), ['PostgreSQL, 1 node', postgres.one], ['PostgreSQL, 2 nodes', postgres.two]]) {
+  for (const [what, checks] of [['single publish', h.verified], ['ingested webhook', h.ingestVerified ?? []]]) {
+    if (checks.length === 0) continue;
     const runs = checks.map((v) => `${v.acknowledged} acknowledged / ${v.stored} stored`).join('; ');
     const ok = checks.every((v) => v.stored >= v.acknowledged);
     lost ||= !ok;
-    console.log(`\nsqlite_sync=${sync}: every acknowledged ${what} was stored: ${ok ? 'yes' : 'NO'} (${runs})`);
+    console.log(`\n${sync}: every acknowledged ${what} was stored: ${ok ? 'yes' : 'NO'} (${runs})`);
   }
 }
 if (lost) process.exitCode = 1;

@@ -51,7 +51,7 @@ export async function startServer(config: Config, print: (line: string) => void 
   const leaseMs = config.leaseSeconds * 1000;
 
   const notifier = new LogNotifier();
-  const publisher = new Publisher(store.messages, notifier);
+  const publisher = new Publisher(store.messages, notifier, store.capabilities.appendsInFlight);
   const tokens = new Tokens(store.tokens, config.adminToken);
   const sender = new OutboundClient({ timeoutMs: config.deliveryTimeoutSeconds * 1000, allowPrivate: config.allowPrivateDestinations });
   const dispatcher = works

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { type ServerProcess, spawnServer } from './helpers/process.js';
 import { createSchema, postgresAvailable } from './helpers/postgres.js';
 import { startReceiver } from './helpers/receiver.js';
@@ -31,12 +31,23 @@ if (available && !control) {
 }
 
 describe.runIf(available && control)('PostgreSQL restarts while two nodes run', () => {
+  const cleanup: Array<() => Promise<unknown>> = [];
+  afterEach(async () => {
+    for (const step of cleanup.splice(0).reverse()) await step();
+  });
+
   it('requests in the outage get 503 with a clear code, the nodes reconnect by themselves, and nothing acknowledged is lost', async () => {
     const schema = await createSchema();
+    cleanup.push(() => schema.drop());
     const env = { HOOKLOG_DATABASE_URL: schema.url, HOOKLOG_ADMIN_TOKEN: ADMIN, HOOKLOG_ALLOW_PRIVATE_DESTINATIONS: 'true', HOOKLOG_LEASE_SECONDS: '3' };
     const nodes: ServerProcess[] = await Promise.all([spawnServer(env), spawnServer(env)]);
+    cleanup.push(async () => {
+      for (const node of nodes) if (node.proc.exitCode === null) node.proc.kill('SIGKILL');
+      await Promise.all(nodes.map((node) => node.exited));
+    });
     const [a, b] = nodes as [ServerProcess, ServerProcess];
     const receiver = await startReceiver();
+    cleanup.push(() => receiver.close());
     const log = (await request(a.url, 'POST', '/logs', { body: {} })).body.log_id;
     await request(a.url, 'POST', '/egress_webhooks', { body: { log_id: log, destination: receiver.url } });
 
@@ -97,9 +108,8 @@ describe.runIf(available && control)('PostgreSQL restarts while two nodes run', 
       expect(seen.size).toBe(next + 1);
     }, 30_000);
 
+    // A clean stop still works after the outage.
     for (const node of nodes) node.proc.kill('SIGTERM');
-    await Promise.all(nodes.map((node) => node.exited));
-    await receiver.close();
-    await schema.drop();
+    expect((await Promise.all(nodes.map((node) => node.exited))).map((e) => e.code)).toEqual([0, 0]);
   });
 });

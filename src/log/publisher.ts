@@ -16,9 +16,11 @@ interface Pending {
  * requests. A request's promise resolves only after its transaction is
  * durable, which is what lets a 2xx mean "committed".
  *
- * Groups do not wait for the previous group's flush to finish: the next group
- * is appended while the disk still flushes the last one, so the event loop
- * never idles on the disk. The store keeps appends in order.
+ * Up to `inFlight` groups commit at once (the store says how many pay off):
+ * the next group is appended while the disk still flushes the last one, so
+ * the event loop never idles on the disk. Beyond that, the next group gathers
+ * every request that arrives until a commit finishes. The store keeps appends
+ * in order.
  */
 export class Publisher {
   private queue: Pending[] = [];
@@ -28,6 +30,7 @@ export class Publisher {
   constructor(
     private readonly store: Pick<MessageStore, 'append'>,
     private readonly notifier: LogNotifier,
+    private readonly inFlight = Infinity,
   ) {}
 
   /** Appends `messages` to the log and resolves with the log's next offset once committed. */
@@ -62,13 +65,16 @@ export class Publisher {
   }
 
   private schedule(): void {
-    if (this.scheduled) return;
+    if (this.scheduled || this.flushing.size >= this.inFlight) return;
     this.scheduled = true;
     // setImmediate runs after the current I/O phase, so every request parsed
     // in this turn of the event loop joins the same transaction.
     setImmediate(() => {
       this.scheduled = false;
-      const flush = this.flush().finally(() => this.flushing.delete(flush));
+      const flush = this.flush().finally(() => {
+        this.flushing.delete(flush);
+        if (this.queue.length > 0) this.schedule();
+      });
       this.flushing.add(flush);
     });
   }

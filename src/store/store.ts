@@ -72,6 +72,15 @@ export interface StoreCapabilities {
    * leases at once, under one fixed identity.
    */
   readonly sharedByNodes: boolean;
+  /**
+   * How many groups of appends may commit at once. Unbounded where a group is
+   * written at once and only the disk flush is awaited (SQLite): the flushes
+   * overlap. Bounded where a group holds its logs' row locks until its commit
+   * (PostgreSQL): groups beyond the bound would only wait on those locks and
+   * pay a commit each, so requests gather into the next group instead. Two
+   * keeps the database busy: one group commits while the next is sent.
+   */
+  readonly appendsInFlight: number;
 }
 
 export type StoreChange =

@@ -54,7 +54,7 @@ export class Db implements Queryable {
   }
 
   /** Runs `work` in one transaction on one connection; rolls back if it throws. */
-  async tx<T>(work: (client: Queryable) => Promise<T>): Promise<T> {
+  async tx<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     let client: pg.PoolClient;
     try {
       client = await this.pool.connect();

@@ -30,7 +30,7 @@ export async function openPostgresStore(url: string, options: PostgresOptions): 
     const [{ schema }] = (await db.rows<{ schema: string }>({ text: 'SELECT current_schema() AS schema' })) as [{ schema: string }];
     const changes = new Changes(`hooklog.${schema}`);
     return {
-      capabilities: { sharedByNodes: true },
+      capabilities: { sharedByNodes: true, appendsInFlight: 2 },
       tokens: postgresTokens(db),
       logs: postgresLogs(db, changes),
       messages: postgresMessages(db, changes),

@@ -1,6 +1,8 @@
 import type { Message, MessageHeaders } from '../../domain/types.js';
 import type { AppendOutcome, AppendRequest, MessageStore, ReadOptions } from '../store.js';
-import type { Db, Queryable } from './db.js';
+import type pg from 'pg';
+import { BinaryRows } from './copy.js';
+import type { Db } from './db.js';
 import type { Changes } from './watch.js';
 
 type Row = [offset: number, time: number, key: Buffer | null, value: Buffer | null, headers?: string | null];
@@ -24,10 +26,10 @@ interface Head {
  * requests: it locks the rows of the logs it appends to (in seq order, so two
  * groups never deadlock), which is what makes each log's offsets gap-free and
  * strictly increasing when several nodes publish at once. All rows go in with
- * one INSERT from arrays.
+ * one binary COPY.
  */
 export function postgresMessages(db: Db, changes: Changes): MessageStore {
-  async function appendAll(q: Queryable, requests: AppendRequest[], nowMicros: number): Promise<AppendOutcome[]> {
+  async function appendAll(q: pg.PoolClient, requests: AppendRequest[], nowMicros: number): Promise<AppendOutcome[]> {
     const ids = [...new Set(requests.map((r) => r.logId))];
     const locked = await q.query<{ id: string; seq: number; next_offset: number }>({
       name: 'append-lock',
@@ -35,7 +37,7 @@ export function postgresMessages(db: Db, changes: Changes): MessageStore {
       values: [ids],
     });
     const heads = new Map<string, Head>(locked.rows.map((row) => [row.id, { seq: row.seq, next: row.next_offset, bytes: 0 }]));
-    const columns = { seq: [] as number[], offset: [] as number[], time: [] as number[], key: [] as Array<Buffer | null>, value: [] as Array<Buffer | null>, headers: [] as Array<string | null> };
+    const rows = new BinaryRows();
     const outcomes: AppendOutcome[] = [];
     const grownIds = new Set<string>();
     for (const { logId, messages, idempotency } of requests) {
@@ -58,24 +60,15 @@ export function postgresMessages(db: Db, changes: Changes): MessageStore {
         }
       }
       for (const message of messages) {
-        columns.seq.push(log.seq);
-        columns.offset.push(log.next++);
-        columns.time.push(message.time ?? nowMicros);
-        columns.key.push(message.key);
-        columns.value.push(message.value);
-        columns.headers.push(message.headers ? JSON.stringify(message.headers) : null);
+        const headers = message.headers ? JSON.stringify(message.headers) : null;
+        rows.add([log.seq, log.next++, message.time ?? nowMicros, message.key, message.value, headers]);
         log.bytes += (message.key?.length ?? 0) + (message.value?.length ?? 0);
         grownIds.add(logId);
       }
       outcomes.push({ nextOffset: log.next });
     }
     if (grownIds.size === 0) return outcomes;
-    await q.query({
-      name: 'append-insert',
-      text: `INSERT INTO messages (log_seq, msg_offset, time, key, value, headers)
-             SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bytea[], $5::bytea[], $6::text[])`,
-      values: [columns.seq, columns.offset, columns.time, columns.key, columns.value, columns.headers],
-    });
+    await rows.copyInto(q, 'messages', ['log_seq', 'msg_offset', 'time', 'key', 'value', 'headers']);
     const grown = [...grownIds].map((id) => [id, heads.get(id)!] as const);
     await q.query({
       name: 'append-advance',

@@ -51,7 +51,7 @@ export function openSqliteStore(dataDir: string, sync: SqliteSync = 'full'): Sto
     return true;
   });
   return {
-    capabilities: { sharedByNodes: false },
+    capabilities: { sharedByNodes: false, appendsInFlight: Infinity },
     tokens,
     logs: sqliteLogs(db, durable, removeWebhooksOf),
     messages: sqliteMessages(db, durable),
