@@ -202,6 +202,12 @@ class Lane {
     }
     await this.recording;
     this.unrecorded = false;
+    if (Date.now() >= this.leasedUntil()) {
+      // The lease could not be renewed (the database is unreachable): send nothing
+      // until it is, since another node may take the webhook over meanwhile.
+      await this.idle(STORE_RETRY_MS);
+      return true;
+    }
     const webhook = await store.get(this.id);
     if (!webhook?.state.active) return false;
     const { state } = webhook;
