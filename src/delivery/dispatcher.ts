@@ -147,14 +147,28 @@ class Lane {
   private poked = new AbortController();
   private readonly done: Promise<void>;
   /**
-   * The last attempt's write. The next message is sent while it commits; the
-   * lane waits for it only before reading its webhook back from the store.
+   * The last attempt's write. The next message is sent, and the next batch
+   * read, while it commits.
    */
   private recording: Promise<void> = Promise.resolve();
+  /**
+   * The delivery state after the lane's last attempt, written or being
+   * written. The lane goes by it rather than by the store's copy, which lags
+   * while a write commits. It is dropped when the lane reads the store
+   * afresh after a change or a failed write.
+   */
+  private own: DeliveryState | null = null;
   /** Set when an attempt could not be recorded: send nothing more until the store is read back. */
   private unrecorded = false;
   /** Signing secrets, kept until the first of them expires or the webhook changes. */
   private secrets: { values: string[]; validUntil: number } | null = null;
+  /**
+   * The webhook as last read. Changes reach the lane as pokes (from this
+   * node's API, or other nodes' through the store's change feed), so it is
+   * read again only then, or when IDLE_MS old: a turn then costs the store
+   * one read of messages, not two queries.
+   */
+  private cached: { webhook: EgressWebhook; readAt: number } | null = null;
 
   constructor(
     private readonly id: string,
@@ -196,21 +210,31 @@ class Lane {
   private async step(): Promise<boolean> {
     const { store, messages, notifier } = this.deps;
     // Pokes so far are served by the reads just below.
-    if (this.poked.signal.aborted) {
+    const poked = this.poked.signal.aborted;
+    if (poked) {
       this.poked = new AbortController();
       this.secrets = null;
+      this.cached = null;
     }
-    await this.recording;
-    this.unrecorded = false;
+    // After a change made through the API, or a write that failed, the store's
+    // copy is the truth: let the last write finish before reading it.
+    if (poked || this.unrecorded) {
+      await this.recording;
+      this.unrecorded = false;
+      this.cached = null;
+      this.own = null;
+    }
     if (Date.now() >= this.leasedUntil()) {
       // The lease could not be renewed (the database is unreachable): send nothing
       // until it is, since another node may take the webhook over meanwhile.
       await this.idle(STORE_RETRY_MS);
       return true;
     }
-    const webhook = await store.get(this.id);
-    if (!webhook?.state.active) return false;
-    const { state } = webhook;
+    const stored = await this.webhook();
+    if (!stored) return false;
+    const state = this.own ?? stored.state;
+    if (!state.active) return false;
+    const webhook = { ...stored, state };
     const now = Date.now();
     const parked = webhook.mode === 'parallel' ? await store.nextParked(this.id) : undefined;
     if (parked && parked.nextAttemptAt <= now) {
@@ -232,6 +256,14 @@ class Lane {
       stopWaiting.abort();
     }
     return true;
+  }
+
+  private async webhook(): Promise<EgressWebhook | undefined> {
+    const now = Date.now();
+    if (this.cached && now - this.cached.readAt < IDLE_MS) return this.cached.webhook;
+    const webhook = await this.deps.store.get(this.id);
+    this.cached = webhook ? { webhook, readAt: now } : null;
+    return webhook;
   }
 
   private async deliverBatch(webhook: EgressWebhook, batch: Message[]): Promise<void> {
@@ -278,6 +310,7 @@ class Lane {
     // is recorded and the message is tried again after the restart.
     if (this.halted.signal.aborted) return state;
     const outcome = afterAttempt(state, schedule, { mode: webhook.mode, offset: message.offset, failuresBefore, fromRetrySet, response, now });
+    this.own = outcome.state;
     this.recording = store.recordAttempt(
       {
         webhookId: this.id,
