@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { newId } from '../src/domain/ids.js';
 import type { NewMessage, RetentionSettings } from '../src/domain/types.js';
-import type { Store } from '../src/store/store.js';
+import { FORGET_NODES_AFTER_MS, type Store } from '../src/store/store.js';
 
 /** What a backend supplies to run the suite: a fresh, empty store per test. */
 export interface StoreHarness {
@@ -461,6 +461,8 @@ export function describeStoreConformance(backend: string, harness: StoreHarness,
         await store.cluster.leave('node-b');
         expect(await store.egress.claim('node-a', 6_000, 9_000, 10)).toEqual([webhook.id]);
         expect(await store.cluster.lead('retention', 'node-a', 6_000, 9_000)).toBe(true);
+        // Nodes not seen for a day are forgotten, whatever the window asked about.
+        expect(await store.cluster.heartbeat('node-c', 6_001 + FORGET_NODES_AFTER_MS, 0)).toBe(1);
       });
 
       it('gives a named lease to one owner until it expires', async () => {

@@ -89,8 +89,15 @@ export type StoreChange =
   /** The watch reconnected and may have missed changes: treat everything as changed. */
   | { kind: 'resync' };
 
+/** A node not seen for this long is forgotten: every start of a node adds one. */
+export const FORGET_NODES_AFTER_MS = 24 * 3600 * 1000;
+
 export interface ClusterStore {
-  /** Marks worker `nodeId` alive at `nowMs`; returns how many workers were seen since `aliveSinceMs`, this one included. */
+  /**
+   * Marks worker `nodeId` alive at `nowMs`; returns how many workers were seen
+   * since `aliveSinceMs`, this one included. Forgets nodes not seen for
+   * FORGET_NODES_AFTER_MS.
+   */
   heartbeat(nodeId: string, nowMs: number, aliveSinceMs: number): Promise<number>;
   /** Forgets a node that stops cleanly and releases all its leases, so others take its work at once. */
   leave(nodeId: string): Promise<void>;

@@ -1,4 +1,4 @@
-import type { ClusterStore } from '../store.js';
+import { type ClusterStore, FORGET_NODES_AFTER_MS } from '../store.js';
 import type { Db } from './db.js';
 
 export function postgresCluster(db: Db): ClusterStore {
@@ -8,9 +8,11 @@ export function postgresCluster(db: Db): ClusterStore {
         name: 'cluster-heartbeat',
         text: `WITH seen AS (
                  INSERT INTO nodes (id, seen_at) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at
+               ), gone AS (
+                 DELETE FROM nodes WHERE seen_at < $4
                )
-               SELECT 1 + count(*)::bigint AS n FROM nodes WHERE seen_at >= $3 AND id <> $1`,
-        values: [nodeId, nowMs, aliveSinceMs],
+               SELECT 1 + count(*)::bigint AS n FROM nodes WHERE seen_at >= greatest($3, $4) AND id <> $1`,
+        values: [nodeId, nowMs, aliveSinceMs, nowMs - FORGET_NODES_AFTER_MS],
       });
       return row!.n;
     },

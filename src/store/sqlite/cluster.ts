@@ -1,8 +1,9 @@
 import type { Database } from 'better-sqlite3';
-import type { ClusterStore } from '../store.js';
+import { type ClusterStore, FORGET_NODES_AFTER_MS } from '../store.js';
 
 export function sqliteCluster(db: Database): ClusterStore {
   const seen = db.prepare('INSERT INTO nodes (id, seen_at) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at');
+  const forgetGone = db.prepare('DELETE FROM nodes WHERE seen_at < ?');
   const alive = db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM nodes WHERE seen_at >= ?');
   const forget = db.prepare('DELETE FROM nodes WHERE id = ?');
   const releaseWebhooks = db.prepare('UPDATE egress_webhooks SET lease_owner = NULL, lease_until = 0 WHERE lease_owner = ?');
@@ -17,6 +18,7 @@ export function sqliteCluster(db: Database): ClusterStore {
   return {
     async heartbeat(nodeId, nowMs, aliveSinceMs) {
       seen.run(nodeId, nowMs);
+      forgetGone.run(nowMs - FORGET_NODES_AFTER_MS);
       return alive.get(aliveSinceMs)!.n;
     },
     async leave(nodeId) {
