@@ -30,8 +30,6 @@ export interface RunningServer {
   store: Store;
   /** Base URL the server answers on, e.g. http://127.0.0.1:8080; null on a worker-only node. */
   url: string | null;
-  /** This node's identity in leases and the nodes table. */
-  nodeId: string;
   /** Stops accepting requests, finishes those in flight, commits queued writes and closes storage. */
   close(): Promise<void>;
 }
@@ -121,7 +119,6 @@ export async function startServer(config: Config, print: (line: string) => void 
     logger,
     store,
     url,
-    nodeId,
     async close() {
       closing = true;
       // Deliveries stop first: their lanes wait on the notifier closed below.

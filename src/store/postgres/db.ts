@@ -85,7 +85,7 @@ export class Db implements Queryable {
 /** SQLSTATE classes of a server that cannot serve: connection exceptions, operator intervention (shutdown), insufficient resources. */
 const UNAVAILABLE_STATES = /^(08|57P0|53)/;
 
-export function isConnectionError(err: unknown): boolean {
+function isConnectionError(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   const code = (err as { code?: unknown }).code;
   if (typeof code === 'string') return UNAVAILABLE_STATES.test(code) || code.startsWith('E'); // ECONNREFUSED, ECONNRESET, EPIPE…
