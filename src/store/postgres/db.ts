@@ -23,13 +23,14 @@ export class Db implements Queryable {
   readonly pool: pg.Pool;
 
   constructor(url: string, poolSize: number) {
-    this.pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 5_000, types });
+    this.pool = new pg.Pool({ ...Db.clientConfig(url), max: poolSize });
     // An idle connection that dies (the server restarts) must not crash the process; the pool drops it.
     this.pool.on('error', () => {});
   }
 
+  /** TCP keep-alive notices a server that vanished without closing (a host down) on connections that sit idle, such as the listener's. */
   static clientConfig(url: string): pg.ClientConfig {
-    return { connectionString: url, connectionTimeoutMillis: 5_000, types };
+    return { connectionString: url, connectionTimeoutMillis: 5_000, keepAlive: true, types };
   }
 
   async query<R extends pg.QueryResultRow = pg.QueryResultRow>(config: pg.QueryConfig): Promise<pg.QueryResult<R>> {
