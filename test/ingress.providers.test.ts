@@ -5,7 +5,7 @@ import { Webhook as StandardWebhook } from 'standardwebhooks';
 import Stripe from 'stripe';
 import { Webhook as SvixWebhook } from 'svix';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestServer, startTestServer } from './helpers/server.js';
+import { type TestServer, eventually, startTestServer } from './helpers/server.js';
 
 /**
  * Every verifier type, through the real server. Where a provider publishes a
@@ -224,8 +224,11 @@ describe.each(providers)('ingress verifier: $type', (provider) => {
     expect(res.status).toBe(401);
     expect(res.body).toMatchObject({ error: 'ERR_KLEV_API_0119', details: expect.any(String) });
     expect((await stored()).length).toBe(before);
-    const metrics = (await s.request('GET', `/ingress_webhook/${webhook}/metrics`)).body;
-    expect(metrics.rejected[reason]).toBeGreaterThan(0);
+    // Counters are written after the answer, without delaying it.
+    await eventually(async () => {
+      const metrics = (await s.request('GET', `/ingress_webhook/${webhook}/metrics`)).body;
+      expect(metrics.rejected[reason]).toBeGreaterThan(0);
+    });
   };
 
   it('refuses a tampered body', async () => {
