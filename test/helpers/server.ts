@@ -63,7 +63,8 @@ export async function startTestServer(overrides: Partial<Config> = {}, dataDir =
     ...overrides,
   };
   const server = await startServer(config, () => {});
-  const url = server.url ?? 'http://worker.invalid';
+  const url = server.url;
+  if (!url) throw new Error('startTestServer needs a node that serves HTTP (role all or api)');
   const test: TestServer = {
     url,
     dataDir,

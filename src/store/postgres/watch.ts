@@ -47,9 +47,14 @@ export class ChangeListener {
     private readonly onError: (err: unknown) => void,
   ) {}
 
-  /** Connects and listens; rejects if the first connection fails. */
+  /** Connects and listens; rejects, and stops trying, if the first connection fails. */
   async start(): Promise<void> {
-    await this.connect();
+    try {
+      await this.connect();
+    } catch (err) {
+      await this.close();
+      throw err;
+    }
   }
 
   private async connect(): Promise<void> {
