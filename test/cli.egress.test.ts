@@ -1,8 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, cliJson, freePort, runCli } from './helpers/process.js';
-import { ADMIN, type TestServer, eventually, startTestServer } from './helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import { BIN, freePort, runCli } from './helpers/process.js';
+import { useCliServer } from './helpers/cli.js';
+import { eventually } from './helpers/server.js';
 
 /** Runs `hooklog receive` and collects what it prints. */
 async function startReceive(secret: string, port?: number) {
@@ -18,17 +19,8 @@ async function startReceive(secret: string, port?: number) {
 const until = (check: () => boolean) => eventually(() => expect(check()).toBe(true), 5000);
 
 describe('CLI: egress webhooks and receive', () => {
-  let s: TestServer;
-  let env: Record<string, string>;
-  const cli = (...args: string[]) => cliJson(args, env);
-
-  beforeAll(async () => {
-    s = await startTestServer({ allowPrivateDestinations: true, retrySchedule: [0, 0.1] });
-    env = { HOOKLOG_URL: s.url, HOOKLOG_TOKEN: ADMIN };
-  });
-  afterAll(async () => {
-    await s.close();
-  });
+  const fixture = useCliServer({ allowPrivateDestinations: true, retrySchedule: [0, 0.1] });
+  const { cli } = fixture;
 
   it("follows klev's blog: create a log and a webhook, receive, publish, read the status", async () => {
     const log = await cli('logs', 'create', '--metadata', 'egress webhook test');
@@ -61,7 +53,7 @@ describe('CLI: egress webhooks and receive', () => {
     expect(rotated.secret).toMatch(/^ewhsec_/);
     expect(rotated.secret).not.toBe(secret);
     expect((await cli('egress-webhooks', 'delete', created.webhook_id)).webhook_id).toBe(created.webhook_id);
-    const missing = await runCli(['egress-webhooks', 'get', created.webhook_id], env);
+    const missing = await runCli(['egress-webhooks', 'get', created.webhook_id], fixture.env);
     expect(missing.code).toBe(1);
     expect(JSON.parse(missing.stderr).error).toBe('ERR_KLEV_API_0116');
   });

@@ -1,27 +1,18 @@
 import { createHmac } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliJson, runCli } from './helpers/process.js';
-import { ADMIN, type TestServer, startTestServer } from './helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import { runCli } from './helpers/process.js';
+import { useCliServer } from './helpers/cli.js';
 
 describe('CLI: ingress webhooks', () => {
-  let s: TestServer;
-  let env: Record<string, string>;
-  const cli = (...args: string[]) => cliJson(args, env);
-
-  beforeAll(async () => {
-    s = await startTestServer();
-    env = { HOOKLOG_URL: s.url, HOOKLOG_TOKEN: ADMIN };
-  });
-  afterAll(async () => {
-    await s.close();
-  });
+  const fixture = useCliServer();
+  const { cli } = fixture;
 
   it('points a GitHub-style sender at hooklog and consumes what arrived, as the README shows', async () => {
     const { log_id } = await cli('logs', 'create', '--metadata', 'github events');
     const webhook = await cli('ingress-webhooks', 'create', '--log-id', log_id, '--type', 'github', '--secret', 'gh-secret', '--metadata', 'repo');
     expect(webhook).toEqual({ webhook_id: expect.stringMatching(/^iwh_/), metadata: 'repo', log_id, type: 'github', deduplicate: true });
     const body = JSON.stringify({ action: 'opened', number: 7 });
-    const res = await fetch(`${s.url}/ingress/${webhook.webhook_id}`, {
+    const res = await fetch(`${fixture.server.url}/ingress/${webhook.webhook_id}`, {
       method: 'POST',
       body,
       headers: {
@@ -49,7 +40,7 @@ describe('CLI: ingress webhooks', () => {
     expect((await cli('ingress-webhooks', 'list', '--metadata', 'renamed')).items).toEqual([updated]);
     expect(await cli('ingress-webhooks', 'get', created.webhook_id)).toEqual(updated);
     expect((await cli('ingress-webhooks', 'delete', created.webhook_id)).webhook_id).toBe(created.webhook_id);
-    const failed = await runCli(['ingress-webhooks', 'create', '--log-id', log_id, '--type', 'nope', '--secret', 's'], env);
+    const failed = await runCli(['ingress-webhooks', 'create', '--log-id', log_id, '--type', 'nope', '--secret', 's'], fixture.env);
     expect(failed.code).toBe(1);
     expect(JSON.parse(failed.stderr).error).toBe('ERR_KLEV_API_0102');
   });

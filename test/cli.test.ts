@@ -1,27 +1,19 @@
 import { spawn } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, cliJson, freePort, runCli } from './helpers/process.js';
-import { ADMIN, type TestServer, startTestServer } from './helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import { BIN, freePort, runCli } from './helpers/process.js';
+import { useCliServer } from './helpers/cli.js';
+import { ADMIN } from './helpers/server.js';
 
 describe('CLI', () => {
-  let s: TestServer;
-  let env: Record<string, string>;
-  const cli = (...args: string[]) => cliJson(args, env);
-
-  beforeAll(async () => {
-    s = await startTestServer();
-    env = { HOOKLOG_URL: s.url, HOOKLOG_TOKEN: ADMIN };
-  });
-  afterAll(async () => {
-    await s.close();
-  });
+  const fixture = useCliServer();
+  const { cli } = fixture;
 
   it('paths lists the resources', async () => {
     expect(await cli('paths')).toHaveProperty('/messages');
   });
 
   it('takes --url and --token instead of the environment', async () => {
-    const result = await runCli(['--url', s.url, '--token', ADMIN, 'logs', 'list'], {});
+    const result = await runCli(['--url', fixture.server.url, '--token', ADMIN, 'logs', 'list'], {});
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toHaveProperty('logs');
   });
@@ -32,8 +24,8 @@ describe('CLI', () => {
     expect((await cli('tokens', 'list', '--metadata', 'cli')).tokens).toEqual([{ token_id: created.token_id, metadata: 'cli', acl: ['logs:list', 'messages:consume'] }]);
     expect((await cli('tokens', 'get', created.token_id)).token_id).toBe(created.token_id);
     // The new token works from the CLI and its ACL applies.
-    expect((await runCli(['logs', 'list'], { HOOKLOG_URL: s.url, HOOKLOG_TOKEN: created.bearer })).code).toBe(0);
-    expect((await runCli(['tokens', 'list'], { HOOKLOG_URL: s.url, HOOKLOG_TOKEN: created.bearer })).code).toBe(1);
+    expect((await runCli(['logs', 'list'], { HOOKLOG_URL: fixture.server.url, HOOKLOG_TOKEN: created.bearer })).code).toBe(0);
+    expect((await runCli(['tokens', 'list'], { HOOKLOG_URL: fixture.server.url, HOOKLOG_TOKEN: created.bearer })).code).toBe(1);
     expect((await cli('tokens', 'delete', created.token_id)).token_id).toBe(created.token_id);
   });
 
@@ -59,13 +51,13 @@ describe('CLI', () => {
     expect((await cli('get-by-key', log_id, '--key', 'k')).value).toBe('hello world');
     expect((await cli('get-by-key', log_id, '--key-base64', Buffer.from('bin').toString('base64'))).value).toBe('AP8=');
     expect((await cli('get-by-key', log_id, '--key', 'bin', '--encoding', 'base64')).value).toBe('AP8=');
-    const badEncoding = await runCli(['get-by-key', log_id, '--key', 'k', '--encoding', 'hex'], env);
+    const badEncoding = await runCli(['get-by-key', log_id, '--key', 'k', '--encoding', 'hex'], fixture.env);
     expect([badEncoding.code, JSON.parse(badEncoding.stderr).error]).toEqual([1, 'ERR_KLEV_API_0103']);
   });
 
   it('consume --follow keeps long-polling and prints each message as a JSON line', async () => {
     const { log_id } = await cli('logs', 'create');
-    const follower = spawn(process.execPath, [BIN, 'consume', log_id, '--follow', '--poll', '1000'], { env: { PATH: process.env.PATH, ...env } });
+    const follower = spawn(process.execPath, [BIN, 'consume', log_id, '--follow', '--poll', '1000'], { env: { PATH: process.env.PATH, ...fixture.env } });
     let out = '';
     follower.stdout.on('data', (chunk) => (out += chunk));
     await new Promise((resolve) => setTimeout(resolve, 500));
@@ -91,17 +83,17 @@ describe('CLI', () => {
   });
 
   it('prints the error and exits non-zero when a call fails', async () => {
-    const result = await runCli(['logs', 'get', `log_${'0'.repeat(27)}`], env);
+    const result = await runCli(['logs', 'get', `log_${'0'.repeat(27)}`], fixture.env);
     expect(result.code).toBe(1);
     expect(JSON.parse(result.stderr)).toMatchObject({ error: 'ERR_KLEV_API_0107' });
     expect(result.stdout).toBe('');
-    const unauthorized = await runCli(['logs', 'list'], { HOOKLOG_URL: s.url });
+    const unauthorized = await runCli(['logs', 'list'], { HOOKLOG_URL: fixture.server.url });
     expect(unauthorized.code).toBe(1);
     expect(JSON.parse(unauthorized.stderr).error).toBe('ERR_KLEV_API_0002');
   });
 
   it('rejects a bad flag value before calling the server', async () => {
-    const result = await runCli(['consume', 'log_x', '--size', 'lots'], env);
+    const result = await runCli(['consume', 'log_x', '--size', 'lots'], fixture.env);
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain('--size');
   });
