@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config';
 
-/** Tests that stop and start the local PostgreSQL server: alone, after the rest, so that no other test sees the outage. */
+/** Tests that crash and restart a private PostgreSQL cluster under load: alone, after the rest, so that no other test competes with their timing. */
 export default defineConfig({
   test: {
     include: ['test/**/*.outage.test.ts'],

@@ -15,7 +15,7 @@ import pg from 'pg';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-const TOKEN = 'bench-admin-token';
+const TOKEN = 'bench-admin-token-0123456789abcdef';
 const PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const auth = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -38,7 +38,11 @@ async function freePort() {
 
 async function start(args, env) {
   const port = await freePort();
-  const proc = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env, PORT: String(port), HOOKLOG_PORT: String(port) }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, args, {
+    cwd: root,
+    env: { ...process.env, ...env, PORT: String(port), HOOKLOG_PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let out = '';
   proc.stdout.on('data', (chunk) => (out += chunk));
   while (!out.includes('listening on') && !out.includes('worker running')) {
@@ -47,7 +51,11 @@ async function start(args, env) {
   }
   return {
     url: `http://127.0.0.1:${port}`,
-    stop: () => new Promise((resolve) => (proc.once('exit', resolve), proc.kill('SIGTERM'))),
+    stop: () =>
+      new Promise((resolve) => {
+        proc.once('exit', resolve);
+        proc.kill('SIGTERM');
+      }),
   };
 }
 
@@ -81,7 +89,13 @@ async function baseline() {
   for (let i = 0; i < RUNS; i++) {
     runs.publish.push(await load({ url: bare.url, method: 'POST', connections: 50, headers: auth, body: singleBody }));
     runs.ingest.push(
-      await load({ url: `${bare.url}/ingress/x`, method: 'POST', connections: 50, body: githubBody, headers: { ...githubHeaders, 'x-github-delivery': 'bench' } }),
+      await load({
+        url: `${bare.url}/ingress/x`,
+        method: 'POST',
+        connections: 50,
+        body: githubBody,
+        headers: { ...githubHeaders, 'x-github-delivery': 'bench' },
+      }),
     );
   }
   await bare.stop();
@@ -313,7 +327,9 @@ const ingestBaseRps = median(base.ingest.map((r) => r.rps));
 
 console.log(`\nhooklog bench: median of ${RUNS} runs of ${SECONDS} s each, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`);
 console.log('Load comes from autocannon in the same process that runs this script, on the same machine.\n');
-console.log(`Baseline, bare Node http answering 200 to the same POST, 50 connections: ${fmt(baseRps)} req/s, p50 ${pick(base.publish, 'p50')} ms, p99 ${pick(base.publish, 'p99')} ms`);
+console.log(
+  `Baseline, bare Node http answering 200 to the same POST, 50 connections: ${fmt(baseRps)} req/s, p50 ${pick(base.publish, 'p50')} ms, p99 ${pick(base.publish, 'p99')} ms`,
+);
 console.log(`The same bare server under the ingest request (2 KB JSON with GitHub's headers): ${fmt(ingestBaseRps)} req/s\n`);
 console.log('| measure | target | sqlite_sync=full (default) | sqlite_sync=normal |');
 console.log('| --- | --- | --- | --- |');
@@ -323,7 +339,8 @@ row('consume, len=1000, 4 connections', '≥ 500,000 msg/s', (h) => `${fmt(pick(
 row(
   'single publish, 50 connections',
   '≥ 0.50 × baseline req/s',
-  (h) => `${fmt(pick(h.single, 'rps'))} req/s = **${fmt(pick(h.single, 'rps') / baseRps, 2)} ×**, p50 ${pick(h.single, 'p50')} ms, p99 ${pick(h.single, 'p99')} ms`,
+  (h) =>
+    `${fmt(pick(h.single, 'rps'))} req/s = **${fmt(pick(h.single, 'rps') / baseRps, 2)} ×**, p50 ${pick(h.single, 'p50')} ms, p99 ${pick(h.single, 'p99')} ms`,
 );
 row(
   'verified ingest, GitHub-signed 2 KB JSON, 50 senders',
@@ -351,19 +368,38 @@ const compare = (name, sqlite, one, two, unit, digits = 0) => {
   const ratio = (a, b) => (a === undefined || b === undefined ? '–' : `${fmt(a / b, 2)} ×`);
   console.log(`| ${name} | ${cell(sqlite)} | ${cell(one)} | ${ratio(one, sqlite)} | ${cell(two)} | ${ratio(two, one)} |`);
 };
-compare('batch publish, 1000 × 100 B (target: PG ≥ 0.40 × SQLite)', pick(modes.full.batch, 'msgs'), pick(postgres.one.batch, 'msgs'), pick(postgres.two.batch, 'msgs'), ' msg/s');
+compare(
+  'batch publish, 1000 × 100 B (target: PG ≥ 0.40 × SQLite)',
+  pick(modes.full.batch, 'msgs'),
+  pick(postgres.one.batch, 'msgs'),
+  pick(postgres.two.batch, 'msgs'),
+  ' msg/s',
+);
 compare('consume, len=1000', pick(modes.full.consume, 'msgs'), pick(postgres.one.consume, 'msgs'), pick(postgres.two.consume, 'msgs'), ' msg/s');
 compare('single publish, 50 connections', pick(modes.full.single, 'rps'), pick(postgres.one.single, 'rps'), pick(postgres.two.single, 'rps'), ' req/s');
 compare('long-poll wake-up p50', modes.full.wake.p50, postgres.one.wake.p50, postgres.two.wake.p50, ' ms', 2);
 compare('deliveries to one webhook', median(push.one), median(postgres.pushOne.one), undefined, '/s');
-compare('deliveries across 100 webhooks (target: 2 nodes ≥ 1.6 × 1)', median(push.hundred), median(postgres.pushOne.hundred), median(postgres.pushTwo.hundred), '/s');
+compare(
+  'deliveries across 100 webhooks (target: 2 nodes ≥ 1.6 × 1)',
+  median(push.hundred),
+  median(postgres.pushOne.hundred),
+  median(postgres.pushTwo.hundred),
+  '/s',
+);
 console.log(
   `| publish-to-delivered at 1,000 msg/s, p50 / p99 | ${fmt(median(push.steady.map((r) => r.p50)), 1)} / ${fmt(median(push.steady.map((r) => r.p99)), 1)} ms | ${fmt(median(postgres.pushOne.steady.map((r) => r.p50)), 1)} / ${fmt(median(postgres.pushOne.steady.map((r) => r.p99)), 1)} ms | | | |`,
 );
 
 let lost = false;
-for (const [sync, h] of [...Object.entries(modes).map(([m, h]) => [`sqlite_sync=${m}`, h]), ['PostgreSQL, 1 node', postgres.one], ['PostgreSQL, 2 nodes', postgres.two]]) {
-  for (const [what, checks] of [['single publish', h.verified], ['ingested webhook', h.ingestVerified ?? []]]) {
+for (const [sync, h] of [
+  ...Object.entries(modes).map(([m, h]) => [`sqlite_sync=${m}`, h]),
+  ['PostgreSQL, 1 node', postgres.one],
+  ['PostgreSQL, 2 nodes', postgres.two],
+]) {
+  for (const [what, checks] of [
+    ['single publish', h.verified],
+    ['ingested webhook', h.ingestVerified ?? []],
+  ]) {
     if (checks.length === 0) continue;
     const runs = checks.map((v) => `${v.acknowledged} acknowledged / ${v.stored} stored`).join('; ');
     const ok = checks.every((v) => v.stored >= v.acknowledged);

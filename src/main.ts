@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { action, call } from './cli/client.js';
 import { egressCommand } from './cli/egress.js';
 import { ingressCommand } from './cli/ingress.js';
 import { logsCommand } from './cli/logs.js';
 import { messagesCommands } from './cli/messages.js';
 import { offsetsCommand } from './cli/offsets.js';
-import { action, call } from './cli/client.js';
 import { receiveCommand } from './cli/receive.js';
 import { serveCommand } from './cli/serve.js';
 import { tokensCommand } from './cli/tokens.js';

@@ -1,14 +1,17 @@
-import type { FastifyInstance } from 'fastify';
+import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
+import type { FastifyInstance } from 'fastify';
 import { type Logger, pino } from 'pino';
 import { Tokens } from './auth/tokens.js';
 import type { Config } from './config/schema.js';
-import { randomBase62 } from './domain/ids.js';
 import { Dispatcher } from './delivery/dispatcher.js';
-import { EgressWebhooks } from './delivery/egress-webhooks.js';
 import { OutboundClient } from './delivery/outbound.js';
 import { RetrySchedule } from './delivery/schedule.js';
+import { randomBase62 } from './domain/ids.js';
+import { EgressWebhooks } from './egress/egress-webhooks.js';
 import { buildApp } from './http/app.js';
+import { klevApi } from './http/dialects/klev/index.js';
+import { ingressEndpoint } from './http/ingress.js';
 import { IngressWebhooks } from './ingress/ingress-webhooks.js';
 import { Consumer } from './log/consumer.js';
 import { Logs } from './log/logs.js';
@@ -16,8 +19,12 @@ import { LogNotifier } from './log/notifier.js';
 import { Offsets } from './log/offsets.js';
 import { Publisher } from './log/publisher.js';
 import { RetentionJob } from './log/retention.js';
-import { openStore } from './store/open.js';
+import { klevErrorBody } from './protocols/klev/errors.js';
+import { openPostgresStore } from './store/postgres/index.js';
+import { migratePostgres } from './store/postgres/migrate.js';
+import { openSqliteStore } from './store/sqlite/index.js';
 import type { Store } from './store/store.js';
+import { VERSION } from './version.js';
 
 /** How long a shutdown waits for requests in flight before closing their connections. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -49,7 +56,7 @@ export async function startServer(config: Config, print: (line: string) => void 
   const leaseMs = config.leaseSeconds * 1000;
 
   const notifier = new LogNotifier();
-  const publisher = new Publisher(store.messages, notifier, store.capabilities.appendsInFlight);
+  const publisher = new Publisher(store.messages, store.capabilities.appendsInFlight);
   const tokens = new Tokens(store.tokens, config.adminToken);
   const sender = new OutboundClient({ timeoutMs: config.deliveryTimeoutSeconds * 1000, allowPrivate: config.allowPrivateDestinations });
   const dispatcher = works
@@ -74,32 +81,39 @@ export async function startServer(config: Config, print: (line: string) => void 
     : null;
   let closing = false;
 
-  // Other nodes' publishes wake this node's long-polls and lanes; their API changes reach its lanes.
+  const ingress = new IngressWebhooks(store.ingress, store.logs, publisher, logger);
+
+  // The one path of changes, this node's and others': publishes wake long-polls and lanes,
+  // webhook changes reach their lanes and the ingress settings cache before the API answers.
   await store.watch((change) => {
     if (change.kind === 'log_grown') notifier.notify(change.logId);
     else if (change.kind === 'egress_changed') dispatcher?.changed(change.webhookId);
+    else if (change.kind === 'ingress_changed') ingress.forget(change.webhookId);
     else {
       notifier.wakeAll();
       dispatcher?.resync();
+      ingress.forgetAll();
     }
   });
 
-  const app = serves
-    ? buildApp(
-        {
-          tokens,
-          logs: new Logs(store.logs),
-          offsets: new Offsets(store.offsets, store.logs),
-          publisher,
-          consumer: new Consumer(store.logs, store.messages, notifier),
-          // An api-only node tells the workers through the store's change feed.
-          egress: new EgressWebhooks(store.egress, store.logs, dispatcher ?? { changed() {} }, config.allowPrivateDestinations),
-          ingress: new IngressWebhooks(store.ingress, store.logs, publisher, logger),
-          isClosing: () => closing,
-        },
-        { maxBodyBytes: config.maxBodyBytes, logger },
-      )
-    : null;
+  const deps = {
+    tokens,
+    logs: new Logs(store.logs),
+    offsets: new Offsets(store.offsets, store.logs),
+    publisher,
+    consumer: new Consumer(store.logs, store.messages, notifier),
+    egress: new EgressWebhooks(store.egress, store.logs, config.allowPrivateDestinations),
+    ingress,
+    isClosing: () => closing,
+  };
+  const requestTimeoutMs = config.requestTimeoutSeconds * 1000;
+  // klev is the root dialect: errors raised before routing are written in its body.
+  const app = serves ? buildApp(deps, { maxBodyBytes: config.maxBodyBytes, requestTimeoutMs, logger, errorBody: klevErrorBody }) : null;
+  if (app) {
+    app.register(klevApi, { deps, maxResponseBytes: config.maxResponseBytes, requestTimeoutMs, version: VERSION });
+    // The public URLs of klev's ingress webhooks.
+    app.register(ingressEndpoint, { ingress, maxRequestsPerClient: config.ingressMaxRequestsPerClient, errorBody: klevErrorBody, dialect: 'klev' });
+  }
 
   if (!config.adminToken) {
     const bearer = await tokens.bootstrapAdmin(store);
@@ -110,15 +124,17 @@ export async function startServer(config: Config, print: (line: string) => void 
 
   retention?.start();
   await dispatcher?.start();
-  const url = app ? await listen(app, config) : null;
+  const bound = app ? await listen(app, config) : null;
   const where = config.databaseUrl ? 'data in PostgreSQL' : `data in ${config.dataDir}`;
-  print(url ? `hooklog: listening on ${url} (${where}, node ${nodeId}, role ${config.role})` : `hooklog: worker running (${where}, node ${nodeId})`);
+  print(
+    bound ? `hooklog: listening on ${bound.address} (${where}, node ${nodeId}, role ${config.role})` : `hooklog: worker running (${where}, node ${nodeId})`,
+  );
 
   return {
     app,
     logger,
     store,
-    url,
+    url: bound?.url ?? null,
     async close() {
       closing = true;
       // Deliveries stop first: their lanes wait on the notifier closed below.
@@ -139,16 +155,44 @@ export async function startServer(config: Config, print: (line: string) => void 
   };
 }
 
-/** An empty host binds every address: IPv6 and IPv4 where the machine has IPv6, IPv4 alone otherwise. */
-async function listen(app: FastifyInstance, config: Config): Promise<string> {
-  if (config.host) return app.listen({ port: config.port, host: config.host });
-  try {
-    await app.listen({ port: config.port, host: '::' });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EAFNOSUPPORT') throw err;
-    await app.listen({ port: config.port, host: '0.0.0.0' });
+/**
+ * Listens, and returns the address bound, as the startup line shows it, and a
+ * URL this machine reaches the server on. An empty host binds every address:
+ * IPv6 and IPv4 where the machine has IPv6, IPv4 alone otherwise.
+ */
+async function listen(app: FastifyInstance, config: Config): Promise<{ address: string; url: string }> {
+  if (config.host) {
+    await app.listen({ port: config.port, host: config.host });
+  } else {
+    try {
+      await app.listen({ port: config.port, host: '::' });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAFNOSUPPORT') throw err;
+      await app.listen({ port: config.port, host: '0.0.0.0' });
+    }
   }
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : config.port;
-  return `http://127.0.0.1:${port}`;
+  const { address, family, port } = app.server.address() as AddressInfo;
+  const host = family === 'IPv6' ? `[${address}]` : address;
+  const wildcard = address === '::' || address === '0.0.0.0';
+  const every = address === '::' ? ' (every address)' : wildcard ? ' (every IPv4 address)' : '';
+  return { address: `http://${host}:${port}${every}`, url: `http://${wildcard ? '127.0.0.1' : host}:${port}` };
+}
+
+/** The backend the configuration names: PostgreSQL when `database_url` is set, SQLite in `data_dir` otherwise. */
+async function openStore(config: Config, logger: Logger): Promise<Store> {
+  if (!config.databaseUrl) return openSqliteStore(config.dataDir, config.sqliteSync, { allowReadableDir: config.allowReadableDataDir });
+  return openPostgresStore(config.databaseUrl, {
+    poolSize: config.databasePoolSize,
+    onWatchError: (err) => logger.warn({ err }, 'lost the database connection that hears other nodes; reconnecting'),
+  });
+}
+
+/** Applies the configured backend's migrations and says what it did: `hooklog migrate`. */
+export async function migrate(config: Config): Promise<string> {
+  if (config.databaseUrl) {
+    const applied = await migratePostgres(config.databaseUrl);
+    return applied.length ? `applied migrations ${applied.join(', ')}` : 'the database is up to date';
+  }
+  await openSqliteStore(config.dataDir, config.sqliteSync, { allowReadableDir: config.allowReadableDataDir }).close();
+  return `the SQLite database in ${config.dataDir} is up to date`;
 }

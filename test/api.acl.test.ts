@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type TestServer, startTestServer } from './helpers/server.js';
+import { startTestServer, type TestServer } from './helpers/server.js';
 
 describe('ACL rules', () => {
   let s: TestServer;
@@ -41,7 +41,7 @@ describe('ACL rules', () => {
   });
 
   it('subject:action:object allows that action on that object only', async () => {
-    const token = await tokenWith(['messages:publish:' + logA, 'messages:consume:' + logA]);
+    const token = await tokenWith([`messages:publish:${logA}`, `messages:consume:${logA}`]);
     expect((await s.request('POST', `/message/${logA}`, { token, body: { value: 'x' } })).status).toBe(200);
     const refused = await s.request('POST', `/message/${logB}`, { token, body: { value: 'x' } });
     expect(refused).toMatchObject({ status: 403, body: { details: expect.stringContaining(`messages:publish:${logB}`) } });
@@ -62,7 +62,7 @@ describe('ACL rules', () => {
   });
 
   it('covers tokens and offsets subjects', async () => {
-    const token = await tokenWith(['offsets:create', 'offsets:list', 'tokens:get']);
+    const token = await tokenWith(['offsets:create', 'offsets:list', 'tokens:get', `messages:consume:${logA}`]);
     const created = await s.request('POST', '/offsets', { token, body: { log_id: logA } });
     expect(created.status).toBe(200);
     expect((await s.request('GET', '/offsets', { token })).status).toBe(200);

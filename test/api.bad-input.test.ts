@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RequestOptions, type TestServer, startTestServer } from './helpers/server.js';
+import { type RequestOptions, startTestServer, type TestServer } from './helpers/server.js';
 
 /**
  * Every kind of bad input gets a 4xx with a stable code, and leaves stored
@@ -62,6 +62,7 @@ describe('bad input', () => {
     ['offset_id of another log', 'GET', () => `/messages/${log}`, () => ({ query: { offset_id: otherOffset } }), 400, '0112'],
     ['oversized body', 'POST', () => `/message/${log}`, () => ({ body: { value: 'x'.repeat(5000) } }), 413, '0101'],
     ['wrong content type', 'POST', () => `/message/${log}`, () => ({ rawBody: 'value=x', contentType: 'application/x-www-form-urlencoded' }), 415, '0001'],
+    ['a text/plain body', 'POST', () => '/logs', () => ({ rawBody: '{"metadata":"x"}', contentType: 'text/plain' }), 415, '0001'],
     ['unknown log', 'POST', () => `/message/${missingLog}`, () => ({ body: { value: 'v' } }), 404, '0107'],
     ['unknown log on consume', 'GET', () => `/messages/${missingLog}`, () => ({}), 404, '0107'],
     ['unknown token', 'GET', () => `/token/tok_${'2'.repeat(27)}`, () => ({}), 404, '0108'],

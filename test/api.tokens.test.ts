@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type TestServer, startTestServer } from './helpers/server.js';
+import { startTestServer, type TestServer } from './helpers/server.js';
 
 describe('tokens API', () => {
   let s: TestServer;

@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { BIN, freePort, runCli } from './helpers/process.js';
 import { useCliServer } from './helpers/cli.js';
+import { BIN, freePort, runCli } from './helpers/process.js';
 import { eventually } from './helpers/server.js';
 
 /** Runs `hooklog receive` and collects what it prints. */
@@ -25,7 +25,16 @@ describe('CLI: egress webhooks and receive', () => {
   it("follows klev's blog: create a log and a webhook, receive, publish, read the status", async () => {
     const log = await cli('logs', 'create', '--metadata', 'egress webhook test');
     const port = await freePort();
-    const webhook = await cli('egress-webhooks', 'create', '--log-id', log.log_id, '--metadata', 'egress webhook test', '--destination', `http://127.0.0.1:${port}`);
+    const webhook = await cli(
+      'egress-webhooks',
+      'create',
+      '--log-id',
+      log.log_id,
+      '--metadata',
+      'egress webhook test',
+      '--destination',
+      `http://127.0.0.1:${port}`,
+    );
     expect(webhook).toMatchObject({ log_id: log.log_id, payload: 'message', secret: expect.stringMatching(/^ewhsec_/) });
 
     const receive = await startReceive(webhook.secret, port);
@@ -44,7 +53,18 @@ describe('CLI: egress webhooks and receive', () => {
 
   it('manages webhooks: list, get, update, rotate, delete', async () => {
     const log = await cli('logs', 'create');
-    const created = await cli('egress-webhooks', 'create', '--log-id', log.log_id, '--destination', 'http://127.0.0.1:9/x', '--metadata', 'cli', '--payload', 'value');
+    const created = await cli(
+      'egress-webhooks',
+      'create',
+      '--log-id',
+      log.log_id,
+      '--destination',
+      'http://127.0.0.1:9/x',
+      '--metadata',
+      'cli',
+      '--payload',
+      'value',
+    );
     const { secret, ...shown } = created;
     expect((await cli('egress-webhooks', 'list', '--metadata', 'cli')).items).toEqual([shown]);
     expect(await cli('egress-webhooks', 'get', created.webhook_id)).toEqual(shown);

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { runCli } from './helpers/process.js';
 import { useCliServer } from './helpers/cli.js';
+import { runCli } from './helpers/process.js';
 
 describe('CLI: ingress webhooks', () => {
   const fixture = useCliServer();
@@ -25,14 +25,37 @@ describe('CLI: ingress webhooks', () => {
     expect(res.status).toBe(200);
     const consumed = await cli('consume', log_id, '--offset', '-2');
     expect(consumed.messages).toEqual([{ offset: 0, time: expect.any(Number), key: '72d3162e-cc78-11e3-81ab-4c9367dc0958', value: body }]);
-    expect(await cli('ingress-webhooks', 'metrics', webhook.webhook_id)).toEqual({ webhook_id: webhook.webhook_id, received: 1, accepted: 1, duplicates: 0, rejected: {} });
+    expect(await cli('ingress-webhooks', 'metrics', webhook.webhook_id)).toEqual({
+      webhook_id: webhook.webhook_id,
+      received: 1,
+      accepted: 1,
+      duplicates: 0,
+      handshakes: 0,
+      failed: 0,
+      rejected: {},
+    });
   });
 
   it('creates generic HMAC webhooks and updates, lists, gets and deletes them', async () => {
     const { log_id } = await cli('logs', 'create');
     const created = await cli(
-      'ingress-webhooks', 'create', '--log-id', log_id, '--type', 'hmac', '--secret', 's', '--header', 'X-Sig',
-      '--algorithm', 'sha512', '--encoding', 'base64', '--prefix', 'sha512=', '--no-deduplicate',
+      'ingress-webhooks',
+      'create',
+      '--log-id',
+      log_id,
+      '--type',
+      'hmac',
+      '--secret',
+      's',
+      '--header',
+      'X-Sig',
+      '--algorithm',
+      'sha512',
+      '--encoding',
+      'base64',
+      '--prefix',
+      'sha512=',
+      '--no-deduplicate',
     );
     expect(created).toMatchObject({ type: 'hmac', header: 'X-Sig', algorithm: 'sha512', encoding: 'base64', prefix: 'sha512=', deduplicate: false });
     const updated = await cli('ingress-webhooks', 'update', created.webhook_id, '--metadata', 'renamed', '--secret', 't');

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { BIN, freePort, runCli } from './helpers/process.js';
 import { useCliServer } from './helpers/cli.js';
+import { BIN, freePort, runCli } from './helpers/process.js';
 import { ADMIN } from './helpers/server.js';
 
 describe('CLI', () => {
@@ -21,7 +21,9 @@ describe('CLI', () => {
   it('manages tokens with metadata and repeated --acl', async () => {
     const created = await cli('tokens', 'create', '--metadata', 'cli', '--acl', 'logs:list', '--acl', 'messages:consume');
     expect(created).toMatchObject({ metadata: 'cli', acl: ['logs:list', 'messages:consume'], bearer: expect.any(String) });
-    expect((await cli('tokens', 'list', '--metadata', 'cli')).tokens).toEqual([{ token_id: created.token_id, metadata: 'cli', acl: ['logs:list', 'messages:consume'] }]);
+    expect((await cli('tokens', 'list', '--metadata', 'cli')).tokens).toEqual([
+      { token_id: created.token_id, metadata: 'cli', acl: ['logs:list', 'messages:consume'] },
+    ]);
     expect((await cli('tokens', 'get', created.token_id)).token_id).toBe(created.token_id);
     // The new token works from the CLI and its ACL applies.
     expect((await runCli(['logs', 'list'], { HOOKLOG_URL: fixture.server.url, HOOKLOG_TOKEN: created.bearer })).code).toBe(0);
@@ -30,8 +32,30 @@ describe('CLI', () => {
   });
 
   it('manages logs with retention flags', async () => {
-    const log = await cli('logs', 'create', '--metadata', 'cli log', '--compacting', '--trim-bytes', '1000', '--trim-seconds', '60', '--compact-seconds', '5', '--expire-seconds', '7');
-    expect(log).toEqual({ log_id: log.log_id, metadata: 'cli log', compacting: true, trim_bytes: 1000, trim_seconds: 60, compact_seconds: 5, expire_seconds: 7 });
+    const log = await cli(
+      'logs',
+      'create',
+      '--metadata',
+      'cli log',
+      '--compacting',
+      '--trim-bytes',
+      '1000',
+      '--trim-seconds',
+      '60',
+      '--compact-seconds',
+      '5',
+      '--expire-seconds',
+      '7',
+    );
+    expect(log).toEqual({
+      log_id: log.log_id,
+      metadata: 'cli log',
+      compacting: true,
+      trim_bytes: 1000,
+      trim_seconds: 60,
+      compact_seconds: 5,
+      expire_seconds: 7,
+    });
     expect((await cli('logs', 'list', '--metadata', 'cli log')).logs).toEqual([log]);
     expect(await cli('logs', 'get', log.log_id)).toEqual(log);
     expect(await cli('logs', 'delete', log.log_id)).toEqual(log);
@@ -67,7 +91,12 @@ describe('CLI', () => {
     const deadline = Date.now() + 5000;
     while (out.split('\n').filter(Boolean).length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
     follower.kill();
-    expect(out.trim().split('\n').map((line) => JSON.parse(line).value)).toEqual(['one', 'two']);
+    expect(
+      out
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line).value),
+    ).toEqual(['one', 'two']);
   });
 
   it('manages offsets', async () => {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { adminQuery, createSchema, postgresAvailable, type TestSchema } from './helpers/postgres.js';
 import { type ServerProcess, spawnServer } from './helpers/process.js';
-import { type TestSchema, adminQuery, createSchema, postgresAvailable } from './helpers/postgres.js';
 import { type Receiver, startReceiver } from './helpers/receiver.js';
 import { ADMIN, eventually, request } from './helpers/server.js';
 
@@ -46,8 +46,7 @@ describe.runIf(await postgresAvailable())('several nodes on one PostgreSQL datab
     await schema.drop();
   });
 
-  const offsetsAt = (r: Receiver, path: string) =>
-    r.received.filter((x) => x.path === path).map((x) => JSON.parse(x.body.toString()).offset as number);
+  const offsetsAt = (r: Receiver, path: string) => r.received.filter((x) => x.path === path).map((x) => JSON.parse(x.body.toString()).offset as number);
 
   it('publishing through either node gives each log one gap-free, strictly increasing offset sequence', async () => {
     await setUp();
@@ -156,7 +155,7 @@ describe.runIf(await postgresAvailable())('several nodes on one PostgreSQL datab
       // flight when the node died, and the one before it, never anything older.
       const first = seen.filter((offset, i) => seen.indexOf(offset) === i);
       expect(first).toEqual(Array.from({ length: total }, (_, i) => i));
-      seen.forEach((offset, i) => expect(offset).toBeGreaterThanOrEqual(Math.max(0, ...seen.slice(0, i)) - 2));
+      for (const [i, offset] of seen.entries()) expect(offset).toBeGreaterThanOrEqual(Math.max(0, ...seen.slice(0, i)) - 2);
     }
     const owners = await adminQuery(`SELECT DISTINCT lease_owner FROM ${schema.name}.egress_webhooks`);
     expect(owners.rows).toHaveLength(1);
@@ -165,7 +164,11 @@ describe.runIf(await postgresAvailable())('several nodes on one PostgreSQL datab
   it('retention runs on one node at a time, and moves to another when that node dies', async () => {
     await setUp({ HOOKLOG_RETENTION_INTERVAL_SECONDS: '0.2', HOOKLOG_LOG_LEVEL: 'debug' });
     const workers = await Promise.all([start('--role', 'worker'), start('--role', 'worker')]);
-    const runs = (node: ServerProcess) => node.stdout().split('\n').filter((line) => line.includes('"retention run"')).length;
+    const runs = (node: ServerProcess) =>
+      node
+        .stdout()
+        .split('\n')
+        .filter((line) => line.includes('"retention run"')).length;
     await eventually(() => expect(runs(workers[0]!) + runs(workers[1]!)).toBeGreaterThanOrEqual(6));
     const [leader, other] = runs(workers[0]!) > 0 ? [workers[0]!, workers[1]!] : [workers[1]!, workers[0]!];
     expect(runs(other)).toBe(0);

@@ -20,6 +20,10 @@ describe('configuration', () => {
       dataDir: './data',
       adminToken: '',
       maxBodyBytes: 1048576,
+      maxResponseBytes: 4194304,
+      requestTimeoutSeconds: 30,
+      ingressMaxRequestsPerClient: 100,
+      allowReadableDataDir: false,
       retentionIntervalSeconds: 30,
       logLevel: 'info',
       sqliteSync: 'full',
@@ -35,8 +39,8 @@ describe('configuration', () => {
 
   it('layers defaults, then the YAML file, then the environment', () => {
     const file = yaml('port: 9000\ndata_dir: /var/lib/hooklog\nlog_level: warn\n');
-    const config = loadConfig({ HOOKLOG_CONFIG: file, HOOKLOG_PORT: '9100', HOOKLOG_ADMIN_TOKEN: 'secret' });
-    expect(config).toMatchObject({ port: 9100, dataDir: '/var/lib/hooklog', logLevel: 'warn', adminToken: 'secret', host: '' });
+    const config = loadConfig({ HOOKLOG_CONFIG: file, HOOKLOG_PORT: '9100', HOOKLOG_ADMIN_TOKEN: 'secret-of-at-least-24-chars' });
+    expect(config).toMatchObject({ port: 9100, dataDir: '/var/lib/hooklog', logLevel: 'warn', adminToken: 'secret-of-at-least-24-chars', host: '' });
   });
 
   it('names the bad key and where it came from', () => {
@@ -48,6 +52,12 @@ describe('configuration', () => {
     expect(() => loadConfig({ HOOKLOG_RETRY_SCHEDULE: '' })).toThrow(/HOOKLOG_RETRY_SCHEDULE/);
     expect(loadConfig({ HOOKLOG_ALLOW_PRIVATE_DESTINATIONS: 'true' }).allowPrivateDestinations).toBe(true);
     expect(() => loadConfig({ HOOKLOG_ALLOW_PRIVATE_DESTINATIONS: 'yes' })).toThrow(/expected true or false/);
+    // Node's timers fire after 1 ms when asked for more than 2^31 - 1 ms.
+    expect(() => loadConfig({ HOOKLOG_DELIVERY_TIMEOUT_SECONDS: '3000000' })).toThrow(
+      /HOOKLOG_DELIVERY_TIMEOUT_SECONDS: expected a positive number of seconds up to 2147483/,
+    );
+    expect(() => loadConfig({ HOOKLOG_RETENTION_INTERVAL_SECONDS: '2147484' })).toThrow(/up to 2147483/);
+    expect(loadConfig({ HOOKLOG_LEASE_SECONDS: '2147483' }).leaseSeconds).toBe(2147483);
     expect(() => loadConfig({ HOOKLOG_SQLITE_SYNC: 'off' })).toThrow('HOOKLOG_SQLITE_SYNC: expected one of full, normal, got "off"');
     const file = yaml('prot: 9000\n');
     expect(() => loadConfig({ HOOKLOG_CONFIG: file })).toThrow(`${file}: unknown setting 'prot'`);
@@ -60,6 +70,15 @@ describe('configuration', () => {
     const result = await runCli(['serve'], { HOOKLOG_PORT: '99999' });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('hooklog: invalid configuration: HOOKLOG_PORT: expected a port number from 0 to 65535');
+  });
+
+  it('refuses an admin token shorter than 24 characters, at load and at serve (exit 2)', async () => {
+    expect(() => loadConfig({ HOOKLOG_ADMIN_TOKEN: 'a' })).toThrow('admin_token (HOOKLOG_ADMIN_TOKEN) must be at least 24 characters, got 1');
+    expect(() => loadConfig({ HOOKLOG_ADMIN_TOKEN: 'x'.repeat(23) })).toThrow(/at least 24 characters/);
+    expect(loadConfig({ HOOKLOG_ADMIN_TOKEN: 'x'.repeat(24) }).adminToken).toHaveLength(24);
+    const result = await runCli(['serve'], { HOOKLOG_ADMIN_TOKEN: 'a', HOOKLOG_DATA_DIR: tempDir() });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('hooklog: invalid configuration: admin_token (HOOKLOG_ADMIN_TOKEN) must be at least 24 characters');
   });
 
   it('the README documents every setting', async () => {

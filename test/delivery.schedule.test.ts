@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RetrySchedule, parseRetryAfter } from '../src/delivery/schedule.js';
+import { parseRetryAfter, RetrySchedule } from '../src/delivery/schedule.js';
 
 describe('retry schedule', () => {
   it('gives each step with ±20 % jitter, then null when used up', () => {

@@ -27,6 +27,8 @@ describe('dispatcher leases', () => {
     receiver = await startReceiver();
     sender = new OutboundClient({ timeoutMs: 1000, allowPrivate: true });
     notifier = new LogNotifier();
+    // As the server wires it: the store's change feed wakes lanes waiting on a log.
+    await store.watch((change) => change.kind === 'log_grown' && notifier.notify(change.logId));
   });
   afterEach(async () => {
     await Promise.all(dispatchers.splice(0).map((d) => d.stop()));
@@ -66,12 +68,27 @@ describe('dispatcher leases', () => {
   };
 
   it('shares webhooks between live workers, and a stopped worker hands its share over', async () => {
-    const log = await store.logs.create({ id: newId('log'), metadata: '', compacting: false, trimBytes: 0, trimSeconds: 0, compactSeconds: 0, expireSeconds: 0 });
+    const log = await store.logs.create({
+      id: newId('log'),
+      metadata: '',
+      compacting: false,
+      trimBytes: 0,
+      trimSeconds: 0,
+      compactSeconds: 0,
+      expireSeconds: 0,
+    });
     const ids: string[] = [];
     for (let i = 0; i < 6; i++) {
       const webhook = await store.egress.create({
-        id: newId('ewh'), logId: log.id, metadata: '', destination: `${receiver.url}?w=${i}`, payload: 'value', mode: 'ordered',
-        secret: 'ewhsec_test', startOffset: 0, nowMs: Date.now(),
+        id: newId('ewh'),
+        logId: log.id,
+        metadata: '',
+        destination: `${receiver.url}?w=${i}`,
+        payload: 'value',
+        mode: 'ordered',
+        secret: 'ewhsec_test',
+        startOffset: 0,
+        nowMs: Date.now(),
       });
       ids.push(webhook.id);
     }
@@ -80,9 +97,18 @@ describe('dispatcher leases', () => {
 
     await worker('node-b');
     // A joins B: within a few renewal rounds each holds half.
-    await eventually(async () => expect(await owners(ids)).toEqual(new Map([['node-a', 3], ['node-b', 3]])), 5_000);
+    await eventually(
+      async () =>
+        expect(await owners(ids)).toEqual(
+          new Map([
+            ['node-a', 3],
+            ['node-b', 3],
+          ]),
+        ),
+      5_000,
+    );
 
-    const publisher = new Publisher(store.messages, notifier);
+    const publisher = new Publisher(store.messages);
     await publisher.publish(log.id, [{ key: null, value: Buffer.from('one') }]);
     await receiver.waitFor(6);
     // Each webhook got the message once, from whichever node holds it.

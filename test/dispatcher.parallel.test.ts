@@ -23,7 +23,9 @@ describe('dispatcher, parallel mode', () => {
     store = openSqliteStore(tempDir());
     receiver = await startReceiver();
     const notifier = new LogNotifier();
-    publisher = new Publisher(store.messages, notifier);
+    // As the server wires it: the store's change feed wakes lanes waiting on a log.
+    await store.watch((change) => change.kind === 'log_grown' && notifier.notify(change.logId));
+    publisher = new Publisher(store.messages);
     sender = new OutboundClient({ timeoutMs: 1000, allowPrivate: true });
     dispatcher = new Dispatcher({
       store: store.egress,
@@ -36,7 +38,15 @@ describe('dispatcher, parallel mode', () => {
       nodeId: 'local',
       leaseMs: 15_000,
     });
-    const log = await store.logs.create({ id: newId('log'), metadata: '', compacting: false, trimBytes: 0, trimSeconds: 0, compactSeconds: 0, expireSeconds: 0 });
+    const log = await store.logs.create({
+      id: newId('log'),
+      metadata: '',
+      compacting: false,
+      trimBytes: 0,
+      trimSeconds: 0,
+      compactSeconds: 0,
+      expireSeconds: 0,
+    });
     logId = log.id;
   });
   afterEach(async () => {
@@ -61,7 +71,11 @@ describe('dispatcher, parallel mode', () => {
     dispatcher.changed(webhook.id);
     return webhook.id;
   };
-  const publish = (...values: string[]) => publisher.publish(logId, values.map((value) => ({ key: null, value: Buffer.from(value) })));
+  const publish = (...values: string[]) =>
+    publisher.publish(
+      logId,
+      values.map((value) => ({ key: null, value: Buffer.from(value) })),
+    );
   const bodies = () => receiver.received.map((r) => r.body.toString());
 
   it('parks a failed message and moves on; the retry set delivers it later', async () => {

@@ -1,6 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import { type Receiver, startReceiver } from './helpers/receiver.js';
-import { type TestServer, startTestServer } from './helpers/server.js';
+import { startTestServer, type TestServer } from './helpers/server.js';
 
 describe('egress webhooks API', () => {
   let s: TestServer;
@@ -59,9 +59,23 @@ describe('egress webhooks API', () => {
     expect(rotated.body).toMatchObject({ webhook_id: webhook.webhook_id, log_id: log, destination: receiver.url, payload: 'message' });
   });
 
+  it('bounds rotation, so that the signature header cannot grow without end: a week of overlap, ten valid secrets', async () => {
+    const { webhook_id: id } = (await create({})).body;
+    const rotate = (expire_seconds: number) => s.request('PATCH', `/egress_webhook/${id}/secret`, { body: { expire_seconds } });
+    expect((await rotate(7 * 24 * 3600 + 1)).body).toMatchObject({ error: 'ERR_KLEV_API_0102', details: expect.stringContaining('a week') });
+    for (let i = 0; i < 9; i++) expect((await rotate(3600)).status).toBe(200);
+    const refused = await rotate(3600);
+    expect(refused.status).toBe(400);
+    expect(refused.body.details).toContain('10 secrets are valid already');
+    // Ending the old ones at once is always possible.
+    expect((await rotate(0)).status).toBe(200);
+  });
+
   it('updates metadata and destination', async () => {
     const webhook = (await create({})).body;
-    const updated = await s.request('PATCH', `/egress_webhook/${webhook.webhook_id}`, { body: { metadata: 'renamed', destination: 'http://127.0.0.1:1/other' } });
+    const updated = await s.request('PATCH', `/egress_webhook/${webhook.webhook_id}`, {
+      body: { metadata: 'renamed', destination: 'http://127.0.0.1:1/other' },
+    });
     expect(updated.body).toMatchObject({ metadata: 'renamed', destination: 'http://127.0.0.1:1/other' });
     const viaPost = await s.request('POST', `/egress_webhook/${webhook.webhook_id}`, { body: { metadata: 'again' } });
     expect(viaPost.body).toMatchObject({ metadata: 'again', destination: 'http://127.0.0.1:1/other' });
@@ -99,15 +113,37 @@ describe('egress webhooks API', () => {
     expect((await s.request('GET', `/egress_webhook/ewh_${'0'.repeat(27)}/status`)).status).toBe(404);
   });
 
-  it('refuses private destinations unless allowed', async () => {
+  it('refuses private and reserved destinations unless allowed, on create and on update, storing nothing', async () => {
     const strict = await startTestServer();
+    onTestFinished(() => strict.close());
     const strictLog = (await strict.request('POST', '/logs', { body: {} })).body.log_id;
-    for (const destination of ['http://127.0.0.1:9000/', 'http://10.1.2.3/', 'http://[::1]:80/', 'http://169.254.169.254/latest', 'http://localhost:9000/']) {
+    const refused = [
+      'http://127.0.0.1:9000/',
+      'http://10.1.2.3/',
+      'http://[::1]:80/',
+      'http://169.254.169.254/latest',
+      'http://localhost:9000/',
+      // IPv6 forms that embed a private IPv4 address: IPv4-compatible, NAT64, 6to4, IPv4-mapped.
+      'http://[::7f00:1]:9/',
+      'http://[64:ff9b::a00:1]/',
+      'http://[2002:7f00:1::1]/',
+      'http://[0:0:0:0:0:ffff:127.0.0.1]/',
+      // Documentation ranges.
+      'http://192.0.2.10/',
+      'http://[2001:db8::1]/',
+    ];
+    for (const destination of refused) {
       const res = await strict.request('POST', '/egress_webhooks', { body: { log_id: strictLog, destination } });
       expect([res.status, res.body.error], destination).toEqual([400, 'ERR_KLEV_API_0117']);
     }
-    expect((await strict.request('POST', '/egress_webhooks', { body: { log_id: strictLog, destination: 'https://example.com/hook' } })).status).toBe(200);
-    await strict.close();
+    expect((await strict.request('GET', '/egress_webhooks')).body.items).toEqual([]);
+    const created = await strict.request('POST', '/egress_webhooks', { body: { log_id: strictLog, destination: 'https://example.com/hook' } });
+    expect(created.status).toBe(200);
+    for (const destination of refused) {
+      const res = await strict.request('PATCH', `/egress_webhook/${created.body.webhook_id}`, { body: { destination } });
+      expect([res.status, res.body.error], destination).toEqual([400, 'ERR_KLEV_API_0117']);
+    }
+    expect((await strict.request('GET', `/egress_webhook/${created.body.webhook_id}`)).body.destination).toBe('https://example.com/hook');
   });
 
   it('applies the egress_webhooks ACL, with rotate and status actions', async () => {

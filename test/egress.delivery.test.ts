@@ -1,9 +1,9 @@
 import { createHmac } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { hostname } from 'node:os';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import { type Received, type Receiver, startReceiver } from './helpers/receiver.js';
-import { type TestServer, eventually, startTestServer } from './helpers/server.js';
+import { eventually, startTestServer, type TestServer } from './helpers/server.js';
 
 /** Checks a klev signature the way a receiver would, independently of hooklog's own code. */
 function signedWith(received: Received, secret: string): boolean {
@@ -44,6 +44,34 @@ describe('egress delivery', () => {
     expect(receiver.received.every((r) => signedWith(r, secret))).toBe(true);
     expect(String(first.headers['x-klev-signature'])).toMatch(/^t=\d+;v1=[0-9a-f]{64}$/);
     await eventually(async () => expect(await status(webhook_id)).toMatchObject({ next_offset: 30, deliver_offset: 29, available_offset: 29 }));
+  });
+
+  it.each([
+    ['its log', () => `/log/${log}`],
+    ['the webhook', (id: string) => `/egress_webhook/${id}`],
+  ])('deleting %s stops its deliveries before the answer: no attempt starts after it', async (_what, path) => {
+    const { webhook_id } = await webhook();
+    receiver.fallback = { status: 200, delayMs: 50 };
+    await publish(...Array.from({ length: 60 }, (_, i) => `m${i}`));
+    await receiver.waitFor(5);
+    expect((await s.request('DELETE', path(webhook_id))).status).toBe(200);
+    const answered = receiver.received.length;
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    // Only an attempt already under way when the delete arrived may still land.
+    expect(receiver.received.length - answered).toBeLessThanOrEqual(1);
+    expect(receiver.received.length).toBeLessThan(20);
+  });
+
+  it("records an answer holding NUL characters, which PostgreSQL's text refuses, and moves on", async () => {
+    const { webhook_id } = await webhook();
+    receiver.script({ status: 200, body: 'ok\u0000nul' });
+    await publish('a', 'b');
+    await receiver.waitFor(2);
+    await eventually(async () => expect(await status(webhook_id)).toMatchObject({ next_offset: 2, deliver_offset: 1 }));
+    expect(receiver.received).toHaveLength(2);
+    // The first answer is kept, its NUL shown as U+FFFD.
+    const attempts = await s.server.store.egress.attempts(webhook_id, 10);
+    expect(attempts.map((a) => a.response).sort()).toEqual(['', 'ok\ufffdnul']);
   });
 
   it('sends binary messages as base64 JSON, and key or value payloads as raw bytes', async () => {
@@ -131,6 +159,24 @@ describe('egress delivery', () => {
     expect(attempts[1]!.error).toMatch(/ECONNRESET|socket|closed/i);
   });
 
+  it('counts the retry delay from the end of a timed-out attempt, not from its start', async () => {
+    const slow = await startTestServer({ allowPrivateDestinations: true, retrySchedule: [0, 1], deliveryTimeoutSeconds: 1 });
+    onTestFinished(() => slow.close());
+    const slowLog = (await slow.request('POST', '/logs', { body: {} })).body.log_id;
+    const { webhook_id } = (await slow.request('POST', '/egress_webhooks', { body: { log_id: slowLog, destination: receiver.url } })).body;
+    receiver.script({ hang: true });
+    await slow.request('POST', `/message/${slowLog}`, { body: { value: 'x' } });
+    const [first, second] = await receiver.waitFor(2);
+    // 1 s of timeout, then the 1 s retry (at least 0.8 s with jitter).
+    expect(second!.at - first!.at).toBeGreaterThanOrEqual(1750);
+    await eventually(async () => expect(await slow.server.store.egress.attempts(webhook_id, 10)).toHaveLength(2));
+    const [timedOut, retried] = (await slow.server.store.egress.attempts(webhook_id, 10)).reverse();
+    expect(timedOut!.error).toMatch(/timeout/);
+    // The recorded time is when the attempt was sent; it ended durationMs later. 10 ms
+    // less than the 0.8 s: the two clocks are read and rounded separately.
+    expect(retried!.time - (timedOut!.time + timedOut!.durationMs)).toBeGreaterThanOrEqual(790);
+  });
+
   it('honours Retry-After', async () => {
     const { webhook_id } = await webhook();
     receiver.script({ status: 429, headers: { 'retry-after': '1' } });
@@ -145,7 +191,9 @@ describe('egress delivery', () => {
     receiver.script({ status: 410 });
     await publish('x', 'y');
     await receiver.waitFor(1);
-    await eventually(async () => expect(await status(webhook_id)).toMatchObject({ active: false, inactive_reason: expect.stringContaining('410'), next_offset: 0 }));
+    await eventually(async () =>
+      expect(await status(webhook_id)).toMatchObject({ active: false, inactive_reason: expect.stringContaining('410'), next_offset: 0 }),
+    );
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(receiver.received).toHaveLength(1);
   });
@@ -221,5 +269,40 @@ describe('egress delivery to private addresses', () => {
     expect(receiver.received).toHaveLength(0);
     await s.close();
     await receiver.close();
+  });
+
+  it('refuses, when connecting, literal addresses that embed a private IPv4 or are reserved', async () => {
+    const receiver = await startReceiver();
+    const s = await startTestServer({ retrySchedule: [0], deliveryTimeoutSeconds: 1 });
+    onTestFinished(async () => {
+      await s.close();
+      await receiver.close();
+    });
+    const log = (await s.request('POST', '/logs', { body: {} })).body.log_id;
+    const port = new URL(receiver.url).port;
+    // Each on the receiver's port, so that one that got through would be seen there.
+    const addresses = ['::7f00:1', '64:ff9b::a00:1', '2002:7f00:1::1', '::ffff:7f00:1', '192.0.2.10'];
+    const webhooks = new Map<string, string>();
+    for (const address of addresses) {
+      const { webhook_id } = (await s.request('POST', '/egress_webhooks', { body: { log_id: log, destination: 'https://example.com/hook' } })).body;
+      // The API refuses these destinations; one stored before it did is refused when connecting.
+      await s.server.store.egress.update(webhook_id, { destination: `http://${address.includes(':') ? `[${address}]` : address}:${port}/` });
+      // Any change through the API makes the webhook's lane read it again.
+      expect((await s.request('PATCH', `/egress_webhook/${webhook_id}`, { body: { metadata: 'stored' } })).status).toBe(200);
+      webhooks.set(address, webhook_id);
+    }
+    await s.request('POST', `/message/${log}`, { body: { value: 'x' } });
+    for (const [address, id] of webhooks) {
+      const refusal = `refused to connect to private address ${address} (set HOOKLOG_ALLOW_PRIVATE_DESTINATIONS=true to allow)`;
+      await eventually(async () =>
+        expect((await s.request('GET', `/egress_webhook/${id}/status`)).body).toMatchObject({ active: false, deliver_error: refusal }),
+      );
+      const attempts = await s.server.store.egress.attempts(id, 10);
+      expect(
+        attempts.map((a) => [a.statusCode, a.error]),
+        address,
+      ).toEqual([[null, refusal]]);
+    }
+    expect(receiver.received).toHaveLength(0);
   });
 });

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { errorCatalog } from '../src/domain/errors.js';
-import { statusOf } from '../src/http/status.js';
+import { type ErrorName, errorCatalog } from '../src/domain/errors.js';
+import { statusOf } from '../src/http/errors.js';
+import { klevCode } from '../src/protocols/klev/errors.js';
 
 describe('error catalog', () => {
   it('docs/errors.md lists exactly the catalog, with the same status and message', () => {
@@ -11,12 +12,16 @@ describe('error catalog', () => {
       status: Number(status),
       message,
     }));
-    const expected = Object.values(errorCatalog).map((entry) => ({ code: entry.code, status: statusOf[entry.kind], message: entry.message }));
+    const expected = Object.entries(errorCatalog).map(([name, entry]) => ({
+      code: klevCode(name as ErrorName),
+      status: statusOf[entry.kind],
+      message: entry.message,
+    }));
     expect(rows).toEqual(expected);
   });
 
   it('every code is unique', () => {
-    const codes = Object.values(errorCatalog).map((entry) => entry.code);
+    const codes = Object.keys(errorCatalog).map((name) => klevCode(name as ErrorName));
     expect(new Set(codes).size).toBe(codes.length);
   });
 });

@@ -1,7 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type TestServer, eventually, startTestServer } from './helpers/server.js';
+import { PROVIDERS } from '../src/ingress/providers/registry.js';
+import { eventually, startTestServer, type TestServer } from './helpers/server.js';
 
 const githubSignature = (secret: string, body: string | Buffer) => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 
@@ -30,7 +31,13 @@ describe('ingress webhooks API and behaviour', () => {
   it("creates, gets, lists, updates and deletes, in klev's shape, never showing the secret", async () => {
     const created = await create({ metadata: 'slack', type: 'slack', secret: '8f742231b10e8888abcd99yyyzzz85a5' });
     expect(created.status).toBe(200);
-    expect(created.body).toEqual({ webhook_id: expect.stringMatching(/^iwh_[0-9A-Za-z]{27}$/), metadata: 'slack', log_id: log, type: 'slack', deduplicate: true });
+    expect(created.body).toEqual({
+      webhook_id: expect.stringMatching(/^iwh_[0-9A-Za-z]{27}$/),
+      metadata: 'slack',
+      log_id: log,
+      type: 'slack',
+      deduplicate: true,
+    });
     const id = created.body.webhook_id;
     expect((await s.request('GET', `/ingress_webhook/${id}`)).body).toEqual(created.body);
     expect((await s.request('GET', '/ingress_webhooks', { query: { metadata: 'slack' } })).body).toEqual({ items: [created.body] });
@@ -107,7 +114,15 @@ describe('ingress webhooks API and behaviour', () => {
     expect((await github(id, '{"n":1}', 'delivery-1')).body).toEqual({ status: 'accepted' });
     expect(await messages()).toHaveLength(4);
     await eventually(async () =>
-      expect((await s.request('GET', `/ingress_webhook/${id}/metrics`)).body).toEqual({ webhook_id: id, received: 14, accepted: 4, duplicates: 10, rejected: {} }),
+      expect((await s.request('GET', `/ingress_webhook/${id}/metrics`)).body).toEqual({
+        webhook_id: id,
+        received: 14,
+        accepted: 4,
+        duplicates: 10,
+        handshakes: 0,
+        failed: 0,
+        rejected: {},
+      }),
     );
   });
 
@@ -136,7 +151,14 @@ describe('ingress webhooks API and behaviour', () => {
     await new Promise<void>((resolve, reject) => {
       const req = httpRequest(`${s.url}/ingress/${id}`, {
         method: 'POST',
-        headers: { 'content-type': 'text/plain', connection: 'keep-alive, x-per-hop', 'x-per-hop': 'drop me', 'keep-alive': 'timeout=5', 'x-event': 'push', te: 'trailers' },
+        headers: {
+          'content-type': 'text/plain',
+          connection: 'keep-alive, x-per-hop',
+          'x-per-hop': 'drop me',
+          'keep-alive': 'timeout=5',
+          'x-event': 'push',
+          te: 'trailers',
+        },
       });
       req.on('response', (res) => res.resume().on('end', resolve));
       req.on('error', reject);
@@ -179,5 +201,20 @@ describe('ingress webhooks API and behaviour', () => {
     await s.request('DELETE', `/log/${log}`);
     expect((await s.request('GET', `/ingress_webhook/${id}`)).status).toBe(404);
     expect((await post(id, 'x', { 'content-type': 'text/plain' })).status).toBe(404);
+  });
+
+  it('accepts every type the provider registry lists, with the settings it declares', async () => {
+    for (const provider of PROVIDERS) {
+      const secret = provider.needs.secret ? 'whsec_c2VjcmV0' : undefined;
+      const res = await s.request('POST', '/ingress_webhooks', {
+        body: { log_id: log, type: provider.type, secret, ...(provider.needs.header && { header: 'x-sig' }) },
+      });
+      expect(res.status, `${provider.type}: ${JSON.stringify(res.body)}`).toBe(200);
+      for (const alias of provider.aliases ?? []) {
+        expect((await s.request('POST', '/ingress_webhooks', { body: { log_id: log, type: alias, secret } })).body.type).toBe(alias);
+      }
+    }
+    const unknown = await s.request('POST', '/ingress_webhooks', { body: { log_id: log, type: 'gitlab', secret: 's' } });
+    expect(unknown.body.details).toBe(`type must be one of ${PROVIDERS.map((p) => p.type).join(', ')} (or gitHub, svix)`);
   });
 });

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type TestServer, eventually, startTestServer } from './helpers/server.js';
+import { eventually, startTestServer, type TestServer } from './helpers/server.js';
 
 /** The background retention job, observed through the API of a running server. */
 describe('retention job', () => {
@@ -48,7 +48,14 @@ describe('retention job', () => {
   it('waits compact_seconds before removing an overwritten message', async () => {
     const log = (await s.request('POST', '/logs', { body: { compacting: true, compact_seconds: 3600 } })).body.log_id;
     await s.request('POST', `/messages/${log}`, {
-      body: { messages: [{ key: 'a', value: 'old', time: secondsAgo(7200) }, { key: 'b', value: 'young' }, { key: 'b', value: 'younger' }, { key: 'a', value: 'new' }] },
+      body: {
+        messages: [
+          { key: 'a', value: 'old', time: secondsAgo(7200) },
+          { key: 'b', value: 'young' },
+          { key: 'b', value: 'younger' },
+          { key: 'a', value: 'new' },
+        ],
+      },
     });
     await eventually(async () => expect(await values(log)).toEqual(['b=young', 'b=younger', 'a=new']));
     await new Promise((resolve) => setTimeout(resolve, 300));

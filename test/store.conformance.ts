@@ -34,6 +34,50 @@ export function describeStoreConformance(backend: string, harness: StoreHarness,
       return outcome;
     };
 
+    describe('change feed', () => {
+      it('announces, after each commit, grown logs and changed webhooks, also those a log takes with it', async () => {
+        const heard: string[] = [];
+        await store.watch((change) =>
+          heard.push(change.kind === 'log_grown' ? `grown ${change.logId}` : change.kind === 'resync' ? 'resync' : `${change.kind} ${change.webhookId}`),
+        );
+        const log = await makeLog();
+        await append(log.id, [msg(null, 'a')]);
+        expect(heard).toEqual([`grown ${log.id}`]);
+        await append(log.id, []);
+        expect(heard).toHaveLength(1);
+        const egress = newId('ewh');
+        await store.egress.create({
+          id: egress,
+          logId: log.id,
+          metadata: '',
+          destination: 'http://x',
+          payload: 'message',
+          mode: 'ordered',
+          secret: 's',
+          startOffset: 0,
+          nowMs: 1,
+        });
+        const ingress = newId('iwh');
+        await store.ingress.create({
+          id: ingress,
+          logId: log.id,
+          metadata: '',
+          type: 'none',
+          secret: '',
+          header: '',
+          algorithm: 'sha256',
+          encoding: 'hex',
+          prefix: '',
+          deduplicate: true,
+        });
+        await store.ingress.update(ingress, { metadata: 'x' });
+        expect(heard.slice(1)).toEqual([`egress_changed ${egress}`, `ingress_changed ${ingress}`]);
+        heard.length = 0;
+        await store.logs.delete(log.id);
+        expect(heard.sort()).toEqual([`egress_changed ${egress}`, `ingress_changed ${ingress}`]);
+      });
+    });
+
     describe('tokens', () => {
       it('creates, gets, lists by metadata and deletes', async () => {
         const a = { id: newId('tok'), metadata: 'a', acl: ['logs:get'], secretHash: 'aa' };
@@ -106,7 +150,10 @@ export function describeStoreConformance(backend: string, harness: StoreHarness,
         // Groups naming the logs in opposite orders must not deadlock.
         const groups = Array.from({ length: 12 }, (_, i) => {
           const logs = i % 2 === 0 ? [a.id, b.id] : [b.id, a.id];
-          return store.messages.append(logs.map((logId) => ({ logId, messages: [msg(null, `g${i}`), msg(null, `g${i}`)] })), 5);
+          return store.messages.append(
+            logs.map((logId) => ({ logId, messages: [msg(null, `g${i}`), msg(null, `g${i}`)] })),
+            5,
+          );
         });
         await Promise.all(groups);
         for (const log of [a, b]) {
@@ -181,6 +228,34 @@ export function describeStoreConformance(backend: string, harness: StoreHarness,
         const read = await store.messages.read(log.id, 5, 3);
         expect(read.map((m) => m.offset)).toEqual([5, 6, 7]);
         expect(await store.messages.read(log.id, 20, 3)).toEqual([]);
+      });
+
+      it('stops a read at maxBytes of key, value and headers, reading the first message whatever its size', async () => {
+        const log = await makeLog();
+        const value = (n: number) => 'x'.repeat(n);
+        await append(log.id, [msg('k', value(99)), msg(null, value(100)), msg(null, value(300)), msg(null, value(10))]);
+        const offsets = async (from: number, maxBytes: number) => (await store.messages.read(log.id, from, 10, { maxBytes })).map((m) => m.offset);
+        expect(await offsets(0, 200)).toEqual([0, 1]);
+        expect(await offsets(0, 199)).toEqual([0]);
+        expect(await offsets(2, 50)).toEqual([2]);
+        expect(await offsets(2, 310)).toEqual([2, 3]);
+        expect((await store.messages.readText(log.id, 0, 10, { maxBytes: 250 })).map((m) => m.offset)).toEqual([0, 1]);
+        expect(await store.messages.read(log.id, 0, 10)).toHaveLength(4);
+        // Headers count too.
+        const withHeaders = await makeLog();
+        await store.messages.append(
+          [
+            {
+              logId: withHeaders.id,
+              messages: [
+                { key: null, value: bytes('a'), headers: { h: value(100) } },
+                { key: null, value: bytes('b') },
+              ],
+            },
+          ],
+          1,
+        );
+        expect((await store.messages.read(withHeaders.id, 0, 10, { maxBytes: 50 })).map((m) => m.offset)).toEqual([0]);
       });
 
       it('finds the newest message by key, and by nil key', async () => {
@@ -353,6 +428,19 @@ export function describeStoreConformance(backend: string, harness: StoreHarness,
         expect(await store.egress.countActive()).toBe(1);
       });
 
+      it("leaves a deleted webhook's attempts to the purge, which removes them in steps", async () => {
+        const log = await makeLog();
+        const webhook = await newWebhook(log.id);
+        await store.egress.claim('node-a', 1_000, 9_000, 10);
+        await Promise.all([7, 8, 9].map((offset) => store.egress.recordAttempt(attempt(webhook.id, offset), webhook.state, 'node-a')));
+        await store.egress.delete(webhook.id);
+        expect(await store.retention.purgeDeleted(2)).toBe(2);
+        expect(await store.egress.attempts(webhook.id, 10)).toHaveLength(1);
+        expect(await store.retention.purgeDeleted(2)).toBe(1);
+        expect(await store.retention.purgeDeleted(2)).toBe(0);
+        expect(await store.egress.attempts(webhook.id, 10)).toEqual([]);
+      });
+
       it('keeps the last state of a group of attempts, and every attempt, in order', async () => {
         const log = await makeLog();
         const webhook = await newWebhook(log.id);
@@ -453,8 +541,15 @@ export function describeStoreConformance(backend: string, harness: StoreHarness,
         expect(await store.cluster.heartbeat('node-a', 6_000, 2_500)).toBe(1);
         const log = await makeLog();
         const webhook = await store.egress.create({
-          id: newId('ewh'), logId: log.id, metadata: '', destination: 'https://example.com/', payload: 'message', mode: 'ordered',
-          secret: 'ewhsec_x', startOffset: 0, nowMs: 0,
+          id: newId('ewh'),
+          logId: log.id,
+          metadata: '',
+          destination: 'https://example.com/',
+          payload: 'message',
+          mode: 'ordered',
+          secret: 'ewhsec_x',
+          startOffset: 0,
+          nowMs: 0,
         });
         expect(await store.egress.claim('node-b', 6_000, 99_000, 10)).toEqual([webhook.id]);
         expect(await store.cluster.lead('retention', 'node-b', 6_000, 99_000)).toBe(true);
@@ -496,6 +591,19 @@ export function describeStoreConformance(backend: string, harness: StoreHarness,
         expect(await store.retention.trimByAge(log.id, 35, 2)).toBe(0);
       });
 
+      it('trims by age the old messages after young ones: those appended late, in their own and in later groups', async () => {
+        const log = await makeLog({ trimSeconds: 1 });
+        await append(log.id, [msg(null, 'a', 10), msg(null, 'young', 50), msg(null, 'late', 20), msg(null, 'future', 90)]);
+        await append(log.id, [msg(null, 'late-2', 30), msg(null, 'young-2', 95)]);
+        expect(await store.retention.trimByAge(log.id, 40, 1)).toBe(1);
+        expect(await store.retention.trimByAge(log.id, 40, 100)).toBe(2);
+        expect(await offsetsOf(log.id)).toEqual([1, 3, 5]);
+        expect(await store.retention.trimByAge(log.id, 40, 100)).toBe(0);
+        // A late message is late for good: once the young ones before it are gone, it still goes by its own time.
+        expect(await store.retention.trimByAge(log.id, 92, 100)).toBe(2);
+        expect(await offsetsOf(log.id)).toEqual([5]);
+      });
+
       it('trims by size down to the limit, oldest first', async () => {
         const log = await makeLog({ trimBytes: 10 });
         // 4 bytes each (key 1 + value 3): 16 bytes in all.
@@ -523,6 +631,30 @@ export function describeStoreConformance(backend: string, harness: StoreHarness,
         await append(log.id, [msg('k', null, 10), msg(null, null, 10), msg('j', 'v', 10), msg('k', null, 50)]);
         expect(await store.retention.expire(log.id, 20, 100)).toBe(1);
         expect(await offsetsOf(log.id)).toEqual([1, 2, 3]);
+      });
+
+      it("purges a deleted ingress webhook's delivery ids, then its log's messages are gone", async () => {
+        const log = await makeLog();
+        const scope = newId('iwh');
+        await store.ingress.create({
+          id: scope,
+          logId: log.id,
+          metadata: '',
+          type: 'none',
+          secret: '',
+          header: '',
+          algorithm: 'sha256',
+          encoding: 'hex',
+          prefix: '',
+          deduplicate: true,
+        });
+        const once = (key: string) => store.messages.append([{ logId: log.id, messages: [msg(null, key)], idempotency: { scope, key, since: 0, now: 10 } }], 1);
+        for (const key of ['a', 'b', 'c']) await once(key);
+        await store.ingress.delete(scope);
+        // The log's three messages stay; only the delivery ids go with the webhook.
+        expect(await store.retention.purgeDeleted(10)).toBe(3);
+        expect(await offsetsOf(log.id)).toEqual([0, 1, 2]);
+        expect(await once('a')).toEqual([{ nextOffset: 4 }]);
       });
 
       it('purges the messages of deleted logs in steps', async () => {

@@ -1,8 +1,9 @@
+import { readdirSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openPostgresStore } from '../src/store/postgres/index.js';
 import { migratePostgres } from '../src/store/postgres/migrate.js';
+import { adminQuery, createSchema, postgresAvailable, type TestSchema } from './helpers/postgres.js';
 import { describeStoreConformance } from './store.conformance.js';
-import { type TestSchema, adminQuery, createSchema, postgresAvailable } from './helpers/postgres.js';
 
 const available = await postgresAvailable();
 const schemas: TestSchema[] = [];
@@ -21,9 +22,12 @@ describe.runIf(available)('postgres migrations', () => {
   it('nodes migrating at once take turns: each migration is applied exactly once', async () => {
     const schema = await freshSchema();
     const applied = await Promise.all(Array.from({ length: 4 }, () => migratePostgres(schema.url)));
-    expect(applied.flat().sort()).toEqual([1]);
+    const versions = readdirSync(new URL('../migrations/postgres/', import.meta.url))
+      .map((name) => Number.parseInt(name, 10))
+      .sort((a, b) => a - b);
+    expect(applied.flat().sort((a, b) => a - b)).toEqual(versions);
     const recorded = await adminQuery(`SELECT version FROM ${schema.name}.schema_migrations`);
-    expect(recorded.rows).toEqual([{ version: 1 }]);
+    expect(recorded.rows.map((row) => row.version)).toEqual(versions);
     expect(await migratePostgres(schema.url)).toEqual([]);
   });
 
@@ -31,5 +35,23 @@ describe.runIf(available)('postgres migrations', () => {
     const url = new URL((await freshSchema()).url);
     url.searchParams.set('options', '-c search_path=hooklog_no_such_schema');
     await expect(migratePostgres(url.toString())).rejects.toThrow(/create it first/);
+  });
+
+  it('002 marks messages whose time is before an earlier one as late, and records the latest time of each log', async () => {
+    const schema = await freshSchema();
+    await migratePostgres(schema.url, { through: 1 });
+    await adminQuery(`SET search_path = ${schema.name}; INSERT INTO logs (id, metadata, compacting, trim_bytes, trim_seconds, compact_seconds, expire_seconds, next_offset)
+      VALUES ('log_1', '', false, 0, 60, 0, 0, 4);
+      INSERT INTO messages (log_seq, msg_offset, time, key, value) SELECT seq, o, t, NULL, 'x' FROM logs, (VALUES (0, 100), (1, 300), (2, 200), (3, 300)) AS m(o, t)`);
+    expect(await migratePostgres(schema.url, { through: 2 })).toEqual([2]);
+    expect((await adminQuery(`SELECT msg_offset FROM ${schema.name}.messages WHERE late`)).rows).toEqual([{ msg_offset: '2' }]);
+    expect((await adminQuery(`SELECT max_time FROM ${schema.name}.logs`)).rows).toEqual([{ max_time: '300' }]);
+    const store = await openPostgresStore(schema.url, { poolSize: 2 });
+    try {
+      expect(await store.retention.trimByAge('log_1', 250, 1000)).toBe(2);
+      expect((await store.messages.read('log_1', 0, 10)).map((m) => m.offset)).toEqual([1, 3]);
+    } finally {
+      await store.close();
+    }
   });
 });

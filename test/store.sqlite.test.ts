@@ -1,5 +1,5 @@
 import { openSqliteStore } from '../src/store/sqlite/index.js';
-import { describeStoreConformance } from './store.conformance.js';
 import { tempDir } from './helpers/server.js';
+import { describeStoreConformance } from './store.conformance.js';
 
 describeStoreConformance('sqlite', { make: async () => openSqliteStore(tempDir()) });

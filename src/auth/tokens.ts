@@ -1,15 +1,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { type AclRule, parseAclEntry, validateAcl } from '../domain/acl.js';
+import { coverage, parseAclEntry, validateAcl } from '../domain/acl.js';
 import { fail } from '../domain/errors.js';
 import { isKsuid, newId, randomBase62 } from '../domain/ids.js';
 import type { Token } from '../domain/types.js';
 import type { TokenStore } from '../store/store.js';
-
-/** Who is making a request. `rules` null means full access. */
-export interface Principal {
-  tokenId: string | null;
-  rules: AclRule[] | null;
-}
+import type { Principal } from './principal.js';
 
 const SECRET_LENGTH = 32;
 
@@ -28,9 +23,15 @@ export class Tokens {
     this.adminDigest = adminToken ? sha256(adminToken) : null;
   }
 
-  /** Creates a token; the bearer is returned here and never again. */
-  async create(metadata: string, acl: string[]): Promise<{ token: Token; bearer: string }> {
-    const made = mint(metadata, validateAcl(acl));
+  /**
+   * Creates a token for `by`; the bearer is returned here and never again. A
+   * token may only hand out rights it holds itself, so a full-access token
+   * (empty ACL) can only be made by a full-access principal.
+   */
+  async create(by: Principal, metadata: string, acl: string[]): Promise<{ token: Token; bearer: string }> {
+    const lacking = coverage(by.rules)(validateAcl(acl).map(parseAclEntry));
+    if (lacking) fail('acl_insufficient', `the token may not hand out ${lacking}: a token may only create tokens whose rights are a subset of its own`);
+    const made = mint(metadata, acl);
     await this.tokens.create(made.token);
     return made;
   }
@@ -41,15 +42,22 @@ export class Tokens {
     return (await store.createBootstrapToken(made.token)) ? made.bearer : undefined;
   }
 
-  async get(id: string): Promise<Token> {
-    return (await this.tokens.get(id)) ?? notFound(id);
+  /** A token `by` may see: one whose rights are a subset of its own. */
+  async get(by: Principal, id: string): Promise<Token> {
+    const token = (await this.tokens.get(id)) ?? notFound(id);
+    const lacking = coverage(by.rules)(token.acl.map(parseAclEntry));
+    if (lacking) fail('acl_insufficient', `token '${id}' has rights the requesting token lacks: ${lacking}`);
+    return token;
   }
 
-  list(filter: { metadata?: string }): Promise<Token[]> {
-    return this.tokens.list(filter);
+  /** The tokens `by` may see; tokens with rights it lacks are left out. */
+  async list(by: Principal, filter: { metadata?: string }): Promise<Token[]> {
+    const lacking = coverage(by.rules);
+    return (await this.tokens.list(filter)).filter((token) => lacking(token.acl.map(parseAclEntry)) === undefined);
   }
 
-  async delete(id: string): Promise<Token> {
+  async delete(by: Principal, id: string): Promise<Token> {
+    await this.get(by, id);
     return (await this.tokens.delete(id)) ?? notFound(id);
   }
 

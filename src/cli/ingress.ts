@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { PROVIDERS } from '../ingress/providers/registry.js';
 import { action, call } from './client.js';
 
 interface Settings {
@@ -47,7 +48,10 @@ export function ingressCommand(program: Command): void {
       .command('create')
       .description('create a webhook; providers POST to /ingress/<webhook_id>')
       .requiredOption('--log-id <log_id>', 'the log that receives the webhooks')
-      .requiredOption('--type <type>', 'github, stripe, slack, shopify, standard-webhooks, svix, klev-message, klev-key, klev-value, paddle, linear, hmac, secret-header or none'),
+      .requiredOption(
+        '--type <type>',
+        `one of: ${PROVIDERS.map((provider) => `${[provider.type, ...(provider.aliases ?? [])].join(' or ')} (${provider.summary})`).join('; ')}`,
+      ),
   ).action(
     action((client, opts: Settings & { logId: string; type: string }) =>
       call(client, 'POST', 'ingress_webhooks', { body: { log_id: opts.logId, type: opts.type, ...settingsBody(opts) } }),
@@ -64,6 +68,6 @@ export function ingressCommand(program: Command): void {
   ingress.command('delete <webhook_id>').action(action((client, id: string) => call(client, 'DELETE', path(id))));
   ingress
     .command('metrics <webhook_id>')
-    .description('requests received, accepted, duplicates and rejected by reason')
+    .description('requests received, accepted, duplicates, handshakes, failed and rejected by reason')
     .action(action((client, id: string) => call(client, 'GET', `${path(id)}/metrics`)));
 }

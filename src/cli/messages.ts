@@ -1,5 +1,5 @@
 import { type Command, InvalidArgumentError } from 'commander';
-import { type ClientOptions, action, call, integer } from './client.js';
+import { action, type ClientOptions, call, integer } from './client.js';
 
 interface PublishOptions {
   key?: string;

@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import type { Command } from 'commander';
-import { SIGNATURE_HEADER, verifySignature } from '../delivery/signing.js';
+import { SIGNATURE_HEADER, verifySignature } from '../protocols/klev/signature.js';
 import { integer } from './client.js';
 
 /** Signatures older or newer than this are refused, which stops replays of captured requests. */
@@ -49,13 +49,16 @@ interface DeliveredMessage {
 function describe(body: Buffer, contentType: string | undefined): string {
   if (!contentType?.startsWith('application/json')) return `Payload (${body.length} bytes): ${body.toString('utf8')}\n`;
   const message = JSON.parse(body.toString('utf8')) as DeliveredMessage;
-  const text = (field: string | undefined) => (field === undefined ? '' : message.encoding === 'base64' ? Buffer.from(field, 'base64').toString('utf8') : field);
+  const text = (field: string | undefined) =>
+    field === undefined ? '' : message.encoding === 'base64' ? Buffer.from(field, 'base64').toString('utf8') : field;
   return `Offset: ${message.offset}\n Time: ${goTime(message.time ?? 0)}\n Key: ${text(message.key)}\n Value: ${text(message.value)}\n`;
 }
 
 /** Microseconds since the epoch, as klev's Go CLI prints a time: 2023-09-23 17:42:07.24796 +0000 UTC */
 function goTime(micros: number): string {
   const iso = new Date(Math.floor(micros / 1000)).toISOString();
-  const fraction = String(micros % 1_000_000).padStart(6, '0').replace(/0+$/, '');
+  const fraction = String(micros % 1_000_000)
+    .padStart(6, '0')
+    .replace(/0+$/, '');
   return `${iso.slice(0, 10)} ${iso.slice(11, 19)}${fraction ? `.${fraction}` : ''} +0000 UTC`;
 }

@@ -1,9 +1,7 @@
 import { type Command, Option } from 'commander';
 import { ConfigError, checkConfig, loadConfig } from '../config/load.js';
 import { type Config, ROLES } from '../config/schema.js';
-import { startServer } from '../server.js';
-import { migratePostgres } from '../store/postgres/migrate.js';
-import { openSqliteStore } from '../store/sqlite/index.js';
+import { migrate, startServer } from '../server.js';
 
 /** The configuration, or exit 2 with a message naming what is wrong. */
 function configOrExit(overrides: Partial<Config> = {}): Config {
@@ -58,13 +56,7 @@ export function serveCommand(program: Command): void {
     .command('migrate')
     .description('apply database migrations and exit (serve also applies them at start, under a lock)')
     .action(async () => {
-      const config = configOrExit();
-      if (config.databaseUrl) {
-        const applied = await migratePostgres(config.databaseUrl).catch(cannot('migrate'));
-        process.stdout.write(applied.length ? `applied migrations ${applied.join(', ')}\n` : 'the database is up to date\n');
-      } else {
-        await openSqliteStore(config.dataDir, config.sqliteSync).close();
-        process.stdout.write(`the SQLite database in ${config.dataDir} is up to date\n`);
-      }
+      const done = await migrate(configOrExit()).catch(cannot('migrate'));
+      process.stdout.write(`${done}\n`);
     });
 }

@@ -12,11 +12,9 @@ export function tokensCommand(program: Command): void {
     .description('create a token; its bearer is shown only now')
     .option('--metadata <text>', 'metadata of the token')
     .option('--acl <entry>', 'ACL entry subject[:action[:object_id]] (repeatable); none means full access', collect)
-    .action(action((client, opts: { metadata?: string; acl?: string[] }) => call(client, 'POST', 'tokens', { body: { metadata: opts.metadata, acl: opts.acl } })));
-  tokens
-    .command('get <token_id>')
-    .action(action((client, id: string) => call(client, 'GET', `token/${encodeURIComponent(id)}`)));
-  tokens
-    .command('delete <token_id>')
-    .action(action((client, id: string) => call(client, 'DELETE', `token/${encodeURIComponent(id)}`)));
+    .action(
+      action((client, opts: { metadata?: string; acl?: string[] }) => call(client, 'POST', 'tokens', { body: { metadata: opts.metadata, acl: opts.acl } })),
+    );
+  tokens.command('get <token_id>').action(action((client, id: string) => call(client, 'GET', `token/${encodeURIComponent(id)}`)));
+  tokens.command('delete <token_id>').action(action((client, id: string) => call(client, 'DELETE', `token/${encodeURIComponent(id)}`)));
 }

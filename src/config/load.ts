@@ -1,6 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { type Config, LOG_LEVELS, ROLES, SQLITE_SYNC, type Setting, envName, settings } from './schema.js';
+import { type Config, envName, LOG_LEVELS, ROLES, type Setting, SQLITE_SYNC, settings } from './schema.js';
+
+/** Node's timers hold at most 2^31 - 1 ms; a longer one fires after 1 ms instead. */
+const MAX_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+
+/** Shortest admin bearer accepted: 24 random characters are far beyond guessing. */
+export const MIN_ADMIN_TOKEN_LENGTH = 24;
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -34,6 +40,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
 /** Rules between settings, checked after every layer (and after command-line overrides). */
 export function checkConfig(config: Config): Config {
+  // The admin bearer has full access and no rate limit: a short one can be guessed.
+  if (config.adminToken !== '' && config.adminToken.length < MIN_ADMIN_TOKEN_LENGTH) {
+    throw new ConfigError(
+      `admin_token (HOOKLOG_ADMIN_TOKEN) must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters, got ${config.adminToken.length}; make one with: openssl rand -hex 24`,
+    );
+  }
   if (config.role !== 'all' && !config.databaseUrl) {
     throw new ConfigError(`role '${config.role}' needs a database that nodes share: set database_url (HOOKLOG_DATABASE_URL)`);
   }
@@ -77,9 +89,14 @@ function coerce(setting: Setting, raw: unknown, source: string): unknown {
       if (!Number.isSafeInteger(n) || n <= 0) bad('a positive whole number');
       return n;
     }
-    case 'positive_number': {
+    case 'non_negative_integer': {
       const n = asNumber();
-      if (!Number.isFinite(n) || n <= 0) bad('a positive number');
+      if (!Number.isSafeInteger(n) || n < 0) bad('a whole number >= 0');
+      return n;
+    }
+    case 'seconds': {
+      const n = asNumber();
+      if (!Number.isFinite(n) || n <= 0 || n > MAX_TIMER_SECONDS) bad(`a positive number of seconds up to ${MAX_TIMER_SECONDS} (about 24 days)`);
       return n;
     }
     case 'log_level':

@@ -10,6 +10,10 @@ export interface Config {
   dataDir: string;
   adminToken: string;
   maxBodyBytes: number;
+  maxResponseBytes: number;
+  requestTimeoutSeconds: number;
+  ingressMaxRequestsPerClient: number;
+  allowReadableDataDir: boolean;
   retentionIntervalSeconds: number;
   logLevel: LogLevel;
   sqliteSync: SqliteSync;
@@ -33,7 +37,17 @@ export type SqliteSync = (typeof SQLITE_SYNC)[number];
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-type SettingType = 'port' | 'string' | 'positive_integer' | 'positive_number' | 'log_level' | 'sqlite_sync' | 'role' | 'seconds_list' | 'boolean';
+type SettingType =
+  | 'port'
+  | 'string'
+  | 'positive_integer'
+  | 'non_negative_integer'
+  | 'seconds'
+  | 'log_level'
+  | 'sqlite_sync'
+  | 'role'
+  | 'seconds_list'
+  | 'boolean';
 
 export interface Setting {
   key: string;
@@ -46,7 +60,20 @@ export interface Setting {
 export const settings: readonly Setting[] = [
   { key: 'port', field: 'port', type: 'port', default: 8080, description: 'TCP port the HTTP server listens on' },
   { key: 'host', field: 'host', type: 'string', default: '', description: 'address to bind; empty binds every address' },
-  { key: 'data_dir', field: 'dataDir', type: 'string', default: './data', description: 'directory of the SQLite database (unused with database_url)' },
+  {
+    key: 'data_dir',
+    field: 'dataDir',
+    type: 'string',
+    default: './data',
+    description: 'directory of the SQLite database (unused with database_url); created 700, its files 600, as they hold webhook secrets',
+  },
+  {
+    key: 'allow_readable_data_dir',
+    field: 'allowReadableDataDir',
+    type: 'boolean',
+    default: false,
+    description: 'start even when data_dir can be read or entered by other users (by default that stops the server)',
+  },
   {
     key: 'database_url',
     field: 'databaseUrl',
@@ -60,7 +87,7 @@ export const settings: readonly Setting[] = [
     field: 'databasePoolSize',
     type: 'positive_integer',
     default: 10,
-    description: 'PostgreSQL connections per node, besides one that listens for other nodes\' changes',
+    description: "PostgreSQL connections per node, besides one that listens for other nodes' changes",
   },
   {
     key: 'role',
@@ -72,17 +99,17 @@ export const settings: readonly Setting[] = [
   {
     key: 'lease_seconds',
     field: 'leaseSeconds',
-    type: 'positive_number',
+    type: 'seconds',
     default: 15,
     description:
-      'how long a worker\'s claim on a webhook or job lasts unless renewed (it renews every third of it); a node that dies has its work taken over after this',
+      "how long a worker's claim on a webhook or job lasts unless renewed (it renews every third of it); a node that dies has its work taken over after this",
   },
   {
     key: 'admin_token',
     field: 'adminToken',
     type: 'string',
     default: '',
-    description: 'bootstrap bearer with full access; when empty, the first start creates an admin token and prints it once',
+    description: 'bootstrap bearer with full access, at least 24 characters; when empty, the first start creates an admin token and prints it once',
   },
   {
     key: 'max_body_bytes',
@@ -92,9 +119,32 @@ export const settings: readonly Setting[] = [
     description: 'largest request body accepted, in bytes; larger bodies get 413',
   },
   {
+    key: 'max_response_bytes',
+    field: 'maxResponseBytes',
+    type: 'positive_integer',
+    default: 4 * 1024 * 1024,
+    description: 'largest consume response, in bytes; a page then holds fewer messages (always at least one) and next_offset says where to go on',
+  },
+  {
+    key: 'request_timeout_seconds',
+    field: 'requestTimeoutSeconds',
+    type: 'seconds',
+    default: 30,
+    description:
+      'how long a client may take to send a whole request (line, headers and body); slower ones get 408 and are disconnected. Long-polls wait after their request arrived and are not cut short',
+  },
+  {
+    key: 'ingress_max_requests_per_client',
+    field: 'ingressMaxRequestsPerClient',
+    type: 'non_negative_integer',
+    default: 100,
+    description:
+      'requests one client address may have in flight at once on the public ingress URLs; more get 429. 0 turns the cap off: do that behind a proxy, where every request comes from its address, and cap there',
+  },
+  {
     key: 'retention_interval_seconds',
     field: 'retentionIntervalSeconds',
-    type: 'positive_number',
+    type: 'seconds',
     default: 30,
     description: 'how often the retention job trims, compacts and expires messages',
   },
@@ -118,7 +168,7 @@ export const settings: readonly Setting[] = [
   {
     key: 'delivery_timeout_seconds',
     field: 'deliveryTimeoutSeconds',
-    type: 'positive_number',
+    type: 'seconds',
     default: 15,
     description: 'how long one delivery request may take, connection to last byte',
   },

@@ -1,14 +1,15 @@
 import type { DeliveryState, EgressWebhook, Message, ParkedRetry } from '../domain/types.js';
 import type { LogNotifier } from '../log/notifier.js';
+import { SIGNATURE_HEADER, signatureHeader } from '../protocols/klev/signature.js';
 import type { ClusterStore, EgressStore, MessageStore } from '../store/store.js';
-import { afterAttempt, errorOf } from './outcome.js';
 import type { OutboundResponse } from './outbound.js';
+import { afterAttempt, errorOf } from './outcome.js';
 import { payloadOf } from './payload.js';
 import type { RetrySchedule } from './schedule.js';
-import { SIGNATURE_HEADER, signatureHeader } from './signing.js';
 
-/** Messages read from the log per batch. */
+/** Messages read from the log per batch, and at most this many bytes of them (beyond the first): lanes run by the hundred. */
 const BATCH = 100;
+const BATCH_BYTES = 4 * 1024 * 1024;
 /** A caught-up lane re-reads its webhook at least this often, even with no news. */
 const IDLE_MS = 30_000;
 /** setTimeout's limit. */
@@ -129,7 +130,16 @@ export class Dispatcher {
       await store.release(nodeId, excess);
     } else if (running.length < share) {
       for (const id of await store.claim(nodeId, now, until, share - running.length)) {
-        if (!this.lanes.has(id) && !this.stopped) this.lanes.set(id, new Lane(id, this.deps, () => this.leasedUntil, () => this.exited(id)));
+        if (!this.lanes.has(id) && !this.stopped)
+          this.lanes.set(
+            id,
+            new Lane(
+              id,
+              this.deps,
+              () => this.leasedUntil,
+              () => this.exited(id),
+            ),
+          );
       }
     }
   }
@@ -249,7 +259,7 @@ class Lane {
     const stopWaiting = new AbortController();
     const grown = notifier.subscribe(webhook.logId, IDLE_MS, AbortSignal.any([stopWaiting.signal, this.halted.signal]));
     try {
-      const batch = await messages.read(webhook.logId, state.nextOffset, BATCH);
+      const batch = await messages.read(webhook.logId, state.nextOffset, BATCH, { maxBytes: BATCH_BYTES });
       if (batch.length === 0) await this.idle(parked ? parked.nextAttemptAt - now : IDLE_MS, grown);
       else await this.deliverBatch(webhook, batch);
     } finally {
@@ -289,46 +299,43 @@ class Lane {
   }
 
   /** Sends one message, records the attempt with the new state, and returns that state. */
-  private async attempt(
-    webhook: EgressWebhook,
-    state: DeliveryState,
-    message: Message,
-    failuresBefore: number,
-    fromRetrySet: boolean,
-  ): Promise<DeliveryState> {
+  private async attempt(webhook: EgressWebhook, state: DeliveryState, message: Message, failuresBefore: number, fromRetrySet: boolean): Promise<DeliveryState> {
     const { store, sender, schedule } = this.deps;
-    const now = Date.now();
+    const sentAtMs = Date.now();
     const payload = payloadOf(webhook.payload, message);
-    const secrets = await this.signingSecrets(now);
+    const secrets = await this.signingSecrets(sentAtMs);
     const headers = {
       'content-type': payload.contentType,
       'user-agent': 'hooklog',
-      [SIGNATURE_HEADER]: signatureHeader(secrets, Math.floor(now / 1000), payload.body),
+      [SIGNATURE_HEADER]: signatureHeader(secrets, Math.floor(sentAtMs / 1000), payload.body),
     };
     const response = await sender.post(webhook.destination, payload.body, headers, this.halted.signal);
+    const endedAtMs = Date.now();
     // Cut short by our own shutdown: not the destination's failure, so no attempt
     // is recorded and the message is tried again after the restart.
     if (this.halted.signal.aborted) return state;
-    const outcome = afterAttempt(state, schedule, { mode: webhook.mode, offset: message.offset, failuresBefore, fromRetrySet, response, now });
+    const outcome = afterAttempt(state, schedule, { mode: webhook.mode, offset: message.offset, failuresBefore, fromRetrySet, response, sentAtMs, endedAtMs });
     this.own = outcome.state;
-    this.recording = store.recordAttempt(
-      {
-        webhookId: this.id,
-        offset: message.offset,
-        attempt: failuresBefore + 1,
-        time: now,
-        statusCode: response.statusCode,
-        durationMs: response.durationMs,
-        response: response.body,
-        error: errorOf(response),
-        trigger: 'scheduled',
-      },
-      outcome.state,
-      this.deps.nodeId,
-    ).catch((err: unknown) => {
-      this.unrecorded = true;
-      this.deps.logger.error({ err, webhookId: this.id }, 'recording a delivery attempt failed');
-    });
+    this.recording = store
+      .recordAttempt(
+        {
+          webhookId: this.id,
+          offset: message.offset,
+          attempt: failuresBefore + 1,
+          time: sentAtMs,
+          statusCode: response.statusCode,
+          durationMs: response.durationMs,
+          response: response.body,
+          error: errorOf(response),
+          trigger: 'scheduled',
+        },
+        outcome.state,
+        this.deps.nodeId,
+      )
+      .catch((err: unknown) => {
+        this.unrecorded = true;
+        this.deps.logger.error({ err, webhookId: this.id }, 'recording a delivery attempt failed');
+      });
     if (outcome.retry === null) await store.unpark(this.id, message.offset);
     else if (outcome.retry) await store.park(this.id, outcome.retry);
     return outcome.state;

@@ -1,8 +1,7 @@
 import { STATUS_CODES } from 'node:http';
-import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Agent, buildConnector, request } from 'undici';
-import { PrivateAddressError, isPrivateAddress, publicOnlyLookup } from './address-policy.js';
+import { hostOf, isRefusedAddress, PrivateAddressError, publicOnlyLookup } from './address-policy.js';
 import { parseRetryAfter } from './schedule.js';
 
 /** How much of a response is kept for the attempt history and the status. */
@@ -40,8 +39,8 @@ export class OutboundClient {
       ? connector
       : (target, callback) => {
           // A literal IP never goes through lookup, so it is checked here.
-          const host = target.hostname.replace(/^\[(.*)\]$/, '$1');
-          if (isIP(host) && isPrivateAddress(host)) return callback(new PrivateAddressError(host), null);
+          const host = hostOf(target);
+          if (isRefusedAddress(host)) return callback(new PrivateAddressError(host), null);
           return connector(target, callback);
         };
     this.agent = new Agent({ connect, headersTimeout: options.timeoutMs, bodyTimeout: options.timeoutMs });
@@ -65,7 +64,8 @@ export class OutboundClient {
       const response = await request(url, { method: 'POST', headers, body, dispatcher: this.agent, signal: controller.signal });
       const length = Number(response.headers['content-length']);
       // Small bodies with a known length are read whole; others up to the limit.
-      const text = length <= MAX_RESPONSE_CHARS ? await response.body.text() : await readStart(response.body);
+      // The answer is stored as text, where PostgreSQL refuses NUL: a receiver's NUL is kept as U+FFFD.
+      const text = (length <= MAX_RESPONSE_CHARS ? await response.body.text() : await readStart(response.body)).replaceAll('\0', '\uFFFD');
       const retryAfter = response.headers['retry-after'];
       return {
         statusCode: response.statusCode,

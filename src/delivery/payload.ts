@@ -1,6 +1,5 @@
-import { isUtf8 } from 'node:buffer';
-import { messageJson } from '../domain/encoding.js';
 import type { EgressPayload, Message } from '../domain/types.js';
+import { messageJson, pageEncoding } from '../protocols/klev/message.js';
 
 export interface Payload {
   body: Buffer;
@@ -16,7 +15,6 @@ export interface Payload {
 export function payloadOf(kind: EgressPayload, message: Message): Payload {
   if (kind === 'key') return { body: message.key ?? Buffer.alloc(0), contentType: 'application/octet-stream' };
   if (kind === 'value') return { body: message.value ?? Buffer.alloc(0), contentType: 'application/octet-stream' };
-  const text = (message.key === null || isUtf8(message.key)) && (message.value === null || isUtf8(message.value));
-  const encoding = text ? 'string' : 'base64';
+  const encoding = pageEncoding('string', [message]);
   return { body: Buffer.from(JSON.stringify({ encoding, ...messageJson(message, encoding) })), contentType: 'application/json' };
 }

@@ -5,18 +5,7 @@ import { fail } from './errors.js';
  * id means "all of them". A token whose ACL is empty has full access.
  */
 export const ACL_SUBJECTS = ['tokens', 'logs', 'messages', 'offsets', 'ingress_webhooks', 'egress_webhooks'] as const;
-export const ACL_ACTIONS = [
-  'list',
-  'create',
-  'get',
-  'update',
-  'delete',
-  'publish',
-  'consume',
-  'cleanup',
-  'rotate',
-  'status',
-] as const;
+export const ACL_ACTIONS = ['list', 'create', 'get', 'update', 'delete', 'publish', 'consume', 'cleanup', 'rotate', 'status'] as const;
 
 export type AclSubject = (typeof ACL_SUBJECTS)[number];
 export type AclAction = (typeof ACL_ACTIONS)[number];
@@ -48,9 +37,20 @@ export function parseAclEntry(entry: string): AclRule {
   return { subject, action, objectId };
 }
 
+/**
+ * Most entries one ACL may hold. Every request of a token parses its ACL, and
+ * handing out or listing tokens compares ACLs: both must stay cheap.
+ */
+export const MAX_ACL_ENTRIES = 1000;
+const MAX_ENTRY_LENGTH = 200;
+
 /** Checks every entry and returns the ACL as given, so that it is stored and shown unchanged. */
 export function validateAcl(entries: string[]): string[] {
-  for (const entry of entries) parseAclEntry(entry);
+  if (entries.length > MAX_ACL_ENTRIES) fail('acl_invalid', `the ACL has ${entries.length} entries; at most ${MAX_ACL_ENTRIES} are allowed`);
+  for (const entry of entries) {
+    if (entry.length > MAX_ENTRY_LENGTH) fail('acl_invalid', `an entry is ${entry.length} characters long; at most ${MAX_ENTRY_LENGTH} are allowed`);
+    parseAclEntry(entry);
+  }
   return entries;
 }
 
@@ -62,6 +62,34 @@ export function allows(rules: readonly AclRule[] | null, needed: Permission): bo
       (rule.action === undefined || rule.action === needed.action) &&
       (rule.objectId === undefined || rule.objectId === needed.objectId),
   );
+}
+
+/**
+ * What `holder` grants, as a check of other ACLs: it returns the first right
+ * that an ACL grants and `holder` does not, or undefined when `holder` grants
+ * all of it. A token may create, see or delete a token with some rights only
+ * then, so that it never hands out more than it holds. Full access (null or
+ * empty) covers everything and is covered only by itself. A rule without an
+ * action stands for every action, and one without an object for every
+ * object; objects are open-ended, so only a rule without an object covers
+ * one without an object. Each check costs one lookup per right.
+ */
+export function coverage(holder: readonly AclRule[] | null): (wanted: readonly AclRule[] | null) => string | undefined {
+  if (holder === null || holder.length === 0) return () => undefined;
+  // Rules name a subject, a subject and action, or all three: one key each.
+  const held = new Set(holder.map((rule) => describePermission(rule as Permission)));
+  return (wanted) => {
+    if (wanted === null || wanted.length === 0) return 'full access (an empty ACL)';
+    for (const rule of wanted) {
+      for (const action of rule.action === undefined ? ACL_ACTIONS : [rule.action]) {
+        const needed = { subject: rule.subject, action, objectId: rule.objectId };
+        const covered =
+          held.has(needed.subject) || held.has(`${needed.subject}:${action}`) || (needed.objectId !== undefined && held.has(describePermission(needed)));
+        if (!covered) return describePermission(needed);
+      }
+    }
+    return undefined;
+  };
 }
 
 export function describePermission(needed: Permission): string {

@@ -135,27 +135,6 @@ export interface ParkedRetry {
   nextAttemptAt: number;
 }
 
-/** The signature schemes ingress webhooks verify. */
-export const INGRESS_TYPES = [
-  'github',
-  'stripe',
-  'slack',
-  'shopify',
-  'standard-webhooks',
-  'klev-message',
-  'klev-key',
-  'klev-value',
-  'paddle',
-  'linear',
-  'hmac',
-  'secret-header',
-  'none',
-] as const;
-export type IngressType = (typeof INGRESS_TYPES)[number];
-
-/** Other names users know these types by. */
-export const INGRESS_TYPE_ALIASES: Record<string, IngressType> = { gitHub: 'github', svix: 'standard-webhooks' };
-
 export type HmacAlgorithm = 'sha1' | 'sha256' | 'sha512';
 export type SignatureEncoding = 'hex' | 'base64';
 
@@ -171,7 +150,7 @@ export interface IngressWebhook extends SignatureOptions {
   id: string;
   logId: string;
   metadata: string;
-  /** As the user gave it, so aliases round-trip. */
+  /** As the user gave it, so aliases round-trip; src/ingress/providers/registry.ts lists the types. */
   type: string;
   /** Used to verify; never shown. */
   secret: string;

@@ -1,19 +1,51 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import { type ServerResponse, STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, LogController } from 'fastify';
 import { HooklogError } from '../domain/errors.js';
+import { decorateAuth } from './auth.js';
 import type { AppDeps } from './deps.js';
-import { registerKlevApi } from './dialects/klev/index.js';
-import { ingressEndpoint } from './ingress.js';
+import { type ErrorBody, statusOf } from './errors.js';
+import { parseJsonBody } from './json-body.js';
+import { MALFORMED, parseQuery, type Query } from './query.js';
+import { validatorCompiler } from './schema.js';
 
 export interface AppOptions {
   maxBodyBytes: number;
+  /** How long a client may take to send a whole request: line, headers and body. */
+  requestTimeoutMs: number;
   logger: FastifyBaseLogger;
+  /** How errors raised before a request reaches a dialect (a malformed request, a bad URL) are written: the root dialect's body. */
+  errorBody: ErrorBody;
 }
 
-/** Builds the HTTP application. It never listens: main does, and tests may. */
-export function buildApp(deps: AppDeps, options: AppOptions): FastifyInstance {
+/** Longest path parameter routed; ids are far shorter, and a longer one gets the id check's 400. */
+const MAX_PARAM_LENGTH = 2048;
+
+/**
+ * Builds the HTTP application every dialect shares: body parsing, limits,
+ * timeouts, authentication and schema checks. The composition root registers
+ * the dialects on it. It never listens: the server does, and tests may.
+ */
+export function buildApp(deps: Pick<AppDeps, 'isClosing'>, options: AppOptions): FastifyInstance {
+  const { requestTimeoutMs: timeoutMs, errorBody } = options;
   const app = Fastify({
     loggerInstance: options.logger,
     bodyLimit: options.maxBodyBytes,
+    // A client that sends its request slowly (a byte every few seconds) is cut
+    // off once the whole request has taken this long. Node times out a slow
+    // body only when the timeout is given to the server's constructor (Fastify
+    // sets it again afterwards, which alone covers headers only); it checks
+    // every connectionsCheckingInterval. Long-polls are not affected: they
+    // wait after their request has arrived.
+    requestTimeout: timeoutMs,
+    // A request without Host is served like any other, rather than answered by Node with an empty 400.
+    http: { requestTimeout: timeoutMs, headersTimeout: timeoutMs, connectionsCheckingInterval: Math.min(1000, timeoutMs / 2), requireHostHeader: false },
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH, querystringParser: parseQuery },
+    clientErrorHandler: (err, socket) => answerClientError(err, socket, errorBody),
+    // A URL the router cannot read (bad percent-escapes, a parameter over the length limit).
+    frameworkErrors: (err, _request, reply) => {
+      void (reply as FastifyReply).status(400).send(errorBody(new HooklogError('request_invalid', (err as FastifyError).message)));
+    },
     // Per-request log lines would dominate the log at webhook rates; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
     // Idle keep-alive sockets would otherwise hold a graceful shutdown open.
@@ -21,21 +53,24 @@ export function buildApp(deps: AppDeps, options: AppOptions): FastifyInstance {
     return503OnClosing: false,
   });
 
-  // Our own JSON parser so that bad JSON gets a coded error like every other bad input.
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
-    const text = body as string;
-    if (text.trim() === '') return done(null, undefined);
+  // Our own JSON parser, so that bad JSON and text that is not UTF-8 get coded
+  // errors like every other bad input; the API takes no other body, so
+  // Fastify's text/plain parser goes too (415 rather than a string body).
+  app.removeContentTypeParser(['application/json', 'text/plain']);
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
     try {
-      done(null, JSON.parse(text));
+      done(null, parseJsonBody(body as Buffer));
     } catch (err) {
-      done(new HooklogError('json_invalid', (err as Error).message), undefined);
+      done(err as HooklogError, undefined);
     }
   });
 
   // Callback-style hooks: they run on every request, and an async hook costs a promise each time.
-  app.addHook('onRequest', (_request, _reply, done) => {
-    done(deps.isClosing() ? new HooklogError('shutting_down', 'retry against another node or after the restart') : undefined);
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (deps.isClosing()) return done(new HooklogError('shutting_down', 'retry against another node or after the restart'));
+    const malformed = (request.query as Query)[MALFORMED];
+    if (malformed) return done(new HooklogError('utf8_invalid', `query parameter ${JSON.stringify(malformed[0])} is not percent-encoded UTF-8`));
+    done();
   });
   // While closing, every answer ends its connection: a keep-alive socket that was
   // busy when shutdown began would otherwise stay open and hold the close up.
@@ -43,8 +78,40 @@ export function buildApp(deps: AppDeps, options: AppOptions): FastifyInstance {
     if (deps.isClosing()) reply.header('connection', 'close');
     done(null, payload);
   });
-  registerKlevApi(app, deps);
-  // After the klev API, so it inherits that error handler and error body.
-  app.register(ingressEndpoint, { ingress: deps.ingress });
+  app.decorate('routeTable', []);
+  decorateAuth(app);
+  app.setValidatorCompiler(validatorCompiler);
+  // Node answers an Expect it does not know with an empty 417; give it the API's error body.
+  app.server.on('checkExpectation', (_request, response: ServerResponse) => {
+    const coded = new HooklogError('expectation_unsupported', 'only Expect: 100-continue is supported');
+    const body = JSON.stringify(errorBody(coded));
+    response.writeHead(statusOf[coded.entry.kind], { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) }).end(body);
+  });
   return app;
+}
+
+/**
+ * Errors Node raises before a request reaches Fastify: a request that took
+ * too long to arrive, headers over Node's limit, bytes that are not HTTP. The
+ * client gets the API's error body, then the connection is closed.
+ */
+function answerClientError(err: NodeJS.ErrnoException, socket: Socket & { _httpMessage?: { headersSent: boolean } }, errorBody: ErrorBody): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  // A response already under way on this connection (keep-alive, pipelining)
+  // must not get an error answer written into its middle: just close.
+  const answering = socket._httpMessage?.headersSent === true;
+  const coded =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? new HooklogError('request_timeout', 'the request did not arrive in time; the connection is closed')
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? new HooklogError('headers_too_large', 'the request headers are over 16 KiB')
+        : new HooklogError('request_invalid', `the request is not valid HTTP (${err.code ?? 'parse error'})`);
+  const status = statusOf[coded.entry.kind];
+  const body = JSON.stringify(errorBody(coded));
+  if (socket.writable && !answering) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
 }

@@ -1,5 +1,5 @@
 import type { Tokens } from '../auth/tokens.js';
-import type { EgressWebhooks } from '../delivery/egress-webhooks.js';
+import type { EgressWebhooks } from '../egress/egress-webhooks.js';
 import type { IngressWebhooks } from '../ingress/ingress-webhooks.js';
 import type { Consumer } from '../log/consumer.js';
 import type { Logs } from '../log/logs.js';

@@ -1,5 +1,18 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
 import type { IngressWebhooks } from '../ingress/ingress-webhooks.js';
+import { limitPerClient } from './client-limit.js';
+import { type ErrorBody, errorHandler } from './errors.js';
+import { registerRoutes, route } from './router.js';
+
+export interface IngressEndpointOptions {
+  ingress: IngressWebhooks;
+  maxRequestsPerClient: number;
+  /** How its errors are written; the API whose webhooks these are decides, not the order plugins are registered in. */
+  errorBody: ErrorBody;
+  /** The API whose document lists the URL. */
+  dialect: string;
+}
 
 /**
  * The public URL of each ingress webhook: `POST /ingress/{webhook_id}`. No
@@ -7,7 +20,9 @@ import type { IngressWebhooks } from '../ingress/ingress-webhooks.js';
  * content type arrive as raw bytes, because signatures cover the exact bytes;
  * the parser is registered in this plugin only, so the API keeps parsing JSON.
  */
-export async function ingressEndpoint(app: FastifyInstance, { ingress }: { ingress: IngressWebhooks }): Promise<void> {
+export async function ingressEndpoint(app: FastifyInstance, { ingress, maxRequestsPerClient, errorBody, dialect }: IngressEndpointOptions): Promise<void> {
+  app.setErrorHandler(errorHandler(errorBody));
+  app.addHook('onRequest', limitPerClient(maxRequestsPerClient));
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
@@ -15,11 +30,24 @@ export async function ingressEndpoint(app: FastifyInstance, { ingress }: { ingre
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') await ingress.tooLarge((request.params as { webhook_id: string }).webhook_id);
   });
 
-  app.post('/ingress/:webhook_id', async (request, reply) => {
-    const { webhook_id: id } = request.params as { webhook_id: string };
-    const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-    const received = await ingress.receive(id, body, request.headers);
-    if (received.status === 'answered') return reply.type(received.contentType).send(received.body);
-    return { status: received.status };
-  });
+  registerRoutes(app, { dialect }, [
+    route({
+      method: 'POST',
+      url: '/ingress/:webhook_id',
+      summary: 'receive a provider’s webhook: its signature is checked, then the exact bytes are appended to the log',
+      schema: {
+        // Any text: an id that names no webhook is a 404, like a deleted one.
+        params: Type.Object({ webhook_id: Type.String({ description: 'the ingress webhook' }) }),
+        rawBody: 'the provider’s request, as it sent it',
+        response: Type.Object({ status: Type.String({ description: 'accepted, or duplicate when deduplication dropped it' }) }),
+      },
+      public: true,
+      handler: async (request, reply) => {
+        const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+        const received = await ingress.receive(request.params.webhook_id, body, request.headers);
+        if (received.status === 'answered') return reply.type(received.contentType).send(received.body);
+        return { status: received.status };
+      },
+    }),
+  ]);
 }

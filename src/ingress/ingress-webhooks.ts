@@ -1,24 +1,26 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { demand, onLog, type Principal } from '../auth/principal.js';
 import { fail } from '../domain/errors.js';
-import { newId } from '../domain/ids.js';
-import { DUPLICATE_WINDOW_MS, type HmacAlgorithm, type IngressWebhook, type MessageHeaders, type RejectReason, type SignatureEncoding } from '../domain/types.js';
+import { isId, newId } from '../domain/ids.js';
+import { DUPLICATE_WINDOW_MS, type HmacAlgorithm, type IngressWebhook, type NewMessage, type RejectReason, type SignatureEncoding } from '../domain/types.js';
 import type { Publisher } from '../log/publisher.js';
 import type { IngressChanges, IngressStore, LogStore } from '../store/store.js';
-import { ingressType, verifiers } from './providers/index.js';
-import { standardWebhooksKey } from './providers/standard-webhooks.js';
-
-/** Hop-by-hop headers describe one connection, not the webhook, so they are not stored. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+import { providerOf, typeNames } from './providers/registry.js';
+import type { Provider } from './providers/verifier.js';
+import { storedHeaders } from './stored-headers.js';
 
 /**
- * How long a webhook's settings are reused without reading the store. Changes
- * made through this process apply at once; this bounds how long another node's
- * change can take to be seen.
+ * How long a webhook's settings are reused without reading the store. The
+ * store announces every change, here and from other nodes (see `forget`);
+ * this bounds how stale they can be when an announcement is missed.
  */
 const SETTINGS_CACHE_MS = 1000;
 
 const ALGORITHMS: readonly HmacAlgorithm[] = ['sha1', 'sha256', 'sha512'];
 const ENCODINGS: readonly SignatureEncoding[] = ['hex', 'base64'];
+
+/** What an HTTP header name may be: an RFC 7230 token. */
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 export interface IngressInput {
   logId: string;
@@ -34,17 +36,28 @@ export interface IngressInput {
 
 export type IngressUpdate = Omit<Partial<IngressInput>, 'logId' | 'type'>;
 
-export type Received =
-  | { status: 'accepted'; offset: number }
-  | { status: 'duplicate' }
-  | { status: 'answered'; contentType: string; body: string };
+export type Received = { status: 'accepted'; offset: number } | { status: 'duplicate' } | { status: 'answered'; contentType: string; body: string };
 
+/**
+ * A webhook's counters. Each request to a known webhook's URL counts in
+ * `received` and in exactly one outcome, so that
+ *   received = accepted + duplicates + handshakes + failed + sum(rejected)
+ * once the counts, written after the answer and best effort, have landed.
+ */
 export interface IngressMetrics {
   received: number;
   accepted: number;
+  /** A delivery id seen within 24 hours: answered 200, not appended again. */
   duplicates: number;
+  /** Answered without appending: a provider's handshake, such as Slack's url_verification. */
+  handshakes: number;
+  /** Verified, but the append failed (such as a 503 while the database is unreachable); the provider retries. */
+  failed: number;
   rejected: Partial<Record<RejectReason, number>>;
 }
+
+/** The names counters are stored under. */
+type Counter = 'received' | 'accepted' | 'duplicate' | 'handshake' | 'failed' | `rejected:${RejectReason}`;
 
 export interface MetricsLogger {
   error(obj: object, msg: string): void;
@@ -57,7 +70,7 @@ export interface MetricsLogger {
  * 200 again without a second message.
  */
 export class IngressWebhooks {
-  private readonly cache = new Map<string, { webhook: IngressWebhook; until: number }>();
+  private readonly cache = new Map<string, { webhook: IngressWebhook; provider: Provider; until: number }>();
 
   constructor(
     private readonly store: IngressStore,
@@ -66,8 +79,10 @@ export class IngressWebhooks {
     private readonly logger: MetricsLogger,
   ) {}
 
-  async create(input: IngressInput): Promise<IngressWebhook> {
-    const type = ingressType(input.type) ?? fail('field_invalid', `type must be one of ${Object.keys(verifiers).join(', ')} (or gitHub, svix)`);
+  /** Creates a webhook for `by`, who must be allowed to publish to its log: its public URL appends there. */
+  async create(by: Principal, input: IngressInput): Promise<IngressWebhook> {
+    demand(by, onLog('publish', input.logId));
+    const provider = providerOf(input.type) ?? fail('field_invalid', `type must be one of ${typeNames()}`);
     if (!(await this.logs.get(input.logId))) fail('log_not_found', `log '${input.logId}' does not exist`);
     const webhook: IngressWebhook = {
       id: newId('iwh'),
@@ -81,7 +96,7 @@ export class IngressWebhooks {
       prefix: input.prefix ?? '',
       deduplicate: input.deduplicate ?? true,
     };
-    checkSettings(type, webhook);
+    checkSettings(provider, webhook);
     await this.store.create(webhook);
     return webhook;
   }
@@ -94,8 +109,11 @@ export class IngressWebhooks {
     return this.store.list(filter);
   }
 
-  async update(id: string, update: IngressUpdate): Promise<IngressWebhook> {
+  /** Changes a webhook. Every setting but metadata decides which requests its URL appends, so changing one needs the right to publish to its log. */
+  async update(by: Principal, id: string, update: IngressUpdate): Promise<IngressWebhook> {
     const current = await this.get(id);
+    const verifiesDifferently = Object.entries(update).some(([field, value]) => field !== 'metadata' && value !== undefined);
+    if (verifiesDifferently) demand(by, onLog('publish', current.logId));
     const changes: IngressChanges = {
       metadata: update.metadata,
       secret: update.secret,
@@ -106,14 +124,23 @@ export class IngressWebhooks {
       deduplicate: update.deduplicate,
     };
     const merged = { ...current, ...Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined)) };
-    checkSettings(ingressType(current.type)!, merged);
-    this.cache.delete(id);
+    const provider = providerOf(current.type) ?? fail('field_invalid', `type '${current.type}' is not supported; delete this webhook and create another`);
+    checkSettings(provider, merged);
     return (await this.store.update(id, changes)) ?? notFound(id);
   }
 
   async delete(id: string): Promise<IngressWebhook> {
-    this.cache.delete(id);
     return (await this.store.delete(id)) ?? notFound(id);
+  }
+
+  /** Webhook `id` changed or was deleted, here or on another node: its settings are read afresh. */
+  forget(id: string): void {
+    this.cache.delete(id);
+  }
+
+  /** Announcements may have been missed (the store's watch reconnected): every webhook's settings are read afresh. */
+  forgetAll(): void {
+    this.cache.clear();
   }
 
   async metrics(id: string): Promise<IngressMetrics> {
@@ -124,30 +151,41 @@ export class IngressWebhooks {
         .filter(([name]) => name.startsWith('rejected:'))
         .map(([name, count]) => [name.slice('rejected:'.length), count]),
     );
-    return { received: counters.received ?? 0, accepted: counters.accepted ?? 0, duplicates: counters.duplicate ?? 0, rejected };
+    return {
+      received: counters.received ?? 0,
+      accepted: counters.accepted ?? 0,
+      duplicates: counters.duplicate ?? 0,
+      handshakes: counters.handshake ?? 0,
+      failed: counters.failed ?? 0,
+      rejected,
+    };
   }
 
   /** Verifies one request to the public URL and appends it; fails with 404 or 401 as the provider should see. */
   async receive(id: string, body: Buffer, headers: IncomingHttpHeaders): Promise<Received> {
-    const webhook = (await this.settings(id)) ?? notFound(id);
+    const { webhook, provider } = (await this.settings(id)) ?? notFound(id);
     this.count(id, 'received');
-    const verdict = verifiers[ingressType(webhook.type)!]({ body, headers, secret: webhook.secret, now: Date.now() / 1000, options: webhook });
+    const verdict = provider.verify({ body, headers, secret: webhook.secret, nowSeconds: Date.now() / 1000, options: webhook });
     if (!verdict.ok) {
       this.count(id, `rejected:${verdict.reason}`);
       fail('signature_invalid', verdict.message);
     }
-    if (verdict.respond) return { status: 'answered', ...verdict.respond };
-
-    const message = { key: verdict.deliveryId === undefined ? null : Buffer.from(verdict.deliveryId), value: body, headers: storedHeaders(headers) };
-    if (webhook.deduplicate && verdict.deliveryId !== undefined) {
-      const now = Date.now();
-      const next = await this.publisher.publishOnce(webhook.logId, [message], { scope: id, key: verdict.deliveryId, since: now - DUPLICATE_WINDOW_MS, now });
-      this.count(id, next === null ? 'duplicate' : 'accepted');
-      return next === null ? { status: 'duplicate' } : { status: 'accepted', offset: next - 1 };
+    if (verdict.respond) {
+      this.count(id, 'handshake');
+      return { status: 'answered', ...verdict.respond };
     }
-    const next = await this.publisher.publish(webhook.logId, [message]);
-    this.count(id, 'accepted');
-    return { status: 'accepted', offset: next - 1 };
+    const secretHeader = provider.secretInHeader ? webhook.header : undefined;
+    const message = {
+      key: verdict.deliveryId === undefined ? null : Buffer.from(verdict.deliveryId),
+      value: body,
+      headers: storedHeaders(headers, secretHeader),
+    };
+    const appended = await this.append(webhook, message, verdict.deliveryId).catch((err: unknown) => {
+      this.count(id, 'failed');
+      throw err;
+    });
+    this.count(id, appended.status);
+    return appended;
   }
 
   /** A request refused before it reached `receive`, because its body was over the limit. */
@@ -158,39 +196,55 @@ export class IngressWebhooks {
     }
   }
 
-  /** A webhook's settings for the public URL, from the cache when fresh. Unknown ids are not cached. */
-  private async settings(id: string): Promise<IngressWebhook | undefined> {
-    const now = Date.now();
-    const cached = this.cache.get(id);
-    if (cached && cached.until > now) return cached.webhook;
-    const webhook = await this.store.get(id);
-    if (webhook) this.cache.set(id, { webhook, until: now + SETTINGS_CACHE_MS });
-    else this.cache.delete(id);
-    return webhook;
+  /** Appends a verified request, unless its delivery id was appended within the duplicate window. */
+  private async append(webhook: IngressWebhook, message: NewMessage, deliveryId: string | undefined): Promise<Received & { status: 'accepted' | 'duplicate' }> {
+    if (webhook.deduplicate && deliveryId !== undefined) {
+      const now = Date.now();
+      const next = await this.publisher.publishOnce(webhook.logId, [message], { scope: webhook.id, key: deliveryId, since: now - DUPLICATE_WINDOW_MS, now });
+      return next === null ? { status: 'duplicate' } : { status: 'accepted', offset: next - 1 };
+    }
+    const next = await this.publisher.publish(webhook.logId, [message]);
+    return { status: 'accepted', offset: next - 1 };
   }
 
-  private count(webhookId: string, name: string): void {
+  /**
+   * A webhook's settings and provider for the public URL, from the cache when
+   * fresh. Unknown ids are not cached. A type stored before types were looked
+   * up strictly (such as `constructor`) has no provider: that webhook cannot
+   * receive anything, so its URL answers as if it did not exist.
+   */
+  private async settings(id: string): Promise<{ webhook: IngressWebhook; provider: Provider } | undefined> {
+    // Anyone can call the public URL: text that is no id never reaches the store (PostgreSQL refuses a NUL with a 500).
+    if (!isId('iwh', id)) return undefined;
+    const now = Date.now();
+    const cached = this.cache.get(id);
+    if (cached && cached.until > now) return cached;
+    const webhook = await this.store.get(id);
+    const provider = webhook && providerOf(webhook.type);
+    if (!webhook || !provider) {
+      this.cache.delete(id);
+      return undefined;
+    }
+    const settings = { webhook, provider, until: now + SETTINGS_CACHE_MS };
+    this.cache.set(id, settings);
+    return settings;
+  }
+
+  private count(webhookId: string, name: Counter): void {
     // Counters are best effort: a failure to count never fails the webhook.
     this.store.count([{ webhookId, name, by: 1 }]).catch((err: unknown) => this.logger.error({ err, webhookId }, 'counting an ingress event failed'));
   }
 }
 
-function checkSettings(type: ReturnType<typeof ingressType> & string, webhook: IngressWebhook): void {
-  if (type !== 'none' && webhook.secret === '') fail('secret_invalid', `a ${type} webhook needs a secret`);
-  if (type === 'standard-webhooks' && !standardWebhooksKey(webhook.secret)) fail('secret_invalid', "a standard-webhooks secret is 'whsec_' followed by base64");
-  if ((type === 'hmac' || type === 'secret-header') && webhook.header === '') fail('field_invalid', `a ${type} webhook needs a header`);
-}
-
-function storedHeaders(headers: IncomingHttpHeaders): MessageHeaders {
-  const named = String(headers.connection ?? '')
-    .split(',')
-    .map((name) => name.trim().toLowerCase());
-  const stored: MessageHeaders = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || HOP_BY_HOP.has(name) || named.includes(name)) continue;
-    stored[name] = Array.isArray(value) ? value.join(', ') : value;
+/** What a webhook's settings must hold, as its provider declares it. */
+function checkSettings({ type, needs, checkSecret }: Provider, webhook: IngressWebhook): void {
+  if (needs.secret && webhook.secret === '') fail('secret_invalid', `a ${type} webhook needs a secret`);
+  const unusable = checkSecret?.(webhook.secret);
+  if (unusable) fail('secret_invalid', unusable);
+  if (needs.header && webhook.header === '') fail('field_invalid', `a ${type} webhook needs a header`);
+  if (webhook.header !== '' && !HEADER_NAME.test(webhook.header)) {
+    fail('field_invalid', `header must be an HTTP header name (letters, digits and !#$%&'*+-.^_\`|~), got ${JSON.stringify(webhook.header)}`);
   }
-  return stored;
 }
 
 function oneOf<T extends string>(values: readonly T[], value: string, field: string): T {

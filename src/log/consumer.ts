@@ -1,6 +1,6 @@
 import { fail } from '../domain/errors.js';
 import { type Log, type Message, OFFSET_END, OFFSET_START } from '../domain/types.js';
-import type { LogStore, MessageStore } from '../store/store.js';
+import type { LogStore, MessageStore, ReadOptions } from '../store/store.js';
 import type { LogNotifier } from './notifier.js';
 
 export interface ConsumeRequest {
@@ -8,6 +8,8 @@ export interface ConsumeRequest {
   /** An offset, or OFFSET_END (-1) / OFFSET_START (-2). */
   from: number;
   limit: number;
+  /** Stop reading once the messages' key, value and header bytes pass this; the first message is read whatever its size. */
+  maxBytes: number;
   /** How long to wait for messages when there are none yet, in milliseconds. */
   pollMs: number;
   /** Aborts the wait when the client goes away. */
@@ -22,6 +24,8 @@ export interface ConsumeResult {
   messages: Message<Buffer | string>[];
   /** Where the next consume should start. */
   nextOffset: number;
+  /** The messages arrived while the request waited, after it was authorized. */
+  waited: boolean;
 }
 
 /** Reads messages from logs: ranges with long-polling, single messages by offset or key. */
@@ -32,20 +36,32 @@ export class Consumer {
     private readonly notifier: LogNotifier,
   ) {}
 
-  async consume({ logId, from, limit, pollMs, signal, as, headers }: ConsumeRequest): Promise<ConsumeResult> {
+  async consume({ logId, from, limit, maxBytes, pollMs, signal, as, headers }: ConsumeRequest): Promise<ConsumeResult> {
     const log = await this.requireLog(logId);
     const start = from === OFFSET_END ? log.nextOffset : from === OFFSET_START ? 0 : from;
-    const options = { headers };
-    const read: Read =
-      as === 'text' ? () => this.messages.readText(logId, start, limit, options) : () => this.messages.read(logId, start, limit, options);
+    const options = { headers, maxBytes };
+    const bytes = () => this.messages.read(logId, start, limit, options);
+    const read: Read = as === 'text' ? () => this.readText(logId, start, limit, options, bytes) : bytes;
     let messages = await read();
-    if (messages.length === 0 && pollMs > 0) messages = await this.poll(logId, read, pollMs, signal);
+    const waited = messages.length === 0 && pollMs > 0;
+    if (waited) messages = await this.poll(logId, read, pollMs, signal);
 
     const last = messages.at(-1);
     // With nothing to return, a start below the log's end means everything from
     // there was deleted by retention: continue where new messages will arrive.
     const nextOffset = last ? last.offset + 1 : Math.max(start, log.nextOffset);
-    return { messages, nextOffset };
+    return { messages, nextOffset, waited };
+  }
+
+  /**
+   * Messages decoded as text, or as bytes when decoding may have changed
+   * them: invalid UTF-8 reads back as U+FFFD, so a page holding one is read
+   * again as bytes, for the caller to answer in base64 if they are not text.
+   */
+  private async readText(logId: string, start: number, limit: number, options: ReadOptions, bytes: Read): Promise<Message<Buffer | string>[]> {
+    const messages = await this.messages.readText(logId, start, limit, options);
+    const replaced = (text: string | null) => text?.includes('\uFFFD') === true;
+    return messages.some((message) => replaced(message.key) || replaced(message.value)) ? bytes() : messages;
   }
 
   /** The message at `offset`, or the next one still available; -1 is the newest message, -2 the oldest. */

@@ -3,6 +3,13 @@ import { newId } from '../domain/ids.js';
 import type { Log, RetentionSettings } from '../domain/types.js';
 import type { LogStore } from '../store/store.js';
 
+/**
+ * Longest retention period, in seconds: a century. Periods are turned into
+ * microsecond times, which must stay exact numbers (below 2^53) and within
+ * the database's 64-bit integers.
+ */
+export const MAX_RETENTION_SECONDS = 100 * 365 * 24 * 3600;
+
 export interface NewLog extends Partial<RetentionSettings> {
   metadata?: string;
 }
@@ -19,6 +26,13 @@ export class Logs {
       compactSeconds: input.compactSeconds ?? 0,
       expireSeconds: input.expireSeconds ?? 0,
     };
+    for (const [field, seconds] of [
+      ['trim_seconds', settings.trimSeconds],
+      ['compact_seconds', settings.compactSeconds],
+      ['expire_seconds', settings.expireSeconds],
+    ] as const) {
+      if (seconds > MAX_RETENTION_SECONDS) fail('field_invalid', `${field} may be at most ${MAX_RETENTION_SECONDS} (a century)`);
+    }
     // Compaction only runs on compacting logs; accepting the setting elsewhere
     // would promise a clean-up that never happens.
     if (settings.compactSeconds > 0 && !settings.compacting) {

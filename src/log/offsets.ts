@@ -1,3 +1,4 @@
+import { demand, onLog, type Principal } from '../auth/principal.js';
 import { fail } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { type CursorOffset, OFFSET_END } from '../domain/types.js';
@@ -10,8 +11,13 @@ export class Offsets {
     private readonly logs: Pick<LogStore, 'get'>,
   ) {}
 
-  /** A new offset points at the end of its log (-1), so a consumer using it sees only new messages. */
-  async create(logId: string, metadata: string): Promise<CursorOffset> {
+  /**
+   * A new offset points at the end of its log (-1), so a consumer using it
+   * sees only new messages. A cursor is a consumer's position: keeping one in
+   * a log, as creating or setting it does, needs the right to consume it.
+   */
+  async create(by: Principal, logId: string, metadata: string): Promise<CursorOffset> {
+    demand(by, onLog('consume', logId));
     if (!(await this.logs.get(logId))) fail('log_not_found', `log '${logId}' does not exist`);
     const offset: CursorOffset = { id: newId('off'), logId, metadata, value: OFFSET_END, valueMetadata: '' };
     await this.offsets.create(offset);
@@ -26,11 +32,14 @@ export class Offsets {
     return this.offsets.list(filter);
   }
 
-  async set(id: string, value: number, valueMetadata: string): Promise<CursorOffset> {
+  async set(by: Principal, id: string, value: number, valueMetadata: string): Promise<CursorOffset> {
+    demand(by, onLog('consume', (await this.get(id)).logId));
     return (await this.offsets.set(id, value, valueMetadata)) ?? notFound(id);
   }
 
-  async delete(id: string): Promise<CursorOffset> {
+  /** Removing a cursor moves its consumer back to where it starts: that needs the right to consume the log, as setting it does. */
+  async delete(by: Principal, id: string): Promise<CursorOffset> {
+    demand(by, onLog('consume', (await this.get(id)).logId));
     return (await this.offsets.delete(id)) ?? notFound(id);
   }
 

@@ -1,8 +1,29 @@
-import { fail } from '../domain/errors.js';
+import { fail, HooklogError } from '../domain/errors.js';
 import type { NewMessage } from '../domain/types.js';
 import type { AppendOutcome, AppendRequest, MessageStore } from '../store/store.js';
 import { nowMicros } from './clock.js';
-import type { LogNotifier } from './notifier.js';
+
+/**
+ * How far ahead of the server's clock a publisher's own message time may be.
+ * Clocks differ by seconds; a time far in the future would make a message
+ * look young to retention for as long.
+ */
+export const MAX_FUTURE_SECONDS = 300;
+
+/**
+ * Longest key, in bytes, and longest idempotency key. Keys are looked up by
+ * an index, whose entries PostgreSQL limits to about 2.7 KB; a key is an
+ * identifier, and far shorter in practice.
+ */
+export const MAX_KEY_BYTES = 1024;
+
+/** Most messages one publish may append: a batch is one transaction, and the event loop waits for it. */
+export const MAX_BATCH = 10_000;
+
+/** Fails unless `count` messages may be published at once; a caller may ask before it decodes them. */
+export function checkBatchSize(count: number): void {
+  if (count > MAX_BATCH) fail('batch_too_large', `the batch holds ${count} messages; at most ${MAX_BATCH} may be published at once`);
+}
 
 interface Pending {
   request: AppendRequest;
@@ -29,12 +50,12 @@ export class Publisher {
 
   constructor(
     private readonly store: Pick<MessageStore, 'append'>,
-    private readonly notifier: LogNotifier,
     private readonly inFlight = Infinity,
   ) {}
 
   /** Appends `messages` to the log and resolves with the log's next offset once committed. */
   async publish(logId: string, messages: NewMessage[]): Promise<number> {
+    checkBatchSize(messages.length);
     const outcome = await this.append({ logId, messages });
     return 'nextOffset' in outcome ? outcome.nextOffset : fail('internal', 'an append without idempotency key was refused as a duplicate');
   }
@@ -49,6 +70,7 @@ export class Publisher {
   }
 
   private async append(request: AppendRequest): Promise<{ nextOffset: number } | { duplicate: true }> {
+    check(request);
     const outcome = await new Promise<AppendOutcome>((resolve, reject) => {
       this.queue.push({ request, resolve, reject });
       this.schedule();
@@ -82,6 +104,11 @@ export class Publisher {
   private async flush(): Promise<void> {
     const group = this.queue;
     this.queue = [];
+    await this.commit(group);
+  }
+
+  /** Appends `group` in one transaction and settles each request with its outcome. */
+  private async commit(group: Pending[]): Promise<void> {
     let outcomes: AppendOutcome[];
     try {
       outcomes = await this.store.append(
@@ -89,15 +116,33 @@ export class Publisher {
         nowMicros(),
       );
     } catch (err) {
-      for (const pending of group) pending.reject(err);
+      // A request the database refuses must not fail the others that share its
+      // transaction: unless the database itself is away, each is tried alone.
+      const alone = group.length > 1 && !(err instanceof HooklogError && err.entry.kind === 'unavailable');
+      if (!alone) {
+        for (const pending of group) pending.reject(err);
+        return;
+      }
+      for (const pending of group) await this.commit([pending]);
       return;
     }
-    const grown = new Set<string>();
-    group.forEach((pending, i) => {
-      const outcome = outcomes[i]!;
-      if ('nextOffset' in outcome && pending.request.messages.length > 0) grown.add(pending.request.logId);
-      pending.resolve(outcome);
-    });
-    for (const logId of grown) this.notifier.notify(logId);
+    // The store announced the grown logs after its commit; consumers waiting on them are awake.
+    for (const [i, pending] of group.entries()) pending.resolve(outcomes[i]!);
+  }
+}
+
+/** What no backend may be handed: keys over MAX_KEY_BYTES, times far ahead, idempotency keys that are not text. */
+function check({ messages, idempotency }: AppendRequest): void {
+  const latest = nowMicros() + MAX_FUTURE_SECONDS * 1_000_000;
+  messages.forEach((message, i) => {
+    if (message.key !== null && message.key.length > MAX_KEY_BYTES) {
+      fail('field_invalid', `the key of message ${i} is ${message.key.length} bytes; at most ${MAX_KEY_BYTES} are allowed`);
+    }
+    if (message.time !== undefined && message.time > latest) {
+      fail('field_invalid', `the time of message ${i} is more than ${MAX_FUTURE_SECONDS} s ahead of the server's clock`);
+    }
+  });
+  if (idempotency && (idempotency.key.includes('\0') || Buffer.byteLength(idempotency.key) > MAX_KEY_BYTES)) {
+    fail('field_invalid', `the idempotency key must be text of at most ${MAX_KEY_BYTES} bytes without NUL characters`);
   }
 }

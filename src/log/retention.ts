@@ -57,7 +57,12 @@ export class RetentionJob {
   async runOnce(): Promise<void> {
     const now = nowMicros();
     for (const log of await this.store.logsWithRetention()) {
-      for (const step of this.stepsFor(log, now)) await this.repeat(step);
+      // One log the store cannot clean must not stop the clean-up of the others.
+      try {
+        for (const step of this.stepsFor(log, now)) await this.repeat(step);
+      } catch (err) {
+        this.logger.error({ err, logId: log.id }, 'retention of a log failed');
+      }
     }
     await this.repeat(() => this.store.purgeDeleted(STEP));
     await this.repeat(() => this.store.purgeIdempotencyKeys(Date.now() - DUPLICATE_WINDOW_MS, STEP));

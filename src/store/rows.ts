@@ -1,4 +1,5 @@
 import type { CursorOffset, DeliveryAttempt, EgressWebhook, IngressWebhook, Log, Token } from '../domain/types.js';
+import type { AppendOutcome, AppendRequest } from './store.js';
 
 /**
  * Table rows as both backends return them, and their domain objects. The
@@ -165,4 +166,18 @@ export function sumDeltas(deltas: CounterDelta[]): CounterDelta[] {
     else sums.set(key, { ...delta });
   }
   return [...sums.values()];
+}
+
+/** A message's stored size as reads count it against their byte limit: key, value and the headers' JSON. */
+export function messageBytes(key: Buffer | null, value: Buffer | null, headersJson: string | null): number {
+  return (key?.length ?? 0) + (value?.length ?? 0) + (headersJson === null ? 0 : Buffer.byteLength(headersJson));
+}
+
+/** The logs a group of appends added messages to, each once. */
+export function grownLogs(requests: AppendRequest[], outcomes: AppendOutcome[]): Set<string> {
+  const grown = new Set<string>();
+  requests.forEach((request, i) => {
+    if (request.messages.length > 0 && 'nextOffset' in outcomes[i]!) grown.add(request.logId);
+  });
+  return grown;
 }

@@ -23,6 +23,9 @@ import type {
  *   request gets its own outcome, so one bad request never fails the others.
  * - read: messages at or after an offset, in offset order. Offsets deleted by
  *   retention are skipped, which is how "the next available message" works.
+ * - late message: one appended with a time before that of an earlier message
+ *   of its log (times given by publishers need not rise). Trimming by age
+ *   removes the old prefix of a log and then its old late messages.
  * - retention step: deletes at most `limit` messages and returns how many it
  *   deleted, so the caller can spread a large clean-up over many short
  *   transactions instead of one long one.
@@ -49,9 +52,10 @@ export interface Store {
   readonly ingress: IngressStore;
   readonly cluster: ClusterStore;
   /**
-   * Calls `listener` with changes made through this store by other nodes
-   * (and, harmlessly, by this one). Resolves once listening. A store that
-   * is not shared by nodes never calls it: every change is seen in-process.
+   * Calls `listener` with every change made through this store, right after
+   * its commit and before the write resolves, and, where nodes share the
+   * store, with the changes other nodes make (see ChangeFeed). Resolves once
+   * listening.
    */
   watch(listener: (change: StoreChange) => void): Promise<void>;
   /**
@@ -85,7 +89,10 @@ export interface StoreCapabilities {
 
 export type StoreChange =
   | { kind: 'log_grown'; logId: string }
+  /** Created, changed (destination, secrets, re-activation) or deleted, alone or with its log. */
   | { kind: 'egress_changed'; webhookId: string }
+  /** Changed or deleted, alone or with its log. */
+  | { kind: 'ingress_changed'; webhookId: string }
   /** The watch reconnected and may have missed changes: treat everything as changed. */
   | { kind: 'resync' };
 
@@ -137,6 +144,12 @@ export type AppendOutcome = { nextOffset: number } | { logMissing: true } | { du
 export interface ReadOptions {
   /** Include each message's HTTP headers, where it has them. */
   headers?: boolean;
+  /**
+   * Stop before the message that would take the key, value and header bytes
+   * read past this; the first message is read whatever its size. Bounds the
+   * memory a read of many large messages takes. Default: no limit.
+   */
+  maxBytes?: number;
 }
 
 export interface MessageStore {
@@ -165,7 +178,7 @@ export interface OffsetStore {
 export interface RetentionStore {
   /** Logs that have at least one retention setting on. */
   logsWithRetention(): Promise<Log[]>;
-  /** Deletes messages whose time is before `beforeMicros`. */
+  /** Deletes messages whose time is before `beforeMicros`, late ones included. */
   trimByAge(logId: string, beforeMicros: number, limit: number): Promise<number>;
   /** Deletes the oldest messages until the log's key+value bytes are at most `maxBytes`. */
   trimBySize(logId: string, maxBytes: number, limit: number): Promise<number>;
@@ -173,7 +186,7 @@ export interface RetentionStore {
   compact(logId: string, beforeMicros: number, limit: number): Promise<number>;
   /** Deletes messages with a key and a nil value whose time is before `beforeMicros`. */
   expire(logId: string, beforeMicros: number, limit: number): Promise<number>;
-  /** Deletes messages of logs that no longer exist. */
+  /** Deletes what deleted logs and webhooks left to purge: messages, delivery attempts, delivery ids. */
   purgeDeleted(limit: number): Promise<number>;
   /** Forgets idempotency keys created before `before` (ms). */
   purgeIdempotencyKeys(before: number, limit: number): Promise<number>;

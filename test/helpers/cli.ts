@@ -1,7 +1,7 @@
 import { afterAll, beforeAll } from 'vitest';
 import type { Config } from '../../src/config/schema.js';
 import { cliJson } from './process.js';
-import { ADMIN, type TestServer, startTestServer } from './server.js';
+import { ADMIN, startTestServer, type TestServer } from './server.js';
 
 export interface CliFixture {
   /** Runs the built CLI against the file's server and parses its JSON output. */

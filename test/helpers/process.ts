@@ -9,6 +9,8 @@ export interface ServerProcess {
   url: string;
   /** Everything written to stdout so far. */
   stdout(): string;
+  /** Everything written to stderr so far: where a crash says why. */
+  stderr(): string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
@@ -45,7 +47,7 @@ export async function spawnServer(env: Record<string, string>, args: string[] = 
     }
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-  return { proc, url: out.includes('listening on') ? `http://127.0.0.1:${port}` : '', stdout: () => out, exited };
+  return { proc, url: out.includes('listening on') ? `http://127.0.0.1:${port}` : '', stdout: () => out, stderr: () => err, exited };
 }
 
 /** Runs the CLI to completion. */

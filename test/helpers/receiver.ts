@@ -1,4 +1,4 @@
-import { type IncomingHttpHeaders, type Server, createServer } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 
 export interface Received {
@@ -10,10 +10,7 @@ export interface Received {
 }
 
 /** How the receiver answers one request. */
-export type Behaviour =
-  | { status: number; headers?: Record<string, string>; body?: string; delayMs?: number }
-  | { reset: true }
-  | { hang: true };
+export type Behaviour = { status: number; headers?: Record<string, string>; body?: string; delayMs?: number } | { reset: true } | { hang: true };
 
 export interface Receiver {
   url: string;

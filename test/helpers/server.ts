@@ -1,12 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Config } from '../../src/config/schema.js';
 import { loadConfig } from '../../src/config/load.js';
+import type { Config } from '../../src/config/schema.js';
 import { type RunningServer, startServer } from '../../src/server.js';
 import { createSchema } from './postgres.js';
 
-export const ADMIN = 'test-admin-token';
+export const ADMIN = 'test-admin-token-0123456789abcdef';
 
 export interface ApiResponse<T = any> {
   status: number;
@@ -27,6 +27,8 @@ export interface RequestOptions {
 export interface TestServer {
   url: string;
   dataDir: string;
+  /** The PostgreSQL URL (with its schema) the server uses; empty over SQLite. */
+  databaseUrl: string;
   server: RunningServer;
   request<T = any>(method: string, path: string, options?: RequestOptions): Promise<ApiResponse<T>>;
   close(): Promise<void>;
@@ -68,6 +70,7 @@ export async function startTestServer(overrides: Partial<Config> = {}, dataDir =
   const test: TestServer = {
     url,
     dataDir,
+    databaseUrl: config.databaseUrl,
     server,
     request: (method, path, options = {}) => request(url, method, path, options),
     async close() {

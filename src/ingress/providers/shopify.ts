@@ -1,9 +1,16 @@
-import { type Verifier, header, hmac, matches, reject } from './verifier.js';
+import { header, hmac, macMatches, type Provider, reject, type Verifier } from './verifier.js';
 
 /** Shopify: `X-Shopify-Hmac-Sha256: <base64 HMAC-SHA256(body)>`; the delivery id is X-Shopify-Webhook-Id. */
-export const shopify: Verifier = ({ body, headers, secret }) => {
+const verify: Verifier = ({ body, headers, secret }) => {
   const signature = header(headers, 'x-shopify-hmac-sha256');
   if (!signature) return reject('missing_signature', 'missing X-Shopify-Hmac-Sha256 header');
-  if (!matches(hmac('sha256', secret, body), signature, 'base64')) return reject('bad_signature', 'X-Shopify-Hmac-Sha256 does not match the body');
+  if (!macMatches(hmac('sha256', secret, body), signature, 'base64')) return reject('bad_signature', 'X-Shopify-Hmac-Sha256 does not match the body');
   return { ok: true, deliveryId: header(headers, 'x-shopify-webhook-id') };
+};
+
+export const shopify: Provider = {
+  type: 'shopify',
+  summary: 'Shopify: X-Shopify-Hmac-Sha256',
+  needs: { secret: true, header: false },
+  verify,
 };

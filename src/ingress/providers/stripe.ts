@@ -1,15 +1,22 @@
-import { type Verifier, fresh, header, hmac, jsonField, matches, pairsOf, reject } from './verifier.js';
+import { fresh, header, hmac, jsonField, macMatches, type Provider, pairsOf, reject, type Verifier } from './verifier.js';
 
 /** Stripe: `Stripe-Signature: t=…,v1=…[,v1=…]`, hex HMAC-SHA256 of `t.body`; the delivery id is the event id. */
-export const stripe: Verifier = ({ body, headers, secret, now }) => {
+const verify: Verifier = ({ body, headers, secret, nowSeconds }) => {
   const signature = header(headers, 'stripe-signature');
   if (!signature) return reject('missing_signature', 'missing Stripe-Signature header');
   const pairs = pairsOf(signature, ',');
   const timestamp = pairs.find(([name]) => name === 't')?.[1];
   const candidates = pairs.filter(([name]) => name === 'v1').map(([, value]) => value);
   if (!timestamp || candidates.length === 0) return reject('malformed_signature', 'Stripe-Signature needs t= and at least one v1=');
-  if (!fresh(timestamp, now)) return reject('stale_timestamp', 'Stripe-Signature timestamp is outside the 300 s tolerance');
+  if (!fresh(timestamp, nowSeconds)) return reject('stale_timestamp', 'Stripe-Signature timestamp is outside the 300 s tolerance');
   const expected = hmac('sha256', secret, `${timestamp}.`, body);
-  if (!candidates.some((candidate) => matches(expected, candidate, 'hex'))) return reject('bad_signature', 'no v1 signature matches the body');
+  if (!candidates.some((candidate) => macMatches(expected, candidate, 'hex'))) return reject('bad_signature', 'no v1 signature matches the body');
   return { ok: true, deliveryId: jsonField(body, 'id') };
+};
+
+export const stripe: Provider = {
+  type: 'stripe',
+  summary: 'Stripe: Stripe-Signature',
+  needs: { secret: true, header: false },
+  verify,
 };

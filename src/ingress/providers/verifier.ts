@@ -1,6 +1,8 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { RejectReason, SignatureOptions } from '../../domain/types.js';
+
+export { macMatches } from '../../domain/bytes.js';
 
 export interface VerifyInput {
   /** The exact request body. */
@@ -9,7 +11,7 @@ export interface VerifyInput {
   headers: IncomingHttpHeaders;
   secret: string;
   /** Unix seconds. */
-  now: number;
+  nowSeconds: number;
   options: SignatureOptions;
 }
 
@@ -26,14 +28,36 @@ export type Verdict =
 /** One signature scheme: pure, given the raw request and the secret. */
 export type Verifier = (input: VerifyInput) => Verdict;
 
+/** An ingress webhook type: how its requests are verified and what its settings need. */
+export interface Provider {
+  /** The name users give as the webhook's type. */
+  type: string;
+  /** Other names users know it by; they round-trip as given. */
+  aliases?: readonly string[];
+  /** One line for the CLI's help. */
+  summary: string;
+  /** Whether its webhooks need a secret, and the `header` setting. */
+  needs: { secret: boolean; header: boolean };
+  /** Why a secret cannot serve, when secrets of this type have a form. */
+  checkSecret?: (secret: string) => string | undefined;
+  /** The `header` setting holds the secret itself: never stored with a message. */
+  secretInHeader?: boolean;
+  verify: Verifier;
+}
+
 /** Providers' usual replay window, in seconds. */
 export const TOLERANCE_SECONDS = 300;
 
 export const reject = (reason: Exclude<RejectReason, 'body_too_large'>, message: string): Verdict => ({ ok: false, reason, message });
 
-/** The first value of a header, or undefined. */
+/**
+ * The first value of a header, or undefined. Own properties only: the headers
+ * object inherits from Object.prototype, so a configured name such as
+ * `constructor` would otherwise find a function.
+ */
 export function header(headers: IncomingHttpHeaders, name: string): string | undefined {
-  const value = headers[name.toLowerCase()];
+  const key = name.toLowerCase();
+  const value = Object.hasOwn(headers, key) ? headers[key] : undefined;
   return Array.isArray(value) ? value[0] : value;
 }
 
@@ -51,22 +75,23 @@ export function hmac(algorithm: string, key: string | Buffer, ...parts: Array<st
   return mac.digest();
 }
 
-/** Constant-time comparison of a computed MAC with a given one in some text encoding. */
-export function matches(expected: Buffer, given: string, encoding: 'hex' | 'base64'): boolean {
-  const decoded = Buffer.from(given, encoding);
-  return decoded.length === expected.length && timingSafeEqual(decoded, expected);
-}
-
+/** Whether `timestamp`, all digits, is within `tolerance` of `now`; all three in one unit, seconds unless said. */
 export function fresh(timestamp: string, now: number, tolerance = TOLERANCE_SECONDS): boolean {
   return /^\d+$/.test(timestamp) && Math.abs(now - Number(timestamp)) <= tolerance;
 }
 
-/** A string field at the top of a JSON body, or undefined when the body is not such JSON. */
-export function jsonField(body: Buffer, field: string): string | undefined {
+/** A field at the top of a JSON object body, or undefined when the body is not such JSON. */
+export function jsonValue(body: Buffer, field: string): unknown {
   try {
-    const value = (JSON.parse(body.toString('utf8')) as Record<string, unknown>)[field];
-    return typeof value === 'string' ? value : undefined;
+    const parsed: unknown = JSON.parse(body.toString('utf8'));
+    return typeof parsed === 'object' && parsed !== null && Object.hasOwn(parsed, field) ? (parsed as Record<string, unknown>)[field] : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** A string field at the top of a JSON body, or undefined when the body is not such JSON. */
+export function jsonField(body: Buffer, field: string): string | undefined {
+  const value = jsonValue(body, field);
+  return typeof value === 'string' ? value : undefined;
 }

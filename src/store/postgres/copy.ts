@@ -7,8 +7,8 @@ import { from as copyFrom } from 'pg-copy-streams';
 const HEADER = Buffer.concat([Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'), Buffer.alloc(8)]);
 const TRAILER = -1;
 
-/** One field: an int8, raw bytes, text, or NULL, in the table's column order. */
-export type CopyField = number | Buffer | string | null;
+/** One field: an int8, a boolean, raw bytes, text, or NULL, in the table's column order. */
+export type CopyField = number | boolean | Buffer | string | null;
 
 /**
  * Rows in COPY's binary format (see PostgreSQL's COPY documentation): a
@@ -29,6 +29,11 @@ export class BinaryRows {
     for (const field of fields) {
       if (field === null) {
         this.write(4, (at) => this.buffer.writeInt32BE(-1, at));
+      } else if (typeof field === 'boolean') {
+        this.write(5, (at) => {
+          this.buffer.writeInt32BE(1, at);
+          this.buffer.writeUInt8(field ? 1 : 0, at + 4);
+        });
       } else if (typeof field === 'number') {
         this.write(12, (at) => {
           this.buffer.writeInt32BE(8, at);

@@ -54,8 +54,12 @@ export class Db implements Queryable {
     }
   }
 
-  /** Runs `work` in one transaction on one connection; rolls back if it throws. */
-  async tx<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  /**
+   * Runs `work` in one transaction on one connection; rolls back if it throws.
+   * What `work` passes to `onCommit` runs once the commit succeeded.
+   */
+  async tx<T>(work: (client: pg.PoolClient, onCommit: (after: () => void) => void) => Promise<T>): Promise<T> {
+    const committed: Array<() => void> = [];
     let client: pg.PoolClient;
     try {
       client = await this.pool.connect();
@@ -63,16 +67,26 @@ export class Db implements Queryable {
       throw asUnavailable(err);
     }
     let broken: Error | undefined;
+    // The pool listens for errors only on idle clients. A checked-out client
+    // whose connection drops (the server stops mid-transaction) emits
+    // 'error', which with no listener would end the process; the failed
+    // query rejects as well, and that is what this transaction acts on.
+    const onError = (err: Error) => {
+      broken ??= err;
+    };
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
-      const result = await work(client);
+      const result = await work(client, (after) => committed.push(after));
       await client.query('COMMIT');
+      for (const after of committed) after();
       return result;
     } catch (err) {
       broken = err as Error;
       await client.query('ROLLBACK').catch(() => {});
       throw asUnavailable(err);
     } finally {
+      client.removeListener('error', onError);
       // A connection that failed mid-transaction is discarded rather than reused.
       client.release(broken && isConnectionError(broken) ? broken : undefined);
     }

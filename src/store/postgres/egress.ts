@@ -1,12 +1,11 @@
 import type { DeliveryAttempt, DeliveryState } from '../../domain/types.js';
-import { type AttemptRow, type EgressWebhookRow, toAttempt, toEgressWebhook } from '../rows.js';
 import { GroupWriter } from '../group-writer.js';
+import { type AttemptRow, type EgressWebhookRow, toAttempt, toEgressWebhook } from '../rows.js';
 import type { EgressStore } from '../store.js';
+import { EGRESS_COLUMNS as COLUMNS } from './columns.js';
 import type { Db } from './db.js';
+import { postgresDeletion } from './deletion.js';
 import type { Changes } from './watch.js';
-
-const COLUMNS = `id, log_id, metadata, destination, payload, mode, active, inactive_reason, next_offset, failures,
-  next_attempt_at, last_offset, last_time, last_response, last_error`;
 
 type AttemptRecord = [DeliveryAttempt, DeliveryState, string];
 
@@ -75,7 +74,7 @@ export function postgresEgress(db: Db, changes: Changes): EgressStore {
 
   return {
     create: (webhook) =>
-      db.tx(async (q) => {
+      db.tx(async (q, onCommit) => {
         const { rows } = await q.query<EgressWebhookRow>({
           text: `INSERT INTO egress_webhooks (id, log_id, metadata, destination, payload, mode, active, inactive_reason, next_offset,
                    failures, next_attempt_at, last_offset, last_time, last_response, last_error)
@@ -83,7 +82,7 @@ export function postgresEgress(db: Db, changes: Changes): EgressStore {
           values: [webhook.id, webhook.logId, webhook.metadata, webhook.destination, webhook.payload, webhook.mode, webhook.startOffset, webhook.nowMs],
         });
         await q.query({ text: 'INSERT INTO egress_secrets (webhook_id, secret, expires_at) VALUES ($1, $2, NULL)', values: [webhook.id, webhook.secret] });
-        await changes.egressChanged(q, webhook.id);
+        await changes.announce(q, onCommit, 'egress_changed', [webhook.id]);
         return toEgressWebhook(rows[0]!);
       }),
     get: (id) => one(`SELECT ${COLUMNS} FROM egress_webhooks WHERE id = $1`, [id]),
@@ -132,7 +131,7 @@ export function postgresEgress(db: Db, changes: Changes): EgressStore {
       });
     },
     update: (id, changed) =>
-      db.tx(async (q) => {
+      db.tx(async (q, onCommit) => {
         const { rows } = await q.query<EgressWebhookRow>({
           text: `UPDATE egress_webhooks SET
                    metadata = coalesce($2, metadata),
@@ -144,27 +143,23 @@ export function postgresEgress(db: Db, changes: Changes): EgressStore {
                  WHERE id = $1 RETURNING ${COLUMNS}`,
           values: [id, changed.metadata ?? null, changed.destination ?? null, changed.reactivateAt ?? null],
         });
-        if (rows[0]) await changes.egressChanged(q, id);
+        if (rows[0]) await changes.announce(q, onCommit, 'egress_changed', [id]);
         return rows[0] && toEgressWebhook(rows[0]);
       }),
     delete: (id) =>
-      db.tx(async (q) => {
-        const { rows } = await q.query<EgressWebhookRow>({ text: `DELETE FROM egress_webhooks WHERE id = $1 RETURNING ${COLUMNS}`, values: [id] });
-        if (!rows[0]) return undefined;
-        for (const table of ['egress_secrets', 'retry_set', 'delivery_attempts']) {
-          await q.query({ text: `DELETE FROM ${table} WHERE webhook_id = $1`, values: [id] });
-        }
-        await changes.egressChanged(q, id);
-        return toEgressWebhook(rows[0]);
+      db.tx(async (q, onCommit) => {
+        const deleted = await postgresDeletion.egress(q, id);
+        if (deleted) await changes.announce(q, onCommit, 'egress_changed', [id]);
+        return deleted;
       }),
     rotateSecret: (id, secret, oldExpiresAt, nowMs) =>
-      db.tx(async (q) => {
+      db.tx(async (q, onCommit) => {
         const { rows } = await q.query<EgressWebhookRow>({ text: `SELECT ${COLUMNS} FROM egress_webhooks WHERE id = $1 FOR UPDATE`, values: [id] });
         if (!rows[0]) return undefined;
         await q.query({ text: 'UPDATE egress_secrets SET expires_at = $2 WHERE webhook_id = $1 AND expires_at IS NULL', values: [id, oldExpiresAt] });
         await q.query({ text: 'DELETE FROM egress_secrets WHERE webhook_id = $1 AND expires_at IS NOT NULL AND expires_at <= $2', values: [id, nowMs] });
         await q.query({ text: 'INSERT INTO egress_secrets (webhook_id, secret, expires_at) VALUES ($1, $2, NULL)', values: [id, secret] });
-        await changes.egressChanged(q, id);
+        await changes.announce(q, onCommit, 'egress_changed', [id]);
         return toEgressWebhook(rows[0]);
       }),
     async secrets(id, nowMs) {

@@ -1,3 +1,4 @@
+import { ChangeFeed } from '../change-feed.js';
 import type { Store, StoreChange } from '../store.js';
 import { postgresCluster } from './cluster.js';
 import { Db } from './db.js';
@@ -28,7 +29,7 @@ export async function openPostgresStore(url: string, options: PostgresOptions): 
   let listener: ChangeListener | null = null;
   try {
     const [{ schema }] = (await db.rows<{ schema: string }>({ text: 'SELECT current_schema() AS schema' })) as [{ schema: string }];
-    const changes = new Changes(`hooklog.${schema}`);
+    const changes = new Changes(`hooklog.${schema}`, new ChangeFeed());
     return {
       capabilities: { sharedByNodes: true, appendsInFlight: 2 },
       tokens: postgresTokens(db),
@@ -37,11 +38,13 @@ export async function openPostgresStore(url: string, options: PostgresOptions): 
       offsets: postgresOffsets(db),
       retention: postgresRetention(db),
       egress: postgresEgress(db, changes),
-      ingress: postgresIngress(db),
+      ingress: postgresIngress(db, changes),
       cluster: postgresCluster(db),
+      // This node's changes reach the feed after each commit; other nodes' through the listener.
       async watch(onChange: (change: StoreChange) => void) {
-        await listener?.close();
-        listener = new ChangeListener(url, changes.channel, onChange, options.onWatchError ?? (() => {}));
+        changes.feed.subscribe(onChange);
+        if (listener) return;
+        listener = new ChangeListener(url, changes, options.onWatchError ?? (() => {}));
         await listener.start();
       },
       createBootstrapToken: (token) =>

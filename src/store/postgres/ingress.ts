@@ -1,11 +1,12 @@
-import { type CounterDelta, type IngressRow, sumDeltas, toIngressWebhook } from '../rows.js';
 import { GroupWriter } from '../group-writer.js';
+import { type CounterDelta, type IngressRow, sumDeltas, toIngressWebhook } from '../rows.js';
 import type { IngressStore } from '../store.js';
+import { INGRESS_COLUMNS as COLUMNS } from './columns.js';
 import type { Db } from './db.js';
+import { postgresDeletion } from './deletion.js';
+import type { Changes } from './watch.js';
 
-const COLUMNS = 'id, log_id, metadata, type, secret, header, algorithm, encoding, prefix, deduplicate';
-
-export function postgresIngress(db: Db): IngressStore {
+export function postgresIngress(db: Db, changes: Changes): IngressStore {
   // Counting happens on every request: deltas of one event-loop turn are summed
   // per counter (one INSERT may not touch a row twice) and written together.
   const counter = new GroupWriter<CounterDelta>(async (deltas) => {
@@ -47,33 +48,35 @@ export function postgresIngress(db: Db): IngressStore {
       });
       return rows.map(toIngressWebhook);
     },
-    async update(id, changes) {
-      const [row] = await db.rows<IngressRow>({
-        text: `UPDATE ingress_webhooks SET
+    update: (id, changed) =>
+      db.tx(async (q, onCommit) => {
+        const [row] = (
+          await q.query<IngressRow>({
+            text: `UPDATE ingress_webhooks SET
                  metadata = coalesce($2, metadata), secret = coalesce($3, secret), header = coalesce($4, header),
                  algorithm = coalesce($5, algorithm), encoding = coalesce($6, encoding), prefix = coalesce($7, prefix),
                  deduplicate = coalesce($8, deduplicate)
                WHERE id = $1 RETURNING ${COLUMNS}`,
-        values: [
-          id,
-          changes.metadata ?? null,
-          changes.secret ?? null,
-          changes.header ?? null,
-          changes.algorithm ?? null,
-          changes.encoding ?? null,
-          changes.prefix ?? null,
-          changes.deduplicate ?? null,
-        ],
-      });
-      return row && toIngressWebhook(row);
-    },
+            values: [
+              id,
+              changed.metadata ?? null,
+              changed.secret ?? null,
+              changed.header ?? null,
+              changed.algorithm ?? null,
+              changed.encoding ?? null,
+              changed.prefix ?? null,
+              changed.deduplicate ?? null,
+            ],
+          })
+        ).rows;
+        if (row) await changes.announce(q, onCommit, 'ingress_changed', [id]);
+        return row && toIngressWebhook(row);
+      }),
     delete: (id) =>
-      db.tx(async (q) => {
-        const { rows } = await q.query<IngressRow>({ text: `DELETE FROM ingress_webhooks WHERE id = $1 RETURNING ${COLUMNS}`, values: [id] });
-        if (!rows[0]) return undefined;
-        await q.query({ text: 'DELETE FROM ingress_metrics WHERE webhook_id = $1', values: [id] });
-        await q.query({ text: 'DELETE FROM idempotency_keys WHERE scope = $1', values: [id] });
-        return toIngressWebhook(rows[0]);
+      db.tx(async (q, onCommit) => {
+        const deleted = await postgresDeletion.ingress(q, id);
+        if (deleted) await changes.announce(q, onCommit, 'ingress_changed', [id]);
+        return deleted;
       }),
     async count(deltas) {
       await Promise.all(deltas.map((delta) => counter.write(delta)));

@@ -1,6 +1,6 @@
+import type pg from 'pg';
 import type { Message, MessageHeaders } from '../../domain/types.js';
 import type { AppendOutcome, AppendRequest, MessageStore, ReadOptions } from '../store.js';
-import type pg from 'pg';
 import { BinaryRows } from './copy.js';
 import type { Db } from './db.js';
 import type { Changes } from './watch.js';
@@ -13,12 +13,16 @@ function toMessage(row: Row): Message {
   return message;
 }
 
+/** A message's bytes as reads count them against their limit: key, value and headers (see messageBytes). */
+const READ_BYTES = 'coalesce(octet_length(key), 0) + coalesce(octet_length(value), 0) + coalesce(octet_length(headers), 0)';
+
 const text = (bytes: Buffer | null) => (bytes === null ? null : bytes.toString('utf8'));
 
 interface Head {
   seq: number;
   next: number;
   bytes: number;
+  maxTime: number;
 }
 
 /**
@@ -29,14 +33,14 @@ interface Head {
  * one binary COPY.
  */
 export function postgresMessages(db: Db, changes: Changes): MessageStore {
-  async function appendAll(q: pg.PoolClient, requests: AppendRequest[], nowMicros: number): Promise<AppendOutcome[]> {
+  async function appendAll(q: pg.PoolClient, onCommit: (after: () => void) => void, requests: AppendRequest[], nowMicros: number): Promise<AppendOutcome[]> {
     const ids = [...new Set(requests.map((r) => r.logId))];
-    const locked = await q.query<{ id: string; seq: number; next_offset: number }>({
+    const locked = await q.query<{ id: string; seq: number; next_offset: number; max_time: number }>({
       name: 'append-lock',
-      text: 'SELECT id, seq, next_offset FROM logs WHERE id = ANY($1::text[]) ORDER BY seq FOR UPDATE',
+      text: 'SELECT id, seq, next_offset, max_time FROM logs WHERE id = ANY($1::text[]) ORDER BY seq FOR UPDATE',
       values: [ids],
     });
-    const heads = new Map<string, Head>(locked.rows.map((row) => [row.id, { seq: row.seq, next: row.next_offset, bytes: 0 }]));
+    const heads = new Map<string, Head>(locked.rows.map((row) => [row.id, { seq: row.seq, next: row.next_offset, bytes: 0, maxTime: row.max_time }]));
     const rows = new BinaryRows();
     const outcomes: AppendOutcome[] = [];
     const grownIds = new Set<string>();
@@ -61,33 +65,50 @@ export function postgresMessages(db: Db, changes: Changes): MessageStore {
       }
       for (const message of messages) {
         const headers = message.headers ? JSON.stringify(message.headers) : null;
-        rows.add([log.seq, log.next++, message.time ?? nowMicros, message.key, message.value, headers]);
+        const time = message.time ?? nowMicros;
+        rows.add([log.seq, log.next++, time, message.key, message.value, headers, time < log.maxTime ? true : null]);
         log.bytes += (message.key?.length ?? 0) + (message.value?.length ?? 0);
+        log.maxTime = Math.max(log.maxTime, time);
         grownIds.add(logId);
       }
       outcomes.push({ nextOffset: log.next });
     }
     if (grownIds.size === 0) return outcomes;
-    await rows.copyInto(q, 'messages', ['log_seq', 'msg_offset', 'time', 'key', 'value', 'headers']);
+    await rows.copyInto(q, 'messages', ['log_seq', 'msg_offset', 'time', 'key', 'value', 'headers', 'late']);
     const grown = [...grownIds].map((id) => [id, heads.get(id)!] as const);
     await q.query({
       name: 'append-advance',
-      text: `UPDATE logs SET next_offset = v.next, size_bytes = size_bytes + v.bytes
-             FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS v(seq, next, bytes) WHERE logs.seq = v.seq`,
-      values: [grown.map(([, h]) => h.seq), grown.map(([, h]) => h.next), grown.map(([, h]) => h.bytes)],
+      text: `UPDATE logs SET next_offset = v.next, size_bytes = size_bytes + v.bytes, max_time = v.max_time
+             FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[]) AS v(seq, next, bytes, max_time) WHERE logs.seq = v.seq`,
+      values: [grown.map(([, h]) => h.seq), grown.map(([, h]) => h.next), grown.map(([, h]) => h.bytes), grown.map(([, h]) => h.maxTime)],
     });
-    await changes.logGrown(q, grown.map(([id]) => id));
+    await changes.announce(
+      q,
+      onCommit,
+      'log_grown',
+      grown.map(([id]) => id),
+    );
     return outcomes;
   }
 
-  const range = (withHeaders: boolean) =>
-    `SELECT msg_offset, time, key, value${withHeaders ? ', headers' : ''} FROM messages
-     WHERE log_seq = (SELECT seq FROM logs WHERE id = $1) AND msg_offset >= $2
-     ORDER BY msg_offset LIMIT $3`;
+  // The running total of each row's size stops the page at the byte limit
+  // ($4, NULL for none), the first row always included. Rows past the limit
+  // are filtered before they are sent, so their large values are never read
+  // out of TOAST storage.
+  const range = (withHeaders: boolean) => {
+    const columns = `msg_offset, time, key, value${withHeaders ? ', headers' : ''}`;
+    return `SELECT ${columns} FROM (
+              SELECT ${columns}, row_number() OVER w AS n, sum(${READ_BYTES}) OVER w AS running FROM messages
+              WHERE log_seq = (SELECT seq FROM logs WHERE id = $1) AND msg_offset >= $2
+              WINDOW w AS (ORDER BY msg_offset ROWS UNBOUNDED PRECEDING)
+              ORDER BY msg_offset LIMIT $3) page
+            WHERE n = 1 OR $4::bigint IS NULL OR running <= $4 ORDER BY msg_offset`;
+  };
 
   async function read(logId: string, from: number, limit: number, options?: ReadOptions): Promise<Message[]> {
     const withHeaders = options?.headers === true;
-    const rows = await db.arrays<Row>({ name: withHeaders ? 'read-headers' : 'read', text: range(withHeaders), values: [logId, from, limit] });
+    const values = [logId, from, limit, options?.maxBytes ?? null];
+    const rows = await db.arrays<Row>({ name: withHeaders ? 'read-headers' : 'read', text: range(withHeaders), values });
     return rows.map(toMessage);
   }
 
@@ -98,7 +119,7 @@ export function postgresMessages(db: Db, changes: Changes): MessageStore {
 
   return {
     async append(requests, nowMicros) {
-      return db.tx((q) => appendAll(q, requests, nowMicros));
+      return db.tx((q, onCommit) => appendAll(q, onCommit, requests, nowMicros));
     },
     read,
     async readText(logId, from, limit, options) {

@@ -27,8 +27,7 @@ export function postgresOffsets(db: Db): OffsetStore {
       });
       return rows.map(toOffset);
     },
-    set: (id, value, valueMetadata) =>
-      one(`UPDATE offsets SET value = $2, value_metadata = $3 WHERE id = $1 RETURNING ${COLUMNS}`, [id, value, valueMetadata]),
+    set: (id, value, valueMetadata) => one(`UPDATE offsets SET value = $2, value_metadata = $3 WHERE id = $1 RETURNING ${COLUMNS}`, [id, value, valueMetadata]),
     delete: (id) => one(`DELETE FROM offsets WHERE id = $1 RETURNING ${COLUMNS}`, [id]),
   };
 }

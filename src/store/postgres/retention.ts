@@ -1,9 +1,11 @@
-import type { RetentionStore } from '../store.js';
-import type { Db, Queryable } from './db.js';
 import { type LogRow, toLog } from '../rows.js';
-import { LOG_COLUMNS } from './logs.js';
+import type { RetentionStore } from '../store.js';
+import { LOG_COLUMNS } from './columns.js';
+import type { Db, Queryable } from './db.js';
+import { postgresDeletion } from './deletion.js';
 
-const SIZE = 'coalesce(length(key), 0) + coalesce(length(value), 0)';
+/** The bytes trim_bytes counts: key and value. */
+const STORED_BYTES = 'coalesce(length(key), 0) + coalesce(length(value), 0)';
 
 /**
  * Each step deletes a bounded number of messages in its own transaction,
@@ -14,9 +16,8 @@ export function postgresRetention(db: Db): RetentionStore {
   /** Locks the log, runs a RETURNING delete built for its seq, and shrinks the log's size by what it freed. */
   const deleteAndShrink = (logId: string, remove: (q: Queryable, log: { seq: number; size_bytes: number }) => Promise<Array<{ size: number }>>) =>
     db.tx(async (q) => {
-      const [log] = (
-        await q.query<{ seq: number; size_bytes: number }>({ text: 'SELECT seq, size_bytes FROM logs WHERE id = $1 FOR UPDATE', values: [logId] })
-      ).rows;
+      const [log] = (await q.query<{ seq: number; size_bytes: number }>({ text: 'SELECT seq, size_bytes FROM logs WHERE id = $1 FOR UPDATE', values: [logId] }))
+        .rows;
       if (!log) return 0;
       const rows = await remove(q, log);
       const freed = rows.reduce((sum, row) => sum + row.size, 0);
@@ -29,7 +30,7 @@ export function postgresRetention(db: Db): RetentionStore {
       await q.query<{ size: number }>({
         text: `DELETE FROM messages WHERE log_seq = $1 AND msg_offset IN (
                  SELECT msg_offset FROM messages m WHERE m.log_seq = $1 AND ${where} ORDER BY msg_offset LIMIT $2)
-               RETURNING ${SIZE} AS size`,
+               RETURNING ${STORED_BYTES} AS size`,
         values: [seq, limit, ...values],
       })
     ).rows;
@@ -42,8 +43,9 @@ export function postgresRetention(db: Db): RetentionStore {
       });
       return rows.map(toLog);
     },
-    // Trimming removes a prefix of the log: everything before the first message
-    // still young enough, which is exact when times rise with offsets.
+    // Trimming by age removes the prefix of the log before its first young
+    // message, then the old messages after it: those are all late (times rise
+    // for the others), and found through their own index.
     trimByAge: (logId, beforeMicros, limit) =>
       deleteAndShrink(logId, async (q, log) => {
         const [young] = (
@@ -52,14 +54,23 @@ export function postgresRetention(db: Db): RetentionStore {
             values: [log.seq, beforeMicros],
           })
         ).rows;
-        return deleteWhere(q, log.seq, 'msg_offset < $3', [young ? young.msg_offset : Number.MAX_SAFE_INTEGER], limit);
+        const prefix = await deleteWhere(q, log.seq, 'msg_offset < $3', [young ? young.msg_offset : Number.MAX_SAFE_INTEGER], limit);
+        if (prefix.length >= limit) return prefix;
+        // No ORDER BY: the index of late messages by time finds them without scanning the log.
+        const late = await q.query<{ size: number }>({
+          text: `DELETE FROM messages WHERE log_seq = $1 AND msg_offset IN (
+                   SELECT msg_offset FROM messages WHERE log_seq = $1 AND late AND time < $3 LIMIT $2)
+                 RETURNING ${STORED_BYTES} AS size`,
+          values: [log.seq, limit - prefix.length, beforeMicros],
+        });
+        return [...prefix, ...late.rows];
       }),
     trimBySize: (logId, maxBytes, limit) =>
       deleteAndShrink(logId, async (q, log) => {
         let excess = log.size_bytes - maxBytes;
         if (excess <= 0) return [];
         const oldest = await q.query<{ msg_offset: number; size: number }>({
-          text: `SELECT msg_offset, ${SIZE} AS size FROM messages WHERE log_seq = $1 ORDER BY msg_offset LIMIT $2`,
+          text: `SELECT msg_offset, ${STORED_BYTES} AS size FROM messages WHERE log_seq = $1 ORDER BY msg_offset LIMIT $2`,
           values: [log.seq, limit],
         });
         let end = 0;
@@ -83,14 +94,7 @@ export function postgresRetention(db: Db): RetentionStore {
       ),
     expire: (logId, beforeMicros, limit) =>
       deleteAndShrink(logId, (q, log) => deleteWhere(q, log.seq, 'key IS NOT NULL AND value IS NULL AND time < $3', [beforeMicros], limit)),
-    purgeDeleted: (limit) =>
-      db.tx(async (q) => {
-        const [pending] = (await q.query<{ seq: number }>({ text: 'SELECT seq FROM deleted_logs ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED' })).rows;
-        if (!pending) return 0;
-        const deleted = await deleteWhere(q, pending.seq, 'true', [], limit);
-        if (deleted.length < limit) await q.query({ text: 'DELETE FROM deleted_logs WHERE seq = $1', values: [pending.seq] });
-        return deleted.length;
-      }),
+    purgeDeleted: (limit) => postgresDeletion.purgeStep(db, limit),
     async purgeIdempotencyKeys(before, limit) {
       const result = await db.query({
         text: `DELETE FROM idempotency_keys WHERE (scope, key) IN (

@@ -1,32 +1,57 @@
 import pg from 'pg';
+import { randomBase62 } from '../../domain/ids.js';
+import type { ChangeFeed } from '../change-feed.js';
 import type { StoreChange } from '../store.js';
 import { Db, type Queryable } from './db.js';
 
 /** Backoff between reconnection attempts of the listening connection. */
 const RECONNECT_MS = [100, 250, 500, 1_000, 2_000, 5_000];
 
+/** What a change's NOTIFY payload starts with, after the origin. */
+const KINDS = { log_grown: 'l', egress_changed: 'e', ingress_changed: 'i' } as const;
+type Announced = Exclude<StoreChange, { kind: 'resync' }>;
+
 /**
- * Announces changes to every node with NOTIFY, sent inside the transaction
- * that makes the change: PostgreSQL delivers it on commit, and never for a
- * rollback. The channel is named after the schema, so that deployments (and
- * tests) in separate schemas of one database do not hear each other.
+ * Announces a change twice: to this node's feed once the transaction that
+ * makes it commits, and to every other node with NOTIFY, sent inside that
+ * transaction, which PostgreSQL delivers on commit and never for a rollback.
+ * A payload names its origin, so that a node skips its own, which it has
+ * heard already. The channel is named after the schema, so that deployments
+ * (and tests) in separate schemas of one database do not hear each other.
  */
 export class Changes {
-  constructor(readonly channel: string) {}
+  /** This store's mark on what it announces. */
+  readonly origin = randomBase62(8);
 
-  logGrown(q: Queryable, logIds: string[]): Promise<unknown> {
-    return q.query({ name: 'notify-logs', text: "SELECT pg_notify($1, 'l' || id) FROM unnest($2::text[]) AS id", values: [this.channel, logIds] });
+  constructor(
+    readonly channel: string,
+    readonly feed: ChangeFeed,
+  ) {}
+
+  /** Announces `changes`, all of one kind, in the transaction of `q`; `onCommit` is that transaction's. */
+  async announce(q: Queryable, onCommit: (after: () => void) => void, kind: Announced['kind'], ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await q.query({
+      name: 'notify',
+      text: 'SELECT pg_notify($1, $2 || id) FROM unnest($3::text[]) AS id',
+      values: [this.channel, `${this.origin} ${KINDS[kind]}`, ids],
+    });
+    onCommit(() => {
+      for (const id of ids) this.feed.emit(changeOf(kind, id));
+    });
   }
 
-  egressChanged(q: Queryable, webhookId: string): Promise<unknown> {
-    return q.query({ name: 'notify-egress', text: "SELECT pg_notify($1, 'e' || $2)", values: [this.channel, webhookId] });
+  /** The change a payload announces, or undefined for this store's own and for unknown ones. */
+  parse(payload: string | undefined): StoreChange | undefined {
+    const [origin, rest] = (payload ?? '').split(' ', 2);
+    if (origin === this.origin || !rest) return undefined;
+    const kind = (Object.keys(KINDS) as Array<Announced['kind']>).find((name) => KINDS[name] === rest[0]);
+    return kind && changeOf(kind, rest.slice(1));
   }
 }
 
-function parse(payload: string | undefined): StoreChange | undefined {
-  if (payload?.startsWith('l')) return { kind: 'log_grown', logId: payload.slice(1) };
-  if (payload?.startsWith('e')) return { kind: 'egress_changed', webhookId: payload.slice(1) };
-  return undefined;
+function changeOf(kind: Announced['kind'], id: string): StoreChange {
+  return kind === 'log_grown' ? { kind, logId: id } : { kind, webhookId: id };
 }
 
 /**
@@ -42,8 +67,7 @@ export class ChangeListener {
 
   constructor(
     private readonly url: string,
-    private readonly channel: string,
-    private readonly listener: (change: StoreChange) => void,
+    private readonly changes: Changes,
     private readonly onError: (err: unknown) => void,
   ) {}
 
@@ -60,8 +84,8 @@ export class ChangeListener {
   private async connect(): Promise<void> {
     const client = new pg.Client(Db.clientConfig(this.url));
     client.on('notification', (message) => {
-      const change = parse(message.payload);
-      if (change) this.listener(change);
+      const change = this.changes.parse(message.payload);
+      if (change) this.changes.feed.emit(change);
     });
     client.on('error', (err) => {
       this.onError(err);
@@ -70,7 +94,7 @@ export class ChangeListener {
     client.on('end', () => this.reconnect(client));
     this.client = client;
     await client.connect();
-    await client.query(`LISTEN ${client.escapeIdentifier(this.channel)}`);
+    await client.query(`LISTEN ${client.escapeIdentifier(this.changes.channel)}`);
     this.attempt = 0;
   }
 
@@ -81,7 +105,7 @@ export class ChangeListener {
     const delay = RECONNECT_MS[Math.min(this.attempt++, RECONNECT_MS.length - 1)]!;
     this.retry = setTimeout(() => {
       this.connect().then(
-        () => this.listener({ kind: 'resync' }),
+        () => this.changes.feed.emit({ kind: 'resync' }),
         (err: unknown) => {
           this.onError(err);
           if (this.client) this.reconnect(this.client);

@@ -1,8 +1,10 @@
 import type { Database } from 'better-sqlite3';
 import type { DeliveryAttempt, DeliveryState } from '../../domain/types.js';
+import type { ChangeFeed } from '../change-feed.js';
+import { GroupWriter } from '../group-writer.js';
 import { type AttemptRow, type EgressWebhookRow, toAttempt, toEgressWebhook } from '../rows.js';
 import type { EgressStore } from '../store.js';
-import { GroupWriter } from '../group-writer.js';
+import type { SqliteDeletion } from './deletion.js';
 
 type AttemptRecord = [DeliveryAttempt, DeliveryState, string];
 
@@ -18,11 +20,7 @@ const stateParams = (state: DeliveryState) => ({
   lastError: state.lastError,
 });
 
-/**
- * The egress store, plus `removeForLog`: a synchronous delete of a log's
- * webhooks for use inside the log's own delete transaction.
- */
-export function sqliteEgress(db: Database, durable: () => Promise<void>): EgressStore & { removeForLog(logId: string): void } {
+export function sqliteEgress(db: Database, durable: () => Promise<void>, deletion: SqliteDeletion, feed: ChangeFeed): EgressStore {
   const insert = db.prepare(
     `INSERT INTO egress_webhooks (id, log_id, metadata, destination, payload, mode, active, inactive_reason, next_offset,
        failures, next_attempt_at, last_offset, last_time, last_response, last_error)
@@ -56,10 +54,6 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>): Egress
        next_attempt_at = coalesce(@reactivateAt, next_attempt_at)
      WHERE id = @id RETURNING *`,
   );
-  const remove = db.prepare<[string], EgressWebhookRow>('DELETE FROM egress_webhooks WHERE id = ? RETURNING *');
-  const removeSecrets = db.prepare('DELETE FROM egress_secrets WHERE webhook_id = ?');
-  const removeRetries = db.prepare('DELETE FROM retry_set WHERE webhook_id = ?');
-  const removeAttempts = db.prepare('DELETE FROM delivery_attempts WHERE webhook_id = ?');
   const expireCurrent = db.prepare('UPDATE egress_secrets SET expires_at = ? WHERE webhook_id = ? AND expires_at IS NULL');
   const dropExpired = db.prepare('DELETE FROM egress_secrets WHERE webhook_id = ? AND expires_at IS NOT NULL AND expires_at <= ?');
   const validSecrets = db.prepare<[string, number], { secret: string; expires_at: number | null }>(
@@ -76,9 +70,7 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>): Egress
        last_response = @lastResponse, last_error = @lastError
      WHERE id = @id AND lease_owner = @owner`,
   );
-  const recentAttempts = db.prepare<[string, number], AttemptRow>(
-    'SELECT * FROM delivery_attempts WHERE webhook_id = ? ORDER BY id DESC LIMIT ?',
-  );
+  const recentAttempts = db.prepare<[string, number], AttemptRow>('SELECT * FROM delivery_attempts WHERE webhook_id = ? ORDER BY id DESC LIMIT ?');
   const park = db.prepare(
     `INSERT INTO retry_set (webhook_id, msg_offset, failures, next_attempt_at) VALUES (?, ?, ?, ?)
      ON CONFLICT (webhook_id, msg_offset) DO UPDATE SET failures = excluded.failures, next_attempt_at = excluded.next_attempt_at`,
@@ -93,16 +85,7 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>): Egress
     insertSecret.run(webhook.id, webhook.secret);
     return toEgressWebhook(byId.get(webhook.id)!);
   });
-  const byLog = db.prepare<[string], { id: string }>('SELECT id FROM egress_webhooks WHERE log_id = ?');
-  const removeWithHistory = (id: string) => {
-    const row = remove.get(id);
-    if (!row) return undefined;
-    removeSecrets.run(id);
-    removeRetries.run(id);
-    removeAttempts.run(id);
-    return toEgressWebhook(row);
-  };
-  const deleteWebhook = db.transaction(removeWithHistory);
+  const deleteWebhook = db.transaction((id: string) => deletion.egress(id));
   const rotate = db.transaction((id: string, secret: string, oldExpiresAt: number, nowMs: number) => {
     if (!byId.get(id)) return undefined;
     expireCurrent.run(oldExpiresAt, id);
@@ -121,13 +104,14 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>): Egress
   // once) are written in one transaction: one commit instead of one each.
   const recorder = new GroupWriter<AttemptRecord>((records) => recordAll.immediate(records));
 
+  // After the commit, so that a lane that hears of the change reads it.
+  const changed = (webhookId: string) => feed.emit({ kind: 'egress_changed', webhookId });
+
   return {
-    removeForLog(logId) {
-      for (const { id } of byLog.all(logId)) removeWithHistory(id);
-    },
     async create(webhook) {
       const created = create.immediate(webhook);
       await durable();
+      changed(created.id);
       return created;
     },
     async get(id) {
@@ -147,7 +131,9 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>): Egress
       return db.transaction(() => ids.filter((id) => renew.get(untilMs, owner, id)))();
     },
     async release(owner, ids) {
-      db.transaction(() => ids.forEach((id) => release.run(owner, id)))();
+      db.transaction(() => {
+        for (const id of ids) release.run(owner, id);
+      })();
     },
     async update(id, changes) {
       const row = update.get({
@@ -157,16 +143,19 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>): Egress
         reactivateAt: changes.reactivateAt ?? null,
       });
       await durable();
+      if (row) changed(id);
       return row && toEgressWebhook(row);
     },
     async delete(id) {
       const deleted = deleteWebhook.immediate(id);
       await durable();
+      if (deleted) changed(id);
       return deleted;
     },
     async rotateSecret(id, secret, oldExpiresAt, nowMs) {
       const rotated = rotate.immediate(id, secret, oldExpiresAt, nowMs);
       await durable();
+      if (rotated) changed(id);
       return rotated;
     },
     async secrets(id, nowMs) {

@@ -1,11 +1,12 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { SqliteSync } from '../../config/schema.js';
 import type { Token } from '../../domain/types.js';
+import { ChangeFeed } from '../change-feed.js';
 import type { Store } from '../store.js';
 import { sqliteCluster } from './cluster.js';
+import { sqliteDeletion } from './deletion.js';
 import { sqliteEgress } from './egress.js';
+import { prepareFiles } from './files.js';
 import { sqliteIngress } from './ingress.js';
 import { sqliteLogs } from './logs.js';
 import { sqliteMessages } from './messages.js';
@@ -24,26 +25,24 @@ const SQLITE_FILE = 'hooklog.db';
  * WalSync), so it survives power loss; group commit (src/log/publisher.ts)
  * makes one flush serve many requests. With `normal` it resolves once the
  * commit reached the OS, which survives a crash of this process only.
+ * A data directory that other users can read is refused unless
+ * `allowReadableDir`.
  */
-export function openSqliteStore(dataDir: string, sync: SqliteSync = 'full'): Store {
-  mkdirSync(dataDir, { recursive: true });
-  const db = new Database(join(dataDir, SQLITE_FILE));
+export function openSqliteStore(dataDir: string, sync: 'full' | 'normal' = 'full', options = { allowReadableDir: false }): Store {
+  const file = join(dataDir, SQLITE_FILE);
+  prepareFiles(dataDir, file, options);
+  const db = new Database(file);
   db.pragma('journal_mode = WAL');
   // NORMAL leaves the WAL flush to WalSync, off the event loop; checkpoints still sync.
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
   migrate(db);
 
-  const wal = new WalSync(`${join(dataDir, SQLITE_FILE)}-wal`);
+  const wal = new WalSync(`${file}-wal`);
   const durable = sync === 'full' ? () => wal.sync() : () => Promise.resolve();
   const tokens = sqliteTokens(db, durable);
-  const egress = sqliteEgress(db, durable);
-  const ingress = sqliteIngress(db, durable);
-  // Webhooks cannot outlive their log, whose offsets never come back.
-  const removeWebhooksOf = (logId: string) => {
-    egress.removeForLog(logId);
-    ingress.removeForLog(logId);
-  };
+  const feed = new ChangeFeed();
+  const deletion = sqliteDeletion(db);
   const claim = db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('admin_bootstrapped', ?)");
   const bootstrap = db.transaction((token: Token) => {
     if (claim.run(token.id).changes === 0) return false;
@@ -53,15 +52,17 @@ export function openSqliteStore(dataDir: string, sync: SqliteSync = 'full'): Sto
   return {
     capabilities: { sharedByNodes: false, appendsInFlight: Infinity },
     tokens,
-    logs: sqliteLogs(db, durable, removeWebhooksOf),
-    messages: sqliteMessages(db, durable),
+    logs: sqliteLogs(db, durable, deletion, feed),
+    messages: sqliteMessages(db, durable, feed),
     offsets: sqliteOffsets(db, durable),
-    retention: sqliteRetention(db),
-    egress,
-    ingress,
+    retention: sqliteRetention(db, deletion),
+    egress: sqliteEgress(db, durable, deletion, feed),
+    ingress: sqliteIngress(db, durable, deletion, feed),
     cluster: sqliteCluster(db),
-    // One process: its publisher and API tell its notifier and dispatcher directly.
-    async watch() {},
+    // One process owns the file: every change is made here, and emitted after its commit.
+    async watch(listener) {
+      feed.subscribe(listener);
+    },
     async createBootstrapToken(token) {
       const created = bootstrap.immediate(token);
       await durable();

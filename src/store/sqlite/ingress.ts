@@ -1,10 +1,11 @@
 import type { Database } from 'better-sqlite3';
+import type { ChangeFeed } from '../change-feed.js';
+import { GroupWriter } from '../group-writer.js';
 import { type CounterDelta, type IngressRow, sumDeltas, toIngressWebhook } from '../rows.js';
 import type { IngressStore } from '../store.js';
-import { GroupWriter } from '../group-writer.js';
+import type { SqliteDeletion } from './deletion.js';
 
-/** The ingress store, plus `removeForLog` for use inside a log's delete transaction. */
-export function sqliteIngress(db: Database, durable: () => Promise<void>): IngressStore & { removeForLog(logId: string): void } {
+export function sqliteIngress(db: Database, durable: () => Promise<void>, deletion: SqliteDeletion, feed: ChangeFeed): IngressStore {
   const insert = db.prepare(
     `INSERT INTO ingress_webhooks (id, log_id, metadata, type, secret, header, algorithm, encoding, prefix, deduplicate)
      VALUES (@id, @logId, @metadata, @type, @secret, @header, @algorithm, @encoding, @prefix, @deduplicate)`,
@@ -20,24 +21,14 @@ export function sqliteIngress(db: Database, durable: () => Promise<void>): Ingre
        deduplicate = coalesce(@deduplicate, deduplicate)
      WHERE id = @id RETURNING *`,
   );
-  const remove = db.prepare<[string], IngressRow>('DELETE FROM ingress_webhooks WHERE id = ? RETURNING *');
-  const removeCounters = db.prepare('DELETE FROM ingress_metrics WHERE webhook_id = ?');
-  const removeKeys = db.prepare('DELETE FROM idempotency_keys WHERE scope = ?');
-  const byLog = db.prepare<[string], { id: string }>('SELECT id FROM ingress_webhooks WHERE log_id = ?');
   const bump = db.prepare(
     `INSERT INTO ingress_metrics (webhook_id, name, count) VALUES (@webhookId, @name, @by)
      ON CONFLICT (webhook_id, name) DO UPDATE SET count = count + excluded.count`,
   );
   const counters = db.prepare<[string], { name: string; count: number }>('SELECT name, count FROM ingress_metrics WHERE webhook_id = ?');
 
-  const removeWithState = (id: string) => {
-    const row = remove.get(id);
-    if (!row) return undefined;
-    removeCounters.run(id);
-    removeKeys.run(id);
-    return toIngressWebhook(row);
-  };
-  const deleteWebhook = db.transaction(removeWithState);
+  const deleteWebhook = db.transaction((id: string) => deletion.ingress(id));
+  const changed = (webhookId: string) => feed.emit({ kind: 'ingress_changed', webhookId });
   // Counting happens on every request: deltas of one event-loop turn are summed
   // per counter and written in one transaction.
   const counter = new GroupWriter<CounterDelta>(
@@ -47,9 +38,6 @@ export function sqliteIngress(db: Database, durable: () => Promise<void>): Ingre
   );
 
   return {
-    removeForLog(logId) {
-      for (const { id } of byLog.all(logId)) removeWithState(id);
-    },
     async create(webhook) {
       insert.run({ ...webhook, deduplicate: webhook.deduplicate ? 1 : 0 });
       await durable();
@@ -73,11 +61,13 @@ export function sqliteIngress(db: Database, durable: () => Promise<void>): Ingre
         deduplicate: changes.deduplicate === undefined ? null : changes.deduplicate ? 1 : 0,
       });
       await durable();
+      if (row) changed(id);
       return row && toIngressWebhook(row);
     },
     async delete(id) {
       const deleted = deleteWebhook.immediate(id);
       await durable();
+      if (deleted) changed(id);
       return deleted;
     },
     async count(deltas) {

@@ -1,6 +1,8 @@
-import type { Database } from 'better-sqlite3';
+import type { Database, Statement } from 'better-sqlite3';
 import type { Message, MessageHeaders } from '../../domain/types.js';
-import type { AppendOutcome, AppendRequest, MessageStore } from '../store.js';
+import type { ChangeFeed } from '../change-feed.js';
+import { grownLogs, messageBytes } from '../rows.js';
+import type { AppendOutcome, AppendRequest, MessageStore, ReadOptions } from '../store.js';
 
 interface MessageRow {
   msg_offset: number;
@@ -20,29 +22,48 @@ function fromRaw<T extends Buffer | string>(row: RawRow<T>): Message<T> {
   return message;
 }
 
-export function sqliteMessages(db: Database, durable: () => Promise<void>): MessageStore {
-  const head = db.prepare<[string], { seq: number; next_offset: number }>('SELECT seq, next_offset FROM logs WHERE id = ?');
+/** A message's bytes as reads count them against their limit: key, value and headers (see messageBytes). */
+const READ_BYTES = 'ifnull(length(key), 0) + ifnull(length(value), 0) + ifnull(length(CAST(headers AS BLOB)), 0)';
+
+interface RangeShape {
+  /** Key and value as bytes, or decoded as UTF-8 text. */
+  as: 'bytes' | 'text';
+  headers: boolean;
+  /** Each row's READ_BYTES last, for reads that stop at a byte limit. */
+  sized: boolean;
+}
+
+export function sqliteMessages(db: Database, durable: () => Promise<void>, feed: ChangeFeed): MessageStore {
+  const head = db.prepare<[string], { seq: number; next_offset: number; max_time: number }>('SELECT seq, next_offset, max_time FROM logs WHERE id = ?');
   const insert = db.prepare('INSERT INTO messages (log_seq, msg_offset, time, key, value, headers) VALUES (?, ?, ?, ?, ?, ?)');
+  const insertLate = db.prepare('INSERT INTO messages (log_seq, msg_offset, time, key, value, headers, late) VALUES (?, ?, ?, ?, ?, ?, 1)');
   // A key is new if absent, or present but older than the window; then it is (re)stamped.
   const claimKey = db.prepare(
     `INSERT INTO idempotency_keys (scope, key, created_at) VALUES (@scope, @key, @now)
      ON CONFLICT (scope, key) DO UPDATE SET created_at = excluded.created_at WHERE created_at < @since`,
   );
-  const advance = db.prepare('UPDATE logs SET next_offset = ?, size_bytes = size_bytes + ? WHERE seq = ?');
-  const rangeOf = (columns: string) =>
-    db
-      .prepare(
-        `SELECT msg_offset, time, ${columns} FROM messages
-         WHERE log_seq = (SELECT seq FROM logs WHERE id = ?) AND msg_offset >= ?
-         ORDER BY msg_offset LIMIT ?`,
-      )
-      .raw(true);
+  const advance = db.prepare(
+    `UPDATE logs SET next_offset = ?, size_bytes = size_bytes + ?, max_message_bytes = max(max_message_bytes, ?), max_time = max(max_time, ?)
+     WHERE seq = ?`,
+  );
+  const sizing = db.prepare<[string], { seq: number; max_message_bytes: number }>('SELECT seq, max_message_bytes FROM logs WHERE id = ?');
+  const ranges = new Map<string, Statement>();
   // SQLite hands text straight to V8, which decodes UTF-8 as Buffer#toString would.
-  const ranges = {
-    bytes: rangeOf('key, value'),
-    text: rangeOf('CAST(key AS TEXT), CAST(value AS TEXT)'),
-    bytesWithHeaders: rangeOf('key, value, headers'),
-    textWithHeaders: rangeOf('CAST(key AS TEXT), CAST(value AS TEXT), headers'),
+  const range = ({ as, headers, sized }: RangeShape): Statement => {
+    const name = `${as} ${headers} ${sized}`;
+    let statement = ranges.get(name);
+    if (!statement) {
+      const columns = [
+        as === 'text' ? 'CAST(key AS TEXT), CAST(value AS TEXT)' : 'key, value',
+        ...(headers ? ['headers'] : []),
+        ...(sized ? [READ_BYTES] : []),
+      ];
+      statement = db
+        .prepare(`SELECT msg_offset, time, ${columns.join(', ')} FROM messages WHERE log_seq = ? AND msg_offset >= ? ORDER BY msg_offset LIMIT ?`)
+        .raw(true);
+      ranges.set(name, statement);
+    }
+    return statement;
   };
   const latestByKey = db.prepare<[string, Buffer], MessageRow>(
     `SELECT msg_offset, time, key, value FROM messages
@@ -59,40 +80,64 @@ export function sqliteMessages(db: Database, durable: () => Promise<void>): Mess
   // outcome for that request alone. Each log's head is read and written once
   // per group, and requests for the same log get consecutive offsets in order.
   const appendAll = db.transaction((requests: AppendRequest[], nowMicros: number): AppendOutcome[] => {
-    const heads = new Map<string, { seq: number; next: number; bytes: number } | null>();
+    const heads = new Map<string, { seq: number; next: number; bytes: number; maxBytes: number; maxTime: number } | null>();
     const outcomes = requests.map(({ logId, messages, idempotency }): AppendOutcome => {
       let log = heads.get(logId);
       if (log === undefined) {
         const row = head.get(logId);
-        log = row ? { seq: row.seq, next: row.next_offset, bytes: 0 } : null;
+        log = row ? { seq: row.seq, next: row.next_offset, bytes: 0, maxBytes: 0, maxTime: row.max_time } : null;
         heads.set(logId, log);
       }
       if (log === null) return { logMissing: true };
       if (idempotency && claimKey.run(idempotency).changes === 0) return { duplicate: true };
       for (const message of messages) {
         const headers = message.headers ? JSON.stringify(message.headers) : null;
-        insert.run(log.seq, log.next++, message.time ?? nowMicros, message.key, message.value, headers);
+        const time = message.time ?? nowMicros;
+        (time < log.maxTime ? insertLate : insert).run(log.seq, log.next++, time, message.key, message.value, headers);
         log.bytes += (message.key?.length ?? 0) + (message.value?.length ?? 0);
+        log.maxBytes = Math.max(log.maxBytes, messageBytes(message.key, message.value, headers));
+        log.maxTime = Math.max(log.maxTime, time);
       }
       return { nextOffset: log.next };
     });
-    for (const log of heads.values()) if (log) advance.run(log.next, log.bytes, log.seq);
+    for (const log of heads.values()) if (log) advance.run(log.next, log.bytes, log.maxBytes, log.maxTime, log.seq);
     return outcomes;
   });
+
+  /**
+   * Reads at most `limit` messages, and no more bytes than `maxBytes` beyond
+   * the first message. Where `limit` messages of the log's largest size fit,
+   * they are read at once; otherwise row by row, stopping at the limit, so
+   * that a log of large messages never loads more than it will answer with.
+   */
+  function readRange<T extends Buffer | string>(as: RangeShape['as'], logId: string, from: number, limit: number, options?: ReadOptions): Message<T>[] {
+    const log = sizing.get(logId);
+    if (!log) return [];
+    const headers = options?.headers === true;
+    const maxBytes = options?.maxBytes ?? Infinity;
+    if (limit * log.max_message_bytes <= maxBytes) return (range({ as, headers, sized: false }).all(log.seq, from, limit) as RawRow<T>[]).map(fromRaw);
+    const messages: Message<T>[] = [];
+    let bytes = 0;
+    for (const row of range({ as, headers, sized: true }).iterate(log.seq, from, limit) as Iterable<unknown[]>) {
+      bytes += row.pop() as number;
+      if (messages.length > 0 && bytes > maxBytes) break;
+      messages.push(fromRaw(row as RawRow<T>));
+    }
+    return messages;
+  }
 
   return {
     async append(requests, nowMicros) {
       const outcomes = appendAll.immediate(requests, nowMicros);
       await durable();
+      for (const logId of grownLogs(requests, outcomes)) feed.emit({ kind: 'log_grown', logId });
       return outcomes;
     },
     async read(logId, from, limit, options) {
-      const statement = options?.headers ? ranges.bytesWithHeaders : ranges.bytes;
-      return (statement.all(logId, from, limit) as RawRow<Buffer>[]).map(fromRaw);
+      return readRange<Buffer>('bytes', logId, from, limit, options);
     },
     async readText(logId, from, limit, options) {
-      const statement = options?.headers ? ranges.textWithHeaders : ranges.text;
-      return (statement.all(logId, from, limit) as RawRow<string>[]).map(fromRaw);
+      return readRange<string>('text', logId, from, limit, options);
     },
     async getByKey(logId, key) {
       const row = key === null ? latestNilKey.get(logId) : latestByKey.get(logId, key);

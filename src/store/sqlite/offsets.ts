@@ -11,9 +11,7 @@ export function sqliteOffsets(db: Database, durable: () => Promise<void>): Offse
      WHERE (@logId IS NULL OR log_id = @logId) AND (@metadata IS NULL OR metadata = @metadata)
      ORDER BY rowid`,
   );
-  const update = db.prepare<[number, string, string], OffsetRow>(
-    'UPDATE offsets SET value = ?, value_metadata = ? WHERE id = ? RETURNING *',
-  );
+  const update = db.prepare<[number, string, string], OffsetRow>('UPDATE offsets SET value = ?, value_metadata = ? WHERE id = ? RETURNING *');
   const remove = db.prepare<[string], OffsetRow>('DELETE FROM offsets WHERE id = ? RETURNING *');
 
   return {

@@ -1,6 +1,7 @@
 import type { Database, Statement } from 'better-sqlite3';
-import type { RetentionStore } from '../store.js';
 import { type LogRow, toLog } from '../rows.js';
+import type { RetentionStore } from '../store.js';
+import type { SqliteDeletion } from './deletion.js';
 
 interface Bounded {
   seq: number;
@@ -8,14 +9,15 @@ interface Bounded {
   limit: number;
 }
 
-const SIZE = 'ifnull(length(key), 0) + ifnull(length(value), 0)';
+/** The bytes trim_bytes counts: key and value. */
+const STORED_BYTES = 'ifnull(length(key), 0) + ifnull(length(value), 0)';
 
 /**
  * Each step deletes a bounded number of messages in its own transaction and
  * keeps logs.size_bytes true by subtracting what it deleted (RETURNING).
  * better-sqlite3 runs on the event loop, so small steps keep request latency low.
  */
-export function sqliteRetention(db: Database): RetentionStore {
+export function sqliteRetention(db: Database, deletion: SqliteDeletion): RetentionStore {
   const seqOf = db.prepare<[string], { seq: number; size_bytes: number }>('SELECT seq, size_bytes FROM logs WHERE id = ?');
   const shrink = db.prepare('UPDATE logs SET size_bytes = size_bytes - ? WHERE seq = ?');
   const withRetention = db.prepare<[], LogRow>(
@@ -24,19 +26,25 @@ export function sqliteRetention(db: Database): RetentionStore {
      ORDER BY seq`,
   );
 
-  // Trimming removes a prefix of the log: everything before the first message
-  // that is still young enough. That is exact when times rise with offsets (as
-  // server-assigned times do) and never scans past the part being removed.
+  // Trimming by age removes the prefix of the log before its first young
+  // message, then the old messages after it. Those are all late (times rise
+  // for the others), and found through their own index: a trim never scans
+  // the young part of the log.
   const firstYoung = db.prepare<[number, number], { msg_offset: number }>(
     'SELECT msg_offset FROM messages WHERE log_seq = ? AND time >= ? ORDER BY msg_offset LIMIT 1',
   );
   const deletePrefix = db.prepare<[{ seq: number; end: number; limit: number }], { size: number }>(
     `DELETE FROM messages WHERE log_seq = @seq AND msg_offset IN (
        SELECT msg_offset FROM messages WHERE log_seq = @seq AND msg_offset < @end ORDER BY msg_offset LIMIT @limit)
-     RETURNING ${SIZE} AS size`,
+     RETURNING ${STORED_BYTES} AS size`,
+  );
+  const deleteOldLate = db.prepare<[Bounded], { size: number }>(
+    `DELETE FROM messages WHERE id IN (
+       SELECT id FROM messages WHERE log_seq = @seq AND late = 1 AND time < @before LIMIT @limit)
+     RETURNING ${STORED_BYTES} AS size`,
   );
   const oldest = db.prepare<[number, number], { msg_offset: number; size: number }>(
-    `SELECT msg_offset, ${SIZE} AS size FROM messages WHERE log_seq = ? ORDER BY msg_offset LIMIT ?`,
+    `SELECT msg_offset, ${STORED_BYTES} AS size FROM messages WHERE log_seq = ? ORDER BY msg_offset LIMIT ?`,
   );
   const overwritten = db.prepare<[Bounded], { size: number }>(
     `DELETE FROM messages WHERE log_seq = @seq AND msg_offset IN (
@@ -44,21 +52,15 @@ export function sqliteRetention(db: Database): RetentionStore {
        WHERE m.log_seq = @seq AND m.key IS NOT NULL AND m.time < @before
          AND EXISTS (SELECT 1 FROM messages n WHERE n.log_seq = @seq AND n.key = m.key AND n.msg_offset > m.msg_offset)
        LIMIT @limit)
-     RETURNING ${SIZE} AS size`,
+     RETURNING ${STORED_BYTES} AS size`,
   );
   const expired = db.prepare<[Bounded], { size: number }>(
     `DELETE FROM messages WHERE log_seq = @seq AND msg_offset IN (
        SELECT msg_offset FROM messages
        WHERE log_seq = @seq AND key IS NOT NULL AND value IS NULL AND time < @before
        LIMIT @limit)
-     RETURNING ${SIZE} AS size`,
+     RETURNING ${STORED_BYTES} AS size`,
   );
-  const pendingPurge = db.prepare<[], { seq: number }>('SELECT seq FROM deleted_logs ORDER BY seq LIMIT 1');
-  const purgeSome = db.prepare<[{ seq: number; limit: number }]>(
-    `DELETE FROM messages WHERE log_seq = @seq AND msg_offset IN (
-       SELECT msg_offset FROM messages WHERE log_seq = @seq ORDER BY msg_offset LIMIT @limit)`,
-  );
-  const purged = db.prepare('DELETE FROM deleted_logs WHERE seq = ?');
   const oldKeys = db.prepare<[{ before: number; limit: number }]>(
     `DELETE FROM idempotency_keys WHERE (scope, key) IN (
        SELECT scope, key FROM idempotency_keys WHERE created_at < @before LIMIT @limit)`,
@@ -82,10 +84,12 @@ export function sqliteRetention(db: Database): RetentionStore {
       return withRetention.all().map(toLog);
     },
     async trimByAge(logId, beforeMicros, limit) {
-      return deleteAndShrink(logId, deletePrefix, (seq) => {
+      const prefix = deleteAndShrink(logId, deletePrefix, (seq) => {
         const young = firstYoung.get(seq, beforeMicros);
         return { seq, end: young ? young.msg_offset : Number.MAX_SAFE_INTEGER, limit };
       });
+      if (prefix >= limit) return prefix;
+      return prefix + deleteAndShrink(logId, deleteOldLate, (seq) => ({ seq, before: beforeMicros, limit: limit - prefix }));
     },
     async trimBySize(logId, maxBytes, limit) {
       return deleteAndShrink(logId, deletePrefix, (seq) => {
@@ -106,15 +110,7 @@ export function sqliteRetention(db: Database): RetentionStore {
       return deleteAndShrink(logId, expired, (seq) => ({ seq, before: beforeMicros, limit }));
     },
     async purgeDeleted(limit) {
-      return db
-        .transaction(() => {
-          const pending = pendingPurge.get();
-          if (!pending) return 0;
-          const deleted = purgeSome.run({ seq: pending.seq, limit }).changes;
-          if (deleted < limit) purged.run(pending.seq);
-          return deleted;
-        })
-        .immediate();
+      return db.transaction(() => deletion.purgeStep(limit)).immediate();
     },
     async purgeIdempotencyKeys(before, limit) {
       return oldKeys.run({ before, limit }).changes;

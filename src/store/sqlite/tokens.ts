@@ -7,9 +7,7 @@ import type { TokenStore } from '../store.js';
 export function sqliteTokens(db: Database, durable: () => Promise<void>): TokenStore & { insert(token: Token): void } {
   const insert = db.prepare('INSERT INTO tokens (id, metadata, acl, secret_hash) VALUES (?, ?, ?, ?)');
   const byId = db.prepare<[string], TokenRow>('SELECT * FROM tokens WHERE id = ?');
-  const list = db.prepare<[{ metadata: string | null }], TokenRow>(
-    'SELECT * FROM tokens WHERE @metadata IS NULL OR metadata = @metadata ORDER BY rowid',
-  );
+  const list = db.prepare<[{ metadata: string | null }], TokenRow>('SELECT * FROM tokens WHERE @metadata IS NULL OR metadata = @metadata ORDER BY rowid');
   const remove = db.prepare<[string], TokenRow>('DELETE FROM tokens WHERE id = ? RETURNING *');
 
   const insertToken = (token: Token) => {

@@ -1,83 +1,113 @@
-import type { FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
 import { fail } from '../../../domain/errors.js';
 import { EGRESS_PAYLOADS, type EgressPayload } from '../../../domain/types.js';
 import type { AppDeps } from '../../deps.js';
-import { type Body, objectBody, optionalBoolean, optionalInteger, optionalString, queryParam, requireId } from './input.js';
-import type { Params, Route } from './router.js';
+import { type Route, type RouteRequest, route } from '../../router.js';
+import { field } from '../../schema.js';
+import * as schemas from './schemas.js';
 import { klevEgressStatus, klevEgressWebhook } from './shapes.js';
 
+const update = {
+  params: schemas.params.egress,
+  body: field.object({
+    metadata: Type.Optional(field.text()),
+    destination: Type.Optional(field.text('changing it needs consume rights on the log')),
+    active: Type.Optional(field.boolean('true re-activates: delivery resumes at the cursor with a fresh retry schedule')),
+  }),
+  response: schemas.egressWebhook,
+};
+
 export function egressRoutes({ egress }: AppDeps): Route[] {
-  const idOf = (request: FastifyRequest) => (request.params as Params).webhook_id;
-  const id = (request: FastifyRequest) => requireId('ewh', idOf(request), 'webhook_id');
-  const allowed = (action: 'get' | 'update' | 'delete' | 'rotate' | 'status') => (request: FastifyRequest) => [
-    { subject: 'egress_webhooks' as const, action, objectId: idOf(request) },
+  const allowed = (action: 'get' | 'update' | 'delete' | 'rotate' | 'status') => (request: { params: { webhook_id: string } }) => [
+    { subject: 'egress_webhooks' as const, action, objectId: request.params.webhook_id },
   ];
-  const update = async (request: FastifyRequest) => {
-    const webhookId = id(request);
-    const body = objectBody(request.body);
-    const webhook = await egress.update(webhookId, {
-      metadata: optionalString(body, 'metadata'),
-      destination: optionalString(body, 'destination'),
-      active: optionalBoolean(body, 'active'),
+  const updateWebhook = async (request: RouteRequest<typeof update>) =>
+    klevEgressWebhook(await egress.update(request.principal!, request.params.webhook_id, request.body));
+  const updateRoute = (method: 'POST' | 'PATCH') =>
+    route({
+      method,
+      url: '/egress_webhook/:webhook_id',
+      summary: 'update an egress webhook',
+      schema: update,
+      permissions: allowed('update'),
+      handler: updateWebhook,
     });
-    return klevEgressWebhook(webhook);
-  };
 
   return [
-    {
+    route({
       method: 'GET',
       url: '/egress_webhooks',
+      summary: 'list egress webhooks',
+      schema: { querystring: schemas.metadataFilter, response: Type.Object({ items: Type.Array(schemas.egressWebhook) }) },
       permissions: () => [{ subject: 'egress_webhooks', action: 'list' }],
-      handler: async (request) => ({ items: (await egress.list({ metadata: queryParam(request.query, 'metadata') })).map((w) => klevEgressWebhook(w)) }),
-    },
-    {
+      handler: async (request) => ({ items: (await egress.list({ metadata: request.query.metadata })).map((w) => klevEgressWebhook(w)) }),
+    }),
+    route({
       method: 'POST',
       url: '/egress_webhooks',
+      summary: 'create an egress webhook: every message of the log is delivered, signed, to the destination',
+      schema: {
+        body: field.object({
+          log_id: field.id('log', 'the log to deliver; needs consume rights on it'),
+          destination: field.text('an http(s) URL'),
+          metadata: Type.Optional(field.text()),
+          payload: Type.Optional(field.text(`what is sent: ${EGRESS_PAYLOADS.join(' or ')}`)),
+        }),
+        response: schemas.egressWebhook,
+      },
       permissions: () => [{ subject: 'egress_webhooks', action: 'create' }],
       handler: async (request) => {
-        const body = objectBody(request.body);
-        const logId = requireId('log', optionalString(body, 'log_id'), 'log_id');
-        const destination = optionalString(body, 'destination') ?? fail('field_invalid', 'destination is required');
-        const { webhook, secret } = await egress.create({ logId, destination, metadata: optionalString(body, 'metadata'), payload: payloadOf(body) });
+        const { log_id: logId, destination, metadata, payload } = request.body;
+        const { webhook, secret } = await egress.create(request.principal!, { logId, destination, metadata, payload: payloadOf(payload) });
         return klevEgressWebhook(webhook, secret);
       },
-    },
-    {
+    }),
+    route({
       method: 'GET',
       url: '/egress_webhook/:webhook_id',
+      summary: 'get an egress webhook',
+      schema: { params: schemas.params.egress, response: schemas.egressWebhook },
       permissions: allowed('get'),
-      handler: async (request) => klevEgressWebhook(await egress.get(id(request))),
-    },
-    { method: 'POST', url: '/egress_webhook/:webhook_id', permissions: allowed('update'), handler: update },
-    { method: 'PATCH', url: '/egress_webhook/:webhook_id', permissions: allowed('update'), handler: update },
-    {
+      handler: async (request) => klevEgressWebhook(await egress.get(request.params.webhook_id)),
+    }),
+    updateRoute('POST'),
+    updateRoute('PATCH'),
+    route({
       method: 'DELETE',
       url: '/egress_webhook/:webhook_id',
+      summary: 'delete an egress webhook; its deliveries stop before the answer',
+      schema: { params: schemas.params.egress, response: schemas.egressWebhook },
       permissions: allowed('delete'),
-      handler: async (request) => klevEgressWebhook(await egress.delete(id(request))),
-    },
-    {
+      handler: async (request) => klevEgressWebhook(await egress.delete(request.params.webhook_id)),
+    }),
+    route({
       method: 'GET',
       url: '/egress_webhook/:webhook_id/status',
+      summary: 'where delivery stands: the cursor, the last attempt, the next',
+      schema: { params: schemas.params.egress, response: schemas.egressStatus },
       permissions: allowed('status'),
-      handler: async (request) => klevEgressStatus(await egress.status(id(request))),
-    },
-    {
+      handler: async (request) => klevEgressStatus(await egress.status(request.params.webhook_id)),
+    }),
+    route({
       method: 'PATCH',
       url: '/egress_webhook/:webhook_id/secret',
+      summary: 'rotate the signing secret; the old one keeps signing for expire_seconds',
+      schema: {
+        params: schemas.params.egress,
+        body: field.object({ expire_seconds: Type.Optional(field.integer(0, 'how long the old secret still signs too; 0 by default')) }),
+        response: schemas.egressWebhook,
+      },
       permissions: allowed('rotate'),
       handler: async (request) => {
-        const webhookId = id(request);
-        const expireSeconds = optionalInteger(objectBody(request.body), 'expire_seconds', 0) ?? 0;
-        const { webhook, secret } = await egress.rotate(webhookId, expireSeconds);
+        const { webhook, secret } = await egress.rotate(request.params.webhook_id, request.body.expire_seconds ?? 0);
         return klevEgressWebhook(webhook, secret);
       },
-    },
+    }),
   ];
 }
 
-function payloadOf(body: Body): EgressPayload | undefined {
-  const payload = optionalString(body, 'payload');
+/** Empty means the default. */
+function payloadOf(payload: string | undefined): EgressPayload | undefined {
   if (payload === undefined || payload === '') return undefined;
   if (!(EGRESS_PAYLOADS as readonly string[]).includes(payload)) fail('field_invalid', `payload must be one of ${EGRESS_PAYLOADS.join(', ')}`);
   return payload as EgressPayload;

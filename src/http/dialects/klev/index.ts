@@ -1,13 +1,18 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
 import { HooklogError } from '../../../domain/errors.js';
+import { klevErrorBody } from '../../../protocols/klev/errors.js';
 import type { AppDeps } from '../../deps.js';
-import { statusOf } from '../../status.js';
+import { errorHandler } from '../../errors.js';
+import { openApiDocument } from '../../openapi.js';
+import { ResponseBudget } from '../../response-budget.js';
+import { registerRoutes, route } from '../../router.js';
 import { egressRoutes } from './egress.js';
 import { ingressRoutes } from './ingress.js';
 import { logRoutes } from './logs.js';
 import { messageRoutes } from './messages.js';
 import { offsetRoutes } from './offsets.js';
-import { registerRoutes } from './router.js';
+import * as schemas from './schemas.js';
 import { tokenRoutes } from './tokens.js';
 
 /** The resources this server serves, as klev's `GET /` lists them. */
@@ -27,48 +32,58 @@ const RESOURCES = {
   '/egress_webhooks': 'list/create egress webhooks',
 };
 
-/** Fastify's own errors that a client causes, by Fastify's error code. */
-const FASTIFY_CLIENT_ERRORS: Record<string, HooklogError['errorName']> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large',
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'content_type_invalid',
-  FST_ERR_CTP_INVALID_TYPE: 'content_type_invalid',
-};
+/** How many full consume pages may be held in memory while their clients read them. */
+const RESPONSES_IN_FLIGHT = 32;
 
-/** The native API, shaped after klev: routes, the klev error body, 404 and 405. */
-export function registerKlevApi(app: FastifyInstance, deps: AppDeps): void {
-  app.setErrorHandler((err: FastifyError, request, reply) => {
-    const coded = toHooklogError(err);
-    if (coded.entry.kind === 'internal') request.log.error({ err }, 'request failed');
-    return reply.status(statusOf[coded.entry.kind]).send({
-      error: coded.entry.code,
-      message: coded.entry.message,
-      details: coded.details,
-    });
-  });
+export interface KlevOptions {
+  deps: AppDeps;
+  /** Largest consume response, in bytes. */
+  maxResponseBytes: number;
+  /** How long a consume page may wait for its client to read it. */
+  requestTimeoutMs: number;
+  version: string;
+}
 
+/**
+ * The native API, shaped after klev, at the root: its routes, the klev error
+ * body, its 404, and its OpenAPI document at `GET /openapi.json`, built from
+ * the routes' own schemas once they are all registered.
+ */
+export async function klevApi(app: FastifyInstance, { deps, maxResponseBytes, requestTimeoutMs, version }: KlevOptions): Promise<void> {
+  app.setErrorHandler(errorHandler(klevErrorBody));
   app.setNotFoundHandler((request) => {
     const path = request.url.split('?')[0];
     throw new HooklogError('path_not_found', `'${path}' is not a valid application path`);
   });
 
-  registerRoutes(app, deps.tokens, [
-    { method: 'GET', url: '/', handler: async () => RESOURCES },
+  let document: unknown;
+  registerRoutes(app, { dialect: 'klev', tokens: deps.tokens }, [
+    route({
+      method: 'GET',
+      url: '/',
+      summary: 'the resources this server serves',
+      schema: { response: Type.Record(Type.String(), Type.String()) },
+      handler: async () => RESOURCES,
+    }),
+    route({
+      method: 'GET',
+      url: '/openapi.json',
+      summary: 'this document',
+      schema: {},
+      public: true,
+      handler: async () => {
+        document ??= openApiDocument(
+          app.routeTable.filter((entry) => entry.dialect === 'klev'),
+          { title: 'hooklog', version, description: 'hooklog’s native API, shaped after klev’s.', error: schemas.error },
+        );
+        return document;
+      },
+    }),
     ...tokenRoutes(deps),
     ...logRoutes(deps),
-    ...messageRoutes(deps),
+    ...messageRoutes(deps, { maxResponseBytes, responses: new ResponseBudget(RESPONSES_IN_FLIGHT * maxResponseBytes, requestTimeoutMs) }),
     ...offsetRoutes(deps),
     ...egressRoutes(deps),
     ...ingressRoutes(deps),
   ]);
-}
-
-function toHooklogError(err: FastifyError): HooklogError {
-  if (err instanceof HooklogError) return err;
-  const known = FASTIFY_CLIENT_ERRORS[err.code];
-  if (known) return new HooklogError(known, err.message);
-  // Other errors Fastify raises for a malformed request (bad URL, bad content-length…).
-  if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
-    return new HooklogError('request_invalid', err.message);
-  }
-  return new HooklogError('internal', 'the server failed to handle the request; see its log');
 }

@@ -1,68 +1,92 @@
-import type { FastifyRequest } from 'fastify';
-import { fail } from '../../../domain/errors.js';
-import type { IngressUpdate } from '../../../ingress/ingress-webhooks.js';
+import { Type } from 'typebox';
+import { typeNames } from '../../../ingress/providers/registry.js';
 import type { AppDeps } from '../../deps.js';
-import { type Body, objectBody, optionalBoolean, optionalString, queryParam, requireId } from './input.js';
-import type { Params, Route } from './router.js';
+import { type Route, type RouteRequest, route } from '../../router.js';
+import { field } from '../../schema.js';
+import * as schemas from './schemas.js';
 import { klevIngressWebhook } from './shapes.js';
 
+/** Settings a create or update may carry; the generic-HMAC options are top-level fields. */
+const settings = {
+  metadata: Type.Optional(field.text()),
+  secret: Type.Optional(field.text('the provider’s signing secret; never shown again')),
+  header: Type.Optional(field.text('hmac and secret-header: the header carrying the signature or secret')),
+  algorithm: Type.Optional(field.text('hmac: sha1, sha256 or sha512')),
+  encoding: Type.Optional(field.text('hmac: hex or base64')),
+  prefix: Type.Optional(field.text('hmac: text before the signature in its header')),
+  deduplicate: Type.Optional(field.boolean('drop a delivery whose provider event id was already appended')),
+};
+
+const update = { params: schemas.params.ingress, body: field.object(settings), response: schemas.ingressWebhook };
+
 export function ingressRoutes({ ingress }: AppDeps): Route[] {
-  const idOf = (request: FastifyRequest) => (request.params as Params).webhook_id;
-  const id = (request: FastifyRequest) => requireId('iwh', idOf(request), 'webhook_id');
-  const allowed = (action: 'get' | 'update' | 'delete') => (request: FastifyRequest) => [{ subject: 'ingress_webhooks' as const, action, objectId: idOf(request) }];
-  const update = async (request: FastifyRequest) => {
-    const webhookId = id(request);
-    return klevIngressWebhook(await ingress.update(webhookId, settingsOf(objectBody(request.body))));
-  };
+  const allowed = (action: 'get' | 'update' | 'delete') => (request: { params: { webhook_id: string } }) => [
+    { subject: 'ingress_webhooks' as const, action, objectId: request.params.webhook_id },
+  ];
+  const updateWebhook = async (request: RouteRequest<typeof update>) =>
+    klevIngressWebhook(await ingress.update(request.principal!, request.params.webhook_id, request.body));
+  const updateRoute = (method: 'POST' | 'PATCH') =>
+    route({
+      method,
+      url: '/ingress_webhook/:webhook_id',
+      summary: 'update an ingress webhook',
+      schema: update,
+      permissions: allowed('update'),
+      handler: updateWebhook,
+    });
 
   return [
-    {
+    route({
       method: 'GET',
       url: '/ingress_webhooks',
+      summary: 'list ingress webhooks',
+      schema: { querystring: schemas.metadataFilter, response: Type.Object({ items: Type.Array(schemas.ingressWebhook) }) },
       permissions: () => [{ subject: 'ingress_webhooks', action: 'list' }],
-      handler: async (request) => ({ items: (await ingress.list({ metadata: queryParam(request.query, 'metadata') })).map(klevIngressWebhook) }),
-    },
-    {
+      handler: async (request) => ({ items: (await ingress.list({ metadata: request.query.metadata })).map(klevIngressWebhook) }),
+    }),
+    route({
       method: 'POST',
       url: '/ingress_webhooks',
+      summary: 'create an ingress webhook: a public URL that verifies a provider’s signature and appends to a log',
+      schema: {
+        body: field.object({
+          log_id: field.id('log', 'the log to append to; needs publish rights on it'),
+          type: field.text(`the provider: ${typeNames()}`),
+          ...settings,
+        }),
+        response: schemas.ingressWebhook,
+      },
       permissions: () => [{ subject: 'ingress_webhooks', action: 'create' }],
       handler: async (request) => {
-        const body = objectBody(request.body);
-        const logId = requireId('log', optionalString(body, 'log_id'), 'log_id');
-        const type = optionalString(body, 'type') ?? fail('field_invalid', 'type is required');
-        return klevIngressWebhook(await ingress.create({ logId, type, ...settingsOf(body) }));
+        const { log_id: logId, ...input } = request.body;
+        return klevIngressWebhook(await ingress.create(request.principal!, { logId, ...input }));
       },
-    },
-    { method: 'GET', url: '/ingress_webhook/:webhook_id', permissions: allowed('get'), handler: async (request) => klevIngressWebhook(await ingress.get(id(request))) },
-    { method: 'PATCH', url: '/ingress_webhook/:webhook_id', permissions: allowed('update'), handler: update },
-    { method: 'POST', url: '/ingress_webhook/:webhook_id', permissions: allowed('update'), handler: update },
-    {
+    }),
+    route({
+      method: 'GET',
+      url: '/ingress_webhook/:webhook_id',
+      summary: 'get an ingress webhook',
+      schema: { params: schemas.params.ingress, response: schemas.ingressWebhook },
+      permissions: allowed('get'),
+      handler: async (request) => klevIngressWebhook(await ingress.get(request.params.webhook_id)),
+    }),
+    updateRoute('PATCH'),
+    updateRoute('POST'),
+    route({
       method: 'DELETE',
       url: '/ingress_webhook/:webhook_id',
+      summary: 'delete an ingress webhook; its URL answers 404 from then on',
+      schema: { params: schemas.params.ingress, response: schemas.ingressWebhook },
       permissions: allowed('delete'),
-      handler: async (request) => klevIngressWebhook(await ingress.delete(id(request))),
-    },
-    {
+      handler: async (request) => klevIngressWebhook(await ingress.delete(request.params.webhook_id)),
+    }),
+    route({
       method: 'GET',
       url: '/ingress_webhook/:webhook_id/metrics',
+      summary: 'how many deliveries the URL received, accepted and refused, by reason',
+      schema: { params: schemas.params.ingress, response: schemas.ingressMetrics },
       permissions: allowed('get'),
-      handler: async (request) => {
-        const webhookId = id(request);
-        return { webhook_id: webhookId, ...(await ingress.metrics(webhookId)) };
-      },
-    },
+      handler: async (request) => ({ webhook_id: request.params.webhook_id, ...(await ingress.metrics(request.params.webhook_id)) }),
+    }),
   ];
-}
-
-/** The settings a create or update may carry; the generic-HMAC options are top-level fields. */
-function settingsOf(body: Body): IngressUpdate {
-  return {
-    metadata: optionalString(body, 'metadata'),
-    secret: optionalString(body, 'secret'),
-    header: optionalString(body, 'header'),
-    algorithm: optionalString(body, 'algorithm'),
-    encoding: optionalString(body, 'encoding'),
-    prefix: optionalString(body, 'prefix'),
-    deduplicate: optionalBoolean(body, 'deduplicate'),
-  };
 }

@@ -1,5 +1,5 @@
-import type { EgressStatus } from '../../../delivery/egress-webhooks.js';
 import type { CursorOffset, EgressWebhook, IngressWebhook, Log, Token } from '../../../domain/types.js';
+import type { EgressStatus } from '../../../egress/egress-webhooks.js';
 
 /** Core objects in klev's JSON shapes. Zero settings and empty ACLs are omitted, as klev does. */
 

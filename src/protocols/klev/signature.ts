@@ -1,4 +1,5 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { macMatches } from '../../domain/bytes.js';
 
 /**
  * klev's egress signature: `X-Klev-Signature: t=<unix seconds>;v1=<hex>`,
@@ -27,9 +28,6 @@ export function verifySignature(header: string | undefined, secret: string, body
   if (!timestamp || !/^\d+$/.test(timestamp) || signatures.length === 0) return { ok: false, reason: 'malformed signature header' };
   if (Math.abs(nowSeconds - Number(timestamp)) > toleranceSeconds) return { ok: false, reason: 'timestamp outside the tolerance' };
   const expected = Buffer.from(sign(secret, Number(timestamp), body), 'hex');
-  const matches = signatures.some((candidate) => {
-    const given = Buffer.from(candidate, 'hex');
-    return given.length === expected.length && timingSafeEqual(given, expected);
-  });
+  const matches = signatures.some((candidate) => macMatches(expected, candidate, 'hex'));
   return matches ? { ok: true } : { ok: false, reason: 'no signature matches the secret' };
 }

@@ -1,9 +1,9 @@
-import { isIP } from 'node:net';
+import { demand, onLog, type Principal } from '../auth/principal.js';
+import { hostOf, isRefusedAddress } from '../delivery/address-policy.js';
 import { fail } from '../domain/errors.js';
 import { newId, randomBase62 } from '../domain/ids.js';
 import type { DeliveryMode, EgressPayload, EgressWebhook } from '../domain/types.js';
 import type { EgressStore, LogStore } from '../store/store.js';
-import { hostOf, isPrivateAddress } from './address-policy.js';
 
 export interface NewEgressWebhookInput {
   logId: string;
@@ -26,25 +26,22 @@ export interface EgressStatus {
   availableOffset: number;
 }
 
-/** Told whenever a webhook changes, so delivery follows at once. */
-export interface DeliveryControl {
-  changed(id: string): void;
-}
-
 /**
  * Egress webhooks: where a log's messages are pushed. A webhook starts at the
- * end of its log, so it delivers what is published after it was made.
+ * end of its log, so it delivers what is published after it was made. The
+ * store announces every change, which is how delivery follows at once.
  */
 export class EgressWebhooks {
   constructor(
     private readonly store: EgressStore,
     private readonly logs: Pick<LogStore, 'get'>,
-    private readonly delivery: DeliveryControl,
     private readonly allowPrivateDestinations: boolean,
   ) {}
 
-  /** Creates a webhook; its secret is returned here and on rotation only. */
-  async create(input: NewEgressWebhookInput): Promise<{ webhook: EgressWebhook; secret: string }> {
+  /** Creates a webhook for `by`, who must be allowed to read its log; its secret is returned here and on rotation only. */
+  async create(by: Principal, input: NewEgressWebhookInput): Promise<{ webhook: EgressWebhook; secret: string }> {
+    // The destination will receive every message of the log.
+    demand(by, onLog('consume', input.logId));
     const destination = this.checkDestination(input.destination);
     const log = (await this.logs.get(input.logId)) ?? fail('log_not_found', `log '${input.logId}' does not exist`);
     const secret = newSecret();
@@ -59,7 +56,6 @@ export class EgressWebhooks {
       startOffset: log.nextOffset,
       nowMs: Date.now(),
     });
-    this.delivery.changed(webhook.id);
     return { webhook, secret };
   }
 
@@ -71,7 +67,9 @@ export class EgressWebhooks {
     return this.store.list(filter);
   }
 
-  async update(id: string, update: EgressUpdate): Promise<EgressWebhook> {
+  /** Changes a webhook; pointing it elsewhere needs the right to read its log, as creating it did. */
+  async update(by: Principal, id: string, update: EgressUpdate): Promise<EgressWebhook> {
+    if (update.destination !== undefined) demand(by, onLog('consume', (await this.get(id)).logId));
     if (update.active === false) fail('field_invalid', 'active can only be set to true: a webhook becomes inactive by itself when delivery gives up');
     const webhook = await this.store.update(id, {
       metadata: update.metadata,
@@ -79,22 +77,25 @@ export class EgressWebhooks {
       reactivateAt: update.active ? Date.now() : undefined,
     });
     if (!webhook) notFound(id);
-    this.delivery.changed(id);
     return webhook;
   }
 
   async delete(id: string): Promise<EgressWebhook> {
     const webhook = (await this.store.delete(id)) ?? notFound(id);
-    this.delivery.changed(id);
     return webhook;
   }
 
   /** A new secret; the old one keeps signing alongside it for `expireSeconds` (0: stops at once). */
   async rotate(id: string, expireSeconds: number): Promise<{ webhook: EgressWebhook; secret: string }> {
-    const secret = newSecret();
+    // Every valid secret signs every request: without bounds, rotations would
+    // grow the signature header until receivers refuse it.
+    if (expireSeconds > MAX_OVERLAP_SECONDS) fail('field_invalid', `expire_seconds may be at most ${MAX_OVERLAP_SECONDS} (a week)`);
     const now = Date.now();
+    if (expireSeconds > 0 && (await this.store.secrets(id, now)).length >= MAX_VALID_SECRETS) {
+      fail('field_invalid', `${MAX_VALID_SECRETS} secrets are valid already; rotate with expire_seconds 0, or wait until older ones expire`);
+    }
+    const secret = newSecret();
     const webhook = (await this.store.rotateSecret(id, secret, now + expireSeconds * 1000, now)) ?? notFound(id);
-    this.delivery.changed(id);
     return { webhook, secret };
   }
 
@@ -114,7 +115,7 @@ export class EgressWebhooks {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') fail('destination_invalid', 'the destination must be an http or https URL');
     if (url.username || url.password) fail('destination_invalid', 'credentials in the destination URL are not supported');
     const host = hostOf(url);
-    if (!this.allowPrivateDestinations && (host === 'localhost' || (isIP(host) && isPrivateAddress(host)))) {
+    if (!this.allowPrivateDestinations && (host === 'localhost' || isRefusedAddress(host))) {
       fail('destination_invalid', `${host} is a private address; set HOOKLOG_ALLOW_PRIVATE_DESTINATIONS=true to allow it`);
     }
     return destination;
@@ -122,6 +123,9 @@ export class EgressWebhooks {
 }
 
 const SECRET_LENGTH = 33;
+/** Longest time an old secret keeps signing after a rotation, and most secrets valid at once. */
+const MAX_OVERLAP_SECONDS = 7 * 24 * 3600;
+const MAX_VALID_SECRETS = 10;
 
 function newSecret(): string {
   return `ewhsec_${randomBase62(SECRET_LENGTH)}`;

@@ -1,12 +1,14 @@
-import { fail } from './errors.js';
-import type { Message } from './types.js';
+import { isUtf8 } from 'node:buffer';
+import { strictDecode } from '../../domain/bytes.js';
+import { fail } from '../../domain/errors.js';
+import type { Message } from '../../domain/types.js';
+
+// klev's wire form of messages: keys and values as UTF-8 text or standard
+// base64, and a message as JSON with offset, time, key and value. Consume
+// responses and egress webhook payloads alike use it.
 
 /** How keys and values travel in JSON: UTF-8 text, or standard base64 for arbitrary bytes. */
 export type Encoding = 'string' | 'base64';
-
-// Strict standard base64: Buffer.from(…, 'base64') silently skips bad characters,
-// which would store bytes the publisher never sent.
-const BASE64_PATTERN = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 /** An absent or empty encoding means `string`, as in klev. */
 export function parseEncoding(value: unknown): Encoding {
@@ -17,8 +19,18 @@ export function parseEncoding(value: unknown): Encoding {
 
 export function decodeBytes(value: string, encoding: Encoding, field: string): Buffer {
   if (encoding === 'string') return Buffer.from(value, 'utf8');
-  if (!BASE64_PATTERN.test(value)) fail('base64_invalid', `${field} is not valid standard base64`);
-  return Buffer.from(value, 'base64');
+  return strictDecode(value, 'base64') ?? fail('base64_invalid', `${field} is not valid standard base64`);
+}
+
+/**
+ * The encoding to answer a page of messages in: `string` only when every key
+ * and value is valid UTF-8, since decoding other bytes as text would change
+ * them. Text read already decoded is valid by then (see Consumer).
+ */
+export function pageEncoding(requested: Encoding, messages: readonly Message<Buffer | string>[]): Encoding {
+  if (requested === 'base64') return 'base64';
+  const text = (bytes: Buffer | string | null) => bytes === null || typeof bytes === 'string' || isUtf8(bytes);
+  return messages.every((message) => text(message.key) && text(message.value)) ? 'string' : 'base64';
 }
 
 /** Bytes as the encoding asks; text that was read already decoded passes through for `string`. */

@@ -1,0 +1,100 @@
+import { Type } from 'typebox';
+import { field } from '../../schema.js';
+
+/** klev's request and answer shapes, as the routes declare them and the OpenAPI document shows them. */
+
+export const params = {
+  log: Type.Object({ log_id: field.id('log', 'the log') }),
+  token: Type.Object({ token_id: field.id('tok', 'the token') }),
+  offset: Type.Object({ offset_id: field.id('off', 'the cursor offset') }),
+  egress: Type.Object({ webhook_id: field.id('ewh', 'the egress webhook') }),
+  ingress: Type.Object({ webhook_id: field.id('iwh', 'the ingress webhook') }),
+};
+
+export const metadataFilter = Type.Object({ metadata: Type.Optional(field.query('only objects with exactly this metadata')) });
+
+const optional = Type.Optional;
+
+export const error = Type.Object({
+  error: Type.String({ description: 'the stable code, ERR_KLEV_API_<number>; see docs/errors.md' }),
+  message: Type.String({ description: 'the same for every occurrence of the code' }),
+  details: Type.String({ description: 'what, in this request, was wrong' }),
+});
+
+export const token = Type.Object({ token_id: Type.String(), metadata: Type.String(), acl: optional(Type.Array(Type.String())) });
+export const createdToken = Type.Object({ ...token.properties, bearer: Type.String({ description: 'shown only now' }) });
+
+const retention = {
+  compacting: optional(Type.Boolean()),
+  trim_bytes: optional(Type.Integer()),
+  trim_seconds: optional(Type.Integer()),
+  compact_seconds: optional(Type.Integer()),
+  expire_seconds: optional(Type.Integer()),
+};
+export const log = Type.Object({ log_id: Type.String(), metadata: Type.String(), ...retention });
+
+export const offset = Type.Object({
+  offset_id: Type.String(),
+  log_id: Type.String(),
+  metadata: Type.String(),
+  value: Type.Integer(),
+  value_metadata: Type.String(),
+});
+
+export const message = Type.Object({
+  offset: Type.Integer(),
+  time: Type.Integer({ description: 'microseconds since the Unix epoch' }),
+  key: optional(Type.String()),
+  value: optional(Type.String()),
+  headers: optional(Type.Record(Type.String(), Type.String())),
+});
+const encoding = Type.Union([Type.Literal('string'), Type.Literal('base64')]);
+export const oneMessage = Type.Object({ encoding, ...message.properties });
+export const page = Type.Object({
+  next_offset: Type.Integer({ description: 'where the next page starts' }),
+  encoding,
+  messages: Type.Array(message),
+});
+export const nextOffset = Type.Object({ next_offset: Type.Integer() });
+
+export const egressWebhook = Type.Object({
+  webhook_id: Type.String(),
+  metadata: Type.String(),
+  log_id: Type.String(),
+  destination: Type.String(),
+  payload: Type.String(),
+  secret: optional(Type.String({ description: 'shown at creation and rotation only' })),
+});
+export const egressStatus = Type.Object({
+  webhook_id: Type.String(),
+  active: Type.Boolean(),
+  inactive_reason: optional(Type.String()),
+  available_offset: Type.Integer(),
+  next_offset: Type.Integer(),
+  deliver_offset: optional(Type.Integer()),
+  deliver_time: optional(Type.Integer()),
+  deliver_resp: optional(Type.String()),
+  deliver_error: optional(Type.String()),
+  next_deliver_time: optional(Type.Integer()),
+});
+
+export const ingressWebhook = Type.Object({
+  webhook_id: Type.String(),
+  metadata: Type.String(),
+  log_id: Type.String(),
+  type: Type.String(),
+  header: optional(Type.String()),
+  algorithm: optional(Type.String()),
+  encoding: optional(Type.String()),
+  prefix: optional(Type.String()),
+  deduplicate: Type.Boolean(),
+});
+export const ingressMetrics = Type.Object({
+  webhook_id: Type.String(),
+  received: Type.Integer(),
+  accepted: Type.Integer(),
+  duplicates: Type.Integer(),
+  handshakes: Type.Integer(),
+  failed: Type.Integer(),
+  rejected: Type.Record(Type.String(), Type.Integer()),
+});

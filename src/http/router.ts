@@ -1,0 +1,104 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
+import type { Static, TSchema } from 'typebox';
+import type { Tokens } from '../auth/tokens.js';
+import type { Permission } from '../domain/acl.js';
+import { fail } from '../domain/errors.js';
+import { authorizer } from './auth.js';
+
+/** What a route takes and answers, declared once: Ajv checks requests by it, and the OpenAPI document shows it. */
+export interface RouteSchema {
+  params?: TSchema;
+  querystring?: TSchema;
+  body?: TSchema;
+  /** The 2xx answer, for the document; answers are sent as they are, not filtered by it. */
+  response?: TSchema;
+  /** The body is taken as raw bytes of any content type (a public webhook URL): documented, never parsed as JSON. */
+  rawBody?: string;
+}
+
+type StaticOr<T, Otherwise> = T extends TSchema ? Static<T> : Otherwise;
+
+/** A request typed by its route's schema. */
+export type RouteRequest<S extends RouteSchema> = FastifyRequest<{
+  Params: StaticOr<S['params'], Record<string, never>>;
+  Querystring: StaticOr<S['querystring'], Record<string, never>>;
+  Body: StaticOr<S['body'], undefined>;
+}>;
+
+export interface RouteDefinition<S extends RouteSchema> {
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  url: string;
+  /** One line for the OpenAPI document. */
+  summary: string;
+  schema: S;
+  /** What the token must be allowed to do, from the path and query; omitted: any valid token. */
+  permissions?: (request: RouteRequest<S>) => Permission[];
+  /** No token at all: a public URL, authenticated otherwise (a provider's signature) or not at all. */
+  public?: true;
+  handler: (request: RouteRequest<S>, reply: FastifyReply) => Promise<unknown>;
+}
+
+export type Route = RouteDefinition<RouteSchema>;
+
+/** A route definition, its handler typed from its schema. */
+export function route<S extends RouteSchema>(definition: RouteDefinition<S>): Route {
+  return definition as unknown as Route;
+}
+
+/** A registered route, as the OpenAPI document and the tests see it. */
+export interface RouteEntry {
+  method: Route['method'];
+  /** With the dialect's prefix, in Fastify's form: `/log/:log_id`. */
+  url: string;
+  summary: string;
+  schema: RouteSchema;
+  authenticated: boolean;
+  /** The API the route belongs to, whose document shows it. */
+  dialect: string;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route of every dialect, in registration order. */
+    routeTable: RouteEntry[];
+  }
+}
+
+const ALL_METHODS: HTTPMethods[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
+
+/**
+ * Registers a dialect's routes: each behind authentication and its ACL check
+ * (unless public), its request checked by its schema, and entered in the
+ * route table. Methods a path does not serve answer 405 rather than 404.
+ */
+export function registerRoutes(app: FastifyInstance, { dialect, tokens }: { dialect: string; tokens?: Tokens }, routes: Route[]): void {
+  const methodsByUrl = new Map<string, Set<string>>();
+  for (const { method, url, summary, schema, permissions, handler, public: open } of routes) {
+    methodsByUrl.set(url, (methodsByUrl.get(url) ?? new Set()).add(method));
+    if (!open && !tokens) throw new Error(`${method} ${url} needs a token check, and ${dialect} gave none`);
+    const { params, querystring, body } = schema;
+    app.route({
+      method,
+      url,
+      schema: { ...(params && { params }), ...(querystring && { querystring }), ...(body && { body }) },
+      ...(!open && { onRequest: authorizer(tokens!, permissions as ((request: FastifyRequest) => Permission[]) | undefined) }),
+      // A request without a body is an empty object: every body field of every route may be left out.
+      ...(body && { preValidation: absentBodyIsEmpty }),
+      handler: handler as (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>,
+    });
+    app.routeTable.push({ method, url: `${app.prefix}${url}`, summary, schema, authenticated: !open, dialect });
+  }
+  for (const [url, served] of methodsByUrl) {
+    const others = ALL_METHODS.filter((method) => !served.has(method));
+    app.route({
+      method: others,
+      url,
+      handler: async (request) => fail('method_not_allowed', `${request.method} is not allowed on '${app.prefix}${url}'; use ${[...served].join(', ')}`),
+    });
+  }
+}
+
+function absentBodyIsEmpty(request: FastifyRequest, _reply: FastifyReply, done: () => void): void {
+  if (request.body === undefined) request.body = {};
+  done();
+}

@@ -1,0 +1,60 @@
+import type { ErrorName, HooklogError } from '../../domain/errors.js';
+
+/**
+ * klev's error codes, `ERR_KLEV_API_<number>`, for every error in the
+ * catalog. Numbers 0001–0036 are klev's own and keep klev's meaning; errors
+ * klev does not document take numbers from 0100 up, so that they can never
+ * collide with klev's. A Record, so that the compiler checks that no error
+ * lacks a code.
+ */
+const NUMBERS: Record<ErrorName, string> = {
+  content_type_invalid: '0001',
+  authorization_header_invalid: '0002',
+  token_invalid: '0003',
+  path_not_found: '0005',
+  method_not_allowed: '0006',
+  json_invalid: '0009',
+  offset_param_invalid: '0010',
+  len_param_invalid: '0011',
+  acl_insufficient: '0014',
+  poll_param_invalid: '0025',
+  authentication_failed: '0036',
+  internal: '0100',
+  body_too_large: '0101',
+  field_invalid: '0102',
+  encoding_invalid: '0103',
+  base64_invalid: '0104',
+  offset_and_offset_id: '0105',
+  id_invalid: '0106',
+  log_not_found: '0107',
+  token_not_found: '0108',
+  offset_not_found: '0109',
+  message_not_found: '0110',
+  acl_invalid: '0111',
+  offset_log_mismatch: '0112',
+  shutting_down: '0113',
+  query_param_invalid: '0114',
+  request_invalid: '0115',
+  egress_webhook_not_found: '0116',
+  destination_invalid: '0117',
+  ingress_webhook_not_found: '0118',
+  signature_invalid: '0119',
+  secret_invalid: '0120',
+  database_unavailable: '0121',
+  batch_too_large: '0122',
+  utf8_invalid: '0123',
+  request_timeout: '0124',
+  headers_too_large: '0125',
+  too_many_requests: '0126',
+  server_busy: '0127',
+  expectation_unsupported: '0128',
+};
+
+export function klevCode(name: ErrorName): string {
+  return `ERR_KLEV_API_${NUMBERS[name]}`;
+}
+
+/** klev's error body: the code, the catalog's message, and what was wrong in this request. */
+export function klevErrorBody(error: HooklogError) {
+  return { error: klevCode(error.errorName), message: error.entry.message, details: error.details };
+}

@@ -1,0 +1,48 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MATRIX, makeFixture, routesOf } from './helpers/routes.js';
+import { startTestServer, type TestServer } from './helpers/server.js';
+import { snapshotStore } from './helpers/snapshot.js';
+
+/** The ACL matrix of test/helpers/routes.ts, checked route by route through the real server. */
+describe('ACL matrix', () => {
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await startTestServer({ allowPrivateDestinations: true });
+  });
+  afterAll(async () => {
+    await s.close();
+  });
+
+  const admin = async (method: string, path: string, body?: unknown) => {
+    const res = await s.request(method, path, { body });
+    expect(res.status, `${method} ${path}: ${JSON.stringify(res.body)}`).toBe(200);
+    return res.body;
+  };
+  const bearer = async (acl: string[]) => (await admin('POST', '/tokens', { acl })).bearer as string;
+
+  it('has an entry for every authenticated route the server registers, and no other', () => {
+    const registered = routesOf(s, { authenticated: true });
+    expect([...registered].sort()).toEqual(Object.keys(MATRIX).sort());
+  });
+
+  it.each(Object.entries(MATRIX))('%s: exactly its rights get a 2xx; lacking any one gets 403 and changes nothing', async (route, { rights, request }) => {
+    const method = route.split(' ')[0]!;
+    const f = await makeFixture(s);
+    const needed = rights(f);
+    // An empty ACL is full access: a route that needs only a valid token gets a token with an unrelated right.
+    const unrelated = `logs:get:${f.otherLog}`;
+    for (const missing of needed) {
+      const token = await bearer(needed.filter((right) => right !== missing).concat(unrelated));
+      const { path, ...options } = request(f);
+      const before = await snapshotStore(s);
+      const res = await s.request(method, path, { ...options, token });
+      expect(res.status, `without ${missing}: ${JSON.stringify(res.body)}`).toBe(403);
+      expect(res.body.error).toBe('ERR_KLEV_API_0014');
+      expect(await snapshotStore(s), `a 403 without ${missing} changed stored data`).toEqual(before);
+    }
+    const token = await bearer(needed.length > 0 ? needed : [unrelated]);
+    const { path, ...options } = request(f);
+    const res = await s.request(method, path, { ...options, token });
+    expect(res.status, `with exactly ${needed.join(', ')}: ${JSON.stringify(res.body)}`).toBe(200);
+  });
+});

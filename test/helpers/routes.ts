@@ -1,0 +1,207 @@
+import { expect } from 'vitest';
+import type { RequestOptions, TestServer } from './server.js';
+
+/**
+ * The authenticated routes, each with the exact rights it needs and a valid
+ * request to make against a fixture: the ACL matrix checks the rights, and
+ * the fuzzer starts from these requests to spoil one field at a time.
+ */
+/** Objects made afresh for each route, so a route that deletes or changes one never affects another's check. */
+export interface Fixture {
+  log: string;
+  otherLog: string;
+  offset: string;
+  egress: string;
+  ingress: string;
+  /** A token with rights over `log` only. */
+  token: string;
+}
+
+export interface Entry {
+  /** Exactly the ACL entries the call needs: over its own object, the objects it reaches, and the rights of a token it hands out or touches. */
+  rights: (f: Fixture) => string[];
+  request: (f: Fixture) => { path: string } & RequestOptions;
+}
+
+const entry = (rights: Entry['rights'], request: Entry['request']): Entry => ({ rights, request });
+const DESTINATION = 'http://127.0.0.1:9/matrix';
+
+/**
+ * The ACL matrix: one entry for every authenticated route. For each, a token
+ * with exactly the listed rights gets a 2xx, and a token lacking any one of
+ * them gets 403 and changes nothing stored. A route the server registers
+ * without an entry here fails the test.
+ */
+export const MATRIX: Record<string, Entry> = {
+  'GET /': entry(
+    () => [],
+    () => ({ path: '/' }),
+  ),
+
+  'GET /tokens': entry(
+    () => ['tokens:list'],
+    () => ({ path: '/tokens' }),
+  ),
+  'POST /tokens': entry(
+    (f) => ['tokens:create', `logs:get:${f.log}`],
+    (f) => ({ path: '/tokens', body: { acl: [`logs:get:${f.log}`] } }),
+  ),
+  'GET /token/:token_id': entry(
+    (f) => [`tokens:get:${f.token}`, `logs:get:${f.log}`],
+    (f) => ({ path: `/token/${f.token}` }),
+  ),
+  'DELETE /token/:token_id': entry(
+    (f) => [`tokens:delete:${f.token}`, `logs:get:${f.log}`],
+    (f) => ({ path: `/token/${f.token}` }),
+  ),
+
+  'GET /logs': entry(
+    () => ['logs:list'],
+    () => ({ path: '/logs' }),
+  ),
+  'POST /logs': entry(
+    () => ['logs:create'],
+    () => ({ path: '/logs', body: { metadata: 'new' } }),
+  ),
+  'GET /log/:log_id': entry(
+    (f) => [`logs:get:${f.log}`],
+    (f) => ({ path: `/log/${f.log}` }),
+  ),
+  'DELETE /log/:log_id': entry(
+    (f) => [`logs:delete:${f.log}`],
+    (f) => ({ path: `/log/${f.log}` }),
+  ),
+
+  'POST /messages/:log_id': entry(
+    (f) => [`messages:publish:${f.log}`],
+    (f) => ({ path: `/messages/${f.log}`, body: { messages: [{ value: 'm' }] } }),
+  ),
+  'GET /messages/:log_id': entry(
+    (f) => [`messages:consume:${f.log}`, `offsets:get:${f.offset}`],
+    (f) => ({ path: `/messages/${f.log}`, query: { offset_id: f.offset } }),
+  ),
+  'POST /message/:log_id': entry(
+    (f) => [`messages:publish:${f.log}`],
+    (f) => ({ path: `/message/${f.log}`, body: { value: 'm' } }),
+  ),
+  'GET /message/:log_id': entry(
+    (f) => [`messages:consume:${f.log}`],
+    (f) => ({ path: `/message/${f.log}`, query: { offset: 0 } }),
+  ),
+  'GET /message/:log_id/key': entry(
+    (f) => [`messages:consume:${f.log}`],
+    (f) => ({ path: `/message/${f.log}/key`, query: { key: 'k' } }),
+  ),
+  'POST /message/:log_id/key': entry(
+    (f) => [`messages:consume:${f.log}`],
+    (f) => ({ path: `/message/${f.log}/key`, body: { key: 'k' } }),
+  ),
+
+  'GET /offsets': entry(
+    () => ['offsets:list'],
+    (f) => ({ path: '/offsets', query: { log_id: f.log } }),
+  ),
+  'POST /offsets': entry(
+    (f) => ['offsets:create', `messages:consume:${f.log}`],
+    (f) => ({ path: '/offsets', body: { log_id: f.log } }),
+  ),
+  'GET /offset/:offset_id': entry(
+    (f) => [`offsets:get:${f.offset}`],
+    (f) => ({ path: `/offset/${f.offset}` }),
+  ),
+  'POST /offset/:offset_id': entry(
+    (f) => [`offsets:update:${f.offset}`, `messages:consume:${f.log}`],
+    (f) => ({ path: `/offset/${f.offset}`, body: { value: 1 } }),
+  ),
+  'DELETE /offset/:offset_id': entry(
+    (f) => [`offsets:delete:${f.offset}`, `messages:consume:${f.log}`],
+    (f) => ({ path: `/offset/${f.offset}` }),
+  ),
+
+  'GET /egress_webhooks': entry(
+    () => ['egress_webhooks:list'],
+    () => ({ path: '/egress_webhooks' }),
+  ),
+  'POST /egress_webhooks': entry(
+    (f) => ['egress_webhooks:create', `messages:consume:${f.log}`],
+    (f) => ({ path: '/egress_webhooks', body: { log_id: f.log, destination: DESTINATION } }),
+  ),
+  'GET /egress_webhook/:webhook_id': entry(
+    (f) => [`egress_webhooks:get:${f.egress}`],
+    (f) => ({ path: `/egress_webhook/${f.egress}` }),
+  ),
+  'POST /egress_webhook/:webhook_id': entry(
+    (f) => [`egress_webhooks:update:${f.egress}`, `messages:consume:${f.log}`],
+    (f) => ({ path: `/egress_webhook/${f.egress}`, body: { destination: `${DESTINATION}/2` } }),
+  ),
+  'PATCH /egress_webhook/:webhook_id': entry(
+    (f) => [`egress_webhooks:update:${f.egress}`, `messages:consume:${f.log}`],
+    (f) => ({ path: `/egress_webhook/${f.egress}`, body: { destination: `${DESTINATION}/2` } }),
+  ),
+  'DELETE /egress_webhook/:webhook_id': entry(
+    (f) => [`egress_webhooks:delete:${f.egress}`],
+    (f) => ({ path: `/egress_webhook/${f.egress}` }),
+  ),
+  'GET /egress_webhook/:webhook_id/status': entry(
+    (f) => [`egress_webhooks:status:${f.egress}`],
+    (f) => ({ path: `/egress_webhook/${f.egress}/status` }),
+  ),
+  'PATCH /egress_webhook/:webhook_id/secret': entry(
+    (f) => [`egress_webhooks:rotate:${f.egress}`],
+    (f) => ({ path: `/egress_webhook/${f.egress}/secret`, body: { expire_seconds: 60 } }),
+  ),
+
+  'GET /ingress_webhooks': entry(
+    () => ['ingress_webhooks:list'],
+    () => ({ path: '/ingress_webhooks' }),
+  ),
+  'POST /ingress_webhooks': entry(
+    (f) => ['ingress_webhooks:create', `messages:publish:${f.log}`],
+    (f) => ({ path: '/ingress_webhooks', body: { log_id: f.log, type: 'none' } }),
+  ),
+  'GET /ingress_webhook/:webhook_id': entry(
+    (f) => [`ingress_webhooks:get:${f.ingress}`],
+    (f) => ({ path: `/ingress_webhook/${f.ingress}` }),
+  ),
+  'PATCH /ingress_webhook/:webhook_id': entry(
+    (f) => [`ingress_webhooks:update:${f.ingress}`, `messages:publish:${f.log}`],
+    (f) => ({ path: `/ingress_webhook/${f.ingress}`, body: { secret: 'new secret' } }),
+  ),
+  'POST /ingress_webhook/:webhook_id': entry(
+    (f) => [`ingress_webhooks:update:${f.ingress}`, `messages:publish:${f.log}`],
+    (f) => ({ path: `/ingress_webhook/${f.ingress}`, body: { secret: 'new secret' } }),
+  ),
+  'DELETE /ingress_webhook/:webhook_id': entry(
+    (f) => [`ingress_webhooks:delete:${f.ingress}`],
+    (f) => ({ path: `/ingress_webhook/${f.ingress}` }),
+  ),
+  'GET /ingress_webhook/:webhook_id/metrics': entry(
+    (f) => [`ingress_webhooks:get:${f.ingress}`],
+    (f) => ({ path: `/ingress_webhook/${f.ingress}/metrics` }),
+  ),
+};
+
+/** Makes the objects one route's request names, through the admin token. */
+export async function makeFixture(s: TestServer): Promise<Fixture> {
+  const admin = async (path: string, body: unknown) => {
+    const res = await s.request('POST', path, { body });
+    expect(res.status, `POST ${path}: ${JSON.stringify(res.body)}`).toBe(200);
+    return res.body;
+  };
+  const log = (await admin('/logs', { metadata: 'matrix' })).log_id;
+  const otherLog = (await admin('/logs', { metadata: 'other' })).log_id;
+  await admin(`/messages/${log}`, { messages: [{ key: 'k', value: 'v' }, { value: 'w' }] });
+  return {
+    log,
+    otherLog,
+    offset: (await admin('/offsets', { log_id: log })).offset_id,
+    egress: (await admin('/egress_webhooks', { log_id: log, destination: DESTINATION })).webhook_id,
+    ingress: (await admin('/ingress_webhooks', { log_id: log, type: 'github', secret: 'matrix secret' })).webhook_id,
+    token: (await admin('/tokens', { acl: [`logs:get:${log}`] })).token_id,
+  };
+}
+
+/** The routes the server registered, as `METHOD /url`: all of them, or only those behind a token. */
+export function routesOf(s: TestServer, only: { authenticated?: true } = {}): string[] {
+  return s.server.app!.routeTable.filter((entry) => !only.authenticated || entry.authenticated).map((entry) => `${entry.method} ${entry.url}`);
+}

@@ -1,0 +1,52 @@
+import { compileErrors, validate } from '@readme/openapi-parser';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { routesOf } from './helpers/routes.js';
+import { startTestServer, type TestServer } from './helpers/server.js';
+
+describe('GET /openapi.json', () => {
+  let s: TestServer;
+  let document: any;
+  beforeAll(async () => {
+    s = await startTestServer();
+    const res = await s.request('GET', '/openapi.json', { token: null });
+    expect(res.status).toBe(200);
+    document = res.body;
+  });
+  afterAll(() => s.close());
+
+  it('is a valid OpenAPI 3.1 document, served without a token', async () => {
+    expect(document.openapi).toBe('3.1.0');
+    // The validator dereferences in place: give it a copy.
+    const result = await validate(structuredClone(document));
+    expect(result.valid, result.valid ? '' : compileErrors(result)).toBe(true);
+  });
+
+  it('lists every route the server registers, and no other', () => {
+    const documented = Object.entries(document.paths as Record<string, Record<string, unknown>>).flatMap(([path, operations]) =>
+      Object.keys(operations).map((method) => `${method.toUpperCase()} ${path.replace(/\{([a-z_]+)\}/g, ':$1')}`),
+    );
+    expect(documented.sort()).toEqual(routesOf(s).sort());
+  });
+
+  it('shows the schemas the server checks, without hooklog’s own annotations', async () => {
+    const publish = document.paths['/messages/{log_id}'].post;
+    const body = publish.requestBody.content['application/json'].schema;
+    expect(body.additionalProperties).toBe(false);
+    expect(body.required).toEqual(['messages']);
+    expect(body.properties.messages.maxItems).toBe(10_000);
+    expect(publish.parameters).toEqual([expect.objectContaining({ name: 'log_id', in: 'path', required: true })]);
+    expect(JSON.stringify(document)).not.toContain('x-hooklog');
+    // What the document says is required, the server requires.
+    const log = (await s.request('POST', '/logs', { body: {} })).body.log_id;
+    const res = await s.request('POST', `/messages/${log}`, { body: {} });
+    expect(res.status).toBe(400);
+    expect(res.body.details).toBe('messages must be an array');
+  });
+
+  it('marks which operations need a bearer token', () => {
+    expect(document.paths['/logs'].get.security).toEqual([{ bearer: [] }]);
+    expect(document.paths['/ingress/{webhook_id}'].post.security).toEqual([]);
+    expect(document.paths['/openapi.json'].get.security).toEqual([]);
+    expect(document.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+  });
+});
