@@ -10,7 +10,7 @@ import { RetrySchedule } from './delivery/schedule.js';
 import { randomBase62 } from './domain/ids.js';
 import { EgressWebhooks } from './egress/egress-webhooks.js';
 import { buildApp } from './http/app.js';
-import { klevApi } from './http/dialects/klev/index.js';
+import { KLEV, klevApi } from './http/dialects/klev/index.js';
 import { ingressEndpoint } from './http/ingress.js';
 import { IngressWebhooks } from './ingress/ingress-webhooks.js';
 import { Consumer } from './log/consumer.js';
@@ -112,7 +112,7 @@ export async function startServer(config: Config, print: (line: string) => void 
   if (app) {
     app.register(klevApi, { deps, maxResponseBytes: config.maxResponseBytes, requestTimeoutMs, version: VERSION });
     // The public URLs of klev's ingress webhooks.
-    app.register(ingressEndpoint, { ingress, maxRequestsPerClient: config.ingressMaxRequestsPerClient, errorBody: klevErrorBody, dialect: 'klev' });
+    app.register(ingressEndpoint, { ingress, maxRequestsPerClient: config.ingressMaxRequestsPerClient, errorBody: klevErrorBody, dialect: KLEV });
   }
 
   if (!config.adminToken) {

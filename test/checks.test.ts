@@ -78,7 +78,14 @@ describe('the layer rules (npm run layers)', () => {
     'src/store/sqlite/logs.ts': ['src/store/store.ts'],
     'src/log/logs.ts': ['src/store/store.ts', 'src/domain/types.ts'],
     'src/http/router.ts': ['src/domain/types.ts'],
-    'src/http/dialects/klev/index.ts': ['src/http/router.ts', 'src/log/logs.ts', 'src/protocols/klev/errors.ts'],
+    'src/http/dialects/klev/index.ts': [
+      'src/http/router.ts',
+      'src/log/logs.ts',
+      'src/protocols/klev/errors.ts',
+      'src/protocols/standard-webhooks/signature.ts',
+    ],
+    'src/protocols/standard-webhooks/signature.ts': ['src/domain/types.ts'],
+    'src/store/mysql/index.ts': ['src/store/store.ts'],
     'src/server.ts': ['src/store/sqlite/index.ts', 'src/http/dialects/klev/index.ts', 'src/log/logs.ts'],
   };
 
@@ -93,6 +100,16 @@ describe('the layer rules (npm run layers)', () => {
       'protocol imports another protocol': ['src/protocols/standard-webhooks/sign.ts', ['src/protocols/klev/message.ts'], ['protocols-only-domain']],
       'backend imports a service': ['src/store/sqlite/tokens.ts', ['src/log/logs.ts'], ['backend-only-ports-and-domain']],
       'backend imports the other backend': ['src/store/postgres/logs.ts', ['src/store/sqlite/logs.ts'], ['backend-only-ports-and-domain']],
+      'store port imports a service': ['src/store/rows.ts', ['src/log/logs.ts'], ['store-ports-only-domain']],
+      'a new service imports http': ['src/tasks/runner.ts', ['src/http/router.ts'], ['services-not-http-or-backend']],
+      'a new backend is named outside the root': ['src/cli/serve.ts', ['src/store/mysql/index.ts'], ['only-root-names-backend']],
+      'shared http imports a wire format': ['src/http/errors.ts', ['src/protocols/klev/errors.ts'], ['http-core-no-wire-format']],
+      "dialect imports another dialect's wire format": [
+        'src/http/dialects/svix/errors.ts',
+        ['src/protocols/klev/errors.ts'],
+        ['dialect-not-other-wire-format'],
+      ],
+      'file at the top of protocols imports a service': ['src/protocols/common.ts', ['src/log/logs.ts'], ['protocols-only-domain']],
       'service imports http': ['src/egress/egress-webhooks.ts', ['src/http/router.ts'], ['services-not-http-or-backend']],
       'service imports a backend': ['src/delivery/lane.ts', ['src/store/sqlite/logs.ts'], ['services-not-http-or-backend', 'only-root-names-backend']],
       'dialect imports another dialect': ['src/http/dialects/svix/index.ts', ['src/http/dialects/klev/index.ts'], ['dialect-not-other-dialect']],

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { HooklogError } from './errors.js';
 
 /**
  * Ids are a type prefix plus a KSUID: 4 bytes of seconds since the KSUID epoch
@@ -30,6 +31,11 @@ export function isKsuid(value: string): boolean {
 /** True when `value` is `<prefix>_` followed by a well-formed KSUID. */
 export function isId(prefix: IdPrefix, value: string): boolean {
   return value.length === prefix.length + 1 + KSUID_LENGTH && value.startsWith(`${prefix}_`) && isKsuid(value.slice(prefix.length + 1));
+}
+
+/** The error for a field that should hold a `prefix` id and does not, whatever checked it. */
+export function invalidId(prefix: string, field: string, value: unknown): HooklogError {
+  return new HooklogError('id_invalid', `${field} must be '${prefix}_' followed by a 27-character KSUID, got ${JSON.stringify(value ?? '')}`);
 }
 
 /** Random base62 text, for secrets. Rejection sampling keeps every character equally likely. */

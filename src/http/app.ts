@@ -7,6 +7,7 @@ import type { AppDeps } from './deps.js';
 import { type ErrorBody, statusOf } from './errors.js';
 import { parseJsonBody } from './json-body.js';
 import { MALFORMED, parseQuery, type Query } from './query.js';
+import { requireRegisteredRoutes } from './router.js';
 import { validatorCompiler } from './schema.js';
 
 export interface AppOptions {
@@ -79,6 +80,7 @@ export function buildApp(deps: Pick<AppDeps, 'isClosing'>, options: AppOptions):
     done(null, payload);
   });
   app.decorate('routeTable', []);
+  requireRegisteredRoutes(app);
   decorateAuth(app);
   app.setValidatorCompiler(validatorCompiler);
   // Node answers an Expect it does not know with an empty 417; give it the API's error body.

@@ -1,5 +1,6 @@
-import type { TSchema } from 'typebox';
-import type { RouteEntry } from './router.js';
+import type { FastifyInstance } from 'fastify';
+import { type TSchema, Type } from 'typebox';
+import { type Route, type RouteEntry, route } from './router.js';
 
 /** What a dialect says of itself in its document. */
 export interface ApiDescription {
@@ -10,9 +11,15 @@ export interface ApiDescription {
   error: TSchema;
 }
 
-/** Only JSON Schema reaches the document: hooklog's own annotations (x-hooklog) stay out. */
+/** Only JSON Schema reaches the document: hooklog's own annotations (x-hooklog) stay out, while a field of that name would not. */
 function plain(schema: unknown): Record<string, unknown> {
-  return JSON.parse(JSON.stringify(schema, (key, value) => (key.startsWith('x-') ? undefined : value)));
+  const strip = (value: unknown, isFieldMap: boolean): unknown => {
+    if (Array.isArray(value)) return value.map((item) => strip(item, false));
+    if (typeof value !== 'object' || value === null) return value;
+    const entries = Object.entries(value).filter(([key]) => isFieldMap || !key.startsWith('x-'));
+    return Object.fromEntries(entries.map(([key, item]) => [key, strip(item, !isFieldMap && (key === 'properties' || key === 'patternProperties'))]));
+  };
+  return strip(schema, false) as Record<string, unknown>;
 }
 
 function parameters(where: 'path' | 'query', schema: TSchema | undefined) {
@@ -61,4 +68,26 @@ export function openApiDocument(entries: readonly RouteEntry[], api: ApiDescript
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'a token: `<token id without tok_>_<secret>`' } },
     },
   };
+}
+
+/**
+ * The route serving a dialect's document, `GET <prefix>/openapi.json`, public.
+ * It is built on first request, when every route of the dialect is registered.
+ */
+export function documentRoute(app: FastifyInstance, dialect: string, api: ApiDescription): Route {
+  let document: ReturnType<typeof openApiDocument> | undefined;
+  return route({
+    method: 'GET',
+    url: '/openapi.json',
+    summary: 'this document',
+    schema: { response: Type.Object({ openapi: Type.String(), info: Type.Object({}), paths: Type.Object({}), components: Type.Object({}) }) },
+    public: true,
+    handler: async () => {
+      document ??= openApiDocument(
+        app.routeTable.filter((entry) => entry.dialect === dialect),
+        api,
+      );
+      return document;
+    },
+  });
 }

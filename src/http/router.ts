@@ -66,6 +66,22 @@ declare module 'fastify' {
 
 const ALL_METHODS: HTTPMethods[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 
+/** Set on the config of every route registerRoutes makes, and only on those. */
+const REGISTERED = 'hooklogRegistered';
+
+/**
+ * Refuses, at start-up, any route not made by registerRoutes: such a route
+ * would have no token check, no schema and no place in the route table, so
+ * the API document would silently leave it out.
+ */
+export function requireRegisteredRoutes(app: FastifyInstance): void {
+  app.addHook('onRoute', (options) => {
+    if ((options.config as Record<string, unknown> | undefined)?.[REGISTERED] !== true) {
+      throw new Error(`${String(options.method)} ${options.url} was registered outside registerRoutes`);
+    }
+  });
+}
+
 /**
  * Registers a dialect's routes: each behind authentication and its ACL check
  * (unless public), its request checked by its schema, and entered in the
@@ -80,6 +96,7 @@ export function registerRoutes(app: FastifyInstance, { dialect, tokens }: { dial
     app.route({
       method,
       url,
+      config: { [REGISTERED]: true },
       schema: { ...(params && { params }), ...(querystring && { querystring }), ...(body && { body }) },
       ...(!open && { onRequest: authorizer(tokens!, permissions as ((request: FastifyRequest) => Permission[]) | undefined) }),
       // A request without a body is an empty object: every body field of every route may be left out.
@@ -93,6 +110,7 @@ export function registerRoutes(app: FastifyInstance, { dialect, tokens }: { dial
     app.route({
       method: others,
       url,
+      config: { [REGISTERED]: true },
       handler: async (request) => fail('method_not_allowed', `${request.method} is not allowed on '${app.prefix}${url}'; use ${[...served].join(', ')}`),
     });
   }

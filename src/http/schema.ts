@@ -2,6 +2,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import type { FastifySchemaCompiler } from 'fastify';
 import { type TSchema, Type } from 'typebox';
 import { type ErrorName, HooklogError } from '../domain/errors.js';
+import { invalidId } from '../domain/ids.js';
 
 /**
  * Request schemas, and how a request that fails one is answered. Every route
@@ -21,10 +22,17 @@ type FieldKind =
   | { kind: 'boolean' }
   | { kind: 'integer'; min: number }
   | { kind: 'strings' }
-  | { kind: 'array'; maxItems?: number }
+  | { kind: 'array'; tooMany?: TooMany }
   | { kind: 'id'; prefix: string }
-  | { kind: 'encoding' }
+  | { kind: 'choice'; values: readonly string[]; error: ErrorName }
   | { kind: 'query' };
+
+/** How a dialect answers an array over its maxItems: its error, and details where {count} and {max} are filled in. */
+export interface TooMany {
+  maxItems: number;
+  error: ErrorName;
+  details: string;
+}
 
 const ANNOTATION = 'x-hooklog';
 /** Text is stored as text, where NUL is refused by PostgreSQL: refused here on every backend alike. */
@@ -46,17 +54,24 @@ export const field = {
     }),
   id: (prefix: string, description?: string) =>
     Type.String({ pattern: `^${prefix}_[0-9A-Za-z]{27}$`, ...annotated({ kind: 'id', prefix }), ...(description && { description }) }),
-  /** klev's `encoding`: absent, empty or null mean `string`. */
-  encoding: () =>
-    Type.Union([Type.Literal('string'), Type.Literal('base64'), Type.Literal(''), Type.Null()], {
-      ...annotated({ kind: 'encoding' }),
-      description: 'how keys and values are written: string (UTF-8, the default) or base64',
+  /**
+   * One of `values`, or, when `blank` is set, '' or null meaning the default;
+   * anything else fails with `error`: `encoding must be 'string' or 'base64', got "x"`.
+   */
+  choice: (values: readonly string[], options: { error: ErrorName; blank?: boolean; description?: string }) =>
+    Type.Union([...values.map((value) => Type.Literal(value)), ...(options.blank ? [Type.Literal(''), Type.Null()] : [])], {
+      ...annotated({ kind: 'choice', values, error: options.error }),
+      ...(options.description && { description: options.description }),
     }),
   /** A JSON object of exactly these fields: an unknown one is refused, naming it. */
   object: <P extends Record<string, TSchema>>(properties: P, kind: 'body' | 'item' = 'body') =>
     Type.Object(properties, { additionalProperties: false, ...annotated({ kind }) }),
-  array: <T extends TSchema>(items: T, options: { maxItems?: number; description?: string } = {}) =>
-    Type.Array(items, { ...options, ...annotated({ kind: 'array', ...(options.maxItems !== undefined && { maxItems: options.maxItems }) }) }),
+  array: <T extends TSchema>(items: T, options: { tooMany?: TooMany; description?: string } = {}) =>
+    Type.Array(items, {
+      ...(options.tooMany && { maxItems: options.tooMany.maxItems }),
+      ...(options.description && { description: options.description }),
+      ...annotated({ kind: 'array', ...(options.tooMany && { tooMany: options.tooMany }) }),
+    }),
   /** A query parameter: given once, as text. Its meaning is the handler's to check. */
   query: (description: string) => Type.String({ pattern: NO_NUL, ...annotated({ kind: 'query' }), description }),
   /** A query parameter holding bytes (a key), where NUL is data. */
@@ -154,12 +169,12 @@ function fieldError(kind: FieldKind | undefined, name: string, value: unknown, p
   switch (kind?.kind) {
     case 'id':
       if (keyword === 'type' && part === 'body') return error('field_invalid', `${name} must be a string`);
-      return error('id_invalid', `${name} must be '${kind.prefix}_' followed by a 27-character KSUID, got ${JSON.stringify(value ?? '')}`);
+      return invalidId(kind.prefix, name, value);
     case 'query':
       if (Array.isArray(value)) return error('query_param_invalid', `${name} is given more than once`);
       return error('query_param_invalid', `${name} must not contain NUL characters`);
-    case 'encoding':
-      return error('encoding_invalid', `encoding must be 'string' or 'base64', got ${JSON.stringify(value)}`);
+    case 'choice':
+      return error(kind.error, `${name} must be ${kind.values.map((choice) => `'${choice}'`).join(' or ')}, got ${JSON.stringify(value)}`);
     case 'text':
       if (missing) return error('field_invalid', `${name} is required`);
       return error('field_invalid', nul ? `${name} must not contain NUL characters` : `${name} must be a string`);
@@ -172,8 +187,9 @@ function fieldError(kind: FieldKind | undefined, name: string, value: unknown, p
     case 'strings':
       return error('field_invalid', nul ? `${name} must not contain NUL characters` : `${name} must be an array of strings`);
     case 'array':
-      if (kind.maxItems !== undefined && Array.isArray(value) && value.length > kind.maxItems) {
-        return error('batch_too_large', `the batch holds ${value.length} messages; at most ${kind.maxItems} may be published at once`);
+      if (kind.tooMany && Array.isArray(value) && value.length > kind.tooMany.maxItems) {
+        const { error: tooMany, details, maxItems } = kind.tooMany;
+        return error(tooMany, details.replace('{count}', String(value.length)).replace('{max}', String(maxItems)));
       }
       return error('field_invalid', `${name} must be an array`);
     default:

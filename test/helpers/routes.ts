@@ -1,3 +1,4 @@
+import { Ajv } from 'ajv';
 import { expect } from 'vitest';
 import type { RequestOptions, TestServer } from './server.js';
 
@@ -204,4 +205,26 @@ export async function makeFixture(s: TestServer): Promise<Fixture> {
 /** The routes the server registered, as `METHOD /url`: all of them, or only those behind a token. */
 export function routesOf(s: TestServer, only: { authenticated?: true } = {}): string[] {
   return s.server.app!.routeTable.filter((entry) => !only.authenticated || entry.authenticated).map((entry) => `${entry.method} ${entry.url}`);
+}
+
+const ajv = new Ajv({ strict: false, allErrors: true });
+
+/** A response schema made strict: every object it describes holds exactly its declared fields, so an undocumented field fails too. */
+function strict(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(strict);
+  if (typeof schema !== 'object' || schema === null) return schema;
+  const copy: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(schema)) {
+    copy[key] = key === 'properties' ? Object.fromEntries(Object.entries(value as object).map(([name, property]) => [name, strict(property)])) : strict(value);
+  }
+  if (copy.type === 'object' && copy.properties && copy.additionalProperties === undefined) copy.additionalProperties = false;
+  return copy;
+}
+
+/** How an answer differs from the response schema its route declares (and so the API document shows): [] when it does not. */
+export function undocumented(s: TestServer, route: string, body: unknown): string[] {
+  const entry = s.server.app!.routeTable.find((candidate) => `${candidate.method} ${candidate.url}` === route);
+  if (!entry?.schema.response) return [`${route} declares no answer`];
+  const validate = ajv.compile(strict(entry.schema.response) as object);
+  return validate(body) ? [] : (validate.errors ?? []).map((error) => `${error.instancePath || '/'} ${error.message} ${JSON.stringify(error.params)}`);
 }

@@ -4,7 +4,7 @@ import { HooklogError } from '../../../domain/errors.js';
 import { klevErrorBody } from '../../../protocols/klev/errors.js';
 import type { AppDeps } from '../../deps.js';
 import { errorHandler } from '../../errors.js';
-import { openApiDocument } from '../../openapi.js';
+import { documentRoute } from '../../openapi.js';
 import { ResponseBudget } from '../../response-budget.js';
 import { registerRoutes, route } from '../../router.js';
 import { egressRoutes } from './egress.js';
@@ -32,6 +32,9 @@ const RESOURCES = {
   '/egress_webhooks': 'list/create egress webhooks',
 };
 
+/** The dialect's name in the route table: the document of `GET /openapi.json` lists its routes. */
+export const KLEV = 'klev';
+
 /** How many full consume pages may be held in memory while their clients read them. */
 const RESPONSES_IN_FLIGHT = 32;
 
@@ -56,8 +59,7 @@ export async function klevApi(app: FastifyInstance, { deps, maxResponseBytes, re
     throw new HooklogError('path_not_found', `'${path}' is not a valid application path`);
   });
 
-  let document: unknown;
-  registerRoutes(app, { dialect: 'klev', tokens: deps.tokens }, [
+  registerRoutes(app, { dialect: KLEV, tokens: deps.tokens }, [
     route({
       method: 'GET',
       url: '/',
@@ -65,20 +67,7 @@ export async function klevApi(app: FastifyInstance, { deps, maxResponseBytes, re
       schema: { response: Type.Record(Type.String(), Type.String()) },
       handler: async () => RESOURCES,
     }),
-    route({
-      method: 'GET',
-      url: '/openapi.json',
-      summary: 'this document',
-      schema: {},
-      public: true,
-      handler: async () => {
-        document ??= openApiDocument(
-          app.routeTable.filter((entry) => entry.dialect === 'klev'),
-          { title: 'hooklog', version, description: 'hooklog’s native API, shaped after klev’s.', error: schemas.error },
-        );
-        return document;
-      },
-    }),
+    documentRoute(app, KLEV, { title: 'hooklog', version, description: 'hooklog’s native API, shaped after klev’s.', error: schemas.error }),
     ...tokenRoutes(deps),
     ...logRoutes(deps),
     ...messageRoutes(deps, { maxResponseBytes, responses: new ResponseBudget(RESPONSES_IN_FLIGHT * maxResponseBytes, requestTimeoutMs) }),

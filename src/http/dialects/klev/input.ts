@@ -1,5 +1,5 @@
 import { type ErrorName, fail } from '../../../domain/errors.js';
-import { type IdPrefix, isId } from '../../../domain/ids.js';
+import { type IdPrefix, invalidId, isId } from '../../../domain/ids.js';
 
 /**
  * What klev's query parameters mean, once the route's schema has checked
@@ -7,9 +7,7 @@ import { type IdPrefix, isId } from '../../../domain/ids.js';
  */
 
 export function requireId(prefix: IdPrefix, value: string | undefined, field: string): string {
-  if (value === undefined || !isId(prefix, value)) {
-    fail('id_invalid', `${field} must be '${prefix}_' followed by a 27-character KSUID, got ${JSON.stringify(value ?? '')}`);
-  }
+  if (value === undefined || !isId(prefix, value)) throw invalidId(prefix, field, value);
   return value;
 }
 

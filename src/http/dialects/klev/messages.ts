@@ -37,7 +37,16 @@ const newMessageFields = {
   key: Type.Optional(field.bytes()),
   value: Type.Optional(field.bytes()),
 };
-const encodingField = { encoding: Type.Optional(field.encoding()) };
+/** klev's `encoding`: absent, empty or null mean `string`. */
+const encodingField = {
+  encoding: Type.Optional(
+    field.choice(['string', 'base64'], {
+      error: 'encoding_invalid',
+      blank: true,
+      description: 'how keys and values are written: string (UTF-8, the default) or base64',
+    }),
+  ),
+};
 
 export function messageRoutes({ publisher, consumer, offsets }: AppDeps, { maxResponseBytes, responses }: MessageLimits): Route[] {
   const publish = (objectId: string) => [{ subject: 'messages' as const, action: 'publish' as const, objectId }];
@@ -56,7 +65,9 @@ export function messageRoutes({ publisher, consumer, offsets }: AppDeps, { maxRe
         params: schemas.params.log,
         body: field.object({
           ...encodingField,
-          messages: field.array(field.object(newMessageFields, 'item'), { maxItems: MAX_BATCH }),
+          messages: field.array(field.object(newMessageFields, 'item'), {
+            tooMany: { maxItems: MAX_BATCH, error: 'batch_too_large', details: 'the batch holds {count} messages; at most {max} may be published at once' },
+          }),
         }),
         response: schemas.nextOffset,
       },
