@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { PROVIDERS } from '../ingress/providers/registry.js';
+import { PROVIDERS, typesUsing } from '../ingress/providers/registry.js';
 import { action, call } from './client.js';
 
 interface Settings {
@@ -17,10 +17,10 @@ function withSettings(command: Command): Command {
   return command
     .option('--metadata <text>', 'metadata of the webhook')
     .option('--secret <secret>', 'the secret signatures are checked with (never shown again)')
-    .option('--header <name>', 'hmac and secret-header: the header that carries the signature or secret')
-    .option('--algorithm <algorithm>', 'hmac: sha1, sha256 (default) or sha512')
-    .option('--encoding <encoding>', 'hmac: hex (default) or base64')
-    .option('--prefix <prefix>', "hmac: text before the signature, such as 'sha256='")
+    .option('--header <name>', `${typesUsing('header')}: the header that carries the signature or secret`)
+    .option('--algorithm <algorithm>', `${typesUsing('signatureOptions')}: sha1, sha256 (default) or sha512`)
+    .option('--encoding <encoding>', `${typesUsing('signatureOptions')}: hex (default) or base64`)
+    .option('--prefix <prefix>', `${typesUsing('signatureOptions')}: text before the signature, such as 'sha256='`)
     .option('--no-deduplicate', 'append a repeated provider delivery id again instead of answering it as a duplicate');
 }
 

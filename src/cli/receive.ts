@@ -1,10 +1,7 @@
 import { createServer } from 'node:http';
 import type { Command } from 'commander';
-import { SIGNATURE_HEADER, verifySignature } from '../protocols/klev/signature.js';
+import { REFUSALS, SIGNATURE_HEADER, verifySignature } from '../protocols/klev/signature.js';
 import { integer } from './client.js';
-
-/** Signatures older or newer than this are refused, which stops replays of captured requests. */
-const TOLERANCE_SECONDS = 300;
 
 /**
  * A local receiver for egress webhooks, as `klev receive` is: it checks each
@@ -24,10 +21,10 @@ export function receiveCommand(program: Command): void {
         request.on('end', () => {
           const body = Buffer.concat(chunks);
           const header = request.headers[SIGNATURE_HEADER];
-          const verdict = verifySignature(Array.isArray(header) ? header[0] : header, opts.secret, body, Date.now() / 1000, TOLERANCE_SECONDS);
+          const verdict = verifySignature(Array.isArray(header) ? header[0] : header, opts.secret, body, Date.now() / 1000);
           if (!verdict.ok) {
-            process.stderr.write(`rejected ${request.method} ${request.url}: ${verdict.reason}\n`);
-            response.writeHead(401, { 'content-type': 'text/plain' }).end(`${verdict.reason}\n`);
+            process.stderr.write(`rejected ${request.method} ${request.url}: ${REFUSALS[verdict.reason]}\n`);
+            response.writeHead(401, { 'content-type': 'text/plain' }).end(`${REFUSALS[verdict.reason]}\n`);
             return;
           }
           process.stdout.write(describe(body, request.headers['content-type']));

@@ -1,5 +1,5 @@
 import { type LookupAddress, type LookupAllOptions, lookup } from 'node:dns';
-import { addressBytes } from './ip-address.js';
+import { addressBytes } from '../domain/ip-address.js';
 
 /** A CIDR block, as bytes. */
 interface Range {

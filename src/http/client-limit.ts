@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
-import { addressBytes } from '../delivery/ip-address.js';
 import { HooklogError } from '../domain/errors.js';
+import { addressBytes } from '../domain/ip-address.js';
 
 /**
  * An onRequest hook that lets each client address have at most `max` requests

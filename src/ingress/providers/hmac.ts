@@ -14,6 +14,6 @@ const verify: Verifier = ({ body, headers, secret, options }) => {
 export const hmac: Provider = {
   type: 'hmac',
   summary: 'any HMAC of the body in a header: set header, algorithm, encoding and prefix',
-  needs: { secret: true, header: true },
+  needs: { secret: true, header: true, signatureOptions: true },
   verify,
 };

@@ -1,5 +1,5 @@
-import { SIGNATURE_HEADER, verifySignature } from '../../protocols/klev/signature.js';
-import { header, type Provider, reject, TOLERANCE_SECONDS, type Verifier } from './verifier.js';
+import { REFUSALS, SIGNATURE_HEADER, verifySignature } from '../../protocols/klev/signature.js';
+import { header, type Provider, reject, type Verifier } from './verifier.js';
 
 /**
  * klev-message, klev-key and klev-value: the X-Klev-Signature that hooklog's
@@ -9,11 +9,10 @@ import { header, type Provider, reject, TOLERANCE_SECONDS, type Verifier } from 
 const verify: Verifier = ({ body, headers, secret, nowSeconds }) => {
   const signature = header(headers, SIGNATURE_HEADER);
   if (!signature) return reject('missing_signature', 'missing X-Klev-Signature header');
-  const verdict = verifySignature(signature, secret, body, nowSeconds, TOLERANCE_SECONDS);
+  const verdict = verifySignature(signature, secret, body, nowSeconds);
   if (verdict.ok) return { ok: true };
-  if (verdict.reason.startsWith('timestamp')) return reject('stale_timestamp', `X-Klev-Signature ${verdict.reason}`);
-  if (verdict.reason.startsWith('malformed')) return reject('malformed_signature', `X-Klev-Signature: ${verdict.reason}`);
-  return reject('bad_signature', `X-Klev-Signature: ${verdict.reason}`);
+  const text = REFUSALS[verdict.reason];
+  return reject(verdict.reason, verdict.reason === 'stale_timestamp' ? `X-Klev-Signature ${text}` : `X-Klev-Signature: ${text}`);
 };
 
 const klev = (body: string): Provider => ({

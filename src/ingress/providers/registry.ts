@@ -40,6 +40,12 @@ export function providerOf(name: string): Provider | undefined {
   return BY_NAME.get(name);
 }
 
+/** The types that use a setting, as help texts name them: `hmac and secret-header`. */
+export function typesUsing(setting: 'header' | 'signatureOptions'): string {
+  const names = PROVIDERS.filter((provider) => provider.needs[setting]).map((provider) => provider.type);
+  return names.length > 1 ? `${names.slice(0, -1).join(', ')} and ${names.at(-1)}` : names.join('');
+}
+
 /** The type names, as error messages and help list them: `github, stripe, … (or gitHub, svix)`. */
 export function typeNames(): string {
   return `${PROVIDERS.map((provider) => provider.type).join(', ')} (or ${PROVIDERS.flatMap((provider) => provider.aliases ?? []).join(', ')})`;

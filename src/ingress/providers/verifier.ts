@@ -36,8 +36,8 @@ export interface Provider {
   aliases?: readonly string[];
   /** One line for the CLI's help. */
   summary: string;
-  /** Whether its webhooks need a secret, and the `header` setting. */
-  needs: { secret: boolean; header: boolean };
+  /** Whether its webhooks need a secret and the `header` setting, and whether they use `algorithm`, `encoding` and `prefix`. */
+  needs: { secret: boolean; header: boolean; signatureOptions?: true };
   /** Why a secret cannot serve, when secrets of this type have a form. */
   checkSecret?: (secret: string) => string | undefined;
   /** The `header` setting holds the secret itself: never stored with a message. */

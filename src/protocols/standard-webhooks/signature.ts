@@ -9,6 +9,11 @@ import { macMatches, strictDecode } from '../../domain/bytes.js';
  */
 const SECRET_PREFIX = 'whsec_';
 
+/** The three headers, under the standard's names or Svix's (`svix-id`, …). */
+export function headerNames(prefix: 'webhook' | 'svix') {
+  return { id: `${prefix}-id`, timestamp: `${prefix}-timestamp`, signature: `${prefix}-signature` } as const;
+}
+
 /** Senders and receivers allow this much clock difference, in seconds. */
 export const TOLERANCE_SECONDS = 300;
 

@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { typeNames } from '../../../ingress/providers/registry.js';
+import { typeNames, typesUsing } from '../../../ingress/providers/registry.js';
 import type { AppDeps } from '../../deps.js';
 import { type Route, type RouteRequest, route } from '../../router.js';
 import { field } from '../../schema.js';
@@ -10,10 +10,10 @@ import { klevIngressWebhook } from './shapes.js';
 const settings = {
   metadata: Type.Optional(field.text()),
   secret: Type.Optional(field.text('the provider’s signing secret; never shown again')),
-  header: Type.Optional(field.text('hmac and secret-header: the header carrying the signature or secret')),
-  algorithm: Type.Optional(field.text('hmac: sha1, sha256 or sha512')),
-  encoding: Type.Optional(field.text('hmac: hex or base64')),
-  prefix: Type.Optional(field.text('hmac: text before the signature in its header')),
+  header: Type.Optional(field.text(`${typesUsing('header')}: the header carrying the signature or secret`)),
+  algorithm: Type.Optional(field.text(`${typesUsing('signatureOptions')}: sha1, sha256 or sha512`)),
+  encoding: Type.Optional(field.text(`${typesUsing('signatureOptions')}: hex or base64`)),
+  prefix: Type.Optional(field.text(`${typesUsing('signatureOptions')}: text before the signature in its header`)),
   deduplicate: Type.Optional(field.boolean('drop a delivery whose provider event id was already appended')),
 };
 

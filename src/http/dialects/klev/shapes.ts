@@ -1,5 +1,6 @@
 import type { CursorOffset, EgressWebhook, IngressWebhook, Log, Token } from '../../../domain/types.js';
 import type { EgressStatus } from '../../../egress/egress-webhooks.js';
+import { providerOf } from '../../../ingress/providers/registry.js';
 
 /** Core objects in klev's JSON shapes. Zero settings and empty ACLs are omitted, as klev does. */
 
@@ -68,7 +69,7 @@ export function klevIngressWebhook(webhook: IngressWebhook) {
     log_id: webhook.logId,
     type: webhook.type,
     ...(generic && { header: webhook.header }),
-    ...(webhook.type === 'hmac' && { algorithm: webhook.algorithm, encoding: webhook.encoding, prefix: webhook.prefix }),
+    ...(providerOf(webhook.type)?.needs.signatureOptions && { algorithm: webhook.algorithm, encoding: webhook.encoding, prefix: webhook.prefix }),
     deduplicate: webhook.deduplicate,
   };
 }
