@@ -69,6 +69,7 @@ describe('bad input', () => {
     ['unknown offset', 'POST', () => `/offset/off_${'3'.repeat(27)}`, () => ({ body: { value: 1 } }), 404, '0109'],
     ['log id of the wrong prefix', 'POST', () => `/message/${offset}`, () => ({ body: { value: 'v' } }), 400, '0106'],
     ['malformed log id', 'GET', () => '/log/log_short', () => ({}), 400, '0106'],
+    ['a path id over 2,048 characters', 'GET', () => `/log/${'a'.repeat(2049)}`, () => ({}), 414, '0129'],
     ['token id of the wrong prefix', 'DELETE', () => `/token/${log}`, () => ({}), 400, '0106'],
     ['offset id of the wrong prefix', 'DELETE', () => `/offset/${log}`, () => ({}), 400, '0106'],
     ['offset create with a log id of the wrong prefix', 'POST', () => '/offsets', () => ({ body: { log_id: offset } }), 400, '0106'],

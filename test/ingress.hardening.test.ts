@@ -55,6 +55,17 @@ describe('ingress hardening', () => {
     await s.close();
   });
 
+  it('refuses only a Content-Type that names no media type, saying so, and takes any other type', async () => {
+    const id = await webhook({ type: 'none' });
+    const refused = await post(id, 'x', { 'content-type': 'garbage' });
+    expect(refused.status).toBe(415);
+    expect(refused.body).toMatchObject({ error: 'ERR_KLEV_API_0001', details: 'the Content-Type header "garbage" is not a media type' });
+    expect((await post(id, '<a/>', { 'content-type': 'application/xml' })).status).toBe(200);
+    // The JSON API, by contrast, says what it takes.
+    const api = await s.request('POST', '/logs', { rawBody: '<a/>', contentType: 'application/xml' });
+    expect(api.body).toMatchObject({ error: 'ERR_KLEV_API_0001', details: 'send the body as application/json, not "application/xml"' });
+  });
+
   describe('stored headers', () => {
     const credentials = { authorization: 'Bearer sender-credential', cookie: 'session=sender-cookie', 'proxy-authorization': 'Basic cHJveHk6c2VjcmV0' };
 

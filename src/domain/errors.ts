@@ -18,6 +18,7 @@ export type ErrorKind =
   | 'timeout'
   | 'rate_limited'
   | 'expectation_failed'
+  | 'uri_too_long'
   | 'unavailable'
   | 'internal';
 
@@ -72,6 +73,7 @@ export const errorCatalog = {
   too_many_requests: entry('rate_limited', 'Too many requests from one client'),
   server_busy: entry('unavailable', 'Server busy'),
   expectation_unsupported: entry('expectation_failed', 'Expectation not supported'),
+  path_segment_too_long: entry('uri_too_long', 'Path segment too long'),
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorName = keyof typeof errorCatalog;

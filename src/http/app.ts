@@ -45,7 +45,12 @@ export function buildApp(deps: Pick<AppDeps, 'isClosing'>, options: AppOptions):
     clientErrorHandler: (err, socket) => answerClientError(err, socket, errorBody),
     // A URL the router cannot read (bad percent-escapes, a parameter over the length limit).
     frameworkErrors: (err, _request, reply) => {
-      void (reply as FastifyReply).status(400).send(errorBody(new HooklogError('request_invalid', (err as FastifyError).message)));
+      const { code, message } = err as FastifyError;
+      const coded =
+        code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? new HooklogError('path_segment_too_long', `a path id is over ${MAX_PARAM_LENGTH} characters`)
+          : new HooklogError('request_invalid', message);
+      void (reply as FastifyReply).status(statusOf[coded.entry.kind]).send(errorBody(coded));
     },
     // Per-request log lines would dominate the log at webhook rates; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),

@@ -14,12 +14,16 @@ export const statusOf: Record<ErrorKind, number> = {
   timeout: 408,
   rate_limited: 429,
   expectation_failed: 417,
+  uri_too_long: 414,
   unavailable: 503,
   internal: 500,
 };
 
 /** A dialect's error body: how it shows a coded error on the wire. */
 export type ErrorBody = (error: HooklogError) => unknown;
+
+/** `type/subtype`, as RFC 9110 spells a media type's start. */
+const MEDIA_TYPE = /^[\w!#$%&'*+.^`|~-]+\/[\w!#$%&'*+.^`|~-]+\s*(;|$)/;
 
 /** Fastify's own errors that a client causes, by Fastify's error code. */
 const FASTIFY_CLIENT_ERRORS = new Map<string, ErrorName>([
@@ -32,7 +36,13 @@ const FASTIFY_CLIENT_ERRORS = new Map<string, ErrorName>([
 export function toHooklogError(err: FastifyError, contentType: string | undefined): HooklogError {
   if (err instanceof HooklogError) return err;
   const known = FASTIFY_CLIENT_ERRORS.get(err.code);
-  if (known === 'content_type_invalid') return new HooklogError(known, `send the body as application/json, not ${JSON.stringify(contentType ?? '')}`);
+  if (known === 'content_type_invalid') {
+    // Only the JSON API turns well-formed types away; a public webhook URL takes any type, and refuses only a header that names none.
+    const details = MEDIA_TYPE.test(contentType ?? '')
+      ? `send the body as application/json, not ${JSON.stringify(contentType)}`
+      : `the Content-Type header ${JSON.stringify(contentType ?? '')} is not a media type`;
+    return new HooklogError(known, details);
+  }
   if (known) return new HooklogError(known, err.message);
   // Other errors Fastify raises for a malformed request (bad URL, bad content-length…).
   if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {

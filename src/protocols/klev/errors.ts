@@ -48,6 +48,7 @@ const NUMBERS: Record<ErrorName, string> = {
   too_many_requests: '0126',
   server_busy: '0127',
   expectation_unsupported: '0128',
+  path_segment_too_long: '0129',
 };
 
 export function klevCode(name: ErrorName): string {
