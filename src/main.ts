@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { action, call } from './cli/client.js';
 import { egressCommand } from './cli/egress.js';
 import { ingressCommand } from './cli/ingress.js';
@@ -12,8 +12,9 @@ import { tokensCommand } from './cli/tokens.js';
 
 const program = new Command('hooklog')
   .description('hooklog: a webhook gateway on a durable, append-only log')
-  .option('--url <url>', 'server URL (env HOOKLOG_URL)', process.env.HOOKLOG_URL ?? 'http://127.0.0.1:8080')
-  .option('--token <bearer>', 'API token (env HOOKLOG_TOKEN)', process.env.HOOKLOG_TOKEN);
+  .addOption(new Option('--url <url>', 'server URL').env('HOOKLOG_URL').default('http://127.0.0.1:8080'))
+  // Read from the environment by commander, so that --help names the variable and never prints the token.
+  .addOption(new Option('--token <bearer>', 'API token').env('HOOKLOG_TOKEN'));
 
 serveCommand(program);
 program

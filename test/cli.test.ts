@@ -18,6 +18,15 @@ describe('CLI', () => {
     expect(JSON.parse(result.stdout)).toHaveProperty('logs');
   });
 
+  it('help names HOOKLOG_TOKEN but never prints the token it holds', async () => {
+    const top = await runCli(['--help'], fixture.env);
+    expect(top.code).toBe(0);
+    expect(top.stdout).toContain('(env: HOOKLOG_TOKEN)');
+    for (const args of [['--help'], ['logs', 'list', '--help'], ['ingress-webhooks', 'create', '--help']]) {
+      expect((await runCli(args, fixture.env)).stdout).not.toContain(fixture.env.HOOKLOG_TOKEN);
+    }
+  });
+
   it('manages tokens with metadata and repeated --acl', async () => {
     const created = await cli('tokens', 'create', '--metadata', 'cli', '--acl', 'logs:list', '--acl', 'messages:consume');
     expect(created).toMatchObject({ metadata: 'cli', acl: ['logs:list', 'messages:consume'], bearer: expect.any(String) });
