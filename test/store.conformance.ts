@@ -27,6 +27,18 @@ export function describeStoreConformance(backend: string, harness: StoreHarness,
       await store.close();
     });
 
+    const newIngressWebhook = (logId: string, metadata = '', id = newId('iwh')) => ({
+      id,
+      logId,
+      metadata,
+      type: 'github',
+      secret: 's',
+      header: '',
+      algorithm: 'sha256' as const,
+      encoding: 'hex' as const,
+      prefix: '',
+      deduplicate: true,
+    });
     const makeLog = (settings: Partial<RetentionSettings> = {}, metadata = '') =>
       store.logs.create({ id: newId('log'), metadata, ...NO_RETENTION, ...settings });
     const append = async (logId: string, messages: NewMessage[], now = 1_000) => {
@@ -58,18 +70,7 @@ export function describeStoreConformance(backend: string, harness: StoreHarness,
           nowMs: 1,
         });
         const ingress = newId('iwh');
-        await store.ingress.create({
-          id: ingress,
-          logId: log.id,
-          metadata: '',
-          type: 'none',
-          secret: '',
-          header: '',
-          algorithm: 'sha256',
-          encoding: 'hex',
-          prefix: '',
-          deduplicate: true,
-        });
+        await store.ingress.create(newIngressWebhook(log.id, '', ingress));
         await store.ingress.update(ingress, { metadata: 'x' });
         expect(heard.slice(1)).toEqual([`egress_changed ${egress}`, `ingress_changed ${ingress}`]);
         heard.length = 0;
@@ -303,24 +304,11 @@ export function describeStoreConformance(backend: string, harness: StoreHarness,
     });
 
     describe('ingress webhooks', () => {
-      const newWebhook = (logId: string, metadata = '') => ({
-        id: newId('iwh'),
-        logId,
-        metadata,
-        type: 'github',
-        secret: 's',
-        header: '',
-        algorithm: 'sha256' as const,
-        encoding: 'hex' as const,
-        prefix: '',
-        deduplicate: true,
-      });
-
       it('creates, gets, lists, updates and deletes', async () => {
         const log = await makeLog();
-        const webhook = newWebhook(log.id, 'm');
+        const webhook = newIngressWebhook(log.id, 'm');
         await store.ingress.create(webhook);
-        await store.ingress.create(newWebhook(log.id, 'other'));
+        await store.ingress.create(newIngressWebhook(log.id, 'other'));
         expect(await store.ingress.get(webhook.id)).toEqual(webhook);
         expect((await store.ingress.list({ metadata: 'm' })).map((w) => w.id)).toEqual([webhook.id]);
         expect(await store.ingress.update(webhook.id, { secret: 't', deduplicate: false })).toEqual({ ...webhook, secret: 't', deduplicate: false });
@@ -331,7 +319,7 @@ export function describeStoreConformance(backend: string, harness: StoreHarness,
 
       it('adds to counters, which go with the webhook and its log', async () => {
         const log = await makeLog();
-        const webhook = newWebhook(log.id);
+        const webhook = newIngressWebhook(log.id);
         await store.ingress.create(webhook);
         await store.ingress.count([
           { webhookId: webhook.id, name: 'received', by: 2 },
@@ -636,18 +624,7 @@ export function describeStoreConformance(backend: string, harness: StoreHarness,
       it("purges a deleted ingress webhook's delivery ids, then its log's messages are gone", async () => {
         const log = await makeLog();
         const scope = newId('iwh');
-        await store.ingress.create({
-          id: scope,
-          logId: log.id,
-          metadata: '',
-          type: 'none',
-          secret: '',
-          header: '',
-          algorithm: 'sha256',
-          encoding: 'hex',
-          prefix: '',
-          deduplicate: true,
-        });
+        await store.ingress.create(newIngressWebhook(log.id, '', scope));
         const once = (key: string) => store.messages.append([{ logId: log.id, messages: [msg(null, key)], idempotency: { scope, key, since: 0, now: 10 } }], 1);
         for (const key of ['a', 'b', 'c']) await once(key);
         await store.ingress.delete(scope);
