@@ -13,6 +13,14 @@ import { type ServerProcess, spawnServer } from './helpers/process.js';
 import { rawRequest } from './helpers/raw-http.js';
 import { ADMIN, removeDir, request, tempDir } from './helpers/server.js';
 
+/**
+ * The API counts as responsive while its p99 stays under this. The defects it
+ * guards against blocked the event loop for seconds; the bound leaves room
+ * for a shared two-core machine, where 100 ms was sometimes exceeded with
+ * nothing wrong.
+ */
+const RESPONSIVE_MS = 250;
+
 /** Writes `count` messages of 1 MiB, keyed 0, 1, 2…, to a new log in `store`, then closes it. */
 async function seed(store: Store, logId: string, count: number): Promise<void> {
   await store.logs.create({ id: logId, metadata: 'big', compacting: false, trimBytes: 0, trimSeconds: 0, compactSeconds: 0, expireSeconds: 0 });
@@ -144,7 +152,7 @@ describe('bounded work', () => {
     );
     expect(result.flatMap((quarter) => quarter.keys)).toEqual(Array.from({ length: 1024 }, (_, i) => String(i)));
     for (const { largest } of result) expect(largest).toBeLessThanOrEqual(4 * MiB);
-    expect(p99(latencies), `p99 of ${latencies.length} GET / while reading`).toBeLessThan(100);
+    expect(p99(latencies), `p99 of ${latencies.length} GET / while reading`).toBeLessThan(RESPONSIVE_MS);
     process.stderr.write(`  1 GiB read: p99 of GET / ${p99(latencies).toFixed(1)} ms over ${latencies.length} samples\n`);
     // Reading the log took no more memory than a few pages: before the fix it took 1.3 GB per reader.
     expect(memory().peak - before.peak, 'kB of peak memory added by reading').toBeLessThan(450 * 1024);
@@ -158,7 +166,7 @@ describe('bounded work', () => {
     );
     await new Promise((resolve) => setTimeout(resolve, 2000));
     const waiting = await probeWhile(new Promise((resolve) => setTimeout(resolve, 1000)));
-    expect(p99(waiting.latencies)).toBeLessThan(100);
+    expect(p99(waiting.latencies)).toBeLessThan(RESPONSIVE_MS);
     expect(memory().rss - before.rss, 'kB for 2,000 waiting long-polls').toBeLessThan(150 * 1024);
     const published = Date.now();
     await request(server.url, 'POST', `/message/${log}`, { body: { value: 'wake' } });

@@ -54,6 +54,9 @@ export function buildApp(deps: Pick<AppDeps, 'isClosing'>, options: AppOptions):
     },
     // Per-request log lines would dominate the log at webhook rates; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
+    // No child logger per request: its bindings cost more than the rare error
+    // line that uses them, which names its request itself.
+    childLoggerFactory: (logger) => logger,
     // Idle keep-alive sockets would otherwise hold a graceful shutdown open.
     forceCloseConnections: 'idle',
     return503OnClosing: false,

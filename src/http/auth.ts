@@ -16,12 +16,21 @@ declare module 'fastify' {
   }
 }
 
+/** Authenticates a request and checks its route's rights, setting its principal. */
+export type Authorize = (request: FastifyRequest) => Promise<void>;
+
+/** Where a route's config holds its Authorize, for reauthorize to find. */
+export const AUTHORIZE = 'hooklogAuthorize';
+
 /** The request decorations that authentication fills in; done once for the whole app. */
 export function decorateAuth(app: FastifyInstance): void {
   app.decorateRequest('principal', null);
-  // A route registered without authentication has nothing to check again with: it must not pass silently.
-  app.decorateRequest('reauthorize', async () => {
-    throw new HooklogError('internal', 'this route cannot re-check its token');
+  // A method rather than a closure set on each request: only long-polls call it.
+  app.decorateRequest('reauthorize', function (this: FastifyRequest) {
+    const authorize = (this.routeOptions.config as { [AUTHORIZE]?: Authorize })[AUTHORIZE];
+    // A route registered without authentication has nothing to check again with: it must not pass silently.
+    if (!authorize) return Promise.reject(new HooklogError('internal', 'this route cannot re-check its token'));
+    return authorize(this);
   });
 }
 
@@ -32,14 +41,10 @@ export function decorateAuth(app: FastifyInstance): void {
  * over other objects a call reaches (the log of a webhook it creates) are the
  * services' to check, for every dialect alike.
  */
-export function authorizer(tokens: Tokens, permissions: ((request: FastifyRequest) => Permission[]) | undefined) {
-  const authorize = async (request: FastifyRequest) => {
+export function authorizer(tokens: Tokens, permissions: ((request: FastifyRequest) => Permission[]) | undefined): Authorize {
+  return async (request) => {
     const principal = await tokens.authenticate(request.headers.authorization);
     for (const needed of permissions?.(request) ?? []) demand(principal, needed);
     request.principal = principal;
-  };
-  return async (request: FastifyRequest) => {
-    await authorize(request);
-    request.reauthorize = () => authorize(request);
   };
 }

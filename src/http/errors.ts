@@ -55,7 +55,7 @@ export function toHooklogError(err: FastifyError, contentType: string | undefine
 export function errorHandler(body: ErrorBody) {
   return (err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const coded = toHooklogError(err, request.headers['content-type']);
-    if (coded.entry.kind === 'internal') request.log.error({ err }, 'request failed');
+    if (coded.entry.kind === 'internal') request.log.error({ err, reqId: request.id, method: request.method, url: request.url }, 'request failed');
     // After a 429 the rest of a slow body is not worth reading.
     if (coded.entry.kind === 'rate_limited') reply.header('connection', 'close');
     return reply.status(statusOf[coded.entry.kind]).send(body(coded));

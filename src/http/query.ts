@@ -14,6 +14,7 @@ export type Query = Record<string, string | string[]> & { [MALFORMED]?: string[]
  */
 export function parseQuery(text: string): Query {
   const query: Query = Object.create(null);
+  if (text === '') return query;
   for (const part of text.split('&')) {
     if (part === '') continue;
     const at = part.indexOf('=');

@@ -3,7 +3,7 @@ import type { Static, TSchema } from 'typebox';
 import type { Tokens } from '../auth/tokens.js';
 import type { Permission } from '../domain/acl.js';
 import { fail } from '../domain/errors.js';
-import { authorizer } from './auth.js';
+import { AUTHORIZE, authorizer } from './auth.js';
 
 /** What a route takes and answers, declared once: Ajv checks requests by it, and the OpenAPI document shows it. */
 export interface RouteSchema {
@@ -93,12 +93,13 @@ export function registerRoutes(app: FastifyInstance, { dialect, tokens }: { dial
     methodsByUrl.set(url, (methodsByUrl.get(url) ?? new Set()).add(method));
     if (!open && !tokens) throw new Error(`${method} ${url} needs a token check, and ${dialect} gave none`);
     const { params, querystring, body } = schema;
+    const authorize = open ? undefined : authorizer(tokens!, permissions as ((request: FastifyRequest) => Permission[]) | undefined);
     app.route({
       method,
       url,
-      config: { [REGISTERED]: true },
+      config: { [REGISTERED]: true, ...(authorize && { [AUTHORIZE]: authorize }) },
       schema: { ...(params && { params }), ...(querystring && { querystring }), ...(body && { body }) },
-      ...(!open && { onRequest: authorizer(tokens!, permissions as ((request: FastifyRequest) => Permission[]) | undefined) }),
+      ...(authorize && { onRequest: authorize }),
       // A request without a body is an empty object: every body field of every route may be left out.
       ...(body && { preValidation: absentBodyIsEmpty }),
       handler: handler as (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>,

@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import { header, type Provider, reject, type Verifier } from './verifier.js';
 
 /**
@@ -9,7 +9,7 @@ import { header, type Provider, reject, type Verifier } from './verifier.js';
 const verify: Verifier = ({ headers, secret, options }) => {
   const given = header(headers, options.header);
   if (given === undefined) return reject('missing_signature', `missing ${options.header} header`);
-  const digest = (text: string) => createHash('sha256').update(text).digest();
+  const digest = (text: string) => hash('sha256', text, 'buffer');
   if (!timingSafeEqual(digest(given), digest(secret))) return reject('bad_signature', `${options.header} does not hold the secret`);
   return { ok: true };
 };
