@@ -54,4 +54,26 @@ describe.runIf(available)('postgres migrations', () => {
       await store.close();
     }
   });
+
+  it('004 records the largest message of each log, so that reads of logs made before it still stop at their byte limit', async () => {
+    const schema = await freshSchema();
+    await migratePostgres(schema.url, { through: 3 });
+    await adminQuery(`SET search_path = ${schema.name}; INSERT INTO logs (id, metadata, compacting, trim_bytes, trim_seconds, compact_seconds, expire_seconds, next_offset)
+      VALUES ('log_1', '', false, 0, 0, 0, 0, 3), ('log_2', '', false, 0, 0, 0, 0, 0);
+      INSERT INTO messages (log_seq, msg_offset, time, key, value, headers) SELECT seq, o, 1, k, v, h FROM logs,
+        (VALUES (0, NULL::bytea, repeat('x', 10)::bytea, NULL), (1, 'kk'::bytea, repeat('x', 300)::bytea, '{"a":"b"}'), (2, NULL, 'x'::bytea, NULL)) AS m(o, k, v, h)
+        WHERE id = 'log_1'`);
+    expect(await migratePostgres(schema.url, { through: 4 })).toEqual([4]);
+    const sizes = await adminQuery(`SELECT id, max_message_bytes FROM ${schema.name}.logs ORDER BY id`);
+    expect(sizes.rows).toEqual([
+      { id: 'log_1', max_message_bytes: String(2 + 300 + '{"a":"b"}'.length) },
+      { id: 'log_2', max_message_bytes: '0' },
+    ]);
+    const store = await openPostgresStore(schema.url, { poolSize: 2 });
+    try {
+      expect((await store.messages.read('log_1', 0, 10, { maxBytes: 100 })).map((m) => m.offset)).toEqual([0]);
+    } finally {
+      await store.close();
+    }
+  });
 });

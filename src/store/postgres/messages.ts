@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { Message, MessageHeaders } from '../../domain/types.js';
+import { messageBytes } from '../rows.js';
 import type { AppendOutcome, AppendRequest, MessageStore, ReadOptions } from '../store.js';
 import { BinaryRows } from './copy.js';
 import type { Db } from './db.js';
@@ -23,6 +24,8 @@ interface Head {
   next: number;
   bytes: number;
   maxTime: number;
+  /** The largest message appended in this transaction. */
+  maxBytes: number;
 }
 
 /**
@@ -40,7 +43,9 @@ export function postgresMessages(db: Db, changes: Changes): MessageStore {
       text: 'SELECT id, seq, next_offset, max_time FROM logs WHERE id = ANY($1::text[]) ORDER BY seq FOR UPDATE',
       values: [ids],
     });
-    const heads = new Map<string, Head>(locked.rows.map((row) => [row.id, { seq: row.seq, next: row.next_offset, bytes: 0, maxTime: row.max_time }]));
+    const heads = new Map<string, Head>(
+      locked.rows.map((row) => [row.id, { seq: row.seq, next: row.next_offset, bytes: 0, maxTime: row.max_time, maxBytes: 0 }]),
+    );
     const rows = new BinaryRows();
     const outcomes: AppendOutcome[] = [];
     const grownIds = new Set<string>();
@@ -68,6 +73,7 @@ export function postgresMessages(db: Db, changes: Changes): MessageStore {
         const time = message.time ?? nowMicros;
         rows.add([log.seq, log.next++, time, message.key, message.value, headers, time < log.maxTime ? true : null]);
         log.bytes += (message.key?.length ?? 0) + (message.value?.length ?? 0);
+        log.maxBytes = Math.max(log.maxBytes, messageBytes(message.key, message.value, headers));
         log.maxTime = Math.max(log.maxTime, time);
         grownIds.add(logId);
       }
@@ -78,9 +84,17 @@ export function postgresMessages(db: Db, changes: Changes): MessageStore {
     const grown = [...grownIds].map((id) => [id, heads.get(id)!] as const);
     await q.query({
       name: 'append-advance',
-      text: `UPDATE logs SET next_offset = v.next, size_bytes = size_bytes + v.bytes, max_time = v.max_time
-             FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[]) AS v(seq, next, bytes, max_time) WHERE logs.seq = v.seq`,
-      values: [grown.map(([, h]) => h.seq), grown.map(([, h]) => h.next), grown.map(([, h]) => h.bytes), grown.map(([, h]) => h.maxTime)],
+      text: `UPDATE logs SET next_offset = v.next, size_bytes = size_bytes + v.bytes, max_time = v.max_time,
+               max_message_bytes = greatest(max_message_bytes, v.max_bytes)
+             FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[]) AS v(seq, next, bytes, max_time, max_bytes)
+             WHERE logs.seq = v.seq`,
+      values: [
+        grown.map(([, h]) => h.seq),
+        grown.map(([, h]) => h.next),
+        grown.map(([, h]) => h.bytes),
+        grown.map(([, h]) => h.maxTime),
+        grown.map(([, h]) => h.maxBytes),
+      ],
     });
     await changes.announce(
       q,
@@ -91,18 +105,26 @@ export function postgresMessages(db: Db, changes: Changes): MessageStore {
     return outcomes;
   }
 
-  // The running total of each row's size stops the page at the byte limit
-  // ($4, NULL for none), the first row always included. Rows past the limit
-  // are filtered before they are sent, so their large values are never read
-  // out of TOAST storage.
+  // A page is read in one of two ways, chosen once per query by the log's
+  // largest message (each branch's condition runs once; the other branch is
+  // never executed). When a full page of the largest message fits the byte
+  // limit ($4, NULL for none), rows are read as they are. Otherwise the
+  // running total of each row's size stops the page at the limit, the first
+  // row always included; rows past it are filtered before they are sent, so
+  // their large values are never read out of TOAST storage.
   const range = (withHeaders: boolean) => {
     const columns = `msg_offset, time, key, value${withHeaders ? ', headers' : ''}`;
+    const fits = '(SELECT $4::bigint IS NULL OR $3 * max_message_bytes <= $4 FROM logs WHERE id = $1)';
+    const rows = 'FROM messages WHERE log_seq = (SELECT seq FROM logs WHERE id = $1) AND msg_offset >= $2';
     return `SELECT ${columns} FROM (
-              SELECT ${columns}, row_number() OVER w AS n, sum(${READ_BYTES}) OVER w AS running FROM messages
-              WHERE log_seq = (SELECT seq FROM logs WHERE id = $1) AND msg_offset >= $2
-              WINDOW w AS (ORDER BY msg_offset ROWS UNBOUNDED PRECEDING)
-              ORDER BY msg_offset LIMIT $3) page
-            WHERE n = 1 OR $4::bigint IS NULL OR running <= $4 ORDER BY msg_offset`;
+              (SELECT ${columns} ${rows} AND ${fits} ORDER BY msg_offset LIMIT $3)
+              UNION ALL
+              (SELECT ${columns} FROM (
+                 SELECT ${columns}, row_number() OVER w AS n, sum(${READ_BYTES}) OVER w AS running ${rows} AND NOT ${fits}
+                 WINDOW w AS (ORDER BY msg_offset ROWS UNBOUNDED PRECEDING)
+                 ORDER BY msg_offset LIMIT $3) counted
+               WHERE n = 1 OR running <= $4)) page
+            ORDER BY msg_offset`;
   };
 
   async function read(logId: string, from: number, limit: number, options?: ReadOptions): Promise<Message[]> {
