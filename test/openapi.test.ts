@@ -2,6 +2,7 @@ import { compileErrors, validate } from '@readme/openapi-parser';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/http/app.js';
+import { errorHandler } from '../src/http/errors.js';
 import { registerRoutes, route } from '../src/http/router.js';
 import { klevErrorBody } from '../src/protocols/klev/errors.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
@@ -49,6 +50,33 @@ describe('GET /openapi.json', () => {
       child.post('/hidden-too', async () => ({}));
     });
     await expect(app.ready()).rejects.toThrow('POST /hidden-too was registered outside registerRoutes');
+  });
+
+  it('fails closed when a route without a token check asks to check its token again', async () => {
+    const app = buildApp(
+      { isClosing: () => false },
+      { maxBodyBytes: 1024, requestTimeoutMs: 1000, logger: pino({ level: 'silent' }), errorBody: klevErrorBody },
+    );
+    app.register(async (dialect) => {
+      dialect.setErrorHandler(errorHandler(klevErrorBody));
+      registerRoutes(dialect, { dialect: 'test' }, [
+        route({
+          method: 'GET',
+          url: '/open',
+          summary: 'public',
+          schema: {},
+          public: true,
+          handler: async (request) => {
+            await request.reauthorize();
+            return { reached: true };
+          },
+        }),
+      ]);
+    });
+    const res = await app.inject({ method: 'GET', url: '/open' });
+    expect(res.statusCode).toBe(500);
+    expect(res.json()).not.toHaveProperty('reached');
+    await app.close();
   });
 
   it('shows the schemas the server checks, without hooklog’s own annotations', async () => {

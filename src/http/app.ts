@@ -55,7 +55,8 @@ export function buildApp(deps: Pick<AppDeps, 'isClosing'>, options: AppOptions):
     // Per-request log lines would dominate the log at webhook rates; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
     // No child logger per request: its bindings cost more than the rare error
-    // line that uses them, which names its request itself.
+    // line that uses them. Ours name their request themselves; Fastify's own
+    // warnings (a reply sent twice, say) go without the request id.
     childLoggerFactory: (logger) => logger,
     // Idle keep-alive sockets would otherwise hold a graceful shutdown open.
     forceCloseConnections: 'idle',
