@@ -78,6 +78,38 @@ describe('CLI: egress webhooks and receive', () => {
     expect(JSON.parse(missing.stderr).error).toBe('ERR_KLEV_API_0116');
   });
 
+  it('creates a parallel, Standard Webhooks destination with custom headers, replaces and clears them', async () => {
+    const log = await cli('logs', 'create');
+    const created = await cli(
+      'egress-webhooks',
+      'create',
+      '--log-id',
+      log.log_id,
+      '--destination',
+      'http://127.0.0.1:9/x',
+      '--mode',
+      'parallel',
+      '--signing',
+      'standard-webhooks',
+      '--header',
+      'X-Team: payments',
+      '--header',
+      'X-Region:eu',
+    );
+    expect(created).toMatchObject({ mode: 'parallel', signing: 'standard-webhooks', headers: { 'x-team': 'payments', 'x-region': 'eu' } });
+    expect(created.secret).toMatch(/^whsec_/);
+    const id = created.webhook_id;
+    expect((await cli('egress-webhooks', 'update', id, '--header', 'X-Only: 1')).headers).toEqual({ 'x-only': '1' });
+    expect((await cli('egress-webhooks', 'update', id, '--metadata', 'm')).headers).toEqual({ 'x-only': '1' });
+    expect((await cli('egress-webhooks', 'update', id, '--no-headers')).headers).toEqual({});
+    const refused = await runCli(['egress-webhooks', 'update', id, '--header', 'Host: evil.example'], fixture.env);
+    expect(refused.code).toBe(1);
+    expect(JSON.parse(refused.stderr)).toMatchObject({ error: 'ERR_KLEV_API_0102', details: expect.stringContaining('Host cannot be set') });
+    const malformed = await runCli(['egress-webhooks', 'update', id, '--header', 'no colon'], fixture.env);
+    expect(malformed.code).not.toBe(0);
+    expect(malformed.stderr).toContain("expected 'Name: value'");
+  });
+
   it('receive refuses a bad signature with 401 and a line on stderr, and keeps running', async () => {
     const secret = 'ewhsec_receivetest';
     const receive = await startReceive(secret);

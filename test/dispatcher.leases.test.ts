@@ -86,6 +86,8 @@ describe('dispatcher leases', () => {
         destination: `${receiver.url}?w=${i}`,
         payload: 'value',
         mode: 'ordered',
+        signing: 'klev',
+        headers: {},
         secret: 'ewhsec_test',
         startOffset: 0,
         nowMs: Date.now(),

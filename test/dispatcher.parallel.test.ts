@@ -64,6 +64,8 @@ describe('dispatcher, parallel mode', () => {
       destination: receiver.url,
       payload: 'value',
       mode: 'parallel',
+      signing: 'klev',
+      headers: {},
       secret: 'ewhsec_test',
       startOffset: 0,
       nowMs: Date.now(),

@@ -27,6 +27,10 @@ describe('egress webhooks API', () => {
       log_id: log,
       destination: receiver.url,
       payload: 'message',
+      // hooklog's extensions, with their defaults.
+      mode: 'ordered',
+      signing: 'klev',
+      headers: {},
       secret: expect.stringMatching(/^ewhsec_[0-9A-Za-z]{33}$/),
     });
     const { secret, ...shown } = res.body;

@@ -65,6 +65,8 @@ export function describeStoreConformance(backend: string, harness: StoreHarness,
           destination: 'http://x',
           payload: 'message',
           mode: 'ordered',
+          signing: 'klev',
+          headers: {},
           secret: 's',
           startOffset: 0,
           nowMs: 1,
@@ -243,6 +245,11 @@ export function describeStoreConformance(backend: string, harness: StoreHarness,
         // A limit that a whole page of the log's largest message fits: read without counting.
         expect(await offsets(0, 3000)).toEqual([0, 1, 2, 3]);
         expect(await offsets(0, 2999)).toEqual([0, 1, 2, 3]);
+        // The largest message is remembered across appends: a smaller one later does not lower it.
+        const shrinking = await makeLog();
+        await append(shrinking.id, [msg(null, value(300))]);
+        await append(shrinking.id, [msg(null, value(10))]);
+        expect((await store.messages.read(shrinking.id, 0, 10, { maxBytes: 200 })).map((m) => m.offset)).toEqual([0]);
         expect((await store.messages.readText(log.id, 0, 10, { maxBytes: 250 })).map((m) => m.offset)).toEqual([0, 1]);
         expect(await store.messages.read(log.id, 0, 10)).toHaveLength(4);
         // Headers count too.
@@ -356,7 +363,10 @@ export function describeStoreConformance(backend: string, harness: StoreHarness,
     });
 
     describe('egress webhooks', () => {
-      const newWebhook = async (logId: string, extra: { metadata?: string; mode?: 'ordered' | 'parallel' } = {}) =>
+      const newWebhook = async (
+        logId: string,
+        extra: { metadata?: string; mode?: 'ordered' | 'parallel'; signing?: 'klev' | 'standard-webhooks'; headers?: Record<string, string> } = {},
+      ) =>
         store.egress.create({
           id: newId('ewh'),
           logId,
@@ -364,6 +374,8 @@ export function describeStoreConformance(backend: string, harness: StoreHarness,
           destination: 'https://example.com/hook',
           payload: 'message',
           mode: extra.mode ?? 'ordered',
+          signing: extra.signing ?? 'klev',
+          headers: extra.headers ?? {},
           secret: 'ewhsec_first',
           startOffset: 7,
           nowMs: 1_000,
@@ -401,8 +413,20 @@ export function describeStoreConformance(backend: string, harness: StoreHarness,
         const updated = await store.egress.update(webhook.id, { destination: 'https://example.org/' });
         expect(updated).toMatchObject({ metadata: 'm', destination: 'https://example.org/' });
         expect(await store.egress.update(newId('ewh'), { metadata: 'x' })).toBeUndefined();
+        expect(updated?.headers).toEqual({});
         expect((await store.egress.delete(webhook.id))?.id).toBe(webhook.id);
         expect(await store.egress.get(webhook.id)).toBeUndefined();
+      });
+
+      it('keeps how a webhook signs and its custom headers; an update replaces the headers or leaves them', async () => {
+        const log = await makeLog();
+        const webhook = await newWebhook(log.id, { mode: 'parallel', signing: 'standard-webhooks', headers: { 'x-team': 'a', 'user-agent': 'ü' } });
+        expect(webhook).toMatchObject({ mode: 'parallel', signing: 'standard-webhooks', headers: { 'x-team': 'a', 'user-agent': 'ü' } });
+        expect(await store.egress.get(webhook.id)).toEqual(webhook);
+        expect((await store.egress.update(webhook.id, { metadata: 'm' }))?.headers).toEqual({ 'x-team': 'a', 'user-agent': 'ü' });
+        expect((await store.egress.update(webhook.id, { headers: { 'x-other': 'b' } }))?.headers).toEqual({ 'x-other': 'b' });
+        expect((await store.egress.update(webhook.id, { headers: {} }))?.headers).toEqual({});
+        expect((await store.egress.get(webhook.id))?.signing).toBe('standard-webhooks');
       });
 
       it('records attempts with the new state, counts active ones, and re-activates', async () => {
@@ -538,6 +562,8 @@ export function describeStoreConformance(backend: string, harness: StoreHarness,
           destination: 'https://example.com/',
           payload: 'message',
           mode: 'ordered',
+          signing: 'klev',
+          headers: {},
           secret: 'ewhsec_x',
           startOffset: 0,
           nowMs: 0,

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { action, call, integer } from './client.js';
 
 interface CreateOptions {
@@ -6,12 +6,25 @@ interface CreateOptions {
   destination: string;
   metadata?: string;
   payload?: string;
+  mode?: string;
+  signing?: string;
+  header?: Record<string, string>;
 }
 
 interface UpdateOptions {
   metadata?: string;
   destination?: string;
   activate?: boolean;
+  header?: Record<string, string>;
+  /** false with --no-headers. */
+  headers?: boolean;
+}
+
+/** `--header 'Name: value'`, repeatable: collects the headers into one object. */
+function header(text: string, previous: Record<string, string> = {}): Record<string, string> {
+  const colon = text.indexOf(':');
+  if (colon <= 0) throw new InvalidArgumentError(`expected 'Name: value', got ${JSON.stringify(text)}`);
+  return { ...previous, [text.slice(0, colon).trim()]: text.slice(colon + 1).trim() };
 }
 
 export function egressCommand(program: Command): void {
@@ -28,10 +41,21 @@ export function egressCommand(program: Command): void {
     .requiredOption('--destination <url>', 'where messages are POSTed')
     .option('--metadata <text>', 'metadata of the webhook')
     .option('--payload <payload>', 'message (JSON, default), key or value (raw bytes)')
+    .option('--mode <mode>', 'ordered (default: a failing message holds back the rest) or parallel (it is retried aside)')
+    .option('--signing <scheme>', 'klev (default: X-Klev-Signature) or standard-webhooks (webhook-id, webhook-timestamp, webhook-signature)')
+    .option('--header <header>', "a header sent with every request, as 'Name: value'; repeatable", header)
     .action(
       action((client, opts: CreateOptions) =>
         call(client, 'POST', 'egress_webhooks', {
-          body: { log_id: opts.logId, destination: opts.destination, metadata: opts.metadata, payload: opts.payload },
+          body: {
+            log_id: opts.logId,
+            destination: opts.destination,
+            metadata: opts.metadata,
+            payload: opts.payload,
+            mode: opts.mode,
+            signing: opts.signing,
+            headers: opts.header,
+          },
         }),
       ),
     );
@@ -55,9 +79,13 @@ export function egressCommand(program: Command): void {
     .option('--metadata <text>', 'new metadata')
     .option('--destination <url>', 'new destination')
     .option('--activate', 're-activate an inactive webhook: it resumes from the message that failed')
+    .option('--header <header>', "replaces the headers sent with every request, as 'Name: value'; repeatable", header)
+    .option('--no-headers', 'sends no custom headers any more')
     .action(
       action((client, id: string, opts: UpdateOptions) =>
-        call(client, 'PATCH', path(id), { body: { metadata: opts.metadata, destination: opts.destination, active: opts.activate } }),
+        call(client, 'PATCH', path(id), {
+          body: { metadata: opts.metadata, destination: opts.destination, active: opts.activate, headers: opts.headers === false ? {} : opts.header },
+        }),
       ),
     );
 }

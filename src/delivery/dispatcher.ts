@@ -1,11 +1,11 @@
 import type { DeliveryState, EgressWebhook, Message, ParkedRetry } from '../domain/types.js';
 import type { LogNotifier } from '../log/notifier.js';
-import { SIGNATURE_HEADER, signatureHeader } from '../protocols/klev/signature.js';
 import type { ClusterStore, EgressStore, MessageStore } from '../store/store.js';
 import type { OutboundResponse } from './outbound.js';
 import { afterAttempt, errorOf } from './outcome.js';
 import { payloadOf } from './payload.js';
 import type { RetrySchedule } from './schedule.js';
+import { signatureHeaders } from './signing.js';
 
 /** Messages read from the log per batch, and at most this many bytes of them (beyond the first): lanes run by the hundred. */
 const BATCH = 100;
@@ -304,10 +304,17 @@ class Lane {
     const sentAtMs = Date.now();
     const payload = payloadOf(webhook.payload, message);
     const secrets = await this.signingSecrets(sentAtMs);
+    // Custom headers may replace the defaults, never the signature (custom-headers.ts refuses its names).
     const headers = {
       'content-type': payload.contentType,
       'user-agent': 'hooklog',
-      [SIGNATURE_HEADER]: signatureHeader(secrets, Math.floor(sentAtMs / 1000), payload.body),
+      ...webhook.headers,
+      ...signatureHeaders(webhook.signing, {
+        secrets,
+        messageId: `${webhook.logId}_${message.offset}`,
+        timestampSeconds: Math.floor(sentAtMs / 1000),
+        body: payload.body,
+      }),
     };
     const response = await sender.post(webhook.destination, payload.body, headers, this.halted.signal);
     const endedAtMs = Date.now();

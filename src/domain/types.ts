@@ -83,6 +83,14 @@ export const EGRESS_PAYLOADS: readonly EgressPayload[] = ['message', 'key', 'val
  * moves on.
  */
 export type DeliveryMode = 'ordered' | 'parallel';
+export const DELIVERY_MODES: readonly DeliveryMode[] = ['ordered', 'parallel'];
+
+/** How requests to a destination are signed: klev's X-Klev-Signature, or the Standard Webhooks headers. */
+export type EgressSigning = 'klev' | 'standard-webhooks';
+export const EGRESS_SIGNINGS: readonly EgressSigning[] = ['klev', 'standard-webhooks'];
+
+/** Headers sent with every request to a destination, by lower-case name. */
+export type CustomHeaders = Record<string, string>;
 
 /** Where a destination's delivery stands. Times are milliseconds since the epoch. */
 export interface DeliveryState {
@@ -108,6 +116,8 @@ export interface EgressWebhook {
   destination: string;
   payload: EgressPayload;
   mode: DeliveryMode;
+  signing: EgressSigning;
+  headers: CustomHeaders;
   state: DeliveryState;
 }
 

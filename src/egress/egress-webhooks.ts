@@ -1,9 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { demand, onLog, type Principal } from '../auth/principal.js';
 import { hostOf, isRefusedAddress } from '../delivery/address-policy.js';
 import { fail } from '../domain/errors.js';
 import { newId, randomBase62 } from '../domain/ids.js';
-import type { DeliveryMode, EgressPayload, EgressWebhook } from '../domain/types.js';
+import type { DeliveryMode, EgressPayload, EgressSigning, EgressWebhook } from '../domain/types.js';
 import type { EgressStore, LogStore } from '../store/store.js';
+import { customHeaders } from './custom-headers.js';
 
 export interface NewEgressWebhookInput {
   logId: string;
@@ -11,6 +13,9 @@ export interface NewEgressWebhookInput {
   metadata?: string;
   payload?: EgressPayload;
   mode?: DeliveryMode;
+  signing?: EgressSigning;
+  /** Sent with every request; see custom-headers.ts for what is refused. */
+  headers?: Record<string, string>;
 }
 
 export interface EgressUpdate {
@@ -18,6 +23,8 @@ export interface EgressUpdate {
   destination?: string;
   /** true re-activates: delivery resumes at the cursor with a fresh retry schedule. */
   active?: boolean;
+  /** Replaces the custom headers, from the next request on. */
+  headers?: Record<string, string>;
 }
 
 export interface EgressStatus {
@@ -43,8 +50,10 @@ export class EgressWebhooks {
     // The destination will receive every message of the log.
     demand(by, onLog('consume', input.logId));
     const destination = this.checkDestination(input.destination);
+    const headers = customHeaders(input.headers ?? {});
     const log = (await this.logs.get(input.logId)) ?? fail('log_not_found', `log '${input.logId}' does not exist`);
-    const secret = newSecret();
+    const signing = input.signing ?? 'klev';
+    const secret = newSecret(signing);
     const webhook = await this.store.create({
       id: newId('ewh'),
       logId: log.id,
@@ -52,6 +61,8 @@ export class EgressWebhooks {
       destination,
       payload: input.payload ?? 'message',
       mode: input.mode ?? 'ordered',
+      signing,
+      headers,
       secret,
       startOffset: log.nextOffset,
       nowMs: Date.now(),
@@ -74,6 +85,7 @@ export class EgressWebhooks {
     const webhook = await this.store.update(id, {
       metadata: update.metadata,
       destination: update.destination === undefined ? undefined : this.checkDestination(update.destination),
+      headers: update.headers === undefined ? undefined : customHeaders(update.headers),
       reactivateAt: update.active ? Date.now() : undefined,
     });
     if (!webhook) notFound(id);
@@ -94,7 +106,7 @@ export class EgressWebhooks {
     if (expireSeconds > 0 && (await this.store.secrets(id, now)).length >= MAX_VALID_SECRETS) {
       fail('field_invalid', `${MAX_VALID_SECRETS} secrets are valid already; rotate with expire_seconds 0, or wait until older ones expire`);
     }
-    const secret = newSecret();
+    const secret = newSecret((await this.get(id)).signing);
     const webhook = (await this.store.rotateSecret(id, secret, now + expireSeconds * 1000, now)) ?? notFound(id);
     return { webhook, secret };
   }
@@ -127,7 +139,13 @@ const SECRET_LENGTH = 33;
 const MAX_OVERLAP_SECONDS = 7 * 24 * 3600;
 const MAX_VALID_SECRETS = 10;
 
-function newSecret(): string {
+/**
+ * A new signing secret. Standard Webhooks receivers (the standardwebhooks and
+ * svix libraries) take `whsec_` and the base64 of the key: 24 random bytes,
+ * as many bits as klev's 33 base62 characters hold near enough.
+ */
+function newSecret(signing: EgressSigning): string {
+  if (signing === 'standard-webhooks') return `whsec_${randomBytes(24).toString('base64')}`;
   return `ewhsec_${randomBase62(SECRET_LENGTH)}`;
 }
 

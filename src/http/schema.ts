@@ -25,7 +25,8 @@ type FieldKind =
   | { kind: 'array'; tooMany?: TooMany }
   | { kind: 'id'; prefix: string }
   | { kind: 'choice'; values: readonly string[]; error: ErrorName }
-  | { kind: 'query' };
+  | { kind: 'query' }
+  | { kind: 'headers'; maxProperties: number };
 
 /** How a dialect answers an array over its maxItems: its error, and details where {count} and {max} are filled in. */
 export interface TooMany {
@@ -72,6 +73,11 @@ export const field = {
       ...(options.description && { description: options.description }),
       ...annotated({ kind: 'array', ...(options.tooMany && { tooMany: options.tooMany }) }),
     }),
+  /** HTTP headers by name, as a JSON object of strings; the names and values are the handler's to check. */
+  headers: (maxProperties: number, description: string) => {
+    const kind = annotated({ kind: 'headers', maxProperties });
+    return Type.Record(Type.String(), Type.String(kind), { maxProperties, ...kind, description });
+  },
   /** A query parameter: given once, as text. Its meaning is the handler's to check. */
   query: (description: string) => Type.String({ pattern: NO_NUL, ...annotated({ kind: 'query' }), description }),
   /** A query parameter holding bytes (a key), where NUL is data. */
@@ -180,6 +186,8 @@ function fieldError(kind: FieldKind | undefined, name: string, value: unknown, p
       return error('field_invalid', nul ? `${name} must not contain NUL characters` : `${name} must be a string`);
     case 'bytes':
       return error('field_invalid', `${name} must be a string or null`);
+    case 'headers':
+      return error('field_invalid', `headers must be a JSON object of at most ${kind.maxProperties} header names, each with a string value`);
     case 'boolean':
       return error('field_invalid', `${name} must be true or false`);
     case 'integer':

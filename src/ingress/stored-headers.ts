@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { MessageHeaders } from '../domain/types.js';
+import { HOP_BY_HOP } from '../protocols/http/headers.js';
 
 /**
  * Request headers never stored with a message, because any token that may
@@ -10,19 +11,7 @@ import type { MessageHeaders } from '../domain/types.js';
  *   (RFC 7230 §6.1), and any header that Connection names as hop-by-hop.
  * A secret-header webhook's own header holds its secret and is dropped too.
  */
-const NOT_STORED = new Set([
-  'authorization',
-  'proxy-authorization',
-  'cookie',
-  'connection',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
+const NOT_STORED = new Set(['authorization', 'proxy-authorization', 'cookie', ...HOP_BY_HOP]);
 
 /** The headers stored with a received message; `secretHeader` is the header that holds the webhook's secret, if any. */
 export function storedHeaders(headers: IncomingHttpHeaders, secretHeader?: string): MessageHeaders {

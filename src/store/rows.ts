@@ -69,6 +69,9 @@ export interface EgressWebhookRow {
   destination: string;
   payload: EgressWebhook['payload'];
   mode: EgressWebhook['mode'];
+  signing: EgressWebhook['signing'];
+  /** JSON object. */
+  headers: string;
   active: Flag;
   inactive_reason: string;
   next_offset: number;
@@ -87,6 +90,8 @@ export const toEgressWebhook = (row: EgressWebhookRow): EgressWebhook => ({
   destination: row.destination,
   payload: row.payload,
   mode: row.mode,
+  signing: row.signing,
+  headers: JSON.parse(row.headers),
   state: {
     active: flag(row.active),
     inactiveReason: row.inactive_reason,

@@ -199,6 +199,8 @@ export interface NewEgressWebhook {
   destination: string;
   payload: EgressWebhook['payload'];
   mode: EgressWebhook['mode'];
+  signing: EgressWebhook['signing'];
+  headers: EgressWebhook['headers'];
   secret: string;
   /** The log offset delivery starts at. */
   startOffset: number;
@@ -208,6 +210,7 @@ export interface NewEgressWebhook {
 export interface EgressChanges {
   metadata?: string;
   destination?: string;
+  headers?: EgressWebhook['headers'];
   /** Re-activates an inactive webhook: it resumes at its cursor, with a fresh retry schedule. */
   reactivateAt?: number;
 }

@@ -18,6 +18,8 @@ export interface Receiver {
   /** Answers requests in turn with these behaviours, then with `fallback`. */
   script(...behaviours: Behaviour[]): void;
   fallback: Behaviour;
+  /** Answers by what arrived, before the script; undefined falls through to it. */
+  respond?: (request: Received) => Behaviour | undefined;
   /** Resolves once `count` requests have arrived. */
   waitFor(count: number, timeoutMs?: number): Promise<Received[]>;
   close(): Promise<void>;
@@ -50,8 +52,9 @@ export async function startReceiver(): Promise<Receiver> {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
-      received.push({ path: request.url ?? '', body: Buffer.concat(chunks), headers: request.headers, at: Date.now() });
-      const behaviour = queue.shift() ?? receiver.fallback;
+      const arrived = { path: request.url ?? '', body: Buffer.concat(chunks), headers: request.headers, at: Date.now() };
+      received.push(arrived);
+      const behaviour = receiver.respond?.(arrived) ?? queue.shift() ?? receiver.fallback;
       if ('reset' in behaviour) return request.socket.destroy();
       if ('hang' in behaviour) return;
       setTimeout(() => response.writeHead(behaviour.status, behaviour.headers).end(behaviour.body ?? ''), behaviour.delayMs ?? 0);

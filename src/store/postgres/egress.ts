@@ -76,10 +76,21 @@ export function postgresEgress(db: Db, changes: Changes): EgressStore {
     create: (webhook) =>
       db.tx(async (q, onCommit) => {
         const { rows } = await q.query<EgressWebhookRow>({
-          text: `INSERT INTO egress_webhooks (id, log_id, metadata, destination, payload, mode, active, inactive_reason, next_offset,
-                   failures, next_attempt_at, last_offset, last_time, last_response, last_error)
-                 VALUES ($1, $2, $3, $4, $5, $6, true, '', $7, 0, $8, NULL, NULL, '', '') RETURNING ${COLUMNS}`,
-          values: [webhook.id, webhook.logId, webhook.metadata, webhook.destination, webhook.payload, webhook.mode, webhook.startOffset, webhook.nowMs],
+          text: `INSERT INTO egress_webhooks (id, log_id, metadata, destination, payload, mode, signing, headers, active, inactive_reason,
+                   next_offset, failures, next_attempt_at, last_offset, last_time, last_response, last_error)
+                 VALUES ($1, $2, $3, $4, $5, $6, $9, $10, true, '', $7, 0, $8, NULL, NULL, '', '') RETURNING ${COLUMNS}`,
+          values: [
+            webhook.id,
+            webhook.logId,
+            webhook.metadata,
+            webhook.destination,
+            webhook.payload,
+            webhook.mode,
+            webhook.startOffset,
+            webhook.nowMs,
+            webhook.signing,
+            JSON.stringify(webhook.headers),
+          ],
         });
         await q.query({ text: 'INSERT INTO egress_secrets (webhook_id, secret, expires_at) VALUES ($1, $2, NULL)', values: [webhook.id, webhook.secret] });
         await changes.announce(q, onCommit, 'egress_changed', [webhook.id]);
@@ -136,12 +147,19 @@ export function postgresEgress(db: Db, changes: Changes): EgressStore {
           text: `UPDATE egress_webhooks SET
                    metadata = coalesce($2, metadata),
                    destination = coalesce($3, destination),
+                   headers = coalesce($5, headers),
                    active = CASE WHEN $4::bigint IS NULL THEN active ELSE true END,
                    inactive_reason = CASE WHEN $4::bigint IS NULL THEN inactive_reason ELSE '' END,
                    failures = CASE WHEN $4::bigint IS NULL THEN failures ELSE 0 END,
                    next_attempt_at = coalesce($4::bigint, next_attempt_at)
                  WHERE id = $1 RETURNING ${COLUMNS}`,
-          values: [id, changed.metadata ?? null, changed.destination ?? null, changed.reactivateAt ?? null],
+          values: [
+            id,
+            changed.metadata ?? null,
+            changed.destination ?? null,
+            changed.reactivateAt ?? null,
+            changed.headers === undefined ? null : JSON.stringify(changed.headers),
+          ],
         });
         if (rows[0]) await changes.announce(q, onCommit, 'egress_changed', [id]);
         return rows[0] && toEgressWebhook(rows[0]);

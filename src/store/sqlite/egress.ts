@@ -22,9 +22,9 @@ const stateParams = (state: DeliveryState) => ({
 
 export function sqliteEgress(db: Database, durable: () => Promise<void>, deletion: SqliteDeletion, feed: ChangeFeed): EgressStore {
   const insert = db.prepare(
-    `INSERT INTO egress_webhooks (id, log_id, metadata, destination, payload, mode, active, inactive_reason, next_offset,
+    `INSERT INTO egress_webhooks (id, log_id, metadata, destination, payload, mode, signing, headers, active, inactive_reason, next_offset,
        failures, next_attempt_at, last_offset, last_time, last_response, last_error)
-     VALUES (@id, @logId, @metadata, @destination, @payload, @mode, 1, '', @startOffset, 0, @nowMs, NULL, NULL, '', '')`,
+     VALUES (@id, @logId, @metadata, @destination, @payload, @mode, @signing, @headers, 1, '', @startOffset, 0, @nowMs, NULL, NULL, '', '')`,
   );
   const insertSecret = db.prepare('INSERT INTO egress_secrets (webhook_id, secret, expires_at) VALUES (?, ?, NULL)');
   const byId = db.prepare<[string], EgressWebhookRow>('SELECT * FROM egress_webhooks WHERE id = ?');
@@ -44,10 +44,14 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>, deletio
     'UPDATE egress_webhooks SET lease_until = ? WHERE lease_owner = ? AND id = ? RETURNING id',
   );
   const release = db.prepare('UPDATE egress_webhooks SET lease_owner = NULL, lease_until = 0 WHERE lease_owner = ? AND id = ?');
-  const update = db.prepare<[{ id: string; metadata: string | null; destination: string | null; reactivateAt: number | null }], EgressWebhookRow>(
+  const update = db.prepare<
+    [{ id: string; metadata: string | null; destination: string | null; headers: string | null; reactivateAt: number | null }],
+    EgressWebhookRow
+  >(
     `UPDATE egress_webhooks SET
        metadata = coalesce(@metadata, metadata),
        destination = coalesce(@destination, destination),
+       headers = coalesce(@headers, headers),
        active = CASE WHEN @reactivateAt IS NULL THEN active ELSE 1 END,
        inactive_reason = CASE WHEN @reactivateAt IS NULL THEN inactive_reason ELSE '' END,
        failures = CASE WHEN @reactivateAt IS NULL THEN failures ELSE 0 END,
@@ -81,7 +85,7 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>, deletio
   );
 
   const create = db.transaction((webhook: Parameters<EgressStore['create']>[0]) => {
-    insert.run({ ...webhook, secret: undefined });
+    insert.run({ ...webhook, headers: JSON.stringify(webhook.headers), secret: undefined });
     insertSecret.run(webhook.id, webhook.secret);
     return toEgressWebhook(byId.get(webhook.id)!);
   });
@@ -140,6 +144,7 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>, deletio
         id,
         metadata: changes.metadata ?? null,
         destination: changes.destination ?? null,
+        headers: changes.headers === undefined ? null : JSON.stringify(changes.headers),
         reactivateAt: changes.reactivateAt ?? null,
       });
       await durable();

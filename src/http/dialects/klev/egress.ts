@@ -1,11 +1,15 @@
 import { Type } from 'typebox';
 import { fail } from '../../../domain/errors.js';
-import { EGRESS_PAYLOADS, type EgressPayload } from '../../../domain/types.js';
+import { DELIVERY_MODES, EGRESS_PAYLOADS, EGRESS_SIGNINGS, type EgressPayload } from '../../../domain/types.js';
+import { MAX_CUSTOM_HEADERS } from '../../../egress/custom-headers.js';
 import type { AppDeps } from '../../deps.js';
 import { type Route, type RouteRequest, route } from '../../router.js';
 import { field } from '../../schema.js';
 import * as schemas from './schemas.js';
 import { klevEgressStatus, klevEgressWebhook } from './shapes.js';
+
+/** hooklog's extension: headers sent with every request (Host, Content-Length, hop-by-hop and signature headers are refused). */
+const headers = () => Type.Optional(field.headers(MAX_CUSTOM_HEADERS, 'hooklog extension: headers sent with every request; replaces them all on update'));
 
 const update = {
   params: schemas.params.egress,
@@ -13,6 +17,7 @@ const update = {
     metadata: Type.Optional(field.text()),
     destination: Type.Optional(field.text('changing it needs consume rights on the log')),
     active: Type.Optional(field.boolean('true re-activates: delivery resumes at the cursor with a fresh retry schedule')),
+    headers: headers(),
   }),
   response: schemas.egressWebhook,
 };
@@ -52,13 +57,37 @@ export function egressRoutes({ egress }: AppDeps): Route[] {
           destination: field.text('an http(s) URL'),
           metadata: Type.Optional(field.text()),
           payload: Type.Optional(field.text(`what is sent: ${EGRESS_PAYLOADS.join(' or ')}`)),
+          mode: Type.Optional(
+            field.choice(DELIVERY_MODES, {
+              error: 'field_invalid',
+              blank: true,
+              description: 'hooklog extension, fixed at creation: ordered (a failing message holds the rest back) or parallel (it is retried aside)',
+            }),
+          ),
+          signing: Type.Optional(
+            field.choice(EGRESS_SIGNINGS, {
+              error: 'field_invalid',
+              blank: true,
+              description: 'hooklog extension, fixed at creation: X-Klev-Signature, or the Standard Webhooks headers with a whsec_ secret',
+            }),
+          ),
+          headers: headers(),
         }),
         response: schemas.egressWebhook,
       },
       permissions: () => [{ subject: 'egress_webhooks', action: 'create' }],
       handler: async (request) => {
-        const { log_id: logId, destination, metadata, payload } = request.body;
-        const { webhook, secret } = await egress.create(request.principal!, { logId, destination, metadata, payload: payloadOf(payload) });
+        const { log_id: logId, destination, metadata, payload, mode, signing, headers } = request.body;
+        const { webhook, secret } = await egress.create(request.principal!, {
+          logId,
+          destination,
+          metadata,
+          payload: payloadOf(payload),
+          // Blank means the default.
+          mode: mode || undefined,
+          signing: signing || undefined,
+          headers,
+        });
         return klevEgressWebhook(webhook, secret);
       },
     }),

@@ -63,6 +63,9 @@ export const egressWebhook = Type.Object({
   log_id: Type.String(),
   destination: Type.String(),
   payload: Type.String(),
+  mode: Type.String({ description: 'hooklog extension: ordered or parallel' }),
+  signing: Type.String({ description: 'hooklog extension: klev or standard-webhooks' }),
+  headers: Type.Record(Type.String(), Type.String(), { description: 'hooklog extension: sent with every request' }),
   secret: optional(Type.String({ description: 'shown at creation and rotation only' })),
 });
 export const egressStatus = Type.Object({

@@ -38,6 +38,9 @@ export function klevEgressWebhook(webhook: EgressWebhook, secret?: string) {
     log_id: webhook.logId,
     destination: webhook.destination,
     payload: webhook.payload,
+    mode: webhook.mode,
+    signing: webhook.signing,
+    headers: webhook.headers,
     ...(secret !== undefined && { secret }),
   };
 }

@@ -1,0 +1,45 @@
+import { fail } from '../domain/errors.js';
+import type { CustomHeaders } from '../domain/types.js';
+import { FIELD_NAME, FIELD_VALUE, HOP_BY_HOP } from '../protocols/http/headers.js';
+import { SIGNATURE_HEADER } from '../protocols/klev/signature.js';
+import { headerNames } from '../protocols/standard-webhooks/signature.js';
+
+/** Bounds on what a destination's custom headers may hold: each request carries them all. */
+export const MAX_CUSTOM_HEADERS = 20;
+const MAX_NAME_LENGTH = 100;
+const MAX_VALUE_LENGTH = 1000;
+
+/**
+ * Headers no destination may set, whichever way it is signed: they would
+ * change how the request is framed or routed (Host, Content-Length, Expect,
+ * hop-by-hop headers), or stand in for the signature that hooklog computes.
+ */
+const REFUSED = new Set([
+  'host',
+  'content-length',
+  'expect',
+  ...HOP_BY_HOP,
+  SIGNATURE_HEADER,
+  ...Object.values(headerNames('webhook')),
+  ...Object.values(headerNames('svix')),
+]);
+
+/** Checks a destination's custom headers and returns them by lower-case name; a header that would break the request is refused. */
+export function customHeaders(given: Record<string, string>): CustomHeaders {
+  const entries = Object.entries(given);
+  if (entries.length > MAX_CUSTOM_HEADERS) fail('field_invalid', `headers may hold at most ${MAX_CUSTOM_HEADERS} headers, got ${entries.length}`);
+  const headers: CustomHeaders = {};
+  for (const [given, value] of entries) {
+    const name = given.toLowerCase();
+    if (!FIELD_NAME.test(given) || given.length > MAX_NAME_LENGTH) {
+      fail('field_invalid', `headers: ${JSON.stringify(given)} is not a header name (letters, digits and !#$%&'*+.^_\`|~-, at most ${MAX_NAME_LENGTH})`);
+    }
+    if (REFUSED.has(name)) fail('field_invalid', `headers: ${given} cannot be set, since it would break the request or its signature`);
+    if (Object.hasOwn(headers, name)) fail('field_invalid', `headers: ${given} is given twice (names are case-insensitive)`);
+    if (!FIELD_VALUE.test(value) || value.length > MAX_VALUE_LENGTH) {
+      fail('field_invalid', `headers: the value of ${given} must be at most ${MAX_VALUE_LENGTH} printable ASCII characters, spaces or tabs`);
+    }
+    headers[name] = value;
+  }
+  return headers;
+}
