@@ -99,6 +99,24 @@ describe('egress destination options', () => {
     expect(await snapshotStore(s)).toEqual(before);
   });
 
+  it('needs the right to read the log to change the headers, as to change the destination', async () => {
+    const { webhook_id } = (await create({ headers: { 'X-Tenant': 'ours' } })).body;
+    const narrow = (await s.request('POST', '/tokens', { body: { acl: [`egress_webhooks:update:${webhook_id}`] } })).body.bearer;
+    const denied = await s.request('PATCH', `/egress_webhook/${webhook_id}`, { token: narrow, body: { headers: { Authorization: 'Basic dGhlaXJz' } } });
+    expect(denied.status).toBe(403);
+    expect((await s.request('GET', `/egress_webhook/${webhook_id}`)).body.headers).toEqual({ 'x-tenant': 'ours' });
+    expect((await s.request('PATCH', `/egress_webhook/${webhook_id}`, { token: narrow, body: { metadata: 'm' } })).status).toBe(200);
+  });
+
+  it('takes __proto__ as a header name like any other, and bounds the headers in all', async () => {
+    const created = await create({ headers: JSON.parse('{"__proto__": "1"}') });
+    expect(created.body.headers).toEqual(JSON.parse('{"__proto__": "1"}'));
+    const big = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`x-${i}`, 'v'.repeat(900)]));
+    const refused = await create({ headers: big });
+    expect(refused.status).toBe(400);
+    expect(refused.body.details).toMatch(/^headers: \d+ bytes in all, over the 8192 allowed$/);
+  });
+
   it('refuses headers that are not an object of strings, too many of them, and a repeated name', async () => {
     const refused = async (headers: unknown) => {
       const res = await create({ headers });

@@ -8,6 +8,8 @@ import { headerNames } from '../protocols/standard-webhooks/signature.js';
 export const MAX_CUSTOM_HEADERS = 20;
 const MAX_NAME_LENGTH = 100;
 const MAX_VALUE_LENGTH = 1000;
+/** All of them together, as `name: value` lines: well under the 16 KiB of headers that Node (and many servers) accept in all. */
+const MAX_TOTAL_BYTES = 8 * 1024;
 
 /**
  * Headers no destination may set, whichever way it is signed: they would
@@ -28,7 +30,9 @@ const REFUSED = new Set([
 export function customHeaders(given: Record<string, string>): CustomHeaders {
   const entries = Object.entries(given);
   if (entries.length > MAX_CUSTOM_HEADERS) fail('field_invalid', `headers may hold at most ${MAX_CUSTOM_HEADERS} headers, got ${entries.length}`);
-  const headers: CustomHeaders = {};
+  // No prototype: a header named __proto__ is a header like any other, not a no-op.
+  const headers: CustomHeaders = Object.create(null);
+  let total = 0;
   for (const [given, value] of entries) {
     const name = given.toLowerCase();
     if (!FIELD_NAME.test(given) || given.length > MAX_NAME_LENGTH) {
@@ -40,6 +44,8 @@ export function customHeaders(given: Record<string, string>): CustomHeaders {
       fail('field_invalid', `headers: the value of ${given} must be at most ${MAX_VALUE_LENGTH} printable ASCII characters, spaces or tabs`);
     }
     headers[name] = value;
+    total += given.length + value.length + 4;
   }
+  if (total > MAX_TOTAL_BYTES) fail('field_invalid', `headers: ${total} bytes in all, over the ${MAX_TOTAL_BYTES} allowed`);
   return headers;
 }

@@ -80,7 +80,8 @@ export class EgressWebhooks {
 
   /** Changes a webhook; pointing it elsewhere needs the right to read its log, as creating it did. */
   async update(by: Principal, id: string, update: EgressUpdate): Promise<EgressWebhook> {
-    if (update.destination !== undefined) demand(by, onLog('consume', (await this.get(id)).logId));
+    // Headers can decide where a receiver files what it gets (an Authorization, a tenant): as much a change of destination as the URL.
+    if (update.destination !== undefined || update.headers !== undefined) demand(by, onLog('consume', (await this.get(id)).logId));
     if (update.active === false) fail('field_invalid', 'active can only be set to true: a webhook becomes inactive by itself when delivery gives up');
     const webhook = await this.store.update(id, {
       metadata: update.metadata,

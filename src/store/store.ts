@@ -236,7 +236,8 @@ export interface EgressStore {
   delete(id: string): Promise<EgressWebhook | undefined>;
   /**
    * Makes `secret` the current one. The previous current secret stays valid
-   * until `oldExpiresAt` (ms), or stops at once when that is not in the future.
+   * until `oldExpiresAt` (ms). When that is not in the future, it and every
+   * earlier secret still valid stop at once.
    */
   rotateSecret(id: string, secret: string, oldExpiresAt: number, nowMs: number): Promise<EgressWebhook | undefined>;
   /** Secrets valid at `nowMs`, the current one first; expiresAt is null for the current one. */

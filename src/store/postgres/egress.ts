@@ -174,7 +174,11 @@ export function postgresEgress(db: Db, changes: Changes): EgressStore {
       db.tx(async (q, onCommit) => {
         const { rows } = await q.query<EgressWebhookRow>({ text: `SELECT ${COLUMNS} FROM egress_webhooks WHERE id = $1 FOR UPDATE`, values: [id] });
         if (!rows[0]) return undefined;
-        await q.query({ text: 'UPDATE egress_secrets SET expires_at = $2 WHERE webhook_id = $1 AND expires_at IS NULL', values: [id, oldExpiresAt] });
+        // A rotation that ends the old secret at once ends every earlier one too: it is how a leaked secret is revoked.
+        await q.query({
+          text: 'UPDATE egress_secrets SET expires_at = $2::bigint WHERE webhook_id = $1 AND (expires_at IS NULL OR $2::bigint <= $3::bigint)',
+          values: [id, oldExpiresAt, nowMs],
+        });
         await q.query({ text: 'DELETE FROM egress_secrets WHERE webhook_id = $1 AND expires_at IS NOT NULL AND expires_at <= $2', values: [id, nowMs] });
         await q.query({ text: 'INSERT INTO egress_secrets (webhook_id, secret, expires_at) VALUES ($1, $2, NULL)', values: [id, secret] });
         await changes.announce(q, onCommit, 'egress_changed', [id]);

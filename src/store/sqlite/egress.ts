@@ -58,7 +58,10 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>, deletio
        next_attempt_at = coalesce(@reactivateAt, next_attempt_at)
      WHERE id = @id RETURNING *`,
   );
-  const expireCurrent = db.prepare('UPDATE egress_secrets SET expires_at = ? WHERE webhook_id = ? AND expires_at IS NULL');
+  // A rotation that ends the old secret at once ends every earlier one too: it is how a leaked secret is revoked.
+  const expireOld = db.prepare<[{ id: string; oldExpiresAt: number; nowMs: number }]>(
+    'UPDATE egress_secrets SET expires_at = @oldExpiresAt WHERE webhook_id = @id AND (expires_at IS NULL OR @oldExpiresAt <= @nowMs)',
+  );
   const dropExpired = db.prepare('DELETE FROM egress_secrets WHERE webhook_id = ? AND expires_at IS NOT NULL AND expires_at <= ?');
   const validSecrets = db.prepare<[string, number], { secret: string; expires_at: number | null }>(
     `SELECT secret, expires_at FROM egress_secrets WHERE webhook_id = ? AND (expires_at IS NULL OR expires_at > ?)
@@ -92,7 +95,7 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>, deletio
   const deleteWebhook = db.transaction((id: string) => deletion.egress(id));
   const rotate = db.transaction((id: string, secret: string, oldExpiresAt: number, nowMs: number) => {
     if (!byId.get(id)) return undefined;
-    expireCurrent.run(oldExpiresAt, id);
+    expireOld.run({ id, oldExpiresAt, nowMs });
     dropExpired.run(id, nowMs);
     insertSecret.run(id, secret);
     return toEgressWebhook(byId.get(id)!);
