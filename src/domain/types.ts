@@ -34,6 +34,18 @@ export interface Log extends RetentionSettings {
 /** HTTP request headers kept with a message that came in through an ingress webhook. */
 export type MessageHeaders = Record<string, string>;
 
+/**
+ * Optional attributes written once with a message, that destinations filter
+ * on and dialects show: Svix's eventType, eventId, channels and tags, or an
+ * ingress provider's event name (as eventType) and delivery id (as eventId).
+ */
+export interface MessageAttributes {
+  eventType?: string;
+  eventId?: string;
+  channels?: string[];
+  tags?: string[];
+}
+
 /** A stored message. Key and value are bytes, or text when read already decoded as UTF-8. */
 export interface Message<Bytes extends Buffer | string = Buffer> {
   offset: number;
@@ -43,6 +55,8 @@ export interface Message<Bytes extends Buffer | string = Buffer> {
   value: Bytes | null;
   /** Present only when asked for, and only on messages that have headers. */
   headers?: MessageHeaders;
+  /** Present only on messages that have attributes. */
+  attributes?: MessageAttributes;
 }
 
 /** A message as a publisher hands it in: the log assigns offset, and time when absent. */
@@ -51,6 +65,7 @@ export interface NewMessage {
   key: Buffer | null;
   value: Buffer | null;
   headers?: MessageHeaders;
+  attributes?: MessageAttributes;
 }
 
 export interface Token {
