@@ -313,6 +313,57 @@ export function describeStoreConformance(backend: string, harness: StoreHarness,
       });
     });
 
+    describe('message attributes', () => {
+      const attributes = { eventType: 'user.signup', eventId: 'evt_1', channels: ['project_1', 'group-2'], tags: ['a'] };
+
+      it('keeps attributes with a message and returns them on every read, headers or not', async () => {
+        const log = await makeLog();
+        await append(log.id, [
+          { key: bytes('k'), value: bytes('v'), attributes, headers: { 'x-event': 'push' } },
+          { key: bytes('k2'), value: bytes('only type'), attributes: { eventType: 'orders/create' } },
+          msg('k3', 'plain'),
+        ]);
+        const [full, onlyType, plain] = await store.messages.read(log.id, 0, 10);
+        expect(full).toEqual({ offset: 0, time: 1_000, key: bytes('k'), value: bytes('v'), attributes });
+        expect(onlyType?.attributes).toEqual({ eventType: 'orders/create' });
+        expect(plain).not.toHaveProperty('attributes');
+        const text = await store.messages.readText(log.id, 0, 10);
+        expect(text.map((m) => m.attributes)).toEqual([attributes, { eventType: 'orders/create' }, undefined]);
+        expect(text[2]).not.toHaveProperty('attributes');
+        const [withHeaders] = await store.messages.read(log.id, 0, 1, { headers: true });
+        expect(withHeaders).toMatchObject({ attributes, headers: { 'x-event': 'push' } });
+        expect((await store.messages.getByKey(log.id, bytes('k')))?.attributes).toEqual(attributes);
+        expect(await store.messages.getByKey(log.id, bytes('k3'))).not.toHaveProperty('attributes');
+      });
+
+      it('stores only the attributes present: an empty list is absent, and nothing present is no attributes', async () => {
+        const log = await makeLog();
+        await append(log.id, [
+          { key: null, value: bytes('1'), attributes: { channels: [], tags: [] } },
+          { key: null, value: bytes('2'), attributes: { eventId: 'x', channels: [] } },
+          { key: null, value: bytes('3'), attributes: {} },
+        ]);
+        const [none, idOnly, empty] = await store.messages.read(log.id, 0, 10);
+        expect(none).not.toHaveProperty('attributes');
+        expect(idOnly?.attributes).toEqual({ eventId: 'x' });
+        expect(empty).not.toHaveProperty('attributes');
+      });
+
+      it('counts attributes in the byte limit of a read, and in the largest message of the log', async () => {
+        const log = await makeLog();
+        const long = { eventType: 't'.repeat(200) };
+        await append(log.id, [
+          { key: null, value: bytes('a'), attributes: long },
+          { key: null, value: bytes('b'), attributes: long },
+          { key: null, value: bytes('c') },
+        ]);
+        // Were attributes not counted, the largest message would be 1 byte and 10 of them would fit in 100.
+        expect((await store.messages.read(log.id, 0, 10, { maxBytes: 100 })).map((m) => m.offset)).toEqual([0]);
+        expect((await store.messages.readText(log.id, 1, 10, { maxBytes: 250 })).map((m) => m.offset)).toEqual([1, 2]);
+        expect((await store.messages.read(log.id, 0, 10, { maxBytes: 10_000 })).map((m) => m.offset)).toEqual([0, 1, 2]);
+      });
+    });
+
     describe('ingress webhooks', () => {
       it('creates, gets, lists, updates and deletes', async () => {
         const log = await makeLog();

@@ -76,4 +76,23 @@ describe.runIf(available)('postgres migrations', () => {
       await store.close();
     }
   });
+
+  it('006 leaves earlier messages without attributes, and later ones keep theirs', async () => {
+    const schema = await freshSchema();
+    await migratePostgres(schema.url, { through: 5 });
+    await adminQuery(`SET search_path = ${schema.name}; INSERT INTO logs (id, metadata, compacting, trim_bytes, trim_seconds, compact_seconds, expire_seconds, next_offset)
+      VALUES ('log_1', '', false, 0, 0, 0, 0, 1);
+      INSERT INTO messages (log_seq, msg_offset, time, key, value, headers) SELECT seq, 0, 10, 'k'::bytea, 'v'::bytea, '{"h":"v"}' FROM logs`);
+    expect(await migratePostgres(schema.url, { through: 6 })).toEqual([6]);
+    const store = await openPostgresStore(schema.url, { poolSize: 2 });
+    try {
+      await store.messages.append([{ logId: 'log_1', messages: [{ key: null, value: Buffer.from('after'), attributes: { eventType: 'push' } }] }], 20);
+      const [before, after] = await store.messages.read('log_1', 0, 10, { headers: true });
+      expect(before).toEqual({ offset: 0, time: 10, key: Buffer.from('k'), value: Buffer.from('v'), headers: { h: 'v' } });
+      expect(after?.attributes).toEqual({ eventType: 'push' });
+      expect((await store.messages.getByKey('log_1', Buffer.from('k')))?.offset).toBe(0);
+    } finally {
+      await store.close();
+    }
+  });
 });

@@ -61,4 +61,27 @@ describe('sqlite migrations', () => {
     expect((await store.messages.read('log_1', 0, 10)).map((m) => m.offset)).toEqual([1, 3]);
     await store.close();
   });
+
+  it('009 leaves earlier messages without attributes, and later ones keep theirs', async () => {
+    const dir = tempDir();
+    const db = new Database(join(dir, 'hooklog.db'));
+    migrate(db, { through: 8 });
+    db.prepare(
+      "INSERT INTO logs (id, metadata, compacting, trim_bytes, trim_seconds, compact_seconds, expire_seconds, next_offset) VALUES ('log_1', '', 0, 0, 0, 0, 0, 1)",
+    ).run();
+    db.prepare('INSERT INTO messages (log_seq, msg_offset, time, key, value, headers) VALUES (1, 0, 10, ?, ?, ?)').run(
+      Buffer.from('k'),
+      Buffer.from('v'),
+      '{"h":"v"}',
+    );
+    db.close();
+
+    const store = openSqliteStore(dir);
+    await store.messages.append([{ logId: 'log_1', messages: [{ key: null, value: Buffer.from('after'), attributes: { eventType: 'push' } }] }], 20);
+    const [before, after] = await store.messages.read('log_1', 0, 10, { headers: true });
+    expect(before).toEqual({ offset: 0, time: 10, key: Buffer.from('k'), value: Buffer.from('v'), headers: { h: 'v' } });
+    expect(after?.attributes).toEqual({ eventType: 'push' });
+    expect((await store.messages.getByKey('log_1', Buffer.from('k')))?.offset).toBe(0);
+    await store.close();
+  });
 });

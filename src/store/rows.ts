@@ -1,4 +1,5 @@
-import type { CursorOffset, DeliveryAttempt, EgressWebhook, IngressWebhook, Log, Token } from '../domain/types.js';
+import { attributesOf } from '../domain/attributes.js';
+import type { CursorOffset, DeliveryAttempt, EgressWebhook, IngressWebhook, Log, MessageAttributes, Token } from '../domain/types.js';
 import type { AppendOutcome, AppendRequest } from './store.js';
 
 /**
@@ -173,9 +174,20 @@ export function sumDeltas(deltas: CounterDelta[]): CounterDelta[] {
   return [...sums.values()];
 }
 
-/** A message's stored size as reads count it against their byte limit: key, value and the headers' JSON. */
-export function messageBytes(key: Buffer | null, value: Buffer | null, headersJson: string | null): number {
-  return (key?.length ?? 0) + (value?.length ?? 0) + (headersJson === null ? 0 : Buffer.byteLength(headersJson));
+/** A message's stored size as reads count it against their byte limit: key, value, and the JSON of its headers and of its attributes. */
+export function messageBytes(key: Buffer | null, value: Buffer | null, headersJson: string | null, attributesJson: string | null): number {
+  const headers = headersJson === null ? 0 : Buffer.byteLength(headersJson);
+  return (key?.length ?? 0) + (value?.length ?? 0) + headers + (attributesJson === null ? 0 : Buffer.byteLength(attributesJson));
+}
+
+/**
+ * A message's attributes as stored: compact JSON of the present ones (an
+ * empty list is absent), or null when it has none, which costs a message
+ * without attributes nothing but a NULL.
+ */
+export function attributesJson(attributes: MessageAttributes | undefined): string | null {
+  const present = attributes && attributesOf(attributes);
+  return present ? JSON.stringify(present) : null;
 }
 
 /** The logs a group of appends added messages to, each once. */

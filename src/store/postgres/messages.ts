@@ -1,21 +1,24 @@
 import type pg from 'pg';
-import type { Message, MessageHeaders } from '../../domain/types.js';
-import { messageBytes } from '../rows.js';
+import type { Message, MessageAttributes, MessageHeaders } from '../../domain/types.js';
+import { attributesJson, messageBytes } from '../rows.js';
 import type { AppendOutcome, AppendRequest, MessageStore, ReadOptions } from '../store.js';
 import { BinaryRows } from './copy.js';
 import type { Db } from './db.js';
 import type { Changes } from './watch.js';
 
-type Row = [offset: number, time: number, key: Buffer | null, value: Buffer | null, headers?: string | null];
+/** Attributes are always read: NULL for most messages, so they cost nothing. */
+type Row = [offset: number, time: number, key: Buffer | null, value: Buffer | null, attributes: string | null, headers?: string | null];
 
 function toMessage(row: Row): Message {
   const message: Message = { offset: row[0], time: row[1], key: row[2], value: row[3] };
-  if (row[4]) message.headers = JSON.parse(row[4]) as MessageHeaders;
+  if (row[4] !== null) message.attributes = JSON.parse(row[4]) as MessageAttributes;
+  if (row[5]) message.headers = JSON.parse(row[5]) as MessageHeaders;
   return message;
 }
 
-/** A message's bytes as reads count them against their limit: key, value and headers (see messageBytes). */
-const READ_BYTES = 'coalesce(octet_length(key), 0) + coalesce(octet_length(value), 0) + coalesce(octet_length(headers), 0)';
+/** A message's bytes as reads count them against their limit: key, value, headers and attributes (see messageBytes). */
+const READ_BYTES =
+  'coalesce(octet_length(key), 0) + coalesce(octet_length(value), 0) + coalesce(octet_length(headers), 0) + coalesce(octet_length(attributes), 0)';
 
 const text = (bytes: Buffer | null) => (bytes === null ? null : bytes.toString('utf8'));
 
@@ -70,17 +73,18 @@ export function postgresMessages(db: Db, changes: Changes): MessageStore {
       }
       for (const message of messages) {
         const headers = message.headers ? JSON.stringify(message.headers) : null;
+        const attributes = message.attributes ? attributesJson(message.attributes) : null;
         const time = message.time ?? nowMicros;
-        rows.add([log.seq, log.next++, time, message.key, message.value, headers, time < log.maxTime ? true : null]);
+        rows.add([log.seq, log.next++, time, message.key, message.value, headers, attributes, time < log.maxTime ? true : null]);
         log.bytes += (message.key?.length ?? 0) + (message.value?.length ?? 0);
-        log.maxBytes = Math.max(log.maxBytes, messageBytes(message.key, message.value, headers));
+        log.maxBytes = Math.max(log.maxBytes, messageBytes(message.key, message.value, headers, attributes));
         log.maxTime = Math.max(log.maxTime, time);
         grownIds.add(logId);
       }
       outcomes.push({ nextOffset: log.next });
     }
     if (grownIds.size === 0) return outcomes;
-    await rows.copyInto(q, 'messages', ['log_seq', 'msg_offset', 'time', 'key', 'value', 'headers', 'late']);
+    await rows.copyInto(q, 'messages', ['log_seq', 'msg_offset', 'time', 'key', 'value', 'headers', 'attributes', 'late']);
     const grown = [...grownIds].map((id) => [id, heads.get(id)!] as const);
     await q.query({
       name: 'append-advance',
@@ -113,7 +117,7 @@ export function postgresMessages(db: Db, changes: Changes): MessageStore {
   // row always included; rows past it are filtered before they are sent, so
   // their large values are never read out of TOAST storage.
   const range = (withHeaders: boolean) => {
-    const columns = `msg_offset, time, key, value${withHeaders ? ', headers' : ''}`;
+    const columns = `msg_offset, time, key, value, attributes${withHeaders ? ', headers' : ''}`;
     const fits = '(SELECT $4::bigint IS NULL OR $3 * max_message_bytes <= $4 FROM logs WHERE id = $1)';
     const rows = 'FROM messages WHERE log_seq = (SELECT seq FROM logs WHERE id = $1) AND msg_offset >= $2';
     return `SELECT ${columns} FROM (
@@ -135,7 +139,7 @@ export function postgresMessages(db: Db, changes: Changes): MessageStore {
   }
 
   const latest = (nil: boolean) =>
-    `SELECT msg_offset, time, key, value FROM messages
+    `SELECT msg_offset, time, key, value, attributes FROM messages
      WHERE log_seq = (SELECT seq FROM logs WHERE id = $1) AND ${nil ? 'key IS NULL' : 'key = $2'}
      ORDER BY msg_offset DESC LIMIT 1`;
 
