@@ -1,3 +1,4 @@
+import { checkAttributes } from '../domain/attributes.js';
 import { fail, HooklogError } from '../domain/errors.js';
 import type { NewMessage } from '../domain/types.js';
 import type { AppendOutcome, AppendRequest, MessageStore } from '../store/store.js';
@@ -131,7 +132,7 @@ export class Publisher {
   }
 }
 
-/** What no backend may be handed: keys over MAX_KEY_BYTES, times far ahead, idempotency keys that are not text. */
+/** What no backend may be handed: keys over MAX_KEY_BYTES, times far ahead, attributes past their limits, idempotency keys that are not text. */
 function check({ messages, idempotency }: AppendRequest): void {
   const latest = nowMicros() + MAX_FUTURE_SECONDS * 1_000_000;
   messages.forEach((message, i) => {
@@ -141,6 +142,7 @@ function check({ messages, idempotency }: AppendRequest): void {
     if (message.time !== undefined && message.time > latest) {
       fail('field_invalid', `the time of message ${i} is more than ${MAX_FUTURE_SECONDS} s ahead of the server's clock`);
     }
+    if (message.attributes) checkAttributes(message.attributes, `of message ${i}`);
   });
   if (idempotency && (idempotency.key.includes('\0') || Buffer.byteLength(idempotency.key) > MAX_KEY_BYTES)) {
     fail('field_invalid', `the idempotency key must be text of at most ${MAX_KEY_BYTES} bytes without NUL characters`);

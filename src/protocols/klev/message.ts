@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { strictDecode } from '../../domain/bytes.js';
 import { fail } from '../../domain/errors.js';
-import type { Message } from '../../domain/types.js';
+import type { Message, MessageAttributes } from '../../domain/types.js';
 
 // klev's wire form of messages: keys and values as UTF-8 text or standard
 // base64, and a message as JSON with offset, time, key and value. Consume
@@ -41,7 +41,8 @@ function encodeBytes(value: Buffer | string, encoding: Encoding): string {
 
 /**
  * klev's JSON form of a message, used by consume responses and by egress
- * webhook payloads alike. A nil key or value is left out, never turned into "".
+ * webhook payloads alike. A nil key or value is left out, never turned into "";
+ * so are attributes the message does not have.
  */
 export function messageJson(message: Message<Buffer | string>, encoding: Encoding) {
   return {
@@ -50,5 +51,16 @@ export function messageJson(message: Message<Buffer | string>, encoding: Encodin
     ...(message.key !== null && { key: encodeBytes(message.key, encoding) }),
     ...(message.value !== null && { value: encodeBytes(message.value, encoding) }),
     ...(message.headers && { headers: message.headers }),
+    ...(message.attributes && attributesJson(message.attributes)),
+  };
+}
+
+/** hooklog's extensions to klev's message: the attributes present, by klev-style names. */
+function attributesJson({ eventType, eventId, channels, tags }: MessageAttributes) {
+  return {
+    ...(eventType !== undefined && { event_type: eventType }),
+    ...(eventId !== undefined && { event_id: eventId }),
+    ...(channels !== undefined && { channels }),
+    ...(tags !== undefined && { tags }),
   };
 }

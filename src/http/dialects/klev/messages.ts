@@ -1,5 +1,6 @@
 import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
+import { attributesOf, EVENT_ID_RULE, EVENT_TYPE_RULE, LABEL_RULE, MAX_LABELS } from '../../../domain/attributes.js';
 import { fail } from '../../../domain/errors.js';
 import { type Message, type NewMessage, OFFSET_END, OFFSET_START } from '../../../domain/types.js';
 import { MAX_BATCH } from '../../../log/publisher.js';
@@ -36,6 +37,10 @@ const newMessageFields = {
   time: Type.Optional(field.integer(0, 'microseconds since the Unix epoch; absent: now')),
   key: Type.Optional(field.bytes()),
   value: Type.Optional(field.bytes()),
+  event_type: Type.Optional(field.text(`hooklog extension: the event's type, ${EVENT_TYPE_RULE}`)),
+  event_id: Type.Optional(field.text(`hooklog extension: the event's id, ${EVENT_ID_RULE}`)),
+  channels: Type.Optional(field.strings(`hooklog extension: at most ${MAX_LABELS} channels that destinations filter on, each ${LABEL_RULE}`)),
+  tags: Type.Optional(field.strings(`hooklog extension: at most ${MAX_LABELS} tags, each ${LABEL_RULE}`)),
 };
 /** klev's `encoding`: absent, empty or null mean `string`. */
 const encodingField = {
@@ -232,11 +237,23 @@ function encodedSize(messages: Message<Buffer | string>[], encoding: Encoding): 
   return encoding === 'base64' ? Math.ceil((raw * 4) / 3) : raw;
 }
 
-function newMessage(input: { time?: number; key?: string | null; value?: string | null }, encoding: Encoding, path: string): NewMessage {
+interface PublishedMessage {
+  time?: number;
+  key?: string | null;
+  value?: string | null;
+  event_type?: string;
+  event_id?: string;
+  channels?: string[] | null;
+  tags?: string[] | null;
+}
+
+function newMessage(input: PublishedMessage, encoding: Encoding, path: string): NewMessage {
+  const attributes = attributesOf({ eventType: input.event_type, eventId: input.event_id, channels: input.channels, tags: input.tags });
   return {
     ...(input.time !== undefined && { time: input.time }),
     key: input.key == null ? null : decodeBytes(input.key, encoding, `${path}key`),
     value: input.value == null ? null : decodeBytes(input.value, encoding, `${path}value`),
+    ...(attributes && { attributes }),
   };
 }
 

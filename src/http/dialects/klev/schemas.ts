@@ -47,6 +47,10 @@ export const message = Type.Object({
   key: optional(Type.String()),
   value: optional(Type.String()),
   headers: optional(Type.Record(Type.String(), Type.String())),
+  event_type: optional(Type.String({ description: 'hooklog extension, present when the message has one' })),
+  event_id: optional(Type.String({ description: 'hooklog extension, present when the message has one' })),
+  channels: optional(Type.Array(Type.String(), { description: 'hooklog extension, present when the message has any' })),
+  tags: optional(Type.Array(Type.String(), { description: 'hooklog extension, present when the message has any' })),
 });
 const encoding = Type.Union([Type.Literal('string'), Type.Literal('base64')]);
 export const oneMessage = Type.Object({ encoding, ...message.properties });
