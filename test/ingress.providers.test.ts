@@ -37,6 +37,8 @@ interface Provider {
   /** Allowed clock difference in seconds, when the scheme has a timestamp. */
   tolerance?: number;
   options?: Record<string, string>;
+  /** A delivery as the provider sends it that names its event: kept as event_type, and the delivery id as event_id. */
+  event?: { body: string; headers?: Headers; eventType: string; eventId: string };
 }
 
 const hex = (algorithm: string, key: string | Buffer, ...parts: Array<string | Buffer>) => {
@@ -58,6 +60,7 @@ const providers: Provider[] = [
     sign: async (body, secret) => ({ 'x-hub-signature-256': await githubSign(secret, body.toString('utf8')), 'x-github-delivery': 'gh-delivery-1' }),
     signatureHeader: 'x-hub-signature-256',
     deliveryId: 'gh-delivery-1',
+    event: { body: '{"action":"opened"}', headers: { 'x-github-event': 'pull_request' }, eventType: 'pull_request', eventId: 'gh-delivery-1' },
     hasTimestamp: false,
     bytesSafe: false,
   },
@@ -67,6 +70,11 @@ const providers: Provider[] = [
     wrongSecret: 'whsec_stripe_wrong',
     sign: (body, secret, t) => ({ 'stripe-signature': stripe.webhooks.generateTestHeaderString({ payload: body.toString('utf8'), secret, timestamp: t }) }),
     signatureHeader: 'stripe-signature',
+    event: {
+      body: '{"id":"evt_1NG8Du2eZvKYlo2C","object":"event","type":"payment_intent.succeeded"}',
+      eventType: 'payment_intent.succeeded',
+      eventId: 'evt_1NG8Du2eZvKYlo2C',
+    },
     hasTimestamp: true,
     bytesSafe: false,
     tolerance: 300,
@@ -77,6 +85,11 @@ const providers: Provider[] = [
     wrongSecret: 'slack-wrong',
     sign: (body, secret, t) => ({ 'x-slack-signature': `v0=${hex('sha256', secret, `v0:${t}:`, body).digest('hex')}`, 'x-slack-request-timestamp': String(t) }),
     signatureHeader: 'x-slack-signature',
+    event: {
+      body: '{"type":"event_callback","event_id":"Ev08MFMKH6","event":{"type":"app_mention","text":"hi"}}',
+      eventType: 'app_mention',
+      eventId: 'Ev08MFMKH6',
+    },
     hasTimestamp: true,
     bytesSafe: true,
     tolerance: 300,
@@ -88,6 +101,7 @@ const providers: Provider[] = [
     sign: (body, secret) => ({ 'x-shopify-hmac-sha256': hex('sha256', secret, body).digest('base64'), 'x-shopify-webhook-id': 'shop-1' }),
     signatureHeader: 'x-shopify-hmac-sha256',
     deliveryId: 'shop-1',
+    event: { body: '{"id":820982911946154500}', headers: { 'x-shopify-topic': 'orders/create' }, eventType: 'orders/create', eventId: 'shop-1' },
     hasTimestamp: false,
     bytesSafe: true,
   },
@@ -102,6 +116,7 @@ const providers: Provider[] = [
     }),
     signatureHeader: 'webhook-signature',
     deliveryId: 'msg_standard_1',
+    event: { body: '{"type":"contact.created","timestamp":"2022-11-03T20:26:10.344522Z","data":{}}', eventType: 'contact.created', eventId: 'msg_standard_1' },
     hasTimestamp: true,
     bytesSafe: false,
     tolerance: 300,
@@ -117,6 +132,7 @@ const providers: Provider[] = [
     }),
     signatureHeader: 'svix-signature',
     deliveryId: 'msg_svix_1',
+    event: { body: '{"type":"invoice.paid","data":{}}', eventType: 'invoice.paid', eventId: 'msg_svix_1' },
     hasTimestamp: true,
     bytesSafe: false,
     tolerance: 300,
@@ -142,6 +158,11 @@ const providers: Provider[] = [
       return { 'paddle-signature': signature };
     },
     signatureHeader: 'paddle-signature',
+    event: {
+      body: '{"event_id":"evt_01h8441jn5pcwrfhwh78jqt8hk","event_type":"transaction.completed","notification_id":"ntf_01h8441jx8x5e0crnyv5nf2ckh","data":{}}',
+      eventType: 'transaction.completed',
+      eventId: 'evt_01h8441jn5pcwrfhwh78jqt8hk',
+    },
     hasTimestamp: true,
     bytesSafe: false,
     tolerance: 5,
@@ -158,6 +179,7 @@ const providers: Provider[] = [
     }),
     signatureHeader: 'linear-signature',
     deliveryId: 'lin-1',
+    event: { body: '{"action":"create","type":"Issue","data":{}}', eventType: 'Issue', eventId: 'lin-1' },
     hasTimestamp: true,
     bytesSafe: true,
     tolerance: 60,
@@ -225,6 +247,20 @@ describe.each(providers)('ingress verifier: $type', (provider) => {
     expect(message.headers['content-type']).toBe('application/json');
   });
 
+  it("keeps the provider's event name as event_type and its delivery id as event_id, or no attributes when it names none", async () => {
+    const body = Buffer.from(provider.event?.body ?? '{"amount":100}');
+    const res = await post(body, { ...(await provider.sign(body, provider.secret, now())), ...provider.event?.headers });
+    expect(res.status).toBe(200);
+    const [message] = (await stored()).slice(-1);
+    if (provider.event) {
+      expect(message).toMatchObject({ event_type: provider.event.eventType, event_id: provider.event.eventId });
+    } else {
+      expect(message).not.toHaveProperty('event_type');
+      expect(message).not.toHaveProperty('event_id');
+    }
+    expect(message).not.toHaveProperty('channels');
+  });
+
   it.runIf(provider.bytesSafe)('stores binary bodies exactly', async () => {
     const body = Buffer.from([0, 255, 254, 10, 13, 32, 0xc3, 0x28, 1]);
     expect((await post(body, await provider.sign(body, provider.secret, now()))).status).toBe(200);
@@ -269,5 +305,40 @@ describe.each(providers)('ingress verifier: $type', (provider) => {
     await refused(body, await provider.sign(body, provider.secret, now() - tolerance - 60), 'stale_timestamp');
     const inside = provider.type === 'paddle' ? now() - 2 : now() - tolerance + 30;
     expect((await post(body, await provider.sign(body, provider.secret, inside))).status).toBe(200);
+  });
+});
+
+describe('ingress event names that are no valid event type or id', () => {
+  let s: TestServer;
+  let log: string;
+  let webhook: string;
+  beforeAll(async () => {
+    s = await startTestServer();
+    log = (await s.request('POST', '/logs', { body: {} })).body.log_id;
+    webhook = (await s.request('POST', '/ingress_webhooks', { body: { log_id: log, type: 'github', secret: 'gh-secret' } })).body.webhook_id;
+  });
+  afterAll(async () => {
+    await s.close();
+  });
+
+  it.each([
+    ['an event name with a space and a delivery id with a slash', 'bad event!', 'gh/1', {}],
+    ['an event name over 256 characters', 'e'.repeat(257), 'gh-2', { event_id: 'gh-2' }],
+    ['an empty event name', '', 'gh-3', { event_id: 'gh-3' }],
+  ])('accepts %s, leaving out what does not fit', async (_what, event, delivery, kept) => {
+    const body = '{"action":"opened"}';
+    const res = await fetch(`${s.url}/ingress/${webhook}`, {
+      method: 'POST',
+      body,
+      headers: {
+        'content-type': 'application/json',
+        'x-hub-signature-256': await githubSign('gh-secret', body),
+        'x-github-event': event,
+        'x-github-delivery': delivery,
+      },
+    });
+    expect(res.status).toBe(200);
+    const [message] = (await s.request('GET', `/messages/${log}`, { query: { offset: -2, len: 100 } })).body.messages.slice(-1);
+    expect(message).toEqual({ offset: expect.any(Number), time: expect.any(Number), key: delivery, value: body, ...kept });
   });
 });

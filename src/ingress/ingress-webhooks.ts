@@ -1,8 +1,17 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { demand, onLog, type Principal } from '../auth/principal.js';
+import { attributesOf, isEventId, isEventType } from '../domain/attributes.js';
 import { fail } from '../domain/errors.js';
 import { isId, newId } from '../domain/ids.js';
-import { DUPLICATE_WINDOW_MS, type HmacAlgorithm, type IngressWebhook, type NewMessage, type RejectReason, type SignatureEncoding } from '../domain/types.js';
+import {
+  DUPLICATE_WINDOW_MS,
+  type HmacAlgorithm,
+  type IngressWebhook,
+  type MessageAttributes,
+  type NewMessage,
+  type RejectReason,
+  type SignatureEncoding,
+} from '../domain/types.js';
 import type { Publisher } from '../log/publisher.js';
 import type { IngressChanges, IngressStore, LogStore } from '../store/store.js';
 import { providerOf, typeNames } from './providers/registry.js';
@@ -175,10 +184,12 @@ export class IngressWebhooks {
       return { status: 'answered', ...verdict.respond };
     }
     const secretHeader = provider.secretInHeader ? webhook.header : undefined;
-    const message = {
+    const attributes = eventAttributes(verdict);
+    const message: NewMessage = {
       key: verdict.deliveryId === undefined ? null : Buffer.from(verdict.deliveryId),
       value: body,
       headers: storedHeaders(headers, secretHeader),
+      ...(attributes && { attributes }),
     };
     const appended = await this.append(webhook, message, verdict.deliveryId).catch((err: unknown) => {
       this.count(id, 'failed');
@@ -234,6 +245,18 @@ export class IngressWebhooks {
     // Counters are best effort: a failure to count never fails the webhook.
     this.store.count([{ webhookId, name, by: 1 }]).catch((err: unknown) => this.logger.error({ err, webhookId }, 'counting an ingress event failed'));
   }
+}
+
+/**
+ * The provider's event name as the message's event type, and its delivery id
+ * as its event id. A name that is no valid event type or id is left out: the
+ * provider's delivery never fails for it.
+ */
+function eventAttributes({ eventType, deliveryId }: { eventType?: string; deliveryId?: string }): MessageAttributes | undefined {
+  return attributesOf({
+    eventType: eventType !== undefined && isEventType(eventType) ? eventType : undefined,
+    eventId: deliveryId !== undefined && isEventId(deliveryId) ? deliveryId : undefined,
+  });
 }
 
 /** What a webhook's settings must hold, as its provider declares it. */

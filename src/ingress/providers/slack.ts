@@ -1,9 +1,11 @@
-import { fresh, header, hmac, jsonField, macMatches, type Provider, reject, type Verifier } from './verifier.js';
+import { fresh, header, hmac, jsonObject, macMatches, objectIn, type Provider, reject, textIn, type Verifier } from './verifier.js';
 
 /**
  * Slack: `X-Slack-Signature: v0=<hex HMAC-SHA256("v0:" + ts + ":" + body)>` with
  * X-Slack-Request-Timestamp. A signed url_verification request is Slack
- * checking the URL: it is answered with its challenge and not appended.
+ * checking the URL: it is answered with its challenge and not appended. The
+ * delivery id is event_id; the event is the inner event's type (`app_mention`
+ * in an `event_callback`), else the outer type.
  */
 const verify: Verifier = ({ body, headers, secret, nowSeconds }) => {
   const signature = header(headers, 'x-slack-signature');
@@ -14,10 +16,12 @@ const verify: Verifier = ({ body, headers, secret, nowSeconds }) => {
   if (!macMatches(hmac('sha256', secret, `v0:${timestamp}:`, body), signature.slice(3), 'hex')) {
     return reject('bad_signature', 'X-Slack-Signature does not match the body');
   }
-  if (jsonField(body, 'type') === 'url_verification') {
-    return { ok: true, respond: { contentType: 'application/json', body: JSON.stringify({ challenge: jsonField(body, 'challenge') ?? '' }) } };
+  const payload = jsonObject(body);
+  const type = textIn(payload, 'type');
+  if (type === 'url_verification') {
+    return { ok: true, respond: { contentType: 'application/json', body: JSON.stringify({ challenge: textIn(payload, 'challenge') ?? '' }) } };
   }
-  return { ok: true, deliveryId: jsonField(body, 'event_id') };
+  return { ok: true, deliveryId: textIn(payload, 'event_id'), eventType: textIn(objectIn(payload, 'event'), 'type') ?? type };
 };
 
 export const slack: Provider = {

@@ -1,5 +1,5 @@
 import { headerNames, secretKey, TOLERANCE_SECONDS, verify as verifySignature } from '../../protocols/standard-webhooks/signature.js';
-import { header, type Provider, reject, type Verifier } from './verifier.js';
+import { header, jsonObject, type Provider, reject, textIn, type Verifier } from './verifier.js';
 
 type Names = ReturnType<typeof headerNames>;
 
@@ -11,7 +11,7 @@ const REASONS = {
 
 const STANDARD = headerNames('webhook');
 
-/** Standard Webhooks, and Svix, which sends the same scheme under svix- header names; the delivery id is the message id. */
+/** Standard Webhooks, and Svix, which sends the same scheme under svix- header names; the delivery id is the message id, the event the body's type. */
 const verify: Verifier = ({ body, headers, secret, nowSeconds }) => {
   const names = header(headers, STANDARD.signature) !== undefined ? STANDARD : headerNames('svix');
   const id = header(headers, names.id);
@@ -21,7 +21,8 @@ const verify: Verifier = ({ body, headers, secret, nowSeconds }) => {
   const key = secretKey(secret);
   if (!key) return reject('bad_signature', "the webhook's secret is not base64 (optionally prefixed with whsec_)");
   const verdict = verifySignature({ id, timestamp, signature, key, body, nowSeconds });
-  return verdict.ok ? { ok: true, deliveryId: id } : reject(verdict.reason, REASONS[verdict.reason](names));
+  if (!verdict.ok) return reject(verdict.reason, REASONS[verdict.reason](names));
+  return { ok: true, deliveryId: id, eventType: textIn(jsonObject(body), 'type') };
 };
 
 export const standardWebhooks: Provider = {

@@ -1,6 +1,6 @@
-import { fresh, header, hmac, jsonField, macMatches, type Provider, pairsOf, reject, type Verifier } from './verifier.js';
+import { fresh, header, hmac, jsonObject, macMatches, type Provider, pairsOf, reject, textIn, type Verifier } from './verifier.js';
 
-/** Stripe: `Stripe-Signature: t=…,v1=…[,v1=…]`, hex HMAC-SHA256 of `t.body`; the delivery id is the event id. */
+/** Stripe: `Stripe-Signature: t=…,v1=…[,v1=…]`, hex HMAC-SHA256 of `t.body`; the delivery id is the event's id, the event its type. */
 const verify: Verifier = ({ body, headers, secret, nowSeconds }) => {
   const signature = header(headers, 'stripe-signature');
   if (!signature) return reject('missing_signature', 'missing Stripe-Signature header');
@@ -11,7 +11,8 @@ const verify: Verifier = ({ body, headers, secret, nowSeconds }) => {
   if (!fresh(timestamp, nowSeconds)) return reject('stale_timestamp', 'Stripe-Signature timestamp is outside the 300 s tolerance');
   const expected = hmac('sha256', secret, `${timestamp}.`, body);
   if (!candidates.some((candidate) => macMatches(expected, candidate, 'hex'))) return reject('bad_signature', 'no v1 signature matches the body');
-  return { ok: true, deliveryId: jsonField(body, 'id') };
+  const event = jsonObject(body);
+  return { ok: true, deliveryId: textIn(event, 'id'), eventType: textIn(event, 'type') };
 };
 
 export const stripe: Provider = {

@@ -18,8 +18,10 @@ export interface VerifyInput {
 export type Verdict =
   | {
       ok: true;
-      /** The provider's id for this delivery, used as the message key and for duplicate detection. */
+      /** The provider's id for this delivery, used as the message key and for duplicate detection, and as the event id. */
       deliveryId?: string;
+      /** The provider's name for the event (`push`, `orders/create`), kept as the message's event type. */
+      eventType?: string;
       /** Answer with this instead of appending (a provider's handshake, such as Slack's url_verification). */
       respond?: { contentType: string; body: string };
     }
@@ -80,18 +82,32 @@ export function fresh(timestamp: string, now: number, tolerance = TOLERANCE_SECO
   return /^\d+$/.test(timestamp) && Math.abs(now - Number(timestamp)) <= tolerance;
 }
 
-/** A field at the top of a JSON object body, or undefined when the body is not such JSON. */
-export function jsonValue(body: Buffer, field: string): unknown {
+type JsonObject = Record<string, unknown>;
+
+/** The body as a JSON object, or undefined when it is not one. Parse once, then read its fields with `valueIn` and `textIn`. */
+export function jsonObject(body: Buffer): JsonObject | undefined {
   try {
-    const parsed: unknown = JSON.parse(body.toString('utf8'));
-    return typeof parsed === 'object' && parsed !== null && Object.hasOwn(parsed, field) ? (parsed as Record<string, unknown>)[field] : undefined;
+    return asObject(JSON.parse(body.toString('utf8')));
   } catch {
     return undefined;
   }
 }
 
-/** A string field at the top of a JSON body, or undefined when the body is not such JSON. */
-export function jsonField(body: Buffer, field: string): string | undefined {
-  const value = jsonValue(body, field);
+const asObject = (value: unknown): JsonObject | undefined =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as JsonObject) : undefined;
+
+/** An own field of a JSON object (never one of Object.prototype), or undefined. */
+export function valueIn(object: JsonObject | undefined, field: string): unknown {
+  return object && Object.hasOwn(object, field) ? object[field] : undefined;
+}
+
+/** A string field of a JSON object, or undefined. */
+export function textIn(object: JsonObject | undefined, field: string): string | undefined {
+  const value = valueIn(object, field);
   return typeof value === 'string' ? value : undefined;
+}
+
+/** A JSON object field of a JSON object, or undefined. */
+export function objectIn(object: JsonObject | undefined, field: string): JsonObject | undefined {
+  return asObject(valueIn(object, field));
 }
