@@ -88,6 +88,37 @@ describe('CLI', () => {
     expect([badEncoding.code, JSON.parse(badEncoding.stderr).error]).toEqual([1, 'ERR_KLEV_API_0103']);
   });
 
+  it('publishes event type, event id, repeated channels and tags, and consume shows them', async () => {
+    const { log_id } = await cli('logs', 'create');
+    const published = await cli(
+      'publish',
+      log_id,
+      '--value',
+      'v',
+      '--event-type',
+      'user.signup',
+      '--event-id',
+      'evt_1',
+      '--channel',
+      'a',
+      '--channel',
+      'b',
+      '--tag',
+      't',
+    );
+    expect(published).toEqual({ next_offset: 1 });
+    await cli('publish', log_id, '--value', 'plain');
+    const consumed = await cli('consume', log_id, '--offset', '-2', '--size', '2');
+    expect(consumed.messages).toEqual([
+      { offset: 0, time: expect.any(Number), value: 'v', event_type: 'user.signup', event_id: 'evt_1', channels: ['a', 'b'], tags: ['t'] },
+      { offset: 1, time: expect.any(Number), value: 'plain' },
+    ]);
+    expect((await cli('get-by-offset', log_id, '--offset', '0')).channels).toEqual(['a', 'b']);
+    const refused = await runCli(['publish', log_id, '--value', 'x', '--channel', 'not ok'], fixture.env);
+    expect([refused.code, JSON.parse(refused.stderr).error]).toEqual([1, 'ERR_KLEV_API_0102']);
+    expect((await cli('consume', log_id, '--offset', '2')).messages).toEqual([]);
+  });
+
   it('consume --follow keeps long-polling and prints each message as a JSON line', async () => {
     const { log_id } = await cli('logs', 'create');
     const follower = spawn(process.execPath, [BIN, 'consume', log_id, '--follow', '--poll', '1000'], { env: { PATH: process.env.PATH, ...fixture.env } });

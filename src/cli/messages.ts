@@ -1,5 +1,5 @@
 import { type Command, InvalidArgumentError } from 'commander';
-import { action, type ClientOptions, call, integer } from './client.js';
+import { action, type ClientOptions, call, collect, integer } from './client.js';
 
 interface PublishOptions {
   key?: string;
@@ -7,6 +7,10 @@ interface PublishOptions {
   keyBase64?: string;
   valueBase64?: string;
   time?: number;
+  eventType?: string;
+  eventId?: string;
+  channel?: string[];
+  tag?: string[];
 }
 
 interface ConsumeOptions {
@@ -35,6 +39,10 @@ export function messagesCommands(program: Command): void {
     .option('--key-base64 <b64>', 'key as base64 bytes')
     .option('--value-base64 <b64>', 'value as base64 bytes')
     .option('--time <micros>', 'message time, microseconds since the epoch (default: now)', integer('--time', 0))
+    .option('--event-type <type>', "the event's type, such as user.signup, that destinations filter on")
+    .option('--event-id <id>', "the event's id")
+    .option('--channel <channel>', 'a channel that destinations filter on (repeatable)', collect)
+    .option('--tag <tag>', 'a tag (repeatable)', collect)
     .action(action((client, logId: string, opts: PublishOptions) => call(client, 'POST', messagePath(logId), { body: publishBody(opts) })));
 
   program
@@ -90,6 +98,10 @@ function publishBody(opts: PublishOptions) {
     time: opts.time,
     key: opts.keyBase64 ?? maybeBase64(opts.key, base64),
     value: opts.valueBase64 ?? maybeBase64(opts.value, base64),
+    event_type: opts.eventType,
+    event_id: opts.eventId,
+    channels: opts.channel,
+    tags: opts.tag,
   };
 }
 
