@@ -24,7 +24,8 @@ describe('CLI: ingress webhooks', () => {
     });
     expect(res.status).toBe(200);
     const consumed = await cli('consume', log_id, '--offset', '-2');
-    expect(consumed.messages).toEqual([{ offset: 0, time: expect.any(Number), key: '72d3162e-cc78-11e3-81ab-4c9367dc0958', value: body }]);
+    const delivery = '72d3162e-cc78-11e3-81ab-4c9367dc0958';
+    expect(consumed.messages).toEqual([{ offset: 0, time: expect.any(Number), key: delivery, value: body, event_type: 'pull_request', event_id: delivery }]);
     expect(await cli('ingress-webhooks', 'metrics', webhook.webhook_id)).toEqual({
       webhook_id: webhook.webhook_id,
       received: 1,
