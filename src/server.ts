@@ -8,6 +8,7 @@ import { Dispatcher } from './delivery/dispatcher.js';
 import { OutboundClient } from './delivery/outbound.js';
 import { RetrySchedule } from './delivery/schedule.js';
 import { randomBase62 } from './domain/ids.js';
+import { Deliveries } from './egress/deliveries.js';
 import { EgressWebhooks } from './egress/egress-webhooks.js';
 import { buildApp } from './http/app.js';
 import { KLEV, klevApi } from './http/dialects/klev/index.js';
@@ -74,7 +75,7 @@ export async function startServer(config: Config, print: (line: string) => void 
     : null;
   const intervalMs = config.retentionIntervalSeconds * 1000;
   const retention = works
-    ? new RetentionJob(store.retention, intervalMs, logger, () => {
+    ? new RetentionJob(store.retention, intervalMs, config.attemptRetentionDays * 24 * 3600 * 1000, logger, () => {
         const now = Date.now();
         return store.cluster.lead('retention', nodeId, now, now + 2 * intervalMs + leaseMs);
       })
@@ -103,6 +104,7 @@ export async function startServer(config: Config, print: (line: string) => void 
     publisher,
     consumer: new Consumer(store.logs, store.messages, notifier),
     egress: new EgressWebhooks(store.egress, store.logs, config.allowPrivateDestinations),
+    deliveries: new Deliveries(store.egress, store.logs, (id) => dispatcher?.sending(id)),
     ingress,
     isClosing: () => closing,
   };

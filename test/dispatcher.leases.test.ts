@@ -88,6 +88,8 @@ describe('dispatcher leases', () => {
         mode: 'ordered',
         signing: 'klev',
         headers: {},
+        filter: { eventTypes: [], channels: [] },
+        rateLimit: null,
         secret: 'ewhsec_test',
         startOffset: 0,
         nowMs: Date.now(),

@@ -66,6 +66,8 @@ describe('dispatcher, parallel mode', () => {
       mode: 'parallel',
       signing: 'klev',
       headers: {},
+      filter: { eventTypes: [], channels: [] },
+      rateLimit: null,
       secret: 'ewhsec_test',
       startOffset: 0,
       nowMs: Date.now(),
@@ -91,7 +93,7 @@ describe('dispatcher, parallel mode', () => {
     await eventually(async () => expect(await store.egress.nextParked(id)).toBeUndefined());
     const webhook = await store.egress.get(id);
     expect(webhook?.state).toMatchObject({ active: true, nextOffset: 3 });
-    const attempts = (await store.egress.attempts(id, 10)).reverse();
+    const attempts = (await store.egress.attempts(id, { limit: 10 })).reverse();
     expect(attempts.map((a) => [a.offset, a.attempt, a.statusCode])).toEqual([
       [0, 1, 200],
       [1, 1, 500],

@@ -31,6 +31,8 @@ describe('egress webhooks API', () => {
       mode: 'ordered',
       signing: 'klev',
       headers: {},
+      filter_event_types: [],
+      filter_channels: [],
       secret: expect.stringMatching(/^ewhsec_[0-9A-Za-z]{33}$/),
     });
     const { secret, ...shown } = res.body;

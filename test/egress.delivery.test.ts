@@ -70,7 +70,7 @@ describe('egress delivery', () => {
     await eventually(async () => expect(await status(webhook_id)).toMatchObject({ next_offset: 2, deliver_offset: 1 }));
     expect(receiver.received).toHaveLength(2);
     // The first answer is kept, its NUL shown as U+FFFD.
-    const attempts = await s.server.store.egress.attempts(webhook_id, 10);
+    const attempts = await s.server.store.egress.attempts(webhook_id, { limit: 10 });
     expect(attempts.map((a) => a.response).sort()).toEqual(['', 'ok\ufffdnul']);
   });
 
@@ -118,7 +118,7 @@ describe('egress delivery', () => {
     await receiver.waitFor(4);
     expect(values()).toEqual(['a', 'a', 'a', 'b']);
     await eventually(async () => expect((await status(webhook_id)).next_offset).toBe(2));
-    const attempts = await s.server.store.egress.attempts(webhook_id, 10);
+    const attempts = await s.server.store.egress.attempts(webhook_id, { limit: 10 });
     expect(attempts.reverse().map((a) => [a.offset, a.attempt, a.statusCode, a.error, a.trigger])).toEqual([
       [0, 1, 500, 'HTTP 500', 'scheduled'],
       [0, 2, 503, 'HTTP 503', 'scheduled'],
@@ -153,7 +153,7 @@ describe('egress delivery', () => {
     await publish('x');
     await receiver.waitFor(3);
     await eventually(async () => expect((await status(webhook_id)).next_offset).toBe(1));
-    const attempts = (await s.server.store.egress.attempts(webhook_id, 10)).reverse();
+    const attempts = (await s.server.store.egress.attempts(webhook_id, { limit: 10 })).reverse();
     expect(attempts.map((a) => a.statusCode)).toEqual([null, null, 200]);
     expect(attempts[0]!.error).toMatch(/timeout/);
     expect(attempts[1]!.error).toMatch(/ECONNRESET|socket|closed/i);
@@ -169,8 +169,8 @@ describe('egress delivery', () => {
     const [first, second] = await receiver.waitFor(2);
     // 1 s of timeout, then the 1 s retry (at least 0.8 s with jitter).
     expect(second!.at - first!.at).toBeGreaterThanOrEqual(1750);
-    await eventually(async () => expect(await slow.server.store.egress.attempts(webhook_id, 10)).toHaveLength(2));
-    const [timedOut, retried] = (await slow.server.store.egress.attempts(webhook_id, 10)).reverse();
+    await eventually(async () => expect(await slow.server.store.egress.attempts(webhook_id, { limit: 10 })).toHaveLength(2));
+    const [timedOut, retried] = (await slow.server.store.egress.attempts(webhook_id, { limit: 10 })).reverse();
     expect(timedOut!.error).toMatch(/timeout/);
     // The recorded time is when the attempt was sent; it ended durationMs later. 10 ms
     // less than the 0.8 s: the two clocks are read and rounded separately.
@@ -297,7 +297,7 @@ describe('egress delivery to private addresses', () => {
       await eventually(async () =>
         expect((await s.request('GET', `/egress_webhook/${id}/status`)).body).toMatchObject({ active: false, deliver_error: refusal }),
       );
-      const attempts = await s.server.store.egress.attempts(id, 10);
+      const attempts = await s.server.store.egress.attempts(id, { limit: 10 });
       expect(
         attempts.map((a) => [a.statusCode, a.error]),
         address,

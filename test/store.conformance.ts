@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { newId } from '../src/domain/ids.js';
-import type { NewMessage, RetentionSettings } from '../src/domain/types.js';
-import { FORGET_NODES_AFTER_MS, type Store } from '../src/store/store.js';
+import type { DeliveryAttempt, DeliveryState, DeliveryTask, NewMessage, RetentionSettings, StoredDeliveryStatus } from '../src/domain/types.js';
+import { type DeliveryRecord, FORGET_NODES_AFTER_MS, type Store } from '../src/store/store.js';
 
 /** What a backend supplies to run the suite: a fresh, empty store per test. */
 export interface StoreHarness {
@@ -67,6 +67,8 @@ export function describeStoreConformance(backend: string, harness: StoreHarness,
           mode: 'ordered',
           signing: 'klev',
           headers: {},
+          filter: { eventTypes: [], channels: [] },
+          rateLimit: null,
           secret: 's',
           startOffset: 0,
           nowMs: 1,
@@ -427,6 +429,8 @@ export function describeStoreConformance(backend: string, harness: StoreHarness,
           mode: extra.mode ?? 'ordered',
           signing: extra.signing ?? 'klev',
           headers: extra.headers ?? {},
+          filter: { eventTypes: [], channels: [] },
+          rateLimit: null,
           secret: 'ewhsec_first',
           startOffset: 7,
           nowMs: 1_000,
@@ -441,6 +445,137 @@ export function describeStoreConformance(backend: string, harness: StoreHarness,
         response: 'ok',
         error: '',
         trigger: 'scheduled' as const,
+      });
+      const record = (tried: DeliveryAttempt, state?: DeliveryState, status: StoredDeliveryStatus = 'success'): DeliveryRecord => ({
+        webhookId: tried.webhookId,
+        attempt: tried,
+        delivery: { offset: tried.offset, status, nextAttemptAt: null, statusCode: tried.statusCode, at: tried.time },
+        state,
+      });
+      const withoutIds = (attempts: DeliveryAttempt[]) => attempts.map(({ id, ...rest }) => rest);
+      const task = (webhookId: string, changes: Partial<DeliveryTask> = {}): DeliveryTask => ({
+        id: newId('tsk'),
+        webhookId,
+        kind: 'replay',
+        status: 'running',
+        since: 0,
+        until: null,
+        byTime: false,
+        position: 0,
+        endOffset: 10,
+        total: 10,
+        sent: 0,
+        succeeded: 0,
+        failed: 0,
+        error: '',
+        createdAt: 1_000,
+        updatedAt: 1_000,
+        ...changes,
+      });
+
+      it('keeps filters and a rate limit; an update changes what it names', async () => {
+        const log = await makeLog();
+        const webhook = await newWebhook(log.id);
+        expect(webhook).toMatchObject({ filter: { eventTypes: [], channels: [] }, rateLimit: null });
+        const filter = { eventTypes: ['user.created'], channels: ['eu'] };
+        expect(await store.egress.update(webhook.id, { filter, rateLimit: 10 })).toMatchObject({ filter, rateLimit: 10 });
+        expect(await store.egress.update(webhook.id, { metadata: 'x' })).toMatchObject({ filter, rateLimit: 10 });
+        expect(await store.egress.update(webhook.id, { rateLimit: null })).toMatchObject({ filter, rateLimit: null });
+        expect(await store.egress.get(webhook.id)).toMatchObject({ filter, rateLimit: null });
+      });
+
+      it('lists attempts newest first by filter and cursor, and gets one by id', async () => {
+        const log = await makeLog();
+        const webhook = await newWebhook(log.id);
+        const other = await newWebhook(log.id);
+        await store.egress.claim('node-a', 1_000, 9_000, 10);
+        const codes = [200, 500, null, 404, 200];
+        for (const [i, statusCode] of codes.entries()) {
+          await store.egress.recordAttempt(record({ ...attempt(webhook.id, 7 + (i % 2)), statusCode, time: 2_000 + i }), 'node-a');
+        }
+        await store.egress.recordAttempt(record(attempt(other.id, 7)), 'node-a');
+        const all = await store.egress.attempts(webhook.id, { limit: 10 });
+        expect(all.map((a) => a.statusCode)).toEqual([200, 404, null, 500, 200]);
+        expect(new Set(all.map((a) => a.id)).size).toBe(5);
+        const ids = all.map((a) => a.id!);
+        expect(ids).toEqual([...ids].sort((a, b) => b - a));
+        expect((await store.egress.attempts(webhook.id, { offset: 8, limit: 10 })).map((a) => a.statusCode)).toEqual([404, 500]);
+        expect((await store.egress.attempts(webhook.id, { succeeded: true, limit: 10 })).map((a) => a.time)).toEqual([2_004, 2_000]);
+        expect((await store.egress.attempts(webhook.id, { succeeded: false, limit: 10 })).map((a) => a.time)).toEqual([2_003, 2_002, 2_001]);
+        expect((await store.egress.attempts(webhook.id, { codeClass: 0, limit: 10 })).map((a) => a.time)).toEqual([2_002]);
+        expect((await store.egress.attempts(webhook.id, { codeClass: 4, limit: 10 })).map((a) => a.time)).toEqual([2_003]);
+        expect((await store.egress.attempts(webhook.id, { after: 2_001, before: 2_003, limit: 10 })).map((a) => a.time)).toEqual([2_002, 2_001]);
+        expect((await store.egress.attempts(webhook.id, { belowId: ids[1], limit: 2 })).map((a) => a.id)).toEqual(ids.slice(2, 4));
+        expect(await store.egress.attempt(webhook.id, ids[0]!)).toEqual(all[0]);
+        expect(await store.egress.attempt(other.id, ids[0]!)).toBeUndefined();
+      });
+
+      it('keeps one delivery state per message; a failed manual attempt leaves a pending one pending', async () => {
+        const log = await makeLog();
+        const webhook = await newWebhook(log.id);
+        await store.egress.claim('node-a', 1_000, 9_000, 10);
+        const pending = (offset: number): DeliveryRecord => ({
+          webhookId: webhook.id,
+          attempt: { ...attempt(webhook.id, offset), statusCode: 500 },
+          delivery: { offset, status: 'pending', nextAttemptAt: 9_999, statusCode: 500, at: 2_000 },
+        });
+        await store.egress.recordAttempt(pending(1), 'node-a');
+        await store.egress.recordAttempt(pending(2), 'node-a');
+        await store.egress.recordAttempt(record({ ...attempt(webhook.id, 1), trigger: 'manual', statusCode: 502 }, undefined, 'failed'), 'node-a');
+        await store.egress.recordAttempt(record({ ...attempt(webhook.id, 2), trigger: 'manual', time: 3_000 }), 'node-a');
+        await store.egress.recordAttempt(record({ ...attempt(webhook.id, 3), statusCode: 500, time: 4_000 }, undefined, 'failed'), 'node-a');
+        await store.egress.recordAttempt(
+          { webhookId: webhook.id, delivery: { offset: 4, status: 'skipped', nextAttemptAt: null, statusCode: null, at: 5_000 } },
+          'node-a',
+        );
+        expect(await store.egress.deliveryCounts(webhook.id, 10)).toEqual({ pending: 1, success: 1, failed: 1, skipped: 1 });
+        expect(await store.egress.deliveryCounts(webhook.id, 2)).toEqual({ pending: 1, success: 0, failed: 0, skipped: 0 });
+        expect(await store.egress.failedSince(webhook.id, 4_000, 0, 10, 10)).toEqual([3]);
+        expect(await store.egress.failedSince(webhook.id, 4_001, 0, 10, 10)).toEqual([]);
+        expect(await store.egress.countFailedSince(webhook.id, 0)).toBe(1);
+        expect(await store.egress.attempts(webhook.id, { offset: 1, limit: 10 })).toHaveLength(2);
+        // Not while another node holds the lease.
+        await store.egress.recordAttempt(record(attempt(webhook.id, 3)), 'node-b');
+        expect(await store.egress.failedSince(webhook.id, 0, 0, 10, 10)).toEqual([3]);
+      });
+
+      it('stores tasks, lists the running ones, and saves progress only under the lease', async () => {
+        const log = await makeLog();
+        const webhook = await newWebhook(log.id);
+        const first = task(webhook.id);
+        const second = task(webhook.id, { createdAt: 2_000 });
+        await store.egress.createTask(first);
+        await store.egress.createTask(second);
+        expect(await store.egress.task(first.id)).toEqual(first);
+        expect((await store.egress.runningTasks(webhook.id)).map((t) => t.id)).toEqual([first.id, second.id]);
+        expect(await store.egress.saveTask({ ...first, position: 5 }, 'node-a')).toBe(false);
+        await store.egress.claim('node-a', 1_000, 9_000, 10);
+        const done = { ...first, status: 'finished' as const, position: 10, sent: 10, succeeded: 9, failed: 1, updatedAt: 3_000 };
+        expect(await store.egress.saveTask(done, 'node-a')).toBe(true);
+        expect(await store.egress.task(first.id)).toEqual(done);
+        expect((await store.egress.runningTasks(webhook.id)).map((t) => t.id)).toEqual([second.id]);
+        await store.egress.delete(webhook.id);
+        expect(await store.egress.task(second.id)).toMatchObject({ status: 'failed', error: 'the egress webhook was deleted' });
+      });
+
+      it('forgets delivery history by age, but never pending deliveries or running tasks', async () => {
+        const log = await makeLog();
+        const webhook = await newWebhook(log.id);
+        await store.egress.claim('node-a', 1_000, 9_000, 10);
+        await store.egress.recordAttempt(record({ ...attempt(webhook.id, 1), time: 1_000 }), 'node-a');
+        await store.egress.recordAttempt(record({ ...attempt(webhook.id, 2), time: 1_000 }, undefined, 'pending'), 'node-a');
+        await store.egress.recordAttempt(record({ ...attempt(webhook.id, 3), time: 8_000 }), 'node-a');
+        const ended = task(webhook.id, { status: 'finished', updatedAt: 1_000 });
+        const running = task(webhook.id, { updatedAt: 1_000 });
+        await store.egress.createTask(ended);
+        await store.egress.createTask(running);
+        // Two attempts, one settled delivery, one ended task.
+        expect(await store.retention.purgeDeliveryHistory(5_000, 1_000)).toBe(4);
+        expect((await store.egress.attempts(webhook.id, { limit: 10 })).map((a) => a.offset)).toEqual([3]);
+        expect(await store.egress.deliveryCounts(webhook.id, 10)).toEqual({ pending: 1, success: 1, failed: 0, skipped: 0 });
+        expect(await store.egress.task(ended.id)).toBeUndefined();
+        expect(await store.egress.task(running.id)).toEqual(running);
+        expect(await store.retention.purgeDeliveryHistory(5_000, 1_000)).toBe(0);
       });
 
       it('creates at the start offset, active, and gets, lists, updates and deletes', async () => {
@@ -485,10 +620,10 @@ export function describeStoreConformance(backend: string, harness: StoreHarness,
         const webhook = await newWebhook(log.id);
         expect(await store.egress.claim('node-a', 1_000, 9_000, 10)).toEqual([webhook.id]);
         const failed = { ...webhook.state, active: false, inactiveReason: 'gave up', failures: 3, lastOffset: 7, lastTime: 2_000, lastError: 'HTTP 500' };
-        await store.egress.recordAttempt({ ...attempt(webhook.id, 7), statusCode: 500, error: 'HTTP 500' }, failed, 'node-a');
+        await store.egress.recordAttempt(record({ ...attempt(webhook.id, 7), statusCode: 500, error: 'HTTP 500' }, failed), 'node-a');
         expect((await store.egress.get(webhook.id))?.state).toEqual(failed);
         expect(await store.egress.countActive()).toBe(0);
-        expect(await store.egress.attempts(webhook.id, 5)).toEqual([{ ...attempt(webhook.id, 7), statusCode: 500, error: 'HTTP 500' }]);
+        expect(withoutIds(await store.egress.attempts(webhook.id, { limit: 5 }))).toEqual([{ ...attempt(webhook.id, 7), statusCode: 500, error: 'HTTP 500' }]);
         const reactivated = await store.egress.update(webhook.id, { reactivateAt: 5_000 });
         expect(reactivated?.state).toMatchObject({ active: true, inactiveReason: '', failures: 0, nextAttemptAt: 5_000, nextOffset: 7 });
         expect(await store.egress.countActive()).toBe(1);
@@ -498,13 +633,13 @@ export function describeStoreConformance(backend: string, harness: StoreHarness,
         const log = await makeLog();
         const webhook = await newWebhook(log.id);
         await store.egress.claim('node-a', 1_000, 9_000, 10);
-        await Promise.all([7, 8, 9].map((offset) => store.egress.recordAttempt(attempt(webhook.id, offset), webhook.state, 'node-a')));
+        await Promise.all([7, 8, 9].map((offset) => store.egress.recordAttempt(record(attempt(webhook.id, offset), webhook.state), 'node-a')));
         await store.egress.delete(webhook.id);
-        expect(await store.retention.purgeDeleted(2)).toBe(2);
-        expect(await store.egress.attempts(webhook.id, 10)).toHaveLength(1);
-        expect(await store.retention.purgeDeleted(2)).toBe(1);
-        expect(await store.retention.purgeDeleted(2)).toBe(0);
-        expect(await store.egress.attempts(webhook.id, 10)).toEqual([]);
+        // Three attempts and the three messages' delivery states.
+        expect(await store.retention.purgeDeleted(4)).toBe(4);
+        expect(await store.retention.purgeDeleted(4)).toBe(2);
+        expect(await store.retention.purgeDeleted(4)).toBe(0);
+        expect(await store.egress.attempts(webhook.id, { limit: 10 })).toEqual([]);
       });
 
       it('keeps the last state of a group of attempts, and every attempt, in order', async () => {
@@ -512,9 +647,9 @@ export function describeStoreConformance(backend: string, harness: StoreHarness,
         const webhook = await newWebhook(log.id);
         await store.egress.claim('node-a', 1_000, 9_000, 10);
         const states = [8, 9, 10].map((nextOffset) => ({ ...webhook.state, nextOffset, lastOffset: nextOffset - 1 }));
-        await Promise.all(states.map((state, i) => store.egress.recordAttempt(attempt(webhook.id, 7 + i), state, 'node-a')));
+        await Promise.all(states.map((state, i) => store.egress.recordAttempt(record(attempt(webhook.id, 7 + i), state), 'node-a')));
         expect((await store.egress.get(webhook.id))?.state.nextOffset).toBe(10);
-        expect((await store.egress.attempts(webhook.id, 5)).map((a) => a.offset)).toEqual([9, 8, 7]);
+        expect((await store.egress.attempts(webhook.id, { limit: 5 })).map((a) => a.offset)).toEqual([9, 8, 7]);
       });
 
       it('keeps no attempt for a webhook deleted, or leased to another node, while it was in flight', async () => {
@@ -524,10 +659,10 @@ export function describeStoreConformance(backend: string, harness: StoreHarness,
         await store.egress.claim('node-a', 1_000, 2_000, 10);
         await store.egress.delete(deleted.id);
         expect(await store.egress.claim('node-b', 2_000, 9_000, 10)).toEqual([taken.id]);
-        await store.egress.recordAttempt(attempt(deleted.id, 7), deleted.state, 'node-a');
-        await store.egress.recordAttempt(attempt(taken.id, 7), { ...taken.state, nextOffset: 8 }, 'node-a');
-        expect(await store.egress.attempts(deleted.id, 5)).toEqual([]);
-        expect(await store.egress.attempts(taken.id, 5)).toEqual([]);
+        await store.egress.recordAttempt(record(attempt(deleted.id, 7), deleted.state), 'node-a');
+        await store.egress.recordAttempt(record(attempt(taken.id, 7), { ...taken.state, nextOffset: 8 }), 'node-a');
+        expect(await store.egress.attempts(deleted.id, { limit: 5 })).toEqual([]);
+        expect(await store.egress.attempts(taken.id, { limit: 5 })).toEqual([]);
         expect((await store.egress.get(taken.id))?.state.nextOffset).toBe(7);
       });
 
@@ -536,7 +671,7 @@ export function describeStoreConformance(backend: string, harness: StoreHarness,
         const [a, b, c] = [await newWebhook(log.id), await newWebhook(log.id), await newWebhook(log.id)];
         const inactive = await newWebhook(log.id);
         await store.egress.claim('node-x', 0, 1, 10);
-        await store.egress.recordAttempt(attempt(inactive.id, 7), { ...inactive.state, active: false }, 'node-x');
+        await store.egress.recordAttempt(record(attempt(inactive.id, 7), { ...inactive.state, active: false }), 'node-x');
         await store.egress.release('node-x', [a.id, b.id, c.id]);
 
         expect(await store.egress.claim('node-a', 1_000, 5_000, 2)).toEqual([a.id, b.id]);
@@ -617,6 +752,8 @@ export function describeStoreConformance(backend: string, harness: StoreHarness,
           mode: 'ordered',
           signing: 'klev',
           headers: {},
+          filter: { eventTypes: [], channels: [] },
+          rateLimit: null,
           secret: 'ewhsec_x',
           startOffset: 0,
           nowMs: 0,

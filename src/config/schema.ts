@@ -15,6 +15,7 @@ export interface Config {
   ingressMaxRequestsPerClient: number;
   allowReadableDataDir: boolean;
   retentionIntervalSeconds: number;
+  attemptRetentionDays: number;
   logLevel: LogLevel;
   sqliteSync: SqliteSync;
   retrySchedule: number[];
@@ -147,6 +148,13 @@ export const settings: readonly Setting[] = [
     type: 'seconds',
     default: 30,
     description: 'how often the retention job trims, compacts and expires messages',
+  },
+  {
+    key: 'attempt_retention_days',
+    field: 'attemptRetentionDays',
+    type: 'positive_integer',
+    default: 30,
+    description: 'how long delivery attempts, settled message deliveries and ended tasks are kept before the retention job removes them',
   },
   { key: 'log_level', field: 'logLevel', type: 'log_level', default: 'info', description: `server log level: ${LOG_LEVELS.join(', ')}` },
   {

@@ -1,8 +1,9 @@
-import type { DeliveryState, EgressWebhook, Message, ParkedRetry } from '../domain/types.js';
+import type { DeliveryAttempt, DeliveryState, DeliveryTask, EgressWebhook, Message, ParkedRetry } from '../domain/types.js';
 import type { LogNotifier } from '../log/notifier.js';
-import type { ClusterStore, EgressStore, MessageStore } from '../store/store.js';
+import type { ClusterStore, DeliveryRecord, EgressStore, MessageStore } from '../store/store.js';
+import { wants } from './filter.js';
 import type { OutboundResponse } from './outbound.js';
-import { afterAttempt, errorOf } from './outcome.js';
+import { afterAttempt, errorOf, succeeded } from './outcome.js';
 import { payloadOf } from './payload.js';
 import type { RetrySchedule } from './schedule.js';
 import { signatureHeaders } from './signing.js';
@@ -65,7 +66,12 @@ export class Dispatcher {
     this.timer.unref();
   }
 
-  /** A webhook was created, changed or deleted: its lane re-reads it at once, or a node claims it. */
+  /** The offset this node is sending to a webhook right now, if any. */
+  sending(id: string): number | undefined {
+    return this.lanes.get(id)?.inFlight;
+  }
+
+  /** A webhook was created, changed or deleted, or got a task: its lane re-reads it at once, or a node claims it. */
   changed(id: string): void {
     if (this.stopped) return;
     const lane = this.lanes.get(id);
@@ -153,6 +159,8 @@ export class Dispatcher {
 }
 
 class Lane {
+  /** The offset being sent, while a request is in flight. */
+  inFlight: number | undefined;
   private readonly halted = new AbortController();
   private poked = new AbortController();
   private readonly done: Promise<void>;
@@ -179,6 +187,12 @@ class Lane {
    * one read of messages, not two queries.
    */
   private cached: { webhook: EgressWebhook; readAt: number } | null = null;
+  /** Running tasks of the webhook, oldest first: read with the webhook, since a new task pokes the lane. */
+  private tasks: DeliveryTask[] | null = null;
+  /** Tasks and the cursor take turns, so that neither starves the other. */
+  private taskTurn = true;
+  /** The rate limit's next free slot (ms). */
+  private nextSendAt = 0;
 
   constructor(
     private readonly id: string,
@@ -225,6 +239,7 @@ class Lane {
       this.poked = new AbortController();
       this.secrets = null;
       this.cached = null;
+      this.tasks = null;
     }
     // After a change made through the API, or a write that failed, the store's
     // copy is the truth: let the last write finish before reading it.
@@ -251,6 +266,14 @@ class Lane {
       await this.retryParked(webhook, parked);
       return true;
     }
+    this.tasks ??= await store.runningTasks(this.id);
+    const task = this.tasks[0];
+    if (task && (this.taskTurn || state.nextAttemptAt > now)) {
+      this.taskTurn = false;
+      await this.runTask(webhook, task);
+      return true;
+    }
+    this.taskTurn = true;
     if (state.nextAttemptAt > now) {
       await this.idle(state.nextAttemptAt - now);
       return true;
@@ -260,8 +283,9 @@ class Lane {
     const grown = notifier.subscribe(webhook.logId, IDLE_MS, AbortSignal.any([stopWaiting.signal, this.halted.signal]));
     try {
       const batch = await messages.read(webhook.logId, state.nextOffset, BATCH, { maxBytes: BATCH_BYTES });
-      if (batch.length === 0) await this.idle(parked ? parked.nextAttemptAt - now : IDLE_MS, grown);
-      else await this.deliverBatch(webhook, batch);
+      // With a task to run, an empty log only hands the turn back.
+      if (batch.length === 0 && !task) await this.idle(parked ? parked.nextAttemptAt - now : IDLE_MS, grown);
+      else if (batch.length > 0) await this.deliverBatch(webhook, batch);
     } finally {
       stopWaiting.abort();
     }
@@ -283,7 +307,7 @@ class Lane {
       // message. Nothing is sent once the lease may have passed to another node.
       if (this.halted.signal.aborted || this.poked.signal.aborted || this.unrecorded) return;
       if (Date.now() >= this.leasedUntil()) return;
-      state = await this.attempt(webhook, state, message, state.failures, false);
+      state = wants(webhook.filter, message.attributes) ? await this.attempt(webhook, state, message, state.failures, false) : this.skip(state, message);
       if (!state.active || state.nextOffset <= message.offset) return;
     }
   }
@@ -298,9 +322,54 @@ class Lane {
     await this.attempt(webhook, webhook.state, message, parked.failures, true);
   }
 
-  /** Sends one message, records the attempt with the new state, and returns that state. */
+  /** A message the filter turns away is recorded as skipped, and the cursor moves past it. */
+  private skip(state: DeliveryState, message: Message): DeliveryState {
+    const skipped = { ...state, nextOffset: message.offset + 1 };
+    this.record({ delivery: { offset: message.offset, status: 'skipped', nextAttemptAt: null, statusCode: null, at: Date.now() }, state: skipped });
+    return skipped;
+  }
+
+  /** Sends one message on the schedule, records the attempt with the new state, and returns that state. */
   private async attempt(webhook: EgressWebhook, state: DeliveryState, message: Message, failuresBefore: number, fromRetrySet: boolean): Promise<DeliveryState> {
-    const { store, sender, schedule } = this.deps;
+    const { store, schedule } = this.deps;
+    const sent = await this.send(webhook, message);
+    // Cut short by our own shutdown: not the destination's failure, so no attempt
+    // is recorded and the message is tried again after the restart.
+    if (!sent) return state;
+    const { response, sentAtMs, endedAtMs } = sent;
+    const outcome = afterAttempt(state, schedule, { mode: webhook.mode, offset: message.offset, failuresBefore, fromRetrySet, response, sentAtMs, endedAtMs });
+    this.own = outcome.state;
+    this.record({
+      attempt: this.attemptOf(message, sent, failuresBefore + 1, 'scheduled'),
+      delivery: { offset: message.offset, ...outcome.delivery, statusCode: response.statusCode, at: endedAtMs },
+      state: outcome.state,
+    });
+    if (outcome.retry === null) await store.unpark(this.id, message.offset);
+    else if (outcome.retry) await store.park(this.id, outcome.retry);
+    return outcome.state;
+  }
+
+  /**
+   * Sends one message for a task: a manual attempt, tried once, that leaves
+   * the cursor and the schedule alone. Undefined when cut short by shutdown.
+   */
+  private async manualAttempt(webhook: EgressWebhook, message: Message): Promise<boolean | undefined> {
+    const sent = await this.send(webhook, message);
+    if (!sent) return undefined;
+    const ok = succeeded(sent.response);
+    this.record({
+      attempt: this.attemptOf(message, sent, 1, 'manual'),
+      delivery: { offset: message.offset, status: ok ? 'success' : 'failed', nextAttemptAt: null, statusCode: sent.response.statusCode, at: sent.endedAtMs },
+    });
+    // Delivered by hand: its scheduled retries are no longer needed.
+    if (ok && webhook.mode === 'parallel') await this.deps.store.unpark(this.id, message.offset);
+    return ok;
+  }
+
+  /** Signs and posts one message, within the rate limit. Undefined when halted meanwhile. */
+  private async send(webhook: EgressWebhook, message: Message): Promise<{ response: OutboundResponse; sentAtMs: number; endedAtMs: number } | undefined> {
+    await this.pace(webhook.rateLimit);
+    if (this.halted.signal.aborted) return undefined;
     const sentAtMs = Date.now();
     const payload = payloadOf(webhook.payload, message);
     const secrets = await this.signingSecrets(sentAtMs);
@@ -316,36 +385,118 @@ class Lane {
         body: payload.body,
       }),
     };
-    const response = await sender.post(webhook.destination, payload.body, headers, this.halted.signal);
-    const endedAtMs = Date.now();
-    // Cut short by our own shutdown: not the destination's failure, so no attempt
-    // is recorded and the message is tried again after the restart.
-    if (this.halted.signal.aborted) return state;
-    const outcome = afterAttempt(state, schedule, { mode: webhook.mode, offset: message.offset, failuresBefore, fromRetrySet, response, sentAtMs, endedAtMs });
-    this.own = outcome.state;
-    this.recording = store
-      .recordAttempt(
-        {
-          webhookId: this.id,
-          offset: message.offset,
-          attempt: failuresBefore + 1,
-          time: sentAtMs,
-          statusCode: response.statusCode,
-          durationMs: response.durationMs,
-          response: response.body,
-          error: errorOf(response),
-          trigger: 'scheduled',
-        },
-        outcome.state,
-        this.deps.nodeId,
-      )
-      .catch((err: unknown) => {
-        this.unrecorded = true;
-        this.deps.logger.error({ err, webhookId: this.id }, 'recording a delivery attempt failed');
-      });
-    if (outcome.retry === null) await store.unpark(this.id, message.offset);
-    else if (outcome.retry) await store.park(this.id, outcome.retry);
-    return outcome.state;
+    this.inFlight = message.offset;
+    try {
+      const response = await this.deps.sender.post(webhook.destination, payload.body, headers, this.halted.signal);
+      return this.halted.signal.aborted ? undefined : { response, sentAtMs, endedAtMs: Date.now() };
+    } finally {
+      this.inFlight = undefined;
+    }
+  }
+
+  private attemptOf(
+    message: Message,
+    sent: { response: OutboundResponse; sentAtMs: number },
+    attempt: number,
+    trigger: DeliveryAttempt['trigger'],
+  ): DeliveryAttempt {
+    const { response, sentAtMs } = sent;
+    return {
+      webhookId: this.id,
+      offset: message.offset,
+      attempt,
+      time: sentAtMs,
+      statusCode: response.statusCode,
+      durationMs: response.durationMs,
+      response: response.body,
+      error: errorOf(response),
+      trigger,
+    };
+  }
+
+  /** Writes a delivery record; the lane goes on meanwhile, and reads the store afresh if the write fails. */
+  private record(record: Omit<DeliveryRecord, 'webhookId'>): void {
+    this.recording = this.deps.store.recordAttempt({ webhookId: this.id, ...record }, this.deps.nodeId).catch((err: unknown) => {
+      this.unrecorded = true;
+      this.deps.logger.error({ err, webhookId: this.id }, 'recording a delivery attempt failed');
+    });
+  }
+
+  /** Waits for the rate limit's next slot: requests are spaced evenly, 1/limit seconds apart. */
+  private async pace(limit: number | null): Promise<void> {
+    if (!limit) return;
+    const now = Date.now();
+    const at = Math.max(now, this.nextSendAt);
+    this.nextSendAt = at + 1000 / limit;
+    if (at > now) await sleep(at - now, this.halted.signal);
+  }
+
+  /**
+   * Runs one chunk of a task: up to BATCH messages from its position, sent as
+   * manual attempts, then its progress saved. A task ends when its range is
+   * done; one whose progress cannot be saved (the lease passed on) is left to
+   * the new holder, which goes on from the last saved position.
+   */
+  private async runTask(webhook: EgressWebhook, task: DeliveryTask): Promise<void> {
+    const { store } = this.deps;
+    const { batch, through } = await this.taskMessages(webhook, task);
+    let { position, sent, succeeded: ok, failed } = task;
+    let cut = false;
+    for (const message of batch) {
+      if (this.halted.signal.aborted || this.poked.signal.aborted || Date.now() >= this.leasedUntil()) {
+        cut = true;
+        break;
+      }
+      const inRange = !task.byTime || (message.time >= task.since && message.time < (task.until ?? Number.POSITIVE_INFINITY));
+      // A resend is asked for one message by name; replays and recoveries send what the filter lets through.
+      if (inRange && (task.kind === 'resend' || wants(webhook.filter, message.attributes))) {
+        const delivered = await this.manualAttempt(webhook, message);
+        if (delivered === undefined) {
+          cut = true;
+          break;
+        }
+        sent++;
+        if (delivered) ok++;
+        else failed++;
+      }
+      position = message.offset + 1;
+    }
+    // Offsets found but gone from the log (retention) are passed over too.
+    if (!cut) position = Math.max(position, through ?? task.endOffset);
+    const done = position >= task.endOffset;
+    const saved = {
+      ...task,
+      position: done ? task.endOffset : position,
+      sent,
+      succeeded: ok,
+      failed,
+      status: done ? 'finished' : task.status,
+      updatedAt: Date.now(),
+    } as const;
+    await this.recording;
+    if (!(await store.saveTask(saved, this.deps.nodeId)) || done) this.tasks = null;
+    else this.tasks![0] = saved;
+  }
+
+  /**
+   * The next messages a task covers, a range of the log or the offsets whose
+   * delivery failed, and the position after them: null when nothing is left.
+   */
+  private async taskMessages(webhook: EgressWebhook, task: DeliveryTask): Promise<{ batch: Message[]; through: number | null }> {
+    const { store, messages } = this.deps;
+    if (task.kind !== 'recover') {
+      const read = await messages.read(webhook.logId, task.position, Math.min(BATCH, Math.max(1, task.endOffset - task.position)), { maxBytes: BATCH_BYTES });
+      const batch = read.filter((message) => message.offset < task.endOffset);
+      return { batch, through: batch.length === read.length && read.length > 0 ? read.at(-1)!.offset + 1 : null };
+    }
+    const offsets = await store.failedSince(this.id, task.since, task.position, task.endOffset, BATCH);
+    const batch: Message[] = [];
+    for (const offset of offsets) {
+      const [message] = await messages.read(webhook.logId, offset, 1);
+      // Retention may have removed it since.
+      if (message?.offset === offset) batch.push(message);
+    }
+    return { batch, through: offsets.length > 0 ? offsets.at(-1)! + 1 : null };
   }
 
   private async signingSecrets(now: number): Promise<string[]> {

@@ -1,12 +1,14 @@
-import type { DeliveryMode, DeliveryState, ParkedRetry } from '../domain/types.js';
+import type { DeliveryMode, DeliveryState, ParkedRetry, StoredDeliveryStatus } from '../domain/types.js';
 import type { OutboundResponse } from './outbound.js';
 import type { RetrySchedule } from './schedule.js';
 
-/** What one attempt changes: the webhook's state, and in parallel mode the retry set. */
+/** What one attempt changes: the webhook's state, in parallel mode the retry set, and where the message stands. */
 export interface Outcome {
   state: DeliveryState;
   /** Parallel mode: park the message for this retry, or drop it from the retry set (null). */
   retry?: ParkedRetry | null;
+  /** pending while another attempt is scheduled (at nextAttemptAt), failed once none is. */
+  delivery: { status: StoredDeliveryStatus; nextAttemptAt: number | null };
 }
 
 export interface AttemptFacts {
@@ -23,7 +25,7 @@ export interface AttemptFacts {
   endedAtMs: number;
 }
 
-function succeeded(response: OutboundResponse): boolean {
+export function succeeded(response: OutboundResponse): boolean {
   return response.statusCode !== null && response.statusCode >= 200 && response.statusCode < 300;
 }
 
@@ -41,7 +43,9 @@ export function errorOf(response: OutboundResponse): string {
  *   schedule is used up an ordered destination becomes inactive while a
  *   parallel one drops the message;
  * - ordered: the cursor moves only past a delivered message;
- *   parallel: the cursor moves on at once and failures go to the retry set.
+ *   parallel: the cursor moves on at once and failures go to the retry set;
+ * - the message is pending while another attempt is scheduled, and failed
+ *   once none is (a parallel destination's 410 keeps it for re-activation).
  */
 export function afterAttempt(state: DeliveryState, schedule: RetrySchedule, facts: AttemptFacts): Outcome {
   const { mode, offset, response, sentAtMs, endedAtMs } = facts;
@@ -49,25 +53,39 @@ export function afterAttempt(state: DeliveryState, schedule: RetrySchedule, fact
   const last = { lastOffset: offset, lastTime: sentAtMs, lastResponse: response.raw, lastError: error };
   const failures = facts.failuresBefore + 1;
   const advance = !facts.fromRetrySet && offset >= state.nextOffset ? { nextOffset: offset + 1 } : {};
+  const success = { status: 'success', nextAttemptAt: null } as const;
+  const failed = { status: 'failed', nextAttemptAt: null } as const;
+  const pendingUntil = (at: number) => ({ status: 'pending', nextAttemptAt: at }) as const;
 
   if (succeeded(response)) {
-    if (mode === 'parallel') return { state: { ...state, ...last, ...advance }, retry: facts.fromRetrySet ? null : undefined };
-    return { state: { ...state, ...last, nextOffset: offset + 1, failures: 0, nextAttemptAt: endedAtMs } };
+    if (mode === 'parallel') return { state: { ...state, ...last, ...advance }, retry: facts.fromRetrySet ? null : undefined, delivery: success };
+    return { state: { ...state, ...last, nextOffset: offset + 1, failures: 0, nextAttemptAt: endedAtMs }, delivery: success };
   }
 
   if (response.statusCode === 410) {
     const inactive = { active: false, inactiveReason: `the destination answered 410 Gone for offset ${offset}` };
-    if (mode === 'parallel') return { state: { ...state, ...last, ...advance, ...inactive }, retry: { offset, failures, nextAttemptAt: endedAtMs } };
-    return { state: { ...state, ...last, ...inactive, failures } };
+    if (mode === 'parallel') {
+      return {
+        state: { ...state, ...last, ...advance, ...inactive },
+        retry: { offset, failures, nextAttemptAt: endedAtMs },
+        delivery: pendingUntil(endedAtMs),
+      };
+    }
+    return { state: { ...state, ...last, ...inactive, failures }, delivery: failed };
   }
 
   const delay = schedule.delayAfter(failures, response.retryAfterMs);
   if (mode === 'parallel') {
-    return { state: { ...state, ...last, ...advance }, retry: delay === null ? null : { offset, failures, nextAttemptAt: endedAtMs + delay } };
+    if (delay === null) return { state: { ...state, ...last, ...advance }, retry: null, delivery: failed };
+    return {
+      state: { ...state, ...last, ...advance },
+      retry: { offset, failures, nextAttemptAt: endedAtMs + delay },
+      delivery: pendingUntil(endedAtMs + delay),
+    };
   }
   if (delay === null) {
     const inactiveReason = `gave up on offset ${offset} after ${failures} attempts; last error: ${error}`;
-    return { state: { ...state, ...last, active: false, inactiveReason, failures } };
+    return { state: { ...state, ...last, active: false, inactiveReason, failures }, delivery: failed };
   }
-  return { state: { ...state, ...last, failures, nextAttemptAt: endedAtMs + delay } };
+  return { state: { ...state, ...last, failures, nextAttemptAt: endedAtMs + delay }, delivery: pendingUntil(endedAtMs + delay) };
 }

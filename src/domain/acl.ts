@@ -5,7 +5,21 @@ import { fail } from './errors.js';
  * id means "all of them". A token whose ACL is empty has full access.
  */
 export const ACL_SUBJECTS = ['tokens', 'logs', 'messages', 'offsets', 'ingress_webhooks', 'egress_webhooks'] as const;
-export const ACL_ACTIONS = ['list', 'create', 'get', 'update', 'delete', 'publish', 'consume', 'cleanup', 'rotate', 'status'] as const;
+export const ACL_ACTIONS = [
+  'list',
+  'create',
+  'get',
+  'update',
+  'delete',
+  'publish',
+  'consume',
+  'cleanup',
+  'rotate',
+  'status',
+  'attempts',
+  'resend',
+  'replay',
+] as const;
 
 export type AclSubject = (typeof ACL_SUBJECTS)[number];
 export type AclAction = (typeof ACL_ACTIONS)[number];

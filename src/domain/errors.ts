@@ -74,6 +74,8 @@ export const errorCatalog = {
   server_busy: entry('unavailable', 'Server busy'),
   expectation_unsupported: entry('expectation_failed', 'Expectation not supported'),
   path_segment_too_long: entry('uri_too_long', 'Path segment too long'),
+  attempt_not_found: entry('not_found', 'Delivery attempt not found'),
+  task_not_found: entry('not_found', 'Task not found'),
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorName = keyof typeof errorCatalog;

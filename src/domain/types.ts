@@ -107,6 +107,16 @@ export const EGRESS_SIGNINGS: readonly EgressSigning[] = ['klev', 'standard-webh
 /** Headers sent with every request to a destination, by lower-case name. */
 export type CustomHeaders = Record<string, string>;
 
+/**
+ * Which messages a destination gets: one whose event type is listed (when
+ * event types are), and that has a listed channel (when channels are). The
+ * others are skipped, and recorded so.
+ */
+export interface EgressFilter {
+  eventTypes: string[];
+  channels: string[];
+}
+
 /** Where a destination's delivery stands. Times are milliseconds since the epoch. */
 export interface DeliveryState {
   active: boolean;
@@ -133,11 +143,16 @@ export interface EgressWebhook {
   mode: DeliveryMode;
   signing: EgressSigning;
   headers: CustomHeaders;
+  filter: EgressFilter;
+  /** At most this many requests per second; null for no limit. */
+  rateLimit: number | null;
   state: DeliveryState;
 }
 
 /** One HTTP try of one message to one destination. */
 export interface DeliveryAttempt {
+  /** Given by the store; later attempts of a webhook have higher ids. */
+  id?: number;
   webhookId: string;
   offset: number;
   /** 1 for the first try of this message, 2 for its first retry, … */
@@ -151,6 +166,60 @@ export interface DeliveryAttempt {
   response: string;
   error: string;
   trigger: 'scheduled' | 'manual';
+}
+
+/**
+ * Where one message stands with one destination. A message the destination
+ * has not dealt with yet has no stored state: it is pending when at or after
+ * the cursor. `sending` is known only to the node sending it.
+ */
+export type DeliveryStatus = 'pending' | 'sending' | 'success' | 'failed' | 'skipped';
+export type StoredDeliveryStatus = Exclude<DeliveryStatus, 'sending'>;
+
+export interface MessageDelivery {
+  offset: number;
+  status: StoredDeliveryStatus;
+  /** Attempts made so far, manual ones included. */
+  attempts: number;
+  /** While pending: when the next scheduled attempt is due (ms). */
+  nextAttemptAt: number | null;
+  /** The last attempt's status code; null without a response or an attempt. */
+  statusCode: number | null;
+  /** Milliseconds since the epoch. */
+  updatedAt: number;
+}
+
+/**
+ * A background delivery operation on one destination, persisted so that it
+ * survives a restart: resend one message, replay a range, or recover what
+ * failed. The node holding the destination's lease runs it, as manual
+ * attempts, from `position` on.
+ */
+export interface DeliveryTask {
+  id: string;
+  webhookId: string;
+  kind: 'resend' | 'replay' | 'recover';
+  status: 'running' | 'finished' | 'failed';
+  /**
+   * resend and replay: offsets [since, endOffset), and with byTime only the
+   * messages whose time (µs) is in [since, until). recover: failures recorded
+   * since this time (ms), at offsets below endOffset.
+   */
+  since: number;
+  until: number | null;
+  byTime: boolean;
+  /** The next offset to consider. */
+  position: number;
+  endOffset: number;
+  /** Messages to send, as far as known when the task began. */
+  total: number;
+  sent: number;
+  succeeded: number;
+  failed: number;
+  /** Why a failed task stopped. */
+  error: string;
+  createdAt: number;
+  updatedAt: number;
 }
 
 /** A message that failed in parallel mode, waiting for its next try. */

@@ -3,7 +3,7 @@ import { demand, onLog, type Principal } from '../auth/principal.js';
 import { hostOf, isRefusedAddress } from '../delivery/address-policy.js';
 import { fail } from '../domain/errors.js';
 import { newId, randomBase62 } from '../domain/ids.js';
-import type { DeliveryMode, EgressPayload, EgressSigning, EgressWebhook } from '../domain/types.js';
+import type { DeliveryMode, EgressFilter, EgressPayload, EgressSigning, EgressWebhook } from '../domain/types.js';
 import type { EgressStore, LogStore } from '../store/store.js';
 import { customHeaders } from './custom-headers.js';
 
@@ -16,6 +16,9 @@ export interface NewEgressWebhookInput {
   signing?: EgressSigning;
   /** Sent with every request; see custom-headers.ts for what is refused. */
   headers?: Record<string, string>;
+  filter?: Partial<EgressFilter>;
+  /** Requests per second at most; absent or null for no limit. */
+  rateLimit?: number | null;
 }
 
 export interface EgressUpdate {
@@ -25,6 +28,10 @@ export interface EgressUpdate {
   active?: boolean;
   /** Replaces the custom headers, from the next request on. */
   headers?: Record<string, string>;
+  /** Replaces the lists given; a list left out stays. */
+  filter?: Partial<EgressFilter>;
+  /** null removes the limit. */
+  rateLimit?: number | null;
 }
 
 export interface EgressStatus {
@@ -63,6 +70,8 @@ export class EgressWebhooks {
       mode: input.mode ?? 'ordered',
       signing,
       headers,
+      filter: checkFilter({ eventTypes: input.filter?.eventTypes ?? [], channels: input.filter?.channels ?? [] }),
+      rateLimit: checkRateLimit(input.rateLimit ?? null),
       secret,
       startOffset: log.nextOffset,
       nowMs: Date.now(),
@@ -83,7 +92,12 @@ export class EgressWebhooks {
     // Headers can decide where a receiver files what it gets (an Authorization, a tenant): as much a change of destination as the URL.
     if (update.destination !== undefined || update.headers !== undefined) demand(by, onLog('consume', (await this.get(id)).logId));
     if (update.active === false) fail('field_invalid', 'active can only be set to true: a webhook becomes inactive by itself when delivery gives up');
+    // A wider filter lets more of the log through to the destination.
+    if (update.filter !== undefined) demand(by, onLog('consume', (await this.get(id)).logId));
+    const filter = update.filter && { ...(await this.get(id)).filter, ...definedOf(update.filter) };
     const webhook = await this.store.update(id, {
+      filter: filter && checkFilter(filter),
+      rateLimit: update.rateLimit === undefined ? undefined : checkRateLimit(update.rateLimit),
       metadata: update.metadata,
       destination: update.destination === undefined ? undefined : this.checkDestination(update.destination),
       headers: update.headers === undefined ? undefined : customHeaders(update.headers),
@@ -133,6 +147,37 @@ export class EgressWebhooks {
     }
     return destination;
   }
+}
+
+/** Svix's limits on an endpoint's filter, and the shapes of event types and channels. */
+const MAX_FILTER_EVENT_TYPES = 1000;
+const MAX_FILTER_CHANNELS = 10;
+const EVENT_TYPE = /^[a-zA-Z0-9\-_.]{1,256}$/;
+const CHANNEL = /^[a-zA-Z0-9\-_.:]{1,128}$/;
+const MAX_RATE_LIMIT = 65_535;
+
+function checkFilter(filter: EgressFilter): EgressFilter {
+  const check = (list: string[], name: string, max: number, pattern: RegExp, shape: string) => {
+    if (list.length > max) fail('field_invalid', `${name}: at most ${max} may be given`);
+    const bad = list.find((item) => !pattern.test(item));
+    if (bad !== undefined) fail('field_invalid', `${name}: ${JSON.stringify(bad)} is not ${shape}`);
+    return [...new Set(list)];
+  };
+  return {
+    eventTypes: check(filter.eventTypes, 'filter_event_types', MAX_FILTER_EVENT_TYPES, EVENT_TYPE, '1 to 256 of a-z, A-Z, 0-9, -, _ and .'),
+    channels: check(filter.channels, 'filter_channels', MAX_FILTER_CHANNELS, CHANNEL, '1 to 128 of a-z, A-Z, 0-9, -, _, . and :'),
+  };
+}
+
+function checkRateLimit(limit: number | null): number | null {
+  if (limit !== null && !(Number.isInteger(limit) && limit >= 1 && limit <= MAX_RATE_LIMIT)) {
+    fail('field_invalid', `rate_limit must be a whole number of requests per second from 1 to ${MAX_RATE_LIMIT}, or null for none`);
+  }
+  return limit;
+}
+
+function definedOf<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 const SECRET_LENGTH = 33;

@@ -1,4 +1,5 @@
 import type { Tokens } from '../auth/tokens.js';
+import type { Deliveries } from '../egress/deliveries.js';
 import type { EgressWebhooks } from '../egress/egress-webhooks.js';
 import type { IngressWebhooks } from '../ingress/ingress-webhooks.js';
 import type { Consumer } from '../log/consumer.js';
@@ -14,6 +15,7 @@ export interface AppDeps {
   publisher: Publisher;
   consumer: Consumer;
   egress: EgressWebhooks;
+  deliveries: Deliveries;
   ingress: IngressWebhooks;
   /** Set when shutdown starts: new requests get 503 instead of racing the close. */
   isClosing: () => boolean;

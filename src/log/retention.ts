@@ -13,7 +13,7 @@ export interface RetentionLogger {
 /**
  * The background job that enforces each log's retention settings, purges
  * the messages of deleted logs, and forgets idempotency keys past their
- * window. Runs never overlap; each works in small steps and yields to the
+ * window and delivery history past its age. Runs never overlap; each works in small steps and yields to the
  * event loop between them.
  */
 export class RetentionJob {
@@ -28,6 +28,8 @@ export class RetentionJob {
   constructor(
     private readonly store: RetentionStore,
     private readonly intervalMs: number,
+    /** How long delivery history (attempts, settled deliveries, ended tasks) is kept. */
+    private readonly deliveryHistoryMs: number,
     private readonly logger: RetentionLogger,
     private readonly lead: () => Promise<boolean> = async () => true,
   ) {}
@@ -66,6 +68,7 @@ export class RetentionJob {
     }
     await this.repeat(() => this.store.purgeDeleted(STEP));
     await this.repeat(() => this.store.purgeIdempotencyKeys(Date.now() - DUPLICATE_WINDOW_MS, STEP));
+    await this.repeat(() => this.store.purgeDeliveryHistory(Date.now() - this.deliveryHistoryMs, STEP));
   }
 
   private stepsFor(log: Log, now: number): Array<() => Promise<number>> {

@@ -1,5 +1,5 @@
 import { attributesOf } from '../domain/attributes.js';
-import type { CursorOffset, DeliveryAttempt, EgressWebhook, IngressWebhook, Log, MessageAttributes, Token } from '../domain/types.js';
+import type { CursorOffset, DeliveryAttempt, DeliveryTask, EgressWebhook, IngressWebhook, Log, MessageAttributes, Token } from '../domain/types.js';
 import type { AppendOutcome, AppendRequest } from './store.js';
 
 /**
@@ -73,6 +73,10 @@ export interface EgressWebhookRow {
   signing: EgressWebhook['signing'];
   /** JSON object. */
   headers: string;
+  /** JSON arrays. */
+  filter_event_types: string;
+  filter_channels: string;
+  rate_limit: number | null;
   active: Flag;
   inactive_reason: string;
   next_offset: number;
@@ -93,6 +97,8 @@ export const toEgressWebhook = (row: EgressWebhookRow): EgressWebhook => ({
   mode: row.mode,
   signing: row.signing,
   headers: JSON.parse(row.headers),
+  filter: { eventTypes: JSON.parse(row.filter_event_types), channels: JSON.parse(row.filter_channels) },
+  rateLimit: row.rate_limit,
   state: {
     active: flag(row.active),
     inactiveReason: row.inactive_reason,
@@ -107,6 +113,7 @@ export const toEgressWebhook = (row: EgressWebhookRow): EgressWebhook => ({
 });
 
 export interface AttemptRow {
+  id: number;
   webhook_id: string;
   msg_offset: number;
   attempt: number;
@@ -119,6 +126,7 @@ export interface AttemptRow {
 }
 
 export const toAttempt = (row: AttemptRow): DeliveryAttempt => ({
+  id: row.id,
   webhookId: row.webhook_id,
   offset: row.msg_offset,
   attempt: row.attempt,
@@ -128,6 +136,44 @@ export const toAttempt = (row: AttemptRow): DeliveryAttempt => ({
   response: row.response,
   error: row.error,
   trigger: row.trigger,
+});
+
+export interface TaskRow {
+  id: string;
+  webhook_id: string;
+  kind: DeliveryTask['kind'];
+  status: DeliveryTask['status'];
+  since: number;
+  until: number | null;
+  by_time: Flag;
+  position: number;
+  end_offset: number;
+  total: number;
+  sent: number;
+  succeeded: number;
+  failed: number;
+  error: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export const toTask = (row: TaskRow): DeliveryTask => ({
+  id: row.id,
+  webhookId: row.webhook_id,
+  kind: row.kind,
+  status: row.status,
+  since: row.since,
+  until: row.until,
+  byTime: flag(row.by_time),
+  position: row.position,
+  endOffset: row.end_offset,
+  total: row.total,
+  sent: row.sent,
+  succeeded: row.succeeded,
+  failed: row.failed,
+  error: row.error,
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
 });
 
 export interface IngressRow {

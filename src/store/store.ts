@@ -2,6 +2,7 @@ import type {
   CursorOffset,
   DeliveryAttempt,
   DeliveryState,
+  DeliveryTask,
   EgressWebhook,
   IngressWebhook,
   Log,
@@ -9,6 +10,7 @@ import type {
   NewMessage,
   ParkedRetry,
   RetentionSettings,
+  StoredDeliveryStatus,
   Token,
 } from '../domain/types.js';
 
@@ -190,6 +192,12 @@ export interface RetentionStore {
   purgeDeleted(limit: number): Promise<number>;
   /** Forgets idempotency keys created before `before` (ms). */
   purgeIdempotencyKeys(before: number, limit: number): Promise<number>;
+  /**
+   * Forgets delivery history older than `before` (ms): attempts, settled
+   * message deliveries and tasks that ended. Pending deliveries and running
+   * tasks stay, whatever their age.
+   */
+  purgeDeliveryHistory(before: number, limit: number): Promise<number>;
 }
 
 export interface NewEgressWebhook {
@@ -201,6 +209,8 @@ export interface NewEgressWebhook {
   mode: EgressWebhook['mode'];
   signing: EgressWebhook['signing'];
   headers: EgressWebhook['headers'];
+  filter: EgressWebhook['filter'];
+  rateLimit: EgressWebhook['rateLimit'];
   secret: string;
   /** The log offset delivery starts at. */
   startOffset: number;
@@ -211,8 +221,41 @@ export interface EgressChanges {
   metadata?: string;
   destination?: string;
   headers?: EgressWebhook['headers'];
+  filter?: EgressWebhook['filter'];
+  /** null removes the limit. */
+  rateLimit?: EgressWebhook['rateLimit'];
   /** Re-activates an inactive webhook: it resumes at its cursor, with a fresh retry schedule. */
   reactivateAt?: number;
+}
+
+/** What one delivery step did to one message: written in one transaction. */
+export interface DeliveryRecord {
+  webhookId: string;
+  /** The HTTP try; absent when the message was skipped by the filter. */
+  attempt?: DeliveryAttempt;
+  /**
+   * The message's new delivery state. A failed manual attempt leaves a
+   * pending delivery pending: its schedule goes on.
+   */
+  delivery: { offset: number; status: StoredDeliveryStatus; nextAttemptAt: number | null; statusCode: number | null; at: number };
+  /** The webhook's new state, for scheduled deliveries; manual attempts leave it as it is. */
+  state?: DeliveryState;
+}
+
+export interface AttemptQuery {
+  /** One message's attempts. */
+  offset?: number;
+  /** true: those answered with a 2xx; false: the others. */
+  succeeded?: boolean;
+  /** 1 to 5 for 1xx to 5xx; 0 for attempts that got no response. */
+  codeClass?: number;
+  /** Sent at or after this time (ms). */
+  after?: number;
+  /** Sent before this time (ms). */
+  before?: number;
+  /** Only attempts with a lower id: the cursor of the page before. */
+  belowId?: number;
+  limit: number;
 }
 
 export interface EgressStore {
@@ -243,13 +286,26 @@ export interface EgressStore {
   /** Secrets valid at `nowMs`, the current one first; expiresAt is null for the current one. */
   secrets(id: string, nowMs: number): Promise<Array<{ secret: string; expiresAt: number | null }>>;
   /**
-   * Records one attempt and the webhook's new delivery state in one
-   * transaction, only while `owner` holds the webhook's lease; nothing if the
-   * webhook is gone or its lease passed to another node.
+   * Writes what one delivery step did in one transaction, only while `owner`
+   * holds the webhook's lease; nothing if the webhook is gone or its lease
+   * passed to another node.
    */
-  recordAttempt(attempt: DeliveryAttempt, state: DeliveryState, owner: string): Promise<void>;
-  /** The newest attempts of a webhook, newest first. */
-  attempts(id: string, limit: number): Promise<DeliveryAttempt[]>;
+  recordAttempt(record: DeliveryRecord, owner: string): Promise<void>;
+  /** A webhook's attempts that match `query`, newest first. */
+  attempts(id: string, query: AttemptQuery): Promise<DeliveryAttempt[]>;
+  attempt(id: string, attemptId: number): Promise<DeliveryAttempt | undefined>;
+  /** How many messages below offset `cursor` are in each stored state (pending: parked for a retry). */
+  deliveryCounts(id: string, cursor: number): Promise<Record<StoredDeliveryStatus, number>>;
+  /** Offsets in [from, end) whose delivery failed at or after `sinceMs`, in order; `limit` of them at most. */
+  failedSince(id: string, sinceMs: number, from: number, end: number, limit: number): Promise<number[]>;
+  countFailedSince(id: string, sinceMs: number): Promise<number>;
+  /** Stores a new task and announces a change of its webhook, so that the lane holding it starts the task. */
+  createTask(task: DeliveryTask): Promise<void>;
+  task(id: string): Promise<DeliveryTask | undefined>;
+  /** A webhook's running tasks, oldest first. */
+  runningTasks(webhookId: string): Promise<DeliveryTask[]>;
+  /** Saves a task's progress and status, only while `owner` holds its webhook's lease; false otherwise. */
+  saveTask(task: DeliveryTask, owner: string): Promise<boolean>;
   /** Parks (or re-parks) a message for a later try, in parallel mode. */
   park(id: string, retry: ParkedRetry): Promise<void>;
   unpark(id: string, offset: number): Promise<void>;

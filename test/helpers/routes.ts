@@ -1,6 +1,6 @@
 import { Ajv } from 'ajv';
 import { expect } from 'vitest';
-import type { RequestOptions, TestServer } from './server.js';
+import { eventually, type RequestOptions, type TestServer } from './server.js';
 
 /**
  * The authenticated routes, each with the exact rights it needs and a valid
@@ -14,6 +14,9 @@ export interface Fixture {
   offset: string;
   egress: string;
   ingress: string;
+  /** A resend task of `egress`, and the attempt it made. */
+  task: string;
+  attempt: string;
   /** A token with rights over `log` only. */
   token: string;
 }
@@ -151,6 +154,34 @@ export const MATRIX: Record<string, Entry> = {
     (f) => [`egress_webhooks:rotate:${f.egress}`],
     (f) => ({ path: `/egress_webhook/${f.egress}/secret`, body: { expire_seconds: 60 } }),
   ),
+  'GET /egress_webhook/:webhook_id/attempts': entry(
+    (f) => [`egress_webhooks:attempts:${f.egress}`],
+    (f) => ({ path: `/egress_webhook/${f.egress}/attempts`, query: { limit: 10, status: 'failed' } }),
+  ),
+  'GET /egress_webhook/:webhook_id/attempts/:attempt_id': entry(
+    (f) => [`egress_webhooks:attempts:${f.egress}`],
+    (f) => ({ path: `/egress_webhook/${f.egress}/attempts/${f.attempt}` }),
+  ),
+  'POST /egress_webhook/:webhook_id/resend': entry(
+    (f) => [`egress_webhooks:resend:${f.egress}`],
+    (f) => ({ path: `/egress_webhook/${f.egress}/resend`, body: { offset: 1 } }),
+  ),
+  'POST /egress_webhook/:webhook_id/replay': entry(
+    (f) => [`egress_webhooks:replay:${f.egress}`],
+    (f) => ({ path: `/egress_webhook/${f.egress}/replay`, body: { since: 0, until: 2 } }),
+  ),
+  'POST /egress_webhook/:webhook_id/recover': entry(
+    (f) => [`egress_webhooks:replay:${f.egress}`],
+    (f) => ({ path: `/egress_webhook/${f.egress}/recover`, body: { since: 0 } }),
+  ),
+  'GET /egress_webhook/:webhook_id/summary': entry(
+    (f) => [`egress_webhooks:status:${f.egress}`],
+    (f) => ({ path: `/egress_webhook/${f.egress}/summary` }),
+  ),
+  'GET /tasks/:task_id': entry(
+    (f) => [`egress_webhooks:attempts:${f.egress}`],
+    (f) => ({ path: `/tasks/${f.task}` }),
+  ),
 
   'GET /ingress_webhooks': entry(
     () => ['ingress_webhooks:list'],
@@ -186,17 +217,27 @@ export const MATRIX: Record<string, Entry> = {
 export async function makeFixture(s: TestServer): Promise<Fixture> {
   const admin = async (path: string, body: unknown) => {
     const res = await s.request('POST', path, { body });
-    expect(res.status, `POST ${path}: ${JSON.stringify(res.body)}`).toBe(200);
+    expect(res.status, `POST ${path}: ${JSON.stringify(res.body)}`).toBeOneOf([200, 202]);
     return res.body;
   };
   const log = (await admin('/logs', { metadata: 'matrix' })).log_id;
   const otherLog = (await admin('/logs', { metadata: 'other' })).log_id;
   await admin(`/messages/${log}`, { messages: [{ key: 'k', value: 'v' }, { value: 'w' }] });
+  const egress = (await admin('/egress_webhooks', { log_id: log, destination: DESTINATION })).webhook_id;
+  const task = (await admin(`/egress_webhook/${egress}/resend`, { offset: 0 })).task_id;
+  // Nothing listens there: the attempt fails at once.
+  const attempt = await eventually(async () => {
+    const [made] = (await s.request('GET', `/egress_webhook/${egress}/attempts`)).body.attempts;
+    expect(made).toBeDefined();
+    return made.attempt_id as string;
+  });
   return {
     log,
     otherLog,
     offset: (await admin('/offsets', { log_id: log })).offset_id,
-    egress: (await admin('/egress_webhooks', { log_id: log, destination: DESTINATION })).webhook_id,
+    egress,
+    task,
+    attempt,
     ingress: (await admin('/ingress_webhooks', { log_id: log, type: 'github', secret: 'matrix secret' })).webhook_id,
     token: (await admin('/tokens', { acl: [`logs:get:${log}`] })).token_id,
   };

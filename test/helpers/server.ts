@@ -103,7 +103,7 @@ export function removeDir(dir: string): void {
 }
 
 /** Retries `check` until it passes or `timeoutMs` runs out, for effects of background work. */
-export async function eventually(check: () => Promise<void> | void, timeoutMs = 10_000): Promise<void> {
+export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {

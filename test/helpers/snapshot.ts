@@ -9,15 +9,33 @@ import type { TestServer } from './server.js';
  * database: a refused request must leave it exactly as it was. Left out is
  * what background work changes on its own: node heartbeats and leases,
  * ingress counters (a refused request is counted, on purpose), and delivery
- * progress (attempts, retries, each webhook's cursor and last attempt).
+ * progress (attempts, retries, message delivery states, each webhook's
+ * cursor and last attempt, and how far each task got; a task created stays in).
  * Whether a webhook is active stays in: tests use retry schedules of hours,
  * so only a request can change it. Also left out: the queues of histories
  * that deletions left to the retention job, and the rows still waiting in
  * them (messages of deleted logs, delivery ids of deleted ingress webhooks),
  * which that job purges whenever it runs.
  */
-const BACKGROUND_TABLES = new Set(['nodes', 'leases', 'ingress_metrics', 'delivery_attempts', 'retry_set', 'deleted_logs', 'purges']);
-const BACKGROUND_COLUMNS = new Set(['lease_owner', 'lease_until', 'failures', 'next_attempt_at', 'last_offset', 'last_time', 'last_response', 'last_error']);
+const BACKGROUND_TABLES = new Set(['nodes', 'leases', 'ingress_metrics', 'delivery_attempts', 'deliveries', 'retry_set', 'deleted_logs', 'purges']);
+const BACKGROUND_COLUMNS = new Set([
+  'lease_owner',
+  'lease_until',
+  'failures',
+  'next_attempt_at',
+  'last_offset',
+  'last_time',
+  'last_response',
+  'last_error',
+  // delivery_tasks' progress.
+  'status',
+  'position',
+  'sent',
+  'succeeded',
+  'failed',
+  'error',
+  'updated_at',
+]);
 
 export type Snapshot = Record<string, string[]>;
 

@@ -49,6 +49,8 @@ const NUMBERS: Record<ErrorName, string> = {
   server_busy: '0127',
   expectation_unsupported: '0128',
   path_segment_too_long: '0129',
+  attempt_not_found: '0130',
+  task_not_found: '0131',
 };
 
 export function klevCode(name: ErrorName): string {

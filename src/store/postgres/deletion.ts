@@ -6,9 +6,13 @@ import type { Db, Queryable } from './db.js';
 /** Histories purged in steps after their webhook is gone: the table, the column naming the webhook, and a row's key. */
 const HISTORIES = {
   delivery_attempts: { table: 'delivery_attempts', owner: 'webhook_id', key: 'id' },
+  deliveries: { table: 'deliveries', owner: 'webhook_id', key: 'webhook_id, msg_offset' },
   idempotency_keys: { table: 'idempotency_keys', owner: 'scope', key: 'scope, key' },
 } as const;
 type HistoryKind = keyof typeof HISTORIES;
+
+/** A deleted webhook's tasks end, and stay readable until retention forgets them. */
+const FAIL_TASKS = "UPDATE delivery_tasks SET status = 'failed', error = 'the egress webhook was deleted' WHERE webhook_id = $1 AND status = 'running'";
 
 /**
  * The one place that knows which rows belong to a log or a webhook. Each
@@ -40,6 +44,8 @@ export const postgresDeletion = {
     await q.query({ text: 'DELETE FROM egress_secrets WHERE webhook_id = $1', values: [id] });
     await q.query({ text: 'DELETE FROM retry_set WHERE webhook_id = $1', values: [id] });
     await queue(q, 'delivery_attempts', id);
+    await queue(q, 'deliveries', id);
+    await q.query({ text: FAIL_TASKS, values: [id] });
     return toEgressWebhook(row);
   },
 

@@ -1,13 +1,15 @@
-import type { DeliveryAttempt, DeliveryState } from '../../domain/types.js';
+import type { StoredDeliveryStatus } from '../../domain/types.js';
+import { attemptConditions } from '../attempt-query.js';
 import { GroupWriter } from '../group-writer.js';
-import { type AttemptRow, type EgressWebhookRow, toAttempt, toEgressWebhook } from '../rows.js';
-import type { EgressStore } from '../store.js';
-import { EGRESS_COLUMNS as COLUMNS } from './columns.js';
+import { type AttemptRow, type EgressWebhookRow, type TaskRow, toAttempt, toEgressWebhook, toTask } from '../rows.js';
+import type { DeliveryRecord, EgressStore } from '../store.js';
+import { ATTEMPT_COLUMNS, EGRESS_COLUMNS as COLUMNS } from './columns.js';
 import type { Db } from './db.js';
 import { postgresDeletion } from './deletion.js';
 import type { Changes } from './watch.js';
 
-type AttemptRecord = [DeliveryAttempt, DeliveryState, string];
+type OwnedRecord = [DeliveryRecord, string];
+type DeliveryRow = DeliveryRecord['delivery'] & { webhookId: string; tried: number; keepPending: boolean };
 
 /** Column arrays for unnest, one entry per record. */
 function columnsOf<T>(items: T[], pick: Record<string, (item: T) => unknown>): unknown[][] {
@@ -15,27 +17,70 @@ function columnsOf<T>(items: T[], pick: Record<string, (item: T) => unknown>): u
 }
 
 /**
- * Writes a group of attempts with one statement: the new states of webhooks
- * this node still holds (the last state per webhook in the group wins), and
- * the attempts of those webhooks only. A webhook deleted, or leased to another
- * node, while its attempt was in flight keeps no record of it.
+ * Writes a group of delivery records with one statement, for the webhooks
+ * this node still holds: their new states (the last state per webhook in the
+ * group wins), their attempts and the deliveries of their messages. A webhook
+ * deleted, or leased to another node, while its attempt was in flight keeps
+ * no record of it.
  */
 const RECORD_SQL = `
-WITH saved AS (
+WITH new_deliveries AS (
+  SELECT * FROM unnest($22::text[], $23::bigint[], $24::text[], $25::integer[], $26::bigint[], $27::integer[], $28::bigint[], $29::boolean[])
+    AS n(webhook_id, msg_offset, status, tried, next_attempt_at, status_code, at, keep_pending)
+),
+held AS (
+  SELECT w.id FROM egress_webhooks w JOIN unnest($1::text[], $2::text[]) AS h(id, owner) ON w.id = h.id AND w.lease_owner = h.owner
+),
+saved AS (
   UPDATE egress_webhooks w SET active = s.active, inactive_reason = s.inactive_reason, next_offset = s.next_offset,
     failures = s.failures, next_attempt_at = s.next_attempt_at, last_offset = s.last_offset, last_time = s.last_time,
     last_response = s.last_response, last_error = s.last_error
-  FROM unnest($1::text[], $2::text[], $3::boolean[], $4::text[], $5::bigint[], $6::integer[], $7::bigint[], $8::bigint[],
-              $9::bigint[], $10::text[], $11::text[])
-    AS s(id, owner, active, inactive_reason, next_offset, failures, next_attempt_at, last_offset, last_time, last_response, last_error)
-  WHERE w.id = s.id AND w.lease_owner = s.owner
-  RETURNING w.id
+  FROM unnest($3::text[], $4::boolean[], $5::text[], $6::bigint[], $7::integer[], $8::bigint[], $9::bigint[], $10::bigint[],
+              $11::text[], $12::text[])
+    AS s(id, active, inactive_reason, next_offset, failures, next_attempt_at, last_offset, last_time, last_response, last_error)
+  WHERE w.id = s.id AND w.id IN (SELECT id FROM held)
+),
+tried AS (
+  INSERT INTO delivery_attempts (webhook_id, msg_offset, attempt, time, status_code, duration_ms, response, error, trigger)
+  SELECT a.* FROM unnest($13::text[], $14::bigint[], $15::integer[], $16::bigint[], $17::integer[], $18::integer[], $19::text[],
+                         $20::text[], $21::text[])
+    AS a(webhook_id, msg_offset, attempt, time, status_code, duration_ms, response, error, trigger)
+  WHERE a.webhook_id IN (SELECT id FROM held)
+),
+-- A failed manual attempt leaves a pending delivery pending: its schedule goes on.
+kept AS (
+  INSERT INTO deliveries AS d (webhook_id, msg_offset, status, attempts, next_attempt_at, status_code, updated_at)
+  SELECT n.webhook_id, n.msg_offset, n.status, n.tried, n.next_attempt_at, n.status_code, n.at FROM new_deliveries n
+  WHERE n.keep_pending AND n.webhook_id IN (SELECT id FROM held)
+  ON CONFLICT (webhook_id, msg_offset) DO UPDATE SET
+    status = CASE WHEN d.status = 'pending' THEN d.status ELSE excluded.status END,
+    next_attempt_at = CASE WHEN d.status = 'pending' THEN d.next_attempt_at ELSE excluded.next_attempt_at END,
+    attempts = d.attempts + excluded.attempts, status_code = excluded.status_code, updated_at = excluded.updated_at
 )
-INSERT INTO delivery_attempts (webhook_id, msg_offset, attempt, time, status_code, duration_ms, response, error, trigger)
-SELECT a.* FROM unnest($12::text[], $13::bigint[], $14::integer[], $15::bigint[], $16::integer[], $17::integer[], $18::text[],
-                       $19::text[], $20::text[])
-  AS a(webhook_id, msg_offset, attempt, time, status_code, duration_ms, response, error, trigger)
-WHERE a.webhook_id IN (SELECT id FROM saved)`;
+INSERT INTO deliveries AS d (webhook_id, msg_offset, status, attempts, next_attempt_at, status_code, updated_at)
+SELECT n.webhook_id, n.msg_offset, n.status, n.tried, n.next_attempt_at, n.status_code, n.at FROM new_deliveries n
+WHERE NOT n.keep_pending AND n.webhook_id IN (SELECT id FROM held)
+ON CONFLICT (webhook_id, msg_offset) DO UPDATE SET
+  status = excluded.status, next_attempt_at = excluded.next_attempt_at,
+  attempts = d.attempts + excluded.attempts, status_code = excluded.status_code, updated_at = excluded.updated_at`;
+
+/**
+ * One row per message: an upsert may not touch a row twice. Records of one
+ * message in a group (a retry and a manual resend, say) fold into the last,
+ * with their attempts summed; a manual failure after a retry was scheduled
+ * in the same group keeps that schedule.
+ */
+function deliveryRows(records: OwnedRecord[]): DeliveryRow[] {
+  const rows = new Map<string, DeliveryRow>();
+  for (const [{ webhookId, attempt, delivery }] of records) {
+    const key = `${webhookId}\u0000${delivery.offset}`;
+    const before = rows.get(key);
+    const keepPending = attempt?.trigger === 'manual' && delivery.status === 'failed';
+    const row = { ...delivery, webhookId, tried: (before?.tried ?? 0) + (attempt ? 1 : 0), keepPending };
+    rows.set(key, keepPending && before?.status === 'pending' ? { ...row, status: 'pending', nextAttemptAt: before.nextAttemptAt, keepPending: false } : row);
+  }
+  return [...rows.values()];
+}
 
 export function postgresEgress(db: Db, changes: Changes): EgressStore {
   const one = async (text: string, values: unknown[]) => {
@@ -43,42 +88,59 @@ export function postgresEgress(db: Db, changes: Changes): EgressStore {
     return row && toEgressWebhook(row);
   };
 
-  const recorder = new GroupWriter<AttemptRecord>(async (records) => {
-    const latest = [...new Map(records.map((record) => [record[0].webhookId, record])).values()];
+  const recorder = new GroupWriter<OwnedRecord>(async (records) => {
+    const owners = [...new Map(records.map(([record, owner]) => [record.webhookId, owner])).entries()];
+    const latest = [
+      ...new Map(records.flatMap(([record]) => (record.state ? [[record.webhookId, { ...record.state, id: record.webhookId }] as const] : []))).values(),
+    ];
     const states = columnsOf(latest, {
-      id: ([a]) => a.webhookId,
-      owner: ([, , owner]) => owner,
-      active: ([, s]) => s.active,
-      inactiveReason: ([, s]) => s.inactiveReason,
-      nextOffset: ([, s]) => s.nextOffset,
-      failures: ([, s]) => s.failures,
-      nextAttemptAt: ([, s]) => s.nextAttemptAt,
-      lastOffset: ([, s]) => s.lastOffset,
-      lastTime: ([, s]) => s.lastTime,
-      lastResponse: ([, s]) => s.lastResponse,
-      lastError: ([, s]) => s.lastError,
+      id: (s) => s.id,
+      active: (s) => s.active,
+      inactiveReason: (s) => s.inactiveReason,
+      nextOffset: (s) => s.nextOffset,
+      failures: (s) => s.failures,
+      nextAttemptAt: (s) => s.nextAttemptAt,
+      lastOffset: (s) => s.lastOffset,
+      lastTime: (s) => s.lastTime,
+      lastResponse: (s) => s.lastResponse,
+      lastError: (s) => s.lastError,
     });
-    const attempts = columnsOf(records, {
-      webhookId: ([a]) => a.webhookId,
-      offset: ([a]) => a.offset,
-      attempt: ([a]) => a.attempt,
-      time: ([a]) => a.time,
-      statusCode: ([a]) => a.statusCode,
-      durationMs: ([a]) => Math.round(a.durationMs),
-      response: ([a]) => a.response,
-      error: ([a]) => a.error,
-      trigger: ([a]) => a.trigger,
+    const attempts = columnsOf(
+      records.flatMap(([record]) => (record.attempt ? [record.attempt] : [])),
+      {
+        webhookId: (a) => a.webhookId,
+        offset: (a) => a.offset,
+        attempt: (a) => a.attempt,
+        time: (a) => a.time,
+        statusCode: (a) => a.statusCode,
+        durationMs: (a) => Math.round(a.durationMs),
+        response: (a) => a.response,
+        error: (a) => a.error,
+        trigger: (a) => a.trigger,
+      },
+    );
+    const deliveries = columnsOf(deliveryRows(records), {
+      webhookId: (d) => d.webhookId,
+      offset: (d) => d.offset,
+      status: (d) => d.status,
+      tried: (d) => d.tried,
+      nextAttemptAt: (d) => d.nextAttemptAt,
+      statusCode: (d) => d.statusCode,
+      at: (d) => d.at,
+      keepPending: (d) => d.keepPending,
     });
-    await db.query({ name: 'egress-record', text: RECORD_SQL, values: [...states, ...attempts] });
+    const held = [owners.map(([id]) => id), owners.map(([, owner]) => owner)];
+    await db.query({ name: 'egress-record', text: RECORD_SQL, values: [...held, ...states, ...attempts, ...deliveries] });
   });
 
   return {
     create: (webhook) =>
       db.tx(async (q, onCommit) => {
         const { rows } = await q.query<EgressWebhookRow>({
-          text: `INSERT INTO egress_webhooks (id, log_id, metadata, destination, payload, mode, signing, headers, active, inactive_reason,
-                   next_offset, failures, next_attempt_at, last_offset, last_time, last_response, last_error)
-                 VALUES ($1, $2, $3, $4, $5, $6, $9, $10, true, '', $7, 0, $8, NULL, NULL, '', '') RETURNING ${COLUMNS}`,
+          text: `INSERT INTO egress_webhooks (id, log_id, metadata, destination, payload, mode, signing, headers, filter_event_types,
+                   filter_channels, rate_limit, active, inactive_reason, next_offset, failures, next_attempt_at, last_offset, last_time,
+                   last_response, last_error)
+                 VALUES ($1, $2, $3, $4, $5, $6, $9, $10, $11, $12, $13, true, '', $7, 0, $8, NULL, NULL, '', '') RETURNING ${COLUMNS}`,
           values: [
             webhook.id,
             webhook.logId,
@@ -90,6 +152,9 @@ export function postgresEgress(db: Db, changes: Changes): EgressStore {
             webhook.nowMs,
             webhook.signing,
             JSON.stringify(webhook.headers),
+            JSON.stringify(webhook.filter.eventTypes),
+            JSON.stringify(webhook.filter.channels),
+            webhook.rateLimit,
           ],
         });
         await q.query({ text: 'INSERT INTO egress_secrets (webhook_id, secret, expires_at) VALUES ($1, $2, NULL)', values: [webhook.id, webhook.secret] });
@@ -148,6 +213,9 @@ export function postgresEgress(db: Db, changes: Changes): EgressStore {
                    metadata = coalesce($2, metadata),
                    destination = coalesce($3, destination),
                    headers = coalesce($5, headers),
+                   filter_event_types = coalesce($6, filter_event_types),
+                   filter_channels = coalesce($7, filter_channels),
+                   rate_limit = CASE WHEN $8::boolean THEN $9::integer ELSE rate_limit END,
                    active = CASE WHEN $4::bigint IS NULL THEN active ELSE true END,
                    inactive_reason = CASE WHEN $4::bigint IS NULL THEN inactive_reason ELSE '' END,
                    failures = CASE WHEN $4::bigint IS NULL THEN failures ELSE 0 END,
@@ -159,6 +227,10 @@ export function postgresEgress(db: Db, changes: Changes): EgressStore {
             changed.destination ?? null,
             changed.reactivateAt ?? null,
             changed.headers === undefined ? null : JSON.stringify(changed.headers),
+            changed.filter ? JSON.stringify(changed.filter.eventTypes) : null,
+            changed.filter ? JSON.stringify(changed.filter.channels) : null,
+            changed.rateLimit !== undefined,
+            changed.rateLimit ?? null,
           ],
         });
         if (rows[0]) await changes.announce(q, onCommit, 'egress_changed', [id]);
@@ -193,15 +265,97 @@ export function postgresEgress(db: Db, changes: Changes): EgressStore {
       });
       return rows.map((row) => ({ secret: row.secret, expiresAt: row.expires_at }));
     },
-    recordAttempt(attempt, state, owner) {
-      return recorder.write([attempt, state, owner]);
+    recordAttempt(record, owner) {
+      return recorder.write([record, owner]);
     },
-    async attempts(id, limit) {
-      const rows = await db.rows<AttemptRow>({
-        text: 'SELECT * FROM delivery_attempts WHERE webhook_id = $1 ORDER BY id DESC LIMIT $2',
-        values: [id, limit],
+    async attempts(id, query) {
+      const values: unknown[] = [id];
+      const conditions = attemptConditions(query, (value) => {
+        values.push(value);
+        return `$${values.length}`;
       });
-      return rows.map(toAttempt);
+      values.push(query.limit);
+      const text = `SELECT ${ATTEMPT_COLUMNS} FROM delivery_attempts WHERE webhook_id = $1${conditions} ORDER BY id DESC LIMIT $${values.length}`;
+      return (await db.rows<AttemptRow>({ text, values })).map(toAttempt);
+    },
+    async attempt(id, attemptId) {
+      const [row] = await db.rows<AttemptRow>({
+        text: `SELECT ${ATTEMPT_COLUMNS} FROM delivery_attempts WHERE webhook_id = $1 AND id = $2`,
+        values: [id, attemptId],
+      });
+      return row && toAttempt(row);
+    },
+    async deliveryCounts(id, cursor) {
+      const rows = await db.rows<{ status: StoredDeliveryStatus; n: number }>({
+        text: 'SELECT status, count(*)::bigint AS n FROM deliveries WHERE webhook_id = $1 AND msg_offset < $2 GROUP BY status',
+        values: [id, cursor],
+      });
+      const result = { pending: 0, success: 0, failed: 0, skipped: 0 };
+      for (const row of rows) result[row.status] = row.n;
+      return result;
+    },
+    async failedSince(id, sinceMs, from, end, limit) {
+      const rows = await db.rows<{ msg_offset: number }>({
+        text: `SELECT msg_offset FROM deliveries WHERE webhook_id = $1 AND status = 'failed' AND updated_at >= $2
+                 AND msg_offset >= $3 AND msg_offset < $4 ORDER BY msg_offset LIMIT $5`,
+        values: [id, sinceMs, from, end, limit],
+      });
+      return rows.map((row) => row.msg_offset);
+    },
+    async countFailedSince(id, sinceMs) {
+      const [row] = await db.rows<{ n: number }>({
+        text: "SELECT count(*)::bigint AS n FROM deliveries WHERE webhook_id = $1 AND status = 'failed' AND updated_at >= $2",
+        values: [id, sinceMs],
+      });
+      return row!.n;
+    },
+    createTask: (task) =>
+      db.tx(async (q, onCommit) => {
+        await q.query({
+          text: `INSERT INTO delivery_tasks (id, webhook_id, kind, status, since, until, by_time, position, end_offset, total, sent, succeeded,
+                   failed, error, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+          values: [
+            task.id,
+            task.webhookId,
+            task.kind,
+            task.status,
+            task.since,
+            task.until,
+            task.byTime,
+            task.position,
+            task.endOffset,
+            task.total,
+            task.sent,
+            task.succeeded,
+            task.failed,
+            task.error,
+            task.createdAt,
+            task.updatedAt,
+          ],
+        });
+        await changes.announce(q, onCommit, 'egress_changed', [task.webhookId]);
+      }),
+    async task(id) {
+      const [row] = await db.rows<TaskRow>({ text: 'SELECT * FROM delivery_tasks WHERE id = $1', values: [id] });
+      return row && toTask(row);
+    },
+    async runningTasks(webhookId) {
+      const rows = await db.rows<TaskRow>({
+        name: 'egress-running-tasks',
+        text: "SELECT * FROM delivery_tasks WHERE webhook_id = $1 AND status = 'running' ORDER BY created_at, id",
+        values: [webhookId],
+      });
+      return rows.map(toTask);
+    },
+    async saveTask(task, owner) {
+      const result = await db.query({
+        name: 'egress-save-task',
+        text: `UPDATE delivery_tasks SET status = $2, position = $3, total = $4, sent = $5, succeeded = $6, failed = $7, error = $8, updated_at = $9
+               WHERE id = $1 AND EXISTS (SELECT 1 FROM egress_webhooks WHERE id = $10 AND lease_owner = $11)`,
+        values: [task.id, task.status, task.position, task.total, task.sent, task.succeeded, task.failed, task.error, task.updatedAt, task.webhookId, owner],
+      });
+      return result.rowCount === 1;
     },
     async park(id, retry) {
       await db.query({

@@ -103,5 +103,21 @@ export function postgresRetention(db: Db): RetentionStore {
       });
       return result.rowCount ?? 0;
     },
+    async purgeDeliveryHistory(before, limit) {
+      let deleted = 0;
+      for (const text of PURGE_DELIVERY_HISTORY) {
+        if (deleted >= limit) break;
+        deleted += (await db.query({ text, values: [before, limit - deleted] })).rowCount ?? 0;
+      }
+      return deleted;
+    },
   };
 }
+
+/** Old attempts, settled deliveries and ended tasks, each bounded by $2 rows. */
+const PURGE_DELIVERY_HISTORY = [
+  'DELETE FROM delivery_attempts WHERE id IN (SELECT id FROM delivery_attempts WHERE time < $1 LIMIT $2)',
+  `DELETE FROM deliveries WHERE (webhook_id, msg_offset) IN (
+     SELECT webhook_id, msg_offset FROM deliveries WHERE updated_at < $1 AND status <> 'pending' LIMIT $2)`,
+  "DELETE FROM delivery_tasks WHERE id IN (SELECT id FROM delivery_tasks WHERE updated_at < $1 AND status <> 'running' LIMIT $2)",
+];

@@ -28,6 +28,10 @@ export function sqliteDeletion(db: Database): SqliteDeletion {
   const removeEgress = db.prepare<[string], EgressWebhookRow>('DELETE FROM egress_webhooks WHERE id = ? RETURNING *');
   const removeSecrets = db.prepare('DELETE FROM egress_secrets WHERE webhook_id = ?');
   const removeRetries = db.prepare('DELETE FROM retry_set WHERE webhook_id = ?');
+  // A deleted webhook's tasks end, and stay readable until retention forgets them.
+  const failTasks = db.prepare(
+    "UPDATE delivery_tasks SET status = 'failed', error = 'the egress webhook was deleted' WHERE webhook_id = ? AND status = 'running'",
+  );
   const removeIngress = db.prepare<[string], IngressRow>('DELETE FROM ingress_webhooks WHERE id = ? RETURNING *');
   const removeCounters = db.prepare('DELETE FROM ingress_metrics WHERE webhook_id = ?');
   const queue = db.prepare('INSERT OR IGNORE INTO purges (kind, id) VALUES (?, ?)');
@@ -41,6 +45,9 @@ export function sqliteDeletion(db: Database): SqliteDeletion {
   const nextHistory = db.prepare<[], { kind: HistoryKind; id: string }>('SELECT kind, id FROM purges LIMIT 1');
   const purgeHistory: Record<HistoryKind, ReturnType<Database['prepare']>> = {
     delivery_attempts: db.prepare('DELETE FROM delivery_attempts WHERE id IN (SELECT id FROM delivery_attempts WHERE webhook_id = @id LIMIT @limit)'),
+    deliveries: db.prepare(
+      'DELETE FROM deliveries WHERE webhook_id = @id AND msg_offset IN (SELECT msg_offset FROM deliveries WHERE webhook_id = @id LIMIT @limit)',
+    ),
     idempotency_keys: db.prepare('DELETE FROM idempotency_keys WHERE (scope, key) IN (SELECT scope, key FROM idempotency_keys WHERE scope = @id LIMIT @limit)'),
   };
   const historyPurged = db.prepare('DELETE FROM purges WHERE kind = ? AND id = ?');
@@ -51,6 +58,8 @@ export function sqliteDeletion(db: Database): SqliteDeletion {
     removeSecrets.run(id);
     removeRetries.run(id);
     queue.run('delivery_attempts', id);
+    queue.run('deliveries', id);
+    failTasks.run(id);
     return toEgressWebhook(row);
   };
   const ingress = (id: string) => {
@@ -96,4 +105,4 @@ export function sqliteDeletion(db: Database): SqliteDeletion {
   };
 }
 
-type HistoryKind = 'delivery_attempts' | 'idempotency_keys';
+type HistoryKind = 'delivery_attempts' | 'deliveries' | 'idempotency_keys';

@@ -1,12 +1,13 @@
-import type { Database } from 'better-sqlite3';
-import type { DeliveryAttempt, DeliveryState } from '../../domain/types.js';
+import type { Database, Statement } from 'better-sqlite3';
+import type { DeliveryState, DeliveryTask, StoredDeliveryStatus } from '../../domain/types.js';
+import { attemptConditions } from '../attempt-query.js';
 import type { ChangeFeed } from '../change-feed.js';
 import { GroupWriter } from '../group-writer.js';
-import { type AttemptRow, type EgressWebhookRow, toAttempt, toEgressWebhook } from '../rows.js';
-import type { EgressStore } from '../store.js';
+import { type AttemptRow, type EgressWebhookRow, type TaskRow, toAttempt, toEgressWebhook, toTask } from '../rows.js';
+import type { DeliveryRecord, EgressStore } from '../store.js';
 import type { SqliteDeletion } from './deletion.js';
 
-type AttemptRecord = [DeliveryAttempt, DeliveryState, string];
+type OwnedRecord = [DeliveryRecord, string];
 
 const stateParams = (state: DeliveryState) => ({
   active: state.active ? 1 : 0,
@@ -22,9 +23,10 @@ const stateParams = (state: DeliveryState) => ({
 
 export function sqliteEgress(db: Database, durable: () => Promise<void>, deletion: SqliteDeletion, feed: ChangeFeed): EgressStore {
   const insert = db.prepare(
-    `INSERT INTO egress_webhooks (id, log_id, metadata, destination, payload, mode, signing, headers, active, inactive_reason, next_offset,
-       failures, next_attempt_at, last_offset, last_time, last_response, last_error)
-     VALUES (@id, @logId, @metadata, @destination, @payload, @mode, @signing, @headers, 1, '', @startOffset, 0, @nowMs, NULL, NULL, '', '')`,
+    `INSERT INTO egress_webhooks (id, log_id, metadata, destination, payload, mode, signing, headers, filter_event_types, filter_channels,
+       rate_limit, active, inactive_reason, next_offset, failures, next_attempt_at, last_offset, last_time, last_response, last_error)
+     VALUES (@id, @logId, @metadata, @destination, @payload, @mode, @signing, @headers, @eventTypes, @channels, @rateLimit, 1, '', @startOffset,
+       0, @nowMs, NULL, NULL, '', '')`,
   );
   const insertSecret = db.prepare('INSERT INTO egress_secrets (webhook_id, secret, expires_at) VALUES (?, ?, NULL)');
   const byId = db.prepare<[string], EgressWebhookRow>('SELECT * FROM egress_webhooks WHERE id = ?');
@@ -44,14 +46,14 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>, deletio
     'UPDATE egress_webhooks SET lease_until = ? WHERE lease_owner = ? AND id = ? RETURNING id',
   );
   const release = db.prepare('UPDATE egress_webhooks SET lease_owner = NULL, lease_until = 0 WHERE lease_owner = ? AND id = ?');
-  const update = db.prepare<
-    [{ id: string; metadata: string | null; destination: string | null; headers: string | null; reactivateAt: number | null }],
-    EgressWebhookRow
-  >(
+  const update = db.prepare<[Record<string, string | number | null>], EgressWebhookRow>(
     `UPDATE egress_webhooks SET
        metadata = coalesce(@metadata, metadata),
        destination = coalesce(@destination, destination),
        headers = coalesce(@headers, headers),
+       filter_event_types = coalesce(@eventTypes, filter_event_types),
+       filter_channels = coalesce(@channels, filter_channels),
+       rate_limit = CASE WHEN @setRateLimit = 1 THEN @rateLimit ELSE rate_limit END,
        active = CASE WHEN @reactivateAt IS NULL THEN active ELSE 1 END,
        inactive_reason = CASE WHEN @reactivateAt IS NULL THEN inactive_reason ELSE '' END,
        failures = CASE WHEN @reactivateAt IS NULL THEN failures ELSE 0 END,
@@ -77,7 +79,42 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>, deletio
        last_response = @lastResponse, last_error = @lastError
      WHERE id = @id AND lease_owner = @owner`,
   );
-  const recentAttempts = db.prepare<[string, number], AttemptRow>('SELECT * FROM delivery_attempts WHERE webhook_id = ? ORDER BY id DESC LIMIT ?');
+  const leaseHeld = db.prepare<[string, string], { held: number }>('SELECT 1 AS held FROM egress_webhooks WHERE id = ? AND lease_owner = ?');
+  const upsertDelivery = db.prepare(
+    `INSERT INTO deliveries (webhook_id, msg_offset, status, attempts, next_attempt_at, status_code, updated_at)
+     VALUES (@webhookId, @offset, @status, @tried, @nextAttemptAt, @statusCode, @at)
+     ON CONFLICT (webhook_id, msg_offset) DO UPDATE SET
+       status = CASE WHEN @keepPending = 1 AND status = 'pending' THEN status ELSE excluded.status END,
+       next_attempt_at = CASE WHEN @keepPending = 1 AND status = 'pending' THEN next_attempt_at ELSE excluded.next_attempt_at END,
+       attempts = attempts + excluded.attempts,
+       status_code = excluded.status_code,
+       updated_at = excluded.updated_at`,
+  );
+  const attemptById = db.prepare<[string, number], AttemptRow>('SELECT * FROM delivery_attempts WHERE webhook_id = ? AND id = ?');
+  const attemptQueries = new Map<string, Statement<unknown[], AttemptRow>>();
+  const counts = db.prepare<[string, number], { status: StoredDeliveryStatus; n: number }>(
+    'SELECT status, count(*) AS n FROM deliveries WHERE webhook_id = ? AND msg_offset < ? GROUP BY status',
+  );
+  const failedSince = db.prepare<[{ id: string; since: number; from: number; end: number; limit: number }], { msg_offset: number }>(
+    `SELECT msg_offset FROM deliveries WHERE webhook_id = @id AND status = 'failed' AND updated_at >= @since
+       AND msg_offset >= @from AND msg_offset < @end ORDER BY msg_offset LIMIT @limit`,
+  );
+  const countFailedSince = db.prepare<[string, number], { n: number }>(
+    "SELECT count(*) AS n FROM deliveries WHERE webhook_id = ? AND status = 'failed' AND updated_at >= ?",
+  );
+  const insertTask = db.prepare(
+    `INSERT INTO delivery_tasks (id, webhook_id, kind, status, since, until, by_time, position, end_offset, total, sent, succeeded, failed,
+       error, created_at, updated_at)
+     VALUES (@id, @webhookId, @kind, @status, @since, @until, @byTime, @position, @endOffset, @total, @sent, @succeeded, @failed, @error,
+       @createdAt, @updatedAt)`,
+  );
+  const taskById = db.prepare<[string], TaskRow>('SELECT * FROM delivery_tasks WHERE id = ?');
+  const runningTasks = db.prepare<[string], TaskRow>("SELECT * FROM delivery_tasks WHERE webhook_id = ? AND status = 'running' ORDER BY created_at, id");
+  const saveTask = db.prepare(
+    `UPDATE delivery_tasks SET status = @status, position = @position, total = @total, sent = @sent, succeeded = @succeeded,
+       failed = @failed, error = @error, updated_at = @updatedAt
+     WHERE id = @id AND EXISTS (SELECT 1 FROM egress_webhooks WHERE id = @webhookId AND lease_owner = @owner)`,
+  );
   const park = db.prepare(
     `INSERT INTO retry_set (webhook_id, msg_offset, failures, next_attempt_at) VALUES (?, ?, ?, ?)
      ON CONFLICT (webhook_id, msg_offset) DO UPDATE SET failures = excluded.failures, next_attempt_at = excluded.next_attempt_at`,
@@ -88,7 +125,14 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>, deletio
   );
 
   const create = db.transaction((webhook: Parameters<EgressStore['create']>[0]) => {
-    insert.run({ ...webhook, headers: JSON.stringify(webhook.headers), secret: undefined });
+    insert.run({
+      ...webhook,
+      headers: JSON.stringify(webhook.headers),
+      eventTypes: JSON.stringify(webhook.filter.eventTypes),
+      channels: JSON.stringify(webhook.filter.channels),
+      filter: undefined,
+      secret: undefined,
+    });
     insertSecret.run(webhook.id, webhook.secret);
     return toEgressWebhook(byId.get(webhook.id)!);
   });
@@ -102,14 +146,23 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>, deletio
   });
   // A webhook deleted, or leased to another node, while its attempt was in
   // flight keeps no record of it: the new holder makes the attempt again.
-  const recordAll = db.transaction((records: AttemptRecord[]) => {
-    for (const [attempt, state, owner] of records) {
-      if (saveState.run({ id: attempt.webhookId, owner, ...stateParams(state) }).changes === 1) insertAttempt.run(attempt);
+  const recordAll = db.transaction((records: OwnedRecord[]) => {
+    for (const [{ webhookId, attempt, delivery, state }, owner] of records) {
+      const held = state ? saveState.run({ id: webhookId, owner, ...stateParams(state) }).changes === 1 : leaseHeld.get(webhookId, owner) !== undefined;
+      if (!held) continue;
+      if (attempt) insertAttempt.run({ ...attempt, id: undefined });
+      upsertDelivery.run({
+        webhookId,
+        ...delivery,
+        tried: attempt ? 1 : 0,
+        keepPending: attempt?.trigger === 'manual' && delivery.status === 'failed' ? 1 : 0,
+      });
     }
   });
   // Attempts that finish in the same turn of the event loop (many lanes at
   // once) are written in one transaction: one commit instead of one each.
-  const recorder = new GroupWriter<AttemptRecord>((records) => recordAll.immediate(records));
+  const recorder = new GroupWriter<OwnedRecord>((records) => recordAll.immediate(records));
+  const taskParams = (task: DeliveryTask) => ({ ...task, byTime: task.byTime ? 1 : 0 });
 
   // After the commit, so that a lane that hears of the change reads it.
   const changed = (webhookId: string) => feed.emit({ kind: 'egress_changed', webhookId });
@@ -148,6 +201,10 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>, deletio
         metadata: changes.metadata ?? null,
         destination: changes.destination ?? null,
         headers: changes.headers === undefined ? null : JSON.stringify(changes.headers),
+        eventTypes: changes.filter ? JSON.stringify(changes.filter.eventTypes) : null,
+        channels: changes.filter ? JSON.stringify(changes.filter.channels) : null,
+        setRateLimit: changes.rateLimit === undefined ? 0 : 1,
+        rateLimit: changes.rateLimit ?? null,
         reactivateAt: changes.reactivateAt ?? null,
       });
       await durable();
@@ -169,11 +226,51 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>, deletio
     async secrets(id, nowMs) {
       return validSecrets.all(id, nowMs).map((row) => ({ secret: row.secret, expiresAt: row.expires_at }));
     },
-    recordAttempt(attempt, state, owner) {
-      return recorder.write([attempt, state, owner]);
+    recordAttempt(record, owner) {
+      return recorder.write([record, owner]);
     },
-    async attempts(id, limit) {
-      return recentAttempts.all(id, limit).map(toAttempt);
+    async attempts(id, query) {
+      const values: number[] = [];
+      const sql = `SELECT * FROM delivery_attempts WHERE webhook_id = ?${attemptConditions(query, (value) => {
+        values.push(value);
+        return '?';
+      })} ORDER BY id DESC LIMIT ?`;
+      let statement = attemptQueries.get(sql);
+      if (!statement) {
+        statement = db.prepare<unknown[], AttemptRow>(sql);
+        attemptQueries.set(sql, statement);
+      }
+      return statement.all(id, ...values, query.limit).map(toAttempt);
+    },
+    async attempt(id, attemptId) {
+      const row = attemptById.get(id, attemptId);
+      return row && toAttempt(row);
+    },
+    async deliveryCounts(id, cursor) {
+      const result = { pending: 0, success: 0, failed: 0, skipped: 0 };
+      for (const row of counts.all(id, cursor)) result[row.status] = row.n;
+      return result;
+    },
+    async failedSince(id, sinceMs, from, end, limit) {
+      return failedSince.all({ id, since: sinceMs, from, end, limit }).map((row) => row.msg_offset);
+    },
+    async countFailedSince(id, sinceMs) {
+      return countFailedSince.get(id, sinceMs)!.n;
+    },
+    async createTask(task) {
+      insertTask.run(taskParams(task));
+      await durable();
+      changed(task.webhookId);
+    },
+    async task(id) {
+      const row = taskById.get(id);
+      return row && toTask(row);
+    },
+    async runningTasks(webhookId) {
+      return runningTasks.all(webhookId).map(toTask);
+    },
+    async saveTask(task, owner) {
+      return saveTask.run({ ...taskParams(task), owner }).changes === 1;
     },
     async park(id, retry) {
       park.run(id, retry.offset, retry.failures, retry.nextAttemptAt);

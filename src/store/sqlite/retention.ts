@@ -66,6 +66,16 @@ export function sqliteRetention(db: Database, deletion: SqliteDeletion): Retenti
        SELECT scope, key FROM idempotency_keys WHERE created_at < @before LIMIT @limit)`,
   );
 
+  // Old attempts, settled deliveries and ended tasks, each bounded by @limit rows.
+  const deliveryHistory = [
+    db.prepare('DELETE FROM delivery_attempts WHERE id IN (SELECT id FROM delivery_attempts WHERE time < @before LIMIT @limit)'),
+    db.prepare(
+      `DELETE FROM deliveries WHERE (webhook_id, msg_offset) IN (
+         SELECT webhook_id, msg_offset FROM deliveries WHERE updated_at < @before AND status <> 'pending' LIMIT @limit)`,
+    ),
+    db.prepare("DELETE FROM delivery_tasks WHERE id IN (SELECT id FROM delivery_tasks WHERE updated_at < @before AND status <> 'running' LIMIT @limit)"),
+  ];
+
   /** Runs a RETURNING delete for one log and keeps its size_bytes in step. */
   const deleteAndShrink = <P extends object>(logId: string, statement: Statement<[P], { size: number }>, params: (seq: number) => P): number =>
     db
@@ -114,6 +124,14 @@ export function sqliteRetention(db: Database, deletion: SqliteDeletion): Retenti
     },
     async purgeIdempotencyKeys(before, limit) {
       return oldKeys.run({ before, limit }).changes;
+    },
+    async purgeDeliveryHistory(before, limit) {
+      let deleted = 0;
+      for (const statement of deliveryHistory) {
+        if (deleted >= limit) break;
+        deleted += statement.run({ before, limit: limit - deleted }).changes;
+      }
+      return deleted;
     },
   };
 }

@@ -11,6 +11,13 @@ import { klevEgressStatus, klevEgressWebhook } from './shapes.js';
 /** hooklog's extension: headers sent with every request (Host, Content-Length, hop-by-hop and signature headers are refused). */
 const headers = () => Type.Optional(field.headers(MAX_CUSTOM_HEADERS, 'hooklog extension: headers sent with every request; replaces them all on update'));
 
+/** hooklog's extensions for the filter and the rate limit, the same on create and update. */
+const deliveryOptions = {
+  filter_event_types: Type.Optional(field.strings('hooklog extension: send only messages of these event types; empty or null: all')),
+  filter_channels: Type.Optional(field.strings('hooklog extension: send only messages in one of these channels; empty or null: all')),
+  rate_limit: Type.Optional(field.integer(0, 'hooklog extension: at most this many requests per second; 0: no limit')),
+};
+
 const update = {
   params: schemas.params.egress,
   body: field.object({
@@ -18,16 +25,26 @@ const update = {
     destination: Type.Optional(field.text('changing it needs consume rights on the log')),
     active: Type.Optional(field.boolean('true re-activates: delivery resumes at the cursor with a fresh retry schedule')),
     headers: headers(),
+    ...deliveryOptions,
   }),
   response: schemas.egressWebhook,
 };
+
+/** The filter and rate limit as the core takes them: lists left out stay as they are, null clears one, 0 lifts the limit. */
+function deliveryOptionsOf(body: { filter_event_types?: string[] | null; filter_channels?: string[] | null; rate_limit?: number }) {
+  const { filter_event_types: eventTypes, filter_channels: channels, rate_limit: rateLimit } = body;
+  const filter = eventTypes === undefined && channels === undefined ? undefined : { eventTypes: eventTypes ?? undefined, channels: channels ?? undefined };
+  if (filter && eventTypes === null) filter.eventTypes = [];
+  if (filter && channels === null) filter.channels = [];
+  return { filter, rateLimit: rateLimit === undefined ? undefined : rateLimit || null };
+}
 
 export function egressRoutes({ egress }: AppDeps): Route[] {
   const allowed = (action: 'get' | 'update' | 'delete' | 'rotate' | 'status') => (request: { params: { webhook_id: string } }) => [
     { subject: 'egress_webhooks' as const, action, objectId: request.params.webhook_id },
   ];
   const updateWebhook = async (request: RouteRequest<typeof update>) =>
-    klevEgressWebhook(await egress.update(request.principal!, request.params.webhook_id, request.body));
+    klevEgressWebhook(await egress.update(request.principal!, request.params.webhook_id, { ...request.body, ...deliveryOptionsOf(request.body) }));
   const updateRoute = (method: 'POST' | 'PATCH') =>
     route({
       method,
@@ -72,6 +89,7 @@ export function egressRoutes({ egress }: AppDeps): Route[] {
             }),
           ),
           headers: headers(),
+          ...deliveryOptions,
         }),
         response: schemas.egressWebhook,
       },
@@ -87,6 +105,7 @@ export function egressRoutes({ egress }: AppDeps): Route[] {
           mode: mode || undefined,
           signing: signing || undefined,
           headers,
+          ...deliveryOptionsOf(request.body),
         });
         return klevEgressWebhook(webhook, secret);
       },

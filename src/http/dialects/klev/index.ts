@@ -7,6 +7,7 @@ import { errorHandler } from '../../errors.js';
 import { documentRoute } from '../../openapi.js';
 import { ResponseBudget } from '../../response-budget.js';
 import { registerRoutes, route } from '../../router.js';
+import { deliveryRoutes } from './deliveries.js';
 import { egressRoutes } from './egress.js';
 import { ingressRoutes } from './ingress.js';
 import { logRoutes } from './logs.js';
@@ -73,6 +74,7 @@ export async function klevApi(app: FastifyInstance, { deps, maxResponseBytes, re
     ...messageRoutes(deps, { maxResponseBytes, responses: new ResponseBudget(RESPONSES_IN_FLIGHT * maxResponseBytes, requestTimeoutMs) }),
     ...offsetRoutes(deps),
     ...egressRoutes(deps),
+    ...deliveryRoutes(deps),
     ...ingressRoutes(deps),
   ]);
 }

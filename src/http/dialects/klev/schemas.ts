@@ -70,6 +70,9 @@ export const egressWebhook = Type.Object({
   mode: Type.String({ description: 'hooklog extension: ordered or parallel' }),
   signing: Type.String({ description: 'hooklog extension: klev or standard-webhooks' }),
   headers: Type.Record(Type.String(), Type.String(), { description: 'hooklog extension: sent with every request' }),
+  filter_event_types: Type.Array(Type.String(), { description: 'hooklog extension: only messages of these event types are sent; empty: all' }),
+  filter_channels: Type.Array(Type.String(), { description: 'hooklog extension: only messages in one of these channels are sent; empty: all' }),
+  rate_limit: optional(Type.Integer({ description: 'hooklog extension: at most this many requests per second' })),
   secret: optional(Type.String({ description: 'shown at creation and rotation only' })),
 });
 export const egressStatus = Type.Object({
@@ -83,6 +86,52 @@ export const egressStatus = Type.Object({
   deliver_resp: optional(Type.String()),
   deliver_error: optional(Type.String()),
   next_deliver_time: optional(Type.Integer()),
+});
+
+export const attempt = Type.Object({
+  attempt_id: Type.String(),
+  webhook_id: Type.String(),
+  offset: Type.Integer(),
+  attempt: Type.Integer({ description: 'scheduled attempts count 1, 2, … per message; a manual one is 1' }),
+  trigger: Type.Union([Type.Literal('scheduled'), Type.Literal('manual')]),
+  time: Type.Integer({ description: 'when it was sent, in microseconds' }),
+  status_code: optional(Type.Integer({ description: 'absent when no answer came' })),
+  duration_ms: Type.Integer(),
+  response: Type.String({ description: 'the answer body, truncated' }),
+  error: optional(Type.String()),
+});
+export const attemptPage = Type.Object({
+  attempts: Type.Array(attempt),
+  next_cursor: Type.Union([Type.String(), Type.Null()], { description: 'pass as cursor for the next, older page; null on the last' }),
+});
+export const task = Type.Object({
+  task_id: Type.String(),
+  webhook_id: Type.String(),
+  kind: Type.Union([Type.Literal('resend'), Type.Literal('replay'), Type.Literal('recover')]),
+  status: Type.Union([Type.Literal('running'), Type.Literal('finished'), Type.Literal('failed')]),
+  since: optional(Type.Integer()),
+  until: optional(Type.Integer()),
+  since_time: optional(Type.Integer()),
+  until_time: optional(Type.Integer()),
+  position: Type.Integer({ description: 'the next offset the task looks at' }),
+  end_offset: Type.Integer(),
+  progress: Type.Number({ description: 'from 0 to 1' }),
+  total: Type.Integer({ description: 'messages to send, as far as known when the task began' }),
+  sent: Type.Integer(),
+  succeeded: Type.Integer(),
+  failed: Type.Integer(),
+  error: optional(Type.String()),
+  created_at: Type.Integer(),
+  updated_at: Type.Integer(),
+});
+const count = Type.Integer({ minimum: 0 });
+export const summary = Type.Object({
+  webhook_id: Type.String(),
+  active: Type.Boolean(),
+  next_offset: Type.Integer(),
+  end_offset: Type.Integer(),
+  lag: Type.Integer({ description: 'messages between the cursor and the end of the log' }),
+  counts: Type.Object({ pending: count, sending: count, success: count, failed: count, skipped: count }),
 });
 
 export const ingressWebhook = Type.Object({

@@ -1,4 +1,6 @@
-import type { CursorOffset, EgressWebhook, IngressWebhook, Log, Token } from '../../../domain/types.js';
+import { fail } from '../../../domain/errors.js';
+import type { CursorOffset, DeliveryAttempt, DeliveryTask, EgressWebhook, IngressWebhook, Log, Token } from '../../../domain/types.js';
+import type { DeliverySummary } from '../../../egress/deliveries.js';
 import type { EgressStatus } from '../../../egress/egress-webhooks.js';
 import { providerOf } from '../../../ingress/providers/registry.js';
 
@@ -41,8 +43,66 @@ export function klevEgressWebhook(webhook: EgressWebhook, secret?: string) {
     mode: webhook.mode,
     signing: webhook.signing,
     headers: webhook.headers,
+    filter_event_types: webhook.filter.eventTypes,
+    filter_channels: webhook.filter.channels,
+    ...(webhook.rateLimit !== null && { rate_limit: webhook.rateLimit }),
     ...(secret !== undefined && { secret }),
   };
+}
+
+/** Attempt ids are the store's sequence numbers, shown as `atm_<n>`. */
+export function attemptId(id: number): string {
+  return `atm_${id}`;
+}
+
+export function parseAttemptId(raw: string, name: string): number {
+  const id = /^atm_[1-9]\d{0,15}$/.test(raw) ? Number(raw.slice(4)) : NaN;
+  if (!Number.isSafeInteger(id)) fail('id_invalid', `${name} must be 'atm_' followed by a number, got ${JSON.stringify(raw)}`);
+  return id;
+}
+
+/** An attempt; times in microseconds, as message times. */
+export function klevAttempt(attempt: DeliveryAttempt) {
+  return {
+    attempt_id: attemptId(attempt.id!),
+    webhook_id: attempt.webhookId,
+    offset: attempt.offset,
+    attempt: attempt.attempt,
+    trigger: attempt.trigger,
+    time: attempt.time * 1000,
+    ...(attempt.statusCode !== null && { status_code: attempt.statusCode }),
+    duration_ms: Math.round(attempt.durationMs),
+    response: attempt.response,
+    ...(attempt.error && { error: attempt.error }),
+  };
+}
+
+export function klevTask(task: DeliveryTask) {
+  const span = task.endOffset - (task.kind === 'recover' || task.byTime ? 0 : task.since);
+  return {
+    task_id: task.id,
+    webhook_id: task.webhookId,
+    kind: task.kind,
+    status: task.status,
+    ...(task.kind === 'recover' ? { since: task.since * 1000 } : task.byTime ? { since_time: task.since } : { since: task.since }),
+    ...(task.byTime && task.until !== null && { until_time: task.until }),
+    ...(task.kind !== 'recover' && !task.byTime && { until: task.endOffset }),
+    position: task.position,
+    end_offset: task.endOffset,
+    // Position through the range: for a recover, of the offsets below end_offset.
+    progress: span > 0 ? Math.min(1, (task.position - (task.endOffset - span)) / span) : 1,
+    total: task.total,
+    sent: task.sent,
+    succeeded: task.succeeded,
+    failed: task.failed,
+    ...(task.error && { error: task.error }),
+    created_at: task.createdAt * 1000,
+    updated_at: task.updatedAt * 1000,
+  };
+}
+
+export function klevSummary({ webhook, counts, lag, endOffset }: DeliverySummary) {
+  return { webhook_id: webhook.id, active: webhook.state.active, next_offset: webhook.state.nextOffset, end_offset: endOffset, lag, counts };
 }
 
 /** klev's status: times in unix seconds; fields about the last attempt appear once there was one. */
