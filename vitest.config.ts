@@ -13,6 +13,7 @@ const API_TESTS = [
   'test/egress.api.test.ts',
   'test/egress.delivery.test.ts',
   'test/egress.options.test.ts',
+  'test/egress.operations.test.ts',
   'test/ingress.*.test.ts',
   'test/retention.test.ts',
   'test/cli.egress.test.ts',

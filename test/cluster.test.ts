@@ -124,6 +124,43 @@ describe.runIf(await postgresAvailable())('several nodes on one PostgreSQL datab
     expect(attempts.rows[0].n).toBe(paths.length * total);
   });
 
+  it('a resend, replay and recover through node A are sent by node B, which holds the lease', async () => {
+    await setUp();
+    const b = await start();
+    const r = await receiver();
+    const log = (await request(b.url, 'POST', '/logs', { body: {} })).body.log_id;
+    const webhook = (await request(b.url, 'POST', '/egress_webhooks', { body: { log_id: log, destination: r.url, mode: 'parallel' } })).body.webhook_id;
+    r.respond = (arrived) => (JSON.parse(arrived.body.toString()).value === 'broken' ? { status: 500 } : undefined);
+    await request(b.url, 'POST', `/messages/${log}`, { body: { messages: [{ value: 'a' }, { value: 'broken' }] } });
+    await r.waitFor(5);
+    const owner = async () => (await adminQuery(`SELECT lease_owner FROM ${schema.name}.egress_webhooks`)).rows[0].lease_owner as string;
+    const holder = await owner();
+    expect(holder).toBeTruthy();
+
+    // A serves the API only: it can never hold the lease.
+    const a = await start('--role', 'api');
+    const finished = async (path: string, body: object) => {
+      const answer = await request(a.url, 'POST', `/egress_webhook/${webhook}/${path}`, { body });
+      expect(answer.status).toBe(202);
+      return eventually(async () => {
+        const task = (await request(a.url, 'GET', `/tasks/${answer.body.task_id}`)).body;
+        expect(task.status).toBe('finished');
+        return task;
+      }, 15_000);
+    };
+    expect(await finished('resend', { offset: 0 })).toMatchObject({ sent: 1, succeeded: 1 });
+    expect(await finished('replay', { since: 0, until: 2 })).toMatchObject({ sent: 2, succeeded: 1, failed: 1 });
+    r.respond = undefined;
+    expect(await finished('recover', { since: 0 })).toMatchObject({ sent: 1, succeeded: 1 });
+    const manual = (await request(a.url, 'GET', `/egress_webhook/${webhook}/attempts`, { query: { limit: 100 } })).body.attempts.filter(
+      (attempt: { trigger: string }) => attempt.trigger === 'manual',
+    );
+    // A replay's attempts run side by side, in any order.
+    expect(manual.map((attempt: { offset: number }) => attempt.offset).sort()).toEqual([0, 0, 1, 1]);
+    expect(await owner()).toBe(holder);
+    expect((await request(a.url, 'GET', `/egress_webhook/${webhook}/summary`)).body.counts).toMatchObject({ success: 2, failed: 0 });
+  });
+
   it('kill -9 of a worker mid-delivery: the other takes its webhooks over and delivers every message, in order', async () => {
     await setUp();
     const api = await start('--role', 'api');

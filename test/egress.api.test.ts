@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
-import { type Receiver, startReceiver } from './helpers/receiver.js';
+import { egressSetUp, egressTearDown } from './helpers/egress.js';
+import type { Receiver } from './helpers/receiver.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
 describe('egress webhooks API', () => {
@@ -9,14 +10,9 @@ describe('egress webhooks API', () => {
   const create = (body: Record<string, unknown>) => s.request('POST', '/egress_webhooks', { body: { log_id: log, destination: receiver.url, ...body } });
 
   beforeEach(async () => {
-    s = await startTestServer({ allowPrivateDestinations: true });
-    receiver = await startReceiver();
-    log = (await s.request('POST', '/logs', { body: {} })).body.log_id;
+    ({ s, receiver, log } = await egressSetUp());
   });
-  afterEach(async () => {
-    await s.close();
-    await receiver.close();
-  });
+  afterEach(() => egressTearDown({ s, receiver }));
 
   it('creates a webhook with the documented shape and a secret shown once', async () => {
     const res = await create({ metadata: 'notify' });

@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { hostname } from 'node:os';
 import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
+import { egressSetUp, egressTearDown, FAST_RETRIES } from './helpers/egress.js';
 import { type Received, type Receiver, startReceiver } from './helpers/receiver.js';
 import { eventually, startTestServer, type TestServer } from './helpers/server.js';
 
@@ -24,14 +25,9 @@ describe('egress delivery', () => {
   const values = () => receiver.received.map((r) => JSON.parse(r.body.toString()).value);
 
   beforeEach(async () => {
-    s = await startTestServer({ allowPrivateDestinations: true, retrySchedule: [0, 0.1, 0.1, 0.1], deliveryTimeoutSeconds: 0.5 });
-    receiver = await startReceiver();
-    log = (await s.request('POST', '/logs', { body: {} })).body.log_id;
+    ({ s, receiver, log } = await egressSetUp(FAST_RETRIES));
   });
-  afterEach(async () => {
-    await s.close();
-    await receiver.close();
-  });
+  afterEach(() => egressTearDown({ s, receiver }));
 
   it('POSTs each new message once, in offset order, as signed klev JSON', async () => {
     const { webhook_id, secret } = await webhook();

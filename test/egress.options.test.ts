@@ -1,7 +1,8 @@
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Received, type Receiver, startReceiver } from './helpers/receiver.js';
-import { eventually, startTestServer, type TestServer } from './helpers/server.js';
+import { egressSetUp, egressTearDown, FAST_RETRIES } from './helpers/egress.js';
+import type { Received, Receiver } from './helpers/receiver.js';
+import { eventually, type TestServer } from './helpers/server.js';
 import { snapshotStore } from './helpers/snapshot.js';
 
 /** Verifies a request with the standardwebhooks library, as a receiver would; false when it refuses. */
@@ -24,14 +25,9 @@ describe('egress destination options', () => {
   const values = () => receiver.received.map((r) => JSON.parse(r.body.toString()).value as string);
 
   beforeEach(async () => {
-    s = await startTestServer({ allowPrivateDestinations: true, retrySchedule: [0, 0.1, 0.1, 0.1], deliveryTimeoutSeconds: 0.5 });
-    receiver = await startReceiver();
-    log = (await s.request('POST', '/logs', { body: {} })).body.log_id;
+    ({ s, receiver, log } = await egressSetUp(FAST_RETRIES));
   });
-  afterEach(async () => {
-    await s.close();
-    await receiver.close();
-  });
+  afterEach(() => egressTearDown({ s, receiver }));
 
   it('signs with the Standard Webhooks headers, verified by the standardwebhooks library, also during a rotation', async () => {
     const created = await create({ signing: 'standard-webhooks' });

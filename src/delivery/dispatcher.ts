@@ -17,6 +17,8 @@ const IDLE_MS = 30_000;
 const FOREVER_MS = 2 ** 31 - 1;
 /** How long a lane waits after its store failed (the database is down) before it tries again. */
 const STORE_RETRY_MS = 1_000;
+/** Manual attempts of a task in flight at once. */
+const TASK_CONCURRENCY = 8;
 
 export interface Sender {
   post(url: string, body: Buffer, headers: Record<string, string>, signal?: AbortSignal): Promise<OutboundResponse>;
@@ -66,9 +68,9 @@ export class Dispatcher {
     this.timer.unref();
   }
 
-  /** The offset this node is sending to a webhook right now, if any. */
-  sending(id: string): number | undefined {
-    return this.lanes.get(id)?.inFlight;
+  /** The offsets this node is sending to a webhook right now. */
+  sending(id: string): number[] {
+    return [...(this.lanes.get(id)?.inFlight ?? [])];
   }
 
   /** A webhook was created, changed or deleted, or got a task: its lane re-reads it at once, or a node claims it. */
@@ -159,8 +161,8 @@ export class Dispatcher {
 }
 
 class Lane {
-  /** The offset being sent, while a request is in flight. */
-  inFlight: number | undefined;
+  /** The offsets being sent right now. */
+  readonly inFlight = new Set<number>();
   private readonly halted = new AbortController();
   private poked = new AbortController();
   private readonly done: Promise<void>;
@@ -385,12 +387,12 @@ class Lane {
         body: payload.body,
       }),
     };
-    this.inFlight = message.offset;
+    this.inFlight.add(message.offset);
     try {
       const response = await this.deps.sender.post(webhook.destination, payload.body, headers, this.halted.signal);
       return this.halted.signal.aborted ? undefined : { response, sentAtMs, endedAtMs: Date.now() };
     } finally {
-      this.inFlight = undefined;
+      this.inFlight.delete(message.offset);
     }
   }
 
@@ -440,36 +442,36 @@ class Lane {
   private async runTask(webhook: EgressWebhook, task: DeliveryTask): Promise<void> {
     const { store } = this.deps;
     const { batch, through } = await this.taskMessages(webhook, task);
-    let { position, sent, succeeded: ok, failed } = task;
-    let cut = false;
-    for (const message of batch) {
-      if (this.halted.signal.aborted || this.poked.signal.aborted || Date.now() >= this.leasedUntil()) {
-        cut = true;
-        break;
-      }
-      const inRange = !task.byTime || (message.time >= task.since && message.time < (task.until ?? Number.POSITIVE_INFINITY));
-      // A resend is asked for one message by name; replays and recoveries send what the filter lets through.
-      if (inRange && (task.kind === 'resend' || wants(webhook.filter, message.attributes))) {
-        const delivered = await this.manualAttempt(webhook, message);
-        if (delivered === undefined) {
-          cut = true;
-          break;
-        }
-        sent++;
-        if (delivered) ok++;
+    // A resend is asked for one message by name; replays and recoveries send what the filter lets through.
+    const chosen = batch.filter(
+      (message) =>
+        (!task.byTime || (message.time >= task.since && message.time < (task.until ?? Number.POSITIVE_INFINITY))) &&
+        (task.kind === 'resend' || wants(webhook.filter, message.attributes)),
+    );
+    let next = 0;
+    let [ok, failed, cut] = [0, 0, false];
+    // Manual attempts keep no order: a few at once make a large replay take minutes, not hours.
+    const worker = async () => {
+      while (next < chosen.length && !cut) {
+        // Nothing is sent once the lease may have passed to another node.
+        if (this.halted.signal.aborted || Date.now() >= this.leasedUntil()) cut = true;
+        const delivered = cut ? undefined : await this.manualAttempt(webhook, chosen[next++]!);
+        if (delivered === undefined) cut = true;
+        else if (delivered) ok++;
         else failed++;
       }
-      position = message.offset + 1;
-    }
-    // Offsets found but gone from the log (retention) are passed over too.
-    if (!cut) position = Math.max(position, through ?? task.endOffset);
+    };
+    await Promise.all(Array.from({ length: TASK_CONCURRENCY }, worker));
+    // Cut short: the chunk's progress is not saved, so the next holder sends it again (at least once, never skipped).
+    if (cut) return;
+    const position = through ?? task.endOffset;
     const done = position >= task.endOffset;
     const saved = {
       ...task,
       position: done ? task.endOffset : position,
-      sent,
-      succeeded: ok,
-      failed,
+      sent: task.sent + chosen.length,
+      succeeded: task.succeeded + ok,
+      failed: task.failed + failed,
       status: done ? 'finished' : task.status,
       updatedAt: Date.now(),
     } as const;

@@ -40,8 +40,8 @@ export class Deliveries {
   constructor(
     private readonly store: EgressStore,
     private readonly logs: Pick<LogStore, 'get'>,
-    /** The offset this node is sending to a webhook right now, if it holds the webhook. */
-    private readonly sending: (webhookId: string) => number | undefined,
+    /** The offsets this node is sending to a webhook right now, if it holds the webhook. */
+    private readonly sending: (webhookId: string) => number[],
   ) {}
 
   async attempts(webhookId: string, query: AttemptQuery): Promise<AttemptPage> {
@@ -64,8 +64,10 @@ export class Deliveries {
     const cursor = webhook.state.nextOffset;
     const stored = await this.store.deliveryCounts(webhookId, cursor);
     const lag = Math.max(0, endOffset - cursor);
-    const sending = this.sending(webhookId) === undefined ? 0 : 1;
-    return { webhook, counts: { ...stored, pending: stored.pending + lag - sending, sending }, lag, endOffset };
+    // The cursor's message in flight is sending rather than pending; a task's are counted by their last outcome as well.
+    const sending = this.sending(webhookId);
+    const fromCursor = sending.filter((offset) => offset >= cursor).length;
+    return { webhook, counts: { ...stored, pending: stored.pending + lag - fromCursor, sending: sending.length }, lag, endOffset };
   }
 
   /** Sends one message again: one manual attempt, whatever its state and the filter. */

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { demand, onLog, type Principal } from '../auth/principal.js';
 import { hostOf, isRefusedAddress } from '../delivery/address-policy.js';
+import { EVENT_TYPE_RULE, isEventType, isLabel, LABEL_RULE } from '../domain/attributes.js';
 import { fail } from '../domain/errors.js';
 import { newId, randomBase62 } from '../domain/ids.js';
 import type { DeliveryMode, EgressFilter, EgressPayload, EgressSigning, EgressWebhook } from '../domain/types.js';
@@ -149,23 +150,21 @@ export class EgressWebhooks {
   }
 }
 
-/** Svix's limits on an endpoint's filter, and the shapes of event types and channels. */
+/** Svix's limits on an endpoint's filter; the names are those messages may carry (domain/attributes.ts). */
 const MAX_FILTER_EVENT_TYPES = 1000;
 const MAX_FILTER_CHANNELS = 10;
-const EVENT_TYPE = /^[a-zA-Z0-9\-_.]{1,256}$/;
-const CHANNEL = /^[a-zA-Z0-9\-_.:]{1,128}$/;
 const MAX_RATE_LIMIT = 65_535;
 
 function checkFilter(filter: EgressFilter): EgressFilter {
-  const check = (list: string[], name: string, max: number, pattern: RegExp, shape: string) => {
+  const check = (list: string[], name: string, max: number, fits: (text: string) => boolean, rule: string) => {
     if (list.length > max) fail('field_invalid', `${name}: at most ${max} may be given`);
-    const bad = list.find((item) => !pattern.test(item));
-    if (bad !== undefined) fail('field_invalid', `${name}: ${JSON.stringify(bad)} is not ${shape}`);
+    const bad = list.find((item) => !fits(item));
+    if (bad !== undefined) fail('field_invalid', `${name}: ${JSON.stringify(bad)} is not ${rule}`);
     return [...new Set(list)];
   };
   return {
-    eventTypes: check(filter.eventTypes, 'filter_event_types', MAX_FILTER_EVENT_TYPES, EVENT_TYPE, '1 to 256 of a-z, A-Z, 0-9, -, _ and .'),
-    channels: check(filter.channels, 'filter_channels', MAX_FILTER_CHANNELS, CHANNEL, '1 to 128 of a-z, A-Z, 0-9, -, _, . and :'),
+    eventTypes: check(filter.eventTypes, 'filter_event_types', MAX_FILTER_EVENT_TYPES, isEventType, EVENT_TYPE_RULE),
+    channels: check(filter.channels, 'filter_channels', MAX_FILTER_CHANNELS, isLabel, LABEL_RULE),
   };
 }
 
