@@ -3,6 +3,7 @@ import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { useCliServer } from './helpers/cli.js';
 import { BIN, freePort, runCli } from './helpers/process.js';
+import { startReceiver } from './helpers/receiver.js';
 import { eventually } from './helpers/server.js';
 
 /** Runs `hooklog receive` and collects what it prints. */
@@ -137,5 +138,49 @@ describe('CLI: egress webhooks and receive', () => {
     expect((await post(`t=${t};v1=${sign(secret, t, raw)}`, raw, 'application/octet-stream')).status).toBe(200);
     await until(() => receive.output.stdout.includes('Payload (9 bytes): raw bytes'));
     receive.proc.kill();
+  });
+
+  it('filters and rate-limits, then lists attempts, summarises, and resends, replays and recovers, following each task to its end', async () => {
+    const receiver = await startReceiver();
+    receiver.respond = (request) => (JSON.parse(request.body.toString()).value === 'bad' ? { status: 500 } : undefined);
+    try {
+      const log = await cli('logs', 'create');
+      const webhook = await cli(
+        ...['egress-webhooks', 'create', '--log-id', log.log_id, '--destination', receiver.url, '--mode', 'parallel'],
+        ...['--filter-event-type', 'a.b', '--filter-event-type', 'c.d', '--filter-channel', 'eu', '--rate-limit', '50'],
+      );
+      expect(webhook).toMatchObject({ filter_event_types: ['a.b', 'c.d'], filter_channels: ['eu'], rate_limit: 50 });
+      const id = webhook.webhook_id;
+      await cli('publish', log.log_id, '--value', 'good', '--event-type', 'a.b', '--channel', 'eu');
+      await cli('publish', log.log_id, '--value', 'bad', '--event-type', 'c.d', '--channel', 'eu');
+      await cli('publish', log.log_id, '--value', 'skipped', '--event-type', 'x.y');
+      await eventually(async () => expect((await cli('egress-webhooks', 'summary', id)).counts).toMatchObject({ success: 1, failed: 1, skipped: 1 }));
+
+      const page = await cli('egress-webhooks', 'attempts', id, '--status', 'failed', '--limit', '1');
+      expect(page.attempts).toHaveLength(1);
+      expect(page.attempts[0]).toMatchObject({ offset: 1, status_code: 500, trigger: 'scheduled' });
+      const older = await cli('egress-webhooks', 'attempts', id, '--status', 'failed', '--cursor', page.next_cursor);
+      expect(older.attempts.every((a: { attempt_id: string }) => a.attempt_id !== page.attempts[0].attempt_id)).toBe(true);
+      expect(await cli('egress-webhooks', 'attempts', id, page.attempts[0].attempt_id)).toEqual(page.attempts[0]);
+
+      // Each waits for its task and prints it as it ended.
+      expect(await cli('egress-webhooks', 'resend', id, '--offset', '0')).toMatchObject({ kind: 'resend', status: 'finished', sent: 1, succeeded: 1 });
+      expect(await cli('egress-webhooks', 'replay', id, '--since', '0', '--until', '3')).toMatchObject({ status: 'finished', sent: 2, failed: 1 });
+      receiver.respond = undefined;
+      const recovered = await cli('egress-webhooks', 'recover', id, '--since', '2020-01-01T00:00:00Z');
+      expect(recovered).toMatchObject({ kind: 'recover', status: 'finished', sent: 1, succeeded: 1 });
+      expect(await cli('egress-webhooks', 'task', recovered.task_id)).toEqual(recovered);
+      const manual = (await cli('egress-webhooks', 'attempts', id, '--limit', '100')).attempts.filter((a: { trigger: string }) => a.trigger === 'manual');
+      expect(manual).toHaveLength(4);
+      expect((await cli('egress-webhooks', 'summary', id)).counts).toMatchObject({ success: 2, failed: 0, skipped: 1 });
+
+      const noWait = await cli('egress-webhooks', 'replay', id, '--since', '0', '--no-wait');
+      expect(noWait).toMatchObject({ kind: 'replay', total: 3 });
+      const refused = await runCli(['egress-webhooks', 'recover', id, '--since', 'yesterday'], fixture.env);
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toContain('--since must be microseconds since the epoch or a date');
+    } finally {
+      await receiver.close();
+    }
   });
 });

@@ -78,6 +78,14 @@ describe('egress delivery operations', () => {
     await publish({ value: 'any type', event_type: 'order.paid', channels: ['eu'] });
     await receiver.waitFor(3);
     expect(valuesReceived()[2]).toBe('any type');
+    // A skip right after an attempt moves the cursor on: the lane once went back to it, again and again, and
+    // the next publish waited behind its writes for seconds.
+    await publish({ value: 'skipped last', channels: ['us'] });
+    await eventually(async () => expect((await summary(id)).counts.skipped).toBe(4));
+    const published = Date.now();
+    await publish({ value: 'next', channels: ['eu'] });
+    expect(Date.now() - published).toBeLessThan(2_000);
+    await receiver.waitFor(4, 2_000);
   });
 
   it('refuses a bad filter or rate limit, changing nothing', async () => {
@@ -136,7 +144,9 @@ describe('egress delivery operations', () => {
     const replay = await s.request('POST', `/egress_webhook/${id}/replay`, { body: { since: 0, until: 2 } });
     expect(replay.status).toBe(202);
     expect(await finished(replay.body.task_id)).toMatchObject({ kind: 'replay', since: 0, until: 2, total: 2, sent: 2, succeeded: 2 });
-    expect(offsetsReceived()).toEqual([0, 1, 2, 1, 0, 1]);
+    // A replay's attempts run side by side, in any order.
+    expect(offsetsReceived().slice(0, 4)).toEqual([0, 1, 2, 1]);
+    expect(offsetsReceived().slice(4).sort()).toEqual([0, 1]);
     expect((await s.request('GET', `/egress_webhook/${id}/status`)).body.next_offset).toBe(3);
 
     // By time: only message 2's time is in [its time, its time + 1).

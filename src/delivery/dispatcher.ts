@@ -327,6 +327,7 @@ class Lane {
   /** A message the filter turns away is recorded as skipped, and the cursor moves past it. */
   private skip(state: DeliveryState, message: Message): DeliveryState {
     const skipped = { ...state, nextOffset: message.offset + 1 };
+    this.own = skipped;
     this.record({ delivery: { offset: message.offset, status: 'skipped', nextAttemptAt: null, statusCode: null, at: Date.now() }, state: skipped });
     return skipped;
   }

@@ -67,7 +67,12 @@ export class Deliveries {
     // The cursor's message in flight is sending rather than pending; a task's are counted by their last outcome as well.
     const sending = this.sending(webhookId);
     const fromCursor = sending.filter((offset) => offset >= cursor).length;
-    return { webhook, counts: { ...stored, pending: stored.pending + lag - fromCursor, sending: sending.length }, lag, endOffset };
+    return {
+      webhook,
+      counts: { pending: stored.pending + lag - fromCursor, sending: sending.length, success: stored.success, failed: stored.failed, skipped: stored.skipped },
+      lag,
+      endOffset,
+    };
   }
 
   /** Sends one message again: one manual attempt, whatever its state and the filter. */
