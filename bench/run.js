@@ -256,9 +256,9 @@ async function delivery(backend, nodeCount = 1) {
   const message = { value: value100 };
 
   /** Publishes `count` messages to a fresh log with `webhooks` webhooks, returns deliveries per second. */
-  const throughput = async (webhooks, count) => {
+  const throughput = async (webhooks, count, mode = 'ordered') => {
     const log = (await api(server.url, 'POST', '/logs', {})).log_id;
-    for (let i = 0; i < webhooks; i++) await api(server.url, 'POST', '/egress_webhooks', { log_id: log, destination: receiver.url });
+    for (let i = 0; i < webhooks; i++) await api(server.url, 'POST', '/egress_webhooks', { log_id: log, destination: receiver.url, mode });
     await balanced(webhooks);
     await stats();
     const started = performance.now();
@@ -298,14 +298,83 @@ async function delivery(backend, nodeCount = 1) {
     return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), rate: total / ((performance.now() - started) / 1000) };
   };
 
-  const results = { one: [], hundred: [], steady: [] };
+  const results = { one: [], hundred: [], hundredParallel: [], steady: [] };
   for (let i = 0; i < RUNS; i++) {
     if (nodeCount === 1) results.one.push(await throughput(1, 10_000));
     results.hundred.push(await throughput(100, 200));
+    if (nodeCount === 1) results.hundredParallel.push(await throughput(100, 200, 'parallel'));
     if (nodeCount === 1) results.steady.push(await steady());
   }
   await Promise.all(servers.map((s) => s.stop()));
   await receiver.stop();
+  await db.drop();
+  return results;
+}
+
+const HISTORY = Number(process.env.BENCH_ATTEMPTS ?? 1_000_000);
+
+/**
+ * Reading back a long attempt history: one destination with HISTORY attempts
+ * (written straight into the database, as a year of deliveries would leave
+ * them), then pages of 100 read through the API: the newest, one message's,
+ * the failed ones, and a page deep in the history by cursor.
+ */
+async function attemptHistory(backend) {
+  const db = await freshBackend(backend);
+  const env = { ...db.env, HOOKLOG_ALLOW_PRIVATE_DESTINATIONS: 'true' };
+  let [server] = await nodes(env, 1);
+  const log = (await api(server.url, 'POST', '/logs', {})).log_id;
+  // How long a replay of 100,000 messages takes to answer: it only stores a task (the target is < 100 ms).
+  for (let i = 0; i < 10; i++) {
+    await api(server.url, 'POST', `/messages/${log}`, { messages: Array.from({ length: 10_000 }, () => ({ value: value100 })) });
+  }
+  const replayed = (await api(server.url, 'POST', '/egress_webhooks', { log_id: log, destination: 'http://127.0.0.1:9/' })).webhook_id;
+  const replayMs = [];
+  for (let i = 0; i < 5; i++) {
+    const started = performance.now();
+    await api(server.url, 'POST', `/egress_webhook/${replayed}/replay`, { since: 0 });
+    replayMs.push(performance.now() - started);
+  }
+  await api(server.url, 'DELETE', `/egress_webhook/${replayed}`);
+  // Made at the end of the log, it sends nothing: its history is only what is written below.
+  const webhook = (await api(server.url, 'POST', '/egress_webhooks', { log_id: log, destination: 'http://127.0.0.1:9/' })).webhook_id;
+  const seed = `SELECT ?, i / 2, 1 + i % 2, CAST(? AS BIGINT) + i, CASE WHEN i % 10 = 0 THEN 500 ELSE 200 END, 3, 'ok', CASE WHEN i % 10 = 0 THEN 'HTTP 500' ELSE '' END, 'scheduled'`;
+  const columns = 'delivery_attempts (webhook_id, msg_offset, attempt, time, status_code, duration_ms, response, error, trigger)';
+  const since = Date.now() - HISTORY;
+  if (backend.sqliteSync) {
+    await server.stop();
+    const { default: Database } = await import('better-sqlite3');
+    const sqlite = new Database(join(db.env.HOOKLOG_DATA_DIR, 'hooklog.db'));
+    sqlite
+      .prepare(`WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ?) INSERT INTO ${columns} ${seed} FROM n`)
+      .run(HISTORY - 1, webhook, since);
+    sqlite.close();
+    [server] = await nodes(env, 1);
+  } else {
+    let n = 0;
+    const text = `INSERT INTO ${db.schema}.${columns} ${seed.replace(/\?/g, () => `$${++n}`)} FROM generate_series(0, ${HISTORY - 1}) AS i`;
+    const client = new pg.Client({ connectionString: PG_URL });
+    await client.connect();
+    await client.query(text, [webhook, since]);
+    await client.query(`ANALYZE ${db.schema}.delivery_attempts`);
+    await client.end();
+  }
+  const newest = (await api(server.url, 'GET', `/egress_webhook/${webhook}/attempts?limit=1`)).attempts[0].attempt_id;
+  const deep = `atm_${Number(newest.slice(4)) - Math.floor(HISTORY / 2)}`;
+  const pages = {
+    newest: 'limit=100',
+    byMessage: `offset=${Math.floor(HISTORY / 4)}`,
+    failed: 'limit=100&status=failed',
+    deep: `limit=100&cursor=${deep}`,
+  };
+  const results = { replayMs: median(replayMs) };
+  for (const [name, query] of Object.entries(pages)) {
+    results[name] = [];
+    for (let i = 0; i < RUNS; i++) {
+      results[name].push(await load({ url: `${server.url}/egress_webhook/${webhook}/attempts?${query}`, connections: 10, headers: auth }));
+    }
+  }
+  await server.stop();
   await db.drop();
   return results;
 }
@@ -316,6 +385,7 @@ const pick = (runs, field) => median(runs.map((r) => r[field]));
 const base = await baseline();
 const modes = { full: await hooklog({ sqliteSync: 'full' }), normal: await hooklog({ sqliteSync: 'normal' }) };
 const push = await delivery({ sqliteSync: 'full' });
+const history = { sqlite: await attemptHistory({ sqliteSync: 'full' }), postgres: await attemptHistory({}) };
 const postgres = {
   one: await hooklog({ skipIngest: true }),
   two: await hooklog({}, 2),
@@ -356,6 +426,9 @@ console.log('| --- | --- | --- |');
 console.log(`| deliveries to one webhook (10,000 messages) | ≥ 3,000/s | ${fmt(median(push.one))}/s |`);
 console.log(`| deliveries across 100 webhooks (200 messages each) | ≥ 8,000/s | ${fmt(median(push.hundred))}/s |`);
 console.log(
+  `| deliveries across 100 **parallel-mode** webhooks (200 messages each) | ≥ the ordered figure | ${fmt(median(push.hundredParallel))}/s = **${fmt(median(push.hundredParallel) / median(push.hundred), 2)} ×** ordered |`,
+);
+console.log(
   `| publish-to-delivered latency at a steady 1,000 msg/s (${fmt(median(push.steady.map((r) => r.rate)))} msg/s reached) | p99 < 50 ms | p50 ${fmt(median(push.steady.map((r) => r.p50)), 1)} ms, p99 ${fmt(median(push.steady.map((r) => r.p99)), 1)} ms |`,
 );
 
@@ -388,6 +461,22 @@ compare(
 );
 console.log(
   `| publish-to-delivered at 1,000 msg/s, p50 / p99 | ${fmt(median(push.steady.map((r) => r.p50)), 1)} / ${fmt(median(push.steady.map((r) => r.p99)), 1)} ms | ${fmt(median(postgres.pushOne.steady.map((r) => r.p50)), 1)} / ${fmt(median(postgres.pushOne.steady.map((r) => r.p99)), 1)} ms | | | |`,
+);
+
+console.log(`\nReading the attempt history of one destination with ${fmt(HISTORY)} attempts: pages of 100, 10 connections (target: p99 < 20 ms).\n`);
+console.log('| page | SQLite req/s | SQLite p50 / p99 | PostgreSQL req/s | PostgreSQL p50 / p99 |');
+console.log('| --- | --- | --- | --- | --- |');
+for (const [name, what] of [
+  ['newest', 'the newest 100'],
+  ['byMessage', "one message's attempts (`offset=`)"],
+  ['failed', 'the newest 100 failed (`status=failed`)'],
+  ['deep', 'half way back, by `cursor`'],
+]) {
+  const cell = (runs) => `${fmt(pick(runs, 'rps'))} | ${pick(runs, 'p50')} / **${pick(runs, 'p99')} ms**`;
+  console.log(`| ${what} | ${cell(history.sqlite[name])} | ${cell(history.postgres[name])} |`);
+}
+console.log(
+  `\nAnswer to a replay of 100,000 messages (it stores a task; target < 100 ms), median of 5: SQLite ${fmt(history.sqlite.replayMs, 1)} ms, PostgreSQL ${fmt(history.postgres.replayMs, 1)} ms.`,
 );
 
 let lost = false;

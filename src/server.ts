@@ -104,7 +104,7 @@ export async function startServer(config: Config, print: (line: string) => void 
     publisher,
     consumer: new Consumer(store.logs, store.messages, notifier),
     egress: new EgressWebhooks(store.egress, store.logs, config.allowPrivateDestinations),
-    deliveries: new Deliveries(store.egress, store.logs, (id) => dispatcher?.sending(id) ?? []),
+    deliveries: new Deliveries(store.egress, store.logs, store.messages, (id) => dispatcher?.sending(id) ?? []),
     ingress,
     isClosing: () => closing,
   };

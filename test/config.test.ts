@@ -25,6 +25,7 @@ describe('configuration', () => {
       ingressMaxRequestsPerClient: 100,
       allowReadableDataDir: false,
       retentionIntervalSeconds: 30,
+      attemptRetentionDays: 30,
       logLevel: 'info',
       sqliteSync: 'full',
       retrySchedule: [0, 5, 300, 1800, 7200, 18000, 36000, 36000],

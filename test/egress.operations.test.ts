@@ -177,6 +177,62 @@ describe('egress delivery operations', () => {
     expect((await s.request('POST', `/egress_webhook/${id}/recover`, { body: { since } })).body).toMatchObject({ status: 'finished', total: 0 });
   });
 
+  it('stops a running task when its webhook is deleted: nothing more goes out after the answer', async () => {
+    const id = await create({ rate_limit: 20 });
+    await publish(...Array.from({ length: 60 }, (_, i) => `${i}`));
+    const replay = (await s.request('POST', `/egress_webhook/${id}/replay`, { body: { since: 0 } })).body;
+    await receiver.waitFor(5);
+    expect((await s.request('DELETE', `/egress_webhook/${id}`)).status).toBe(200);
+    const atDelete = receiver.received.length;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    // At most the requests already on the wire when the answer went out.
+    expect(receiver.received.length).toBeLessThanOrEqual(atDelete + 1);
+    expect((await s.request('GET', `/tasks/${replay.task_id}`)).body).toMatchObject({ status: 'failed', error: 'the egress webhook was deleted' });
+  });
+
+  it('refuses a resend the filter turns away or of a message the log no longer holds, and tasks on an inactive webhook', async () => {
+    const id = await create({ filter_channels: ['eu'] });
+    await publish({ value: 'theirs', channels: ['us'] }, { value: 'ours', channels: ['eu'] });
+    await receiver.waitFor(1);
+    const refused = await s.request('POST', `/egress_webhook/${id}/resend`, { body: { offset: 0 } });
+    expect(refused.status).toBe(400);
+    expect(refused.body.details).toContain("does not pass the destination's filter");
+    // Compaction keeps only the newest message per key: offset 0 goes.
+    const compacted = (await s.request('POST', '/logs', { body: { compacting: true } })).body.log_id;
+    const other = (await s.request('POST', '/egress_webhooks', { body: { log_id: compacted, destination: receiver.url } })).body.webhook_id;
+    await s.request('POST', `/messages/${compacted}`, {
+      body: {
+        messages: [
+          { key: 'k', value: '1' },
+          { key: 'k', value: '2' },
+        ],
+      },
+    });
+    await s.server.store.retention.compact(compacted, (Date.now() + 1_000) * 1000, 100);
+    const gone = await s.request('POST', `/egress_webhook/${other}/resend`, { body: { offset: 0 } });
+    expect(gone.status).toBe(404);
+    expect(gone.body.error).toBe('ERR_KLEV_API_0110');
+
+    // An ordered webhook that gave up: its failed message shows in the summary, and tasks wait for re-activation.
+    receiver.fallback = { status: 500 };
+    const failing = await create();
+    await publish('x');
+    await eventually(async () => expect((await summary(failing)).active).toBe(false));
+    expect((await summary(failing)).counts).toMatchObject({ failed: 1, pending: 0 });
+    const inactive = await s.request('POST', `/egress_webhook/${failing}/resend`, { body: { offset: 2 } });
+    expect(inactive.status).toBe(409);
+    expect(inactive.body.error).toBe('ERR_KLEV_API_0132');
+  });
+
+  it('runs at most 10 tasks of a webhook at once', async () => {
+    const id = await create({ rate_limit: 1 });
+    await publish('a', 'b');
+    for (let i = 0; i < 10; i++) expect((await s.request('POST', `/egress_webhook/${id}/replay`, { body: { since: 0 } })).status).toBe(202);
+    const eleventh = await s.request('POST', `/egress_webhook/${id}/replay`, { body: { since: 0 } });
+    expect(eleventh.status).toBe(409);
+    expect(eleventh.body.error).toBe('ERR_KLEV_API_0133');
+  });
+
   it('pages through attempts newest first with no duplicate and no gap while new attempts arrive', async () => {
     const id = await create();
     await publish(...Array.from({ length: 30 }, (_, i) => `${i}`));

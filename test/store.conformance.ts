@@ -521,7 +521,8 @@ export function describeStoreConformance(backend: string, harness: StoreHarness,
         });
         await store.egress.recordAttempt(pending(1), 'node-a');
         await store.egress.recordAttempt(pending(2), 'node-a');
-        await store.egress.recordAttempt(record({ ...attempt(webhook.id, 1), trigger: 'manual', statusCode: 502 }, undefined, 'failed'), 'node-a');
+        const manualFailure = record({ ...attempt(webhook.id, 1), trigger: 'manual', statusCode: 502 }, undefined, 'failed');
+        await store.egress.recordAttempt({ ...manualFailure, delivery: { ...manualFailure.delivery, unlessPending: true } }, 'node-a');
         await store.egress.recordAttempt(record({ ...attempt(webhook.id, 2), trigger: 'manual', time: 3_000 }), 'node-a');
         await store.egress.recordAttempt(record({ ...attempt(webhook.id, 3), statusCode: 500, time: 4_000 }, undefined, 'failed'), 'node-a');
         await store.egress.recordAttempt(
@@ -532,11 +533,43 @@ export function describeStoreConformance(backend: string, harness: StoreHarness,
         expect(await store.egress.deliveryCounts(webhook.id, 2)).toEqual({ pending: 1, success: 0, failed: 0, skipped: 0 });
         expect(await store.egress.failedSince(webhook.id, 4_000, 0, 10, 10)).toEqual([3]);
         expect(await store.egress.failedSince(webhook.id, 4_001, 0, 10, 10)).toEqual([]);
-        expect(await store.egress.countFailedSince(webhook.id, 0)).toBe(1);
+        expect(await store.egress.countFailedSince(webhook.id, 0, 10)).toBe(1);
+        expect(await store.egress.countFailedSince(webhook.id, 0, 3)).toBe(0);
         expect(await store.egress.attempts(webhook.id, { offset: 1, limit: 10 })).toHaveLength(2);
         // Not while another node holds the lease.
         await store.egress.recordAttempt(record(attempt(webhook.id, 3)), 'node-b');
         expect(await store.egress.failedSince(webhook.id, 0, 0, 10, 10)).toEqual([3]);
+      });
+
+      it('applies a group of records of one message in order: a failed manual attempt after a settled one leaves it failed', async () => {
+        const log = await makeLog();
+        const webhook = await newWebhook(log.id);
+        await store.egress.claim('node-a', 1_000, 9_000, 10);
+        const at = (offset: number, status: StoredDeliveryStatus, unlessPending = false): DeliveryRecord => ({
+          webhookId: webhook.id,
+          attempt: { ...attempt(webhook.id, offset), statusCode: 500, trigger: unlessPending ? 'manual' : 'scheduled' },
+          delivery: { offset, status, nextAttemptAt: status === 'pending' ? 9_000 : null, statusCode: 500, at: 2_000, unlessPending },
+        });
+        await store.egress.recordAttempt(at(1, 'pending'), 'node-a');
+        await store.egress.recordAttempt(at(2, 'pending'), 'node-a');
+        // One group each: settled then a manual failure; a retry scheduled then a manual failure.
+        await Promise.all([store.egress.recordAttempt(at(1, 'failed'), 'node-a'), store.egress.recordAttempt(at(1, 'failed', true), 'node-a')]);
+        await Promise.all([store.egress.recordAttempt(at(2, 'pending'), 'node-a'), store.egress.recordAttempt(at(2, 'failed', true), 'node-a')]);
+        expect(await store.egress.failedSince(webhook.id, 0, 0, 10, 10)).toEqual([1]);
+        expect(await store.egress.deliveryCounts(webhook.id, 10)).toEqual({ pending: 1, success: 0, failed: 1, skipped: 0 });
+        expect(await store.egress.attempts(webhook.id, { offset: 1, limit: 10 })).toHaveLength(3);
+      });
+
+      it('bounds how far back a filtered page looks', async () => {
+        const log = await makeLog();
+        const webhook = await newWebhook(log.id);
+        await store.egress.claim('node-a', 1_000, 9_000, 10);
+        for (let offset = 0; offset < 5; offset++) await store.egress.recordAttempt(record(attempt(webhook.id, offset)), 'node-a');
+        const ids = (await store.egress.attempts(webhook.id, { limit: 10 })).map((a) => a.id!);
+        expect(await store.egress.attemptFloor(webhook.id, undefined, 2)).toBe(ids[1]);
+        expect(await store.egress.attemptFloor(webhook.id, ids[1], 2)).toBe(ids[3]);
+        expect(await store.egress.attemptFloor(webhook.id, undefined, 6)).toBeUndefined();
+        expect((await store.egress.attempts(webhook.id, { fromId: ids[2], limit: 10 })).map((a) => a.id)).toEqual(ids.slice(0, 3));
       });
 
       it('stores tasks, lists the running ones, and saves progress only under the lease', async () => {
@@ -553,9 +586,17 @@ export function describeStoreConformance(backend: string, harness: StoreHarness,
         const done = { ...first, status: 'finished' as const, position: 10, sent: 10, succeeded: 9, failed: 1, updatedAt: 3_000 };
         expect(await store.egress.saveTask(done, 'node-a')).toBe(true);
         expect(await store.egress.task(first.id)).toEqual(done);
+        // Once another node holds the lease, this one's progress is refused.
+        await store.egress.release('node-a', [webhook.id]);
+        expect(await store.egress.claim('node-b', 1_000, 9_000, 10)).toEqual([webhook.id]);
+        expect(await store.egress.saveTask({ ...second, position: 3 }, 'node-a')).toBe(false);
+        expect((await store.egress.task(second.id))?.position).toBe(0);
         expect((await store.egress.runningTasks(webhook.id)).map((t) => t.id)).toEqual([second.id]);
         await store.egress.delete(webhook.id);
-        expect(await store.egress.task(second.id)).toMatchObject({ status: 'failed', error: 'the egress webhook was deleted' });
+        const ended = await store.egress.task(second.id);
+        expect(ended).toMatchObject({ status: 'failed', error: 'the egress webhook was deleted' });
+        // Dated now, so that retention keeps it readable for the retention period.
+        expect(ended!.updatedAt).toBeGreaterThan(Date.now() - 60_000);
       });
 
       it('forgets delivery history by age, but never pending deliveries or running tasks', async () => {

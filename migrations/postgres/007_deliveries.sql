@@ -37,7 +37,7 @@ CREATE TABLE delivery_tasks (
   by_time    boolean NOT NULL,
   position   bigint NOT NULL,        -- the next offset to consider
   end_offset bigint NOT NULL,        -- exclusive
-  total      bigint NOT NULL,
+  total      bigint,          -- NULL: not known (a replay by time)
   sent       bigint NOT NULL,
   succeeded  bigint NOT NULL,
   failed     bigint NOT NULL,

@@ -37,7 +37,7 @@ CREATE TABLE delivery_tasks (
   by_time    INTEGER NOT NULL,
   position   INTEGER NOT NULL,        -- the next offset to consider
   end_offset INTEGER NOT NULL,        -- exclusive
-  total      INTEGER NOT NULL,
+  total      INTEGER,          -- NULL: not known (a replay by time)
   sent       INTEGER NOT NULL,
   succeeded  INTEGER NOT NULL,
   failed     INTEGER NOT NULL,

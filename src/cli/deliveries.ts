@@ -23,7 +23,7 @@ interface Task {
   kind: string;
   status: string;
   progress: number;
-  total: number;
+  total?: number;
   sent: number;
   succeeded: number;
   failed: number;
@@ -73,7 +73,7 @@ function taskText(task: Task): string {
     ['kind', task.kind],
     ['status', task.status],
     ['progress', `${Math.round(task.progress * 100)} %`],
-    ['sent', `${task.sent} of ${task.total}`],
+    ['sent', task.total === undefined ? task.sent : `${task.sent} of ${task.total}`],
     ['succeeded', task.succeeded],
     ['failed', task.failed],
     ...(task.error ? [['error', task.error] as [string, string]] : []),
@@ -100,7 +100,7 @@ async function follow(client: ClientOptions, start: Promise<unknown>, opts: Outp
   const terminal = process.stderr.isTTY;
   let shown = '';
   while (opts.wait !== false && task.status === 'running') {
-    const line = `${task.kind} ${task.task_id}: ${Math.round(task.progress * 100)} %, ${task.sent} of ${task.total} sent, ${task.failed} failed`;
+    const line = `${task.kind} ${task.task_id}: ${Math.round(task.progress * 100)} %, ${task.sent}${task.total === undefined ? '' : ` of ${task.total}`} sent, ${task.failed} failed`;
     if (line !== shown) process.stderr.write(terminal ? `\r${line}` : `${line}\n`);
     shown = line;
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));

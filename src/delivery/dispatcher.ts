@@ -299,6 +299,8 @@ class Lane {
     if (this.cached && now - this.cached.readAt < IDLE_MS) return this.cached.webhook;
     const webhook = await this.deps.store.get(this.id);
     this.cached = webhook ? { webhook, readAt: now } : null;
+    // Read with the webhook: a task whose announcement was missed starts within IDLE_MS.
+    this.tasks = null;
     return webhook;
   }
 
@@ -335,7 +337,7 @@ class Lane {
   /** Sends one message on the schedule, records the attempt with the new state, and returns that state. */
   private async attempt(webhook: EgressWebhook, state: DeliveryState, message: Message, failuresBefore: number, fromRetrySet: boolean): Promise<DeliveryState> {
     const { store, schedule } = this.deps;
-    const sent = await this.send(webhook, message);
+    const sent = await this.send(webhook, message, 'scheduled');
     // Cut short by our own shutdown: not the destination's failure, so no attempt
     // is recorded and the message is tried again after the restart.
     if (!sent) return state;
@@ -357,22 +359,32 @@ class Lane {
    * the cursor and the schedule alone. Undefined when cut short by shutdown.
    */
   private async manualAttempt(webhook: EgressWebhook, message: Message): Promise<boolean | undefined> {
-    const sent = await this.send(webhook, message);
+    const sent = await this.send(webhook, message, 'manual');
     if (!sent) return undefined;
     const ok = succeeded(sent.response);
+    const { statusCode } = sent.response;
     this.record({
       attempt: this.attemptOf(message, sent, 1, 'manual'),
-      delivery: { offset: message.offset, status: ok ? 'success' : 'failed', nextAttemptAt: null, statusCode: sent.response.statusCode, at: sent.endedAtMs },
+      // A failure leaves a message whose retries are scheduled pending: the schedule goes on.
+      delivery: { offset: message.offset, status: ok ? 'success' : 'failed', nextAttemptAt: null, statusCode, at: sent.endedAtMs, unlessPending: !ok },
     });
-    // Delivered by hand: its scheduled retries are no longer needed.
-    if (ok && webhook.mode === 'parallel') await this.deps.store.unpark(this.id, message.offset);
+    if (ok && webhook.mode === 'parallel') {
+      // Delivered by hand: its scheduled retries are no longer needed, once that is recorded.
+      await this.recording;
+      if (!this.unrecorded) await this.deps.store.unpark(this.id, message.offset);
+    }
     return ok;
   }
 
   /** Signs and posts one message, within the rate limit. Undefined when halted meanwhile. */
-  private async send(webhook: EgressWebhook, message: Message): Promise<{ response: OutboundResponse; sentAtMs: number; endedAtMs: number } | undefined> {
+  private async send(
+    webhook: EgressWebhook,
+    message: Message,
+    trigger: DeliveryAttempt['trigger'],
+  ): Promise<{ response: OutboundResponse; sentAtMs: number; endedAtMs: number } | undefined> {
     await this.pace(webhook.rateLimit);
-    if (this.halted.signal.aborted) return undefined;
+    // The wait may have been long: the lease, or the webhook's settings, may have changed meanwhile.
+    if (this.halted.signal.aborted || (trigger === 'manual' && this.interrupted())) return undefined;
     const sentAtMs = Date.now();
     const payload = payloadOf(webhook.payload, message);
     const secrets = await this.signingSecrets(sentAtMs);
@@ -443,42 +455,45 @@ class Lane {
   private async runTask(webhook: EgressWebhook, task: DeliveryTask): Promise<void> {
     const { store } = this.deps;
     const { batch, through } = await this.taskMessages(webhook, task);
-    // A resend is asked for one message by name; replays and recoveries send what the filter lets through.
     const chosen = batch.filter(
       (message) =>
-        (!task.byTime || (message.time >= task.since && message.time < (task.until ?? Number.POSITIVE_INFINITY))) &&
-        (task.kind === 'resend' || wants(webhook.filter, message.attributes)),
+        (!task.byTime || (message.time >= task.since && message.time < (task.until ?? Number.POSITIVE_INFINITY))) && wants(webhook.filter, message.attributes),
     );
-    let next = 0;
-    let [ok, failed, cut] = [0, 0, false];
     // Manual attempts keep no order: a few at once make a large replay take minutes, not hours.
+    const outcomes: Array<boolean | undefined> = new Array(chosen.length);
+    let next = 0;
     const worker = async () => {
-      while (next < chosen.length && !cut) {
-        // Nothing is sent once the lease may have passed to another node.
-        if (this.halted.signal.aborted || Date.now() >= this.leasedUntil()) cut = true;
-        const delivered = cut ? undefined : await this.manualAttempt(webhook, chosen[next++]!);
-        if (delivered === undefined) cut = true;
-        else if (delivered) ok++;
-        else failed++;
+      // A change to the webhook (deletion, destination, secrets) stops the chunk at once, as do shutdown,
+      // a lost lease and a failed write: what was sent is kept, the rest goes out with the fresh settings.
+      while (next < chosen.length && !this.interrupted()) {
+        const i = next++;
+        outcomes[i] = await this.manualAttempt(webhook, chosen[i]!);
       }
     };
     await Promise.all(Array.from({ length: TASK_CONCURRENCY }, worker));
-    // Cut short: the chunk's progress is not saved, so the next holder sends it again (at least once, never skipped).
-    if (cut) return;
-    const position = through ?? task.endOffset;
-    const done = position >= task.endOffset;
+    // Progress runs up to the first message not sent: the rest is sent again later, never skipped.
+    const sentUpTo = outcomes.findIndex((outcome) => outcome === undefined);
+    const done = sentUpTo === -1 ? chosen.length : sentUpTo;
+    const position = done === chosen.length ? (through ?? task.endOffset) : chosen[done]!.offset;
+    const finished = position >= task.endOffset;
+    const results = outcomes.slice(0, done);
     const saved = {
       ...task,
-      position: done ? task.endOffset : position,
-      sent: task.sent + chosen.length,
-      succeeded: task.succeeded + ok,
-      failed: task.failed + failed,
-      status: done ? 'finished' : task.status,
+      position: finished ? task.endOffset : position,
+      sent: task.sent + done,
+      succeeded: task.succeeded + results.filter((ok) => ok).length,
+      failed: task.failed + results.filter((ok) => !ok).length,
+      status: finished ? 'finished' : task.status,
       updatedAt: Date.now(),
     } as const;
     await this.recording;
-    if (!(await store.saveTask(saved, this.deps.nodeId)) || done) this.tasks = null;
+    if (this.unrecorded || !(await store.saveTask(saved, this.deps.nodeId)) || finished) this.tasks = null;
     else this.tasks![0] = saved;
+  }
+
+  /** Whether the lane must stop sending now: halted, poked, its lease in doubt, or a write lost. */
+  private interrupted(): boolean {
+    return this.halted.signal.aborted || this.poked.signal.aborted || this.unrecorded || Date.now() >= this.leasedUntil();
   }
 
   /**

@@ -11,6 +11,7 @@ export type ErrorKind =
   | 'unauthenticated'
   | 'forbidden'
   | 'not_found'
+  | 'conflict'
   | 'method_not_allowed'
   | 'unsupported_media_type'
   | 'too_large'
@@ -76,6 +77,8 @@ export const errorCatalog = {
   path_segment_too_long: entry('uri_too_long', 'Path segment too long'),
   attempt_not_found: entry('not_found', 'Delivery attempt not found'),
   task_not_found: entry('not_found', 'Task not found'),
+  egress_webhook_inactive: entry('conflict', 'Egress webhook inactive'),
+  too_many_tasks: entry('conflict', 'Too many tasks running'),
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorName = keyof typeof errorCatalog;

@@ -211,8 +211,8 @@ export interface DeliveryTask {
   /** The next offset to consider. */
   position: number;
   endOffset: number;
-  /** Messages to send, as far as known when the task began. */
-  total: number;
+  /** Messages to send, as far as known when the task began; null when unknown (a replay by time). */
+  total: number | null;
   sent: number;
   succeeded: number;
   failed: number;
@@ -220,6 +220,25 @@ export interface DeliveryTask {
   error: string;
   createdAt: number;
   updatedAt: number;
+}
+
+/** Which attempts of a destination to read, newest first. */
+export interface AttemptQuery {
+  /** One message's attempts. */
+  offset?: number;
+  /** true: those answered with a 2xx; false: the others. */
+  succeeded?: boolean;
+  /** 1 to 5 for 1xx to 5xx; 0 for attempts that got no response. */
+  codeClass?: number;
+  /** Sent at or after this time (ms). */
+  after?: number;
+  /** Sent before this time (ms). */
+  before?: number;
+  /** Only attempts with a lower id: the cursor of the page before. */
+  belowId?: number;
+  /** Only attempts with this id or a higher one: bounds how far back a filtered page looks. */
+  fromId?: number;
+  limit: number;
 }
 
 /** A message that failed in parallel mode, waiting for its next try. */

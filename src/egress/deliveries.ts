@@ -1,10 +1,19 @@
+import { wants } from '../delivery/filter.js';
 import { fail } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
-import type { DeliveryAttempt, DeliveryStatus, DeliveryTask, EgressWebhook } from '../domain/types.js';
-import type { AttemptQuery, EgressStore, LogStore } from '../store/store.js';
+import type { AttemptQuery, DeliveryAttempt, DeliveryStatus, DeliveryTask, EgressWebhook } from '../domain/types.js';
+import type { EgressStore, LogStore, MessageStore } from '../store/store.js';
 
 /** Most attempts one page lists. */
 export const MAX_ATTEMPTS_PAGE = 250;
+/**
+ * Most attempts a filtered page looks through: a filter that matches little
+ * would otherwise scan a long history in one request. A page that stops there
+ * holds fewer attempts than asked, and a cursor to look further back.
+ */
+export const ATTEMPTS_SCANNED = 10_000;
+/** Most tasks of one destination running at once: each may send the whole log. */
+export const MAX_RUNNING_TASKS = 10;
 
 export interface AttemptPage {
   attempts: DeliveryAttempt[];
@@ -40,6 +49,7 @@ export class Deliveries {
   constructor(
     private readonly store: EgressStore,
     private readonly logs: Pick<LogStore, 'get'>,
+    private readonly messages: Pick<MessageStore, 'read'>,
     /** The offsets this node is sending to a webhook right now, if it holds the webhook. */
     private readonly sending: (webhookId: string) => number[],
   ) {}
@@ -47,10 +57,14 @@ export class Deliveries {
   async attempts(webhookId: string, query: AttemptQuery): Promise<AttemptPage> {
     await this.webhook(webhookId);
     const limit = Math.min(query.limit, MAX_ATTEMPTS_PAGE);
+    // By message, the index finds every match; other filters look through the newest ATTEMPTS_SCANNED only.
+    const filtered = query.offset === undefined && [query.succeeded, query.codeClass, query.after, query.before].some((value) => value !== undefined);
+    const floor = filtered ? await this.store.attemptFloor(webhookId, query.belowId, ATTEMPTS_SCANNED) : undefined;
     // One more than asked tells whether an older page exists.
-    const attempts = await this.store.attempts(webhookId, { ...query, limit: limit + 1 });
+    const attempts = await this.store.attempts(webhookId, { ...query, fromId: floor, limit: limit + 1 });
     const page = attempts.slice(0, limit);
-    return { attempts: page, next: attempts.length > limit ? page.at(-1)!.id! : null };
+    if (attempts.length > limit) return { attempts: page, next: page.at(-1)!.id! };
+    return { attempts: page, next: floor ?? null };
   }
 
   async attempt(webhookId: string, attemptId: number): Promise<DeliveryAttempt> {
@@ -61,25 +75,32 @@ export class Deliveries {
   async summary(webhookId: string): Promise<DeliverySummary> {
     const webhook = await this.webhook(webhookId);
     const endOffset = await this.endOf(webhook);
-    const cursor = webhook.state.nextOffset;
+    const { nextOffset: cursor, active } = webhook.state;
     const stored = await this.store.deliveryCounts(webhookId, cursor);
     const lag = Math.max(0, endOffset - cursor);
+    // An ordered destination that gave up holds its failed message at the cursor.
+    const failedAtCursor = !active && webhook.mode === 'ordered' && lag > 0 ? 1 : 0;
     // The cursor's message in flight is sending rather than pending; a task's are counted by their last outcome as well.
     const sending = this.sending(webhookId);
     const fromCursor = sending.filter((offset) => offset >= cursor).length;
-    return {
-      webhook,
-      counts: { pending: stored.pending + lag - fromCursor, sending: sending.length, success: stored.success, failed: stored.failed, skipped: stored.skipped },
-      lag,
-      endOffset,
+    const counts = {
+      pending: stored.pending + lag - failedAtCursor - fromCursor,
+      sending: sending.length,
+      success: stored.success,
+      failed: stored.failed + failedAtCursor,
+      skipped: stored.skipped,
     };
+    return { webhook, counts, lag, endOffset };
   }
 
-  /** Sends one message again: one manual attempt, whatever its state and the filter. */
+  /** Sends one message again: one manual attempt, whatever its state, if it passes the destination's filter. */
   async resend(webhookId: string, offset: number): Promise<DeliveryTask> {
     const webhook = await this.webhook(webhookId);
-    const end = await this.endOf(webhook);
-    if (offset >= end) fail('message_not_found', `log '${webhook.logId}' has no offset ${offset} yet; its next offset is ${end}`);
+    const [message] = await this.messages.read(webhook.logId, offset, 1);
+    // Past the end, or removed by retention: the read finds a later message or none.
+    if (message?.offset !== offset) fail('message_not_found', `log '${webhook.logId}' has no message at offset ${offset}`);
+    // The filter keeps some of the log from this destination; a resend must not get around it.
+    if (!wants(webhook.filter, message.attributes)) fail('field_invalid', `the message at offset ${offset} does not pass the destination's filter`);
     return this.start(webhook, { kind: 'resend', since: offset, until: null, byTime: false, position: offset, endOffset: offset + 1, total: 1 });
   }
 
@@ -89,8 +110,8 @@ export class Deliveries {
     const end = await this.endOf(webhook);
     if (range.until !== undefined && range.until <= range.since) fail('field_invalid', 'until must be after since');
     if (range.byTime) {
-      // Times need not rise with offsets (late messages), so the whole log is looked through.
-      return this.start(webhook, { kind: 'replay', since: range.since, until: range.until ?? null, byTime: true, position: 0, endOffset: end, total: end });
+      // Times need not rise with offsets (late messages), so the whole log is looked through, and how many match is not known.
+      return this.start(webhook, { kind: 'replay', since: range.since, until: range.until ?? null, byTime: true, position: 0, endOffset: end, total: null });
     }
     const endOffset = Math.min(end, range.until ?? end);
     const position = Math.min(range.since, endOffset);
@@ -101,18 +122,28 @@ export class Deliveries {
   async recover(webhookId: string, sinceMs: number): Promise<DeliveryTask> {
     const webhook = await this.webhook(webhookId);
     const endOffset = await this.endOf(webhook);
-    const total = await this.store.countFailedSince(webhookId, sinceMs);
+    const total = await this.store.countFailedSince(webhookId, sinceMs, endOffset);
     return this.start(webhook, { kind: 'recover', since: sinceMs, until: null, byTime: false, position: 0, endOffset, total });
   }
 
-  async task(id: string): Promise<DeliveryTask> {
-    return (await this.store.task(id)) ?? fail('task_not_found', `task '${id}' does not exist`);
+  /** A task, for a caller who may see `can(webhookId)`; the refusal does not name the webhook. */
+  async task(id: string, can: (webhookId: string) => boolean): Promise<DeliveryTask> {
+    const task = (await this.store.task(id)) ?? fail('task_not_found', `task '${id}' does not exist`);
+    if (!can(task.webhookId))
+      fail('acl_insufficient', `the token may not see task '${id}': that needs egress_webhooks attempts, resend or replay on its webhook`);
+    return task;
   }
 
   private async start(
     webhook: EgressWebhook,
     range: Pick<DeliveryTask, 'kind' | 'since' | 'until' | 'byTime' | 'position' | 'endOffset' | 'total'>,
   ): Promise<DeliveryTask> {
+    // The lane that runs tasks serves active destinations only: a task would wait unseen.
+    if (!webhook.state.active)
+      fail('egress_webhook_inactive', `egress webhook '${webhook.id}' is inactive (${webhook.state.inactiveReason}); re-activate it first`);
+    if ((await this.store.runningTasks(webhook.id)).length >= MAX_RUNNING_TASKS) {
+      fail('too_many_tasks', `egress webhook '${webhook.id}' has ${MAX_RUNNING_TASKS} tasks running; wait for one to end`);
+    }
     const now = Date.now();
     const empty = range.position >= range.endOffset || range.total === 0;
     const task: DeliveryTask = {

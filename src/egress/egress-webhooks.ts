@@ -170,7 +170,7 @@ function checkFilter(filter: EgressFilter): EgressFilter {
 
 function checkRateLimit(limit: number | null): number | null {
   if (limit !== null && !(Number.isInteger(limit) && limit >= 1 && limit <= MAX_RATE_LIMIT)) {
-    fail('field_invalid', `rate_limit must be a whole number of requests per second from 1 to ${MAX_RATE_LIMIT}, or null for none`);
+    fail('field_invalid', `the rate limit must be a whole number of requests per second from 1 to ${MAX_RATE_LIMIT}`);
   }
   return limit;
 }

@@ -4,6 +4,7 @@ import { type ErrorKind, type ErrorName, HooklogError } from '../domain/errors.j
 /** The one place where an error's kind becomes an HTTP status. */
 export const statusOf: Record<ErrorKind, number> = {
   invalid_input: 400,
+  conflict: 409,
   unauthenticated: 401,
   forbidden: 403,
   not_found: 404,

@@ -1,4 +1,4 @@
-import type { AttemptQuery } from './store.js';
+import type { AttemptQuery } from '../domain/types.js';
 
 /**
  * The WHERE conditions of an attempts query beyond its webhook, the same SQL
@@ -11,6 +11,7 @@ export function attemptConditions(query: AttemptQuery, param: (value: number) =>
   const where: string[] = [];
   if (query.offset !== undefined) where.push(`msg_offset = ${param(query.offset)}`);
   if (query.belowId !== undefined) where.push(`id < ${param(query.belowId)}`);
+  if (query.fromId !== undefined) where.push(`id >= ${param(query.fromId)}`);
   if (query.after !== undefined) where.push(`time >= ${param(query.after)}`);
   if (query.before !== undefined) where.push(`time < ${param(query.before)}`);
   if (query.codeClass === 0) where.push('status_code IS NULL');

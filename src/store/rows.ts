@@ -148,7 +148,7 @@ export interface TaskRow {
   by_time: Flag;
   position: number;
   end_offset: number;
-  total: number;
+  total: number | null;
   sent: number;
   succeeded: number;
   failed: number;

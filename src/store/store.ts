@@ -1,4 +1,5 @@
 import type {
+  AttemptQuery,
   CursorOffset,
   DeliveryAttempt,
   DeliveryState,
@@ -234,28 +235,12 @@ export interface DeliveryRecord {
   /** The HTTP try; absent when the message was skipped by the filter. */
   attempt?: DeliveryAttempt;
   /**
-   * The message's new delivery state. A failed manual attempt leaves a
-   * pending delivery pending: its schedule goes on.
+   * The message's new delivery state; with `unlessPending`, a delivery stored
+   * as pending stays so (a failed manual attempt: the schedule goes on).
    */
-  delivery: { offset: number; status: StoredDeliveryStatus; nextAttemptAt: number | null; statusCode: number | null; at: number };
+  delivery: { offset: number; status: StoredDeliveryStatus; nextAttemptAt: number | null; statusCode: number | null; at: number; unlessPending?: boolean };
   /** The webhook's new state, for scheduled deliveries; manual attempts leave it as it is. */
   state?: DeliveryState;
-}
-
-export interface AttemptQuery {
-  /** One message's attempts. */
-  offset?: number;
-  /** true: those answered with a 2xx; false: the others. */
-  succeeded?: boolean;
-  /** 1 to 5 for 1xx to 5xx; 0 for attempts that got no response. */
-  codeClass?: number;
-  /** Sent at or after this time (ms). */
-  after?: number;
-  /** Sent before this time (ms). */
-  before?: number;
-  /** Only attempts with a lower id: the cursor of the page before. */
-  belowId?: number;
-  limit: number;
 }
 
 export interface EgressStore {
@@ -296,9 +281,15 @@ export interface EgressStore {
   attempt(id: string, attemptId: number): Promise<DeliveryAttempt | undefined>;
   /** How many messages below offset `cursor` are in each stored state (pending: parked for a retry). */
   deliveryCounts(id: string, cursor: number): Promise<Record<StoredDeliveryStatus, number>>;
+  /**
+   * The id of the `scan`-th newest attempt (below `belowId`), or undefined
+   * when there are fewer: how far back a filtered page may look.
+   */
+  attemptFloor(id: string, belowId: number | undefined, scan: number): Promise<number | undefined>;
   /** Offsets in [from, end) whose delivery failed at or after `sinceMs`, in order; `limit` of them at most. */
   failedSince(id: string, sinceMs: number, from: number, end: number, limit: number): Promise<number[]>;
-  countFailedSince(id: string, sinceMs: number): Promise<number>;
+  /** How many offsets below `end` failedSince would list. */
+  countFailedSince(id: string, sinceMs: number, end: number): Promise<number>;
   /** Stores a new task and announces a change of its webhook, so that the lane holding it starts the task. */
   createTask(task: DeliveryTask): Promise<void>;
   task(id: string): Promise<DeliveryTask | undefined>;

@@ -51,6 +51,8 @@ const NUMBERS: Record<ErrorName, string> = {
   path_segment_too_long: '0129',
   attempt_not_found: '0130',
   task_not_found: '0131',
+  egress_webhook_inactive: '0132',
+  too_many_tasks: '0133',
 };
 
 export function klevCode(name: ErrorName): string {

@@ -4,3 +4,5 @@ export const EGRESS_COLUMNS = `id, log_id, metadata, destination, payload, mode,
   active, inactive_reason, next_offset, failures, next_attempt_at, last_offset, last_time, last_response, last_error`;
 export const ATTEMPT_COLUMNS = 'id, webhook_id, msg_offset, attempt, time, status_code, duration_ms, response, error, trigger';
 export const INGRESS_COLUMNS = 'id, log_id, metadata, type, secret, header, algorithm, encoding, prefix, deduplicate';
+export const TASK_COLUMNS = `id, webhook_id, kind, status, since, until, by_time, position, end_offset, total, sent, succeeded, failed, error,
+  created_at, updated_at`;

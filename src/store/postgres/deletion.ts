@@ -12,7 +12,8 @@ const HISTORIES = {
 type HistoryKind = keyof typeof HISTORIES;
 
 /** A deleted webhook's tasks end, and stay readable until retention forgets them. */
-const FAIL_TASKS = "UPDATE delivery_tasks SET status = 'failed', error = 'the egress webhook was deleted' WHERE webhook_id = $1 AND status = 'running'";
+const FAIL_TASKS = `UPDATE delivery_tasks SET status = 'failed', error = 'the egress webhook was deleted',
+  updated_at = (extract(epoch FROM clock_timestamp()) * 1000)::bigint WHERE webhook_id = $1 AND status = 'running'`;
 
 /**
  * The one place that knows which rows belong to a log or a webhook. Each

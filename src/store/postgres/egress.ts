@@ -3,13 +3,13 @@ import { attemptConditions } from '../attempt-query.js';
 import { GroupWriter } from '../group-writer.js';
 import { type AttemptRow, type EgressWebhookRow, type TaskRow, toAttempt, toEgressWebhook, toTask } from '../rows.js';
 import type { DeliveryRecord, EgressStore } from '../store.js';
-import { ATTEMPT_COLUMNS, EGRESS_COLUMNS as COLUMNS } from './columns.js';
+import { ATTEMPT_COLUMNS, EGRESS_COLUMNS as COLUMNS, TASK_COLUMNS } from './columns.js';
 import type { Db } from './db.js';
 import { postgresDeletion } from './deletion.js';
 import type { Changes } from './watch.js';
 
 type OwnedRecord = [DeliveryRecord, string];
-type DeliveryRow = DeliveryRecord['delivery'] & { webhookId: string; tried: number; keepPending: boolean };
+type DeliveryRow = DeliveryRecord['delivery'] & { webhookId: string; tried: number; unlessPending: boolean };
 
 /** Column arrays for unnest, one entry per record. */
 function columnsOf<T>(items: T[], pick: Record<string, (item: T) => unknown>): unknown[][] {
@@ -26,10 +26,12 @@ function columnsOf<T>(items: T[], pick: Record<string, (item: T) => unknown>): u
 const RECORD_SQL = `
 WITH new_deliveries AS (
   SELECT * FROM unnest($22::text[], $23::bigint[], $24::text[], $25::integer[], $26::bigint[], $27::integer[], $28::bigint[], $29::boolean[])
-    AS n(webhook_id, msg_offset, status, tried, next_attempt_at, status_code, at, keep_pending)
+    AS n(webhook_id, msg_offset, status, tried, next_attempt_at, status_code, at, unless_pending)
 ),
 held AS (
   SELECT w.id FROM egress_webhooks w JOIN unnest($1::text[], $2::text[]) AS h(id, owner) ON w.id = h.id AND w.lease_owner = h.owner
+  -- Locks the rows, and re-checks the owner on their newest version: a claim committed meanwhile wins.
+  FOR UPDATE OF w
 ),
 saved AS (
   UPDATE egress_webhooks w SET active = s.active, inactive_reason = s.inactive_reason, next_offset = s.next_offset,
@@ -51,7 +53,7 @@ tried AS (
 kept AS (
   INSERT INTO deliveries AS d (webhook_id, msg_offset, status, attempts, next_attempt_at, status_code, updated_at)
   SELECT n.webhook_id, n.msg_offset, n.status, n.tried, n.next_attempt_at, n.status_code, n.at FROM new_deliveries n
-  WHERE n.keep_pending AND n.webhook_id IN (SELECT id FROM held)
+  WHERE n.unless_pending AND n.webhook_id IN (SELECT id FROM held)
   ON CONFLICT (webhook_id, msg_offset) DO UPDATE SET
     status = CASE WHEN d.status = 'pending' THEN d.status ELSE excluded.status END,
     next_attempt_at = CASE WHEN d.status = 'pending' THEN d.next_attempt_at ELSE excluded.next_attempt_at END,
@@ -59,7 +61,7 @@ kept AS (
 )
 INSERT INTO deliveries AS d (webhook_id, msg_offset, status, attempts, next_attempt_at, status_code, updated_at)
 SELECT n.webhook_id, n.msg_offset, n.status, n.tried, n.next_attempt_at, n.status_code, n.at FROM new_deliveries n
-WHERE NOT n.keep_pending AND n.webhook_id IN (SELECT id FROM held)
+WHERE NOT n.unless_pending AND n.webhook_id IN (SELECT id FROM held)
 ON CONFLICT (webhook_id, msg_offset) DO UPDATE SET
   status = excluded.status, next_attempt_at = excluded.next_attempt_at,
   attempts = d.attempts + excluded.attempts, status_code = excluded.status_code, updated_at = excluded.updated_at`;
@@ -67,17 +69,18 @@ ON CONFLICT (webhook_id, msg_offset) DO UPDATE SET
 /**
  * One row per message: an upsert may not touch a row twice. Records of one
  * message in a group (a retry and a manual resend, say) fold into the last,
- * with their attempts summed; a manual failure after a retry was scheduled
- * in the same group keeps that schedule.
+ * with their attempts summed. Only a group's first record may keep a stored
+ * pending state; a later one that would keeps a pending state recorded
+ * earlier in the group, and otherwise applies.
  */
 function deliveryRows(records: OwnedRecord[]): DeliveryRow[] {
   const rows = new Map<string, DeliveryRow>();
   for (const [{ webhookId, attempt, delivery }] of records) {
     const key = `${webhookId}\u0000${delivery.offset}`;
     const before = rows.get(key);
-    const keepPending = attempt?.trigger === 'manual' && delivery.status === 'failed';
-    const row = { ...delivery, webhookId, tried: (before?.tried ?? 0) + (attempt ? 1 : 0), keepPending };
-    rows.set(key, keepPending && before?.status === 'pending' ? { ...row, status: 'pending', nextAttemptAt: before.nextAttemptAt, keepPending: false } : row);
+    const row = { ...delivery, webhookId, tried: (before?.tried ?? 0) + (attempt ? 1 : 0), unlessPending: delivery.unlessPending === true && !before };
+    const keep = delivery.unlessPending && before?.status === 'pending';
+    rows.set(key, keep ? { ...row, status: 'pending', nextAttemptAt: before.nextAttemptAt } : row);
   }
   return [...rows.values()];
 }
@@ -127,7 +130,7 @@ export function postgresEgress(db: Db, changes: Changes): EgressStore {
       nextAttemptAt: (d) => d.nextAttemptAt,
       statusCode: (d) => d.statusCode,
       at: (d) => d.at,
-      keepPending: (d) => d.keepPending,
+      unlessPending: (d) => d.unlessPending,
     });
     const held = [owners.map(([id]) => id), owners.map(([, owner]) => owner)];
     await db.query({ name: 'egress-record', text: RECORD_SQL, values: [...held, ...states, ...attempts, ...deliveries] });
@@ -302,12 +305,19 @@ export function postgresEgress(db: Db, changes: Changes): EgressStore {
       });
       return rows.map((row) => row.msg_offset);
     },
-    async countFailedSince(id, sinceMs) {
+    async countFailedSince(id, sinceMs, end) {
       const [row] = await db.rows<{ n: number }>({
-        text: "SELECT count(*)::bigint AS n FROM deliveries WHERE webhook_id = $1 AND status = 'failed' AND updated_at >= $2",
-        values: [id, sinceMs],
+        text: "SELECT count(*)::bigint AS n FROM deliveries WHERE webhook_id = $1 AND status = 'failed' AND updated_at >= $2 AND msg_offset < $3",
+        values: [id, sinceMs, end],
       });
       return row!.n;
+    },
+    async attemptFloor(id, belowId, scan) {
+      const [row] = await db.rows<{ id: number }>({
+        text: 'SELECT id FROM delivery_attempts WHERE webhook_id = $1 AND ($2::bigint IS NULL OR id < $2) ORDER BY id DESC LIMIT 1 OFFSET $3 - 1',
+        values: [id, belowId ?? null, scan],
+      });
+      return row?.id;
     },
     createTask: (task) =>
       db.tx(async (q, onCommit) => {
@@ -337,13 +347,13 @@ export function postgresEgress(db: Db, changes: Changes): EgressStore {
         await changes.announce(q, onCommit, 'egress_changed', [task.webhookId]);
       }),
     async task(id) {
-      const [row] = await db.rows<TaskRow>({ text: 'SELECT * FROM delivery_tasks WHERE id = $1', values: [id] });
+      const [row] = await db.rows<TaskRow>({ text: `SELECT ${TASK_COLUMNS} FROM delivery_tasks WHERE id = $1`, values: [id] });
       return row && toTask(row);
     },
     async runningTasks(webhookId) {
       const rows = await db.rows<TaskRow>({
         name: 'egress-running-tasks',
-        text: "SELECT * FROM delivery_tasks WHERE webhook_id = $1 AND status = 'running' ORDER BY created_at, id",
+        text: `SELECT ${TASK_COLUMNS} FROM delivery_tasks WHERE webhook_id = $1 AND status = 'running' ORDER BY created_at, id`,
         values: [webhookId],
       });
       return rows.map(toTask);

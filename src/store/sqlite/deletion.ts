@@ -30,7 +30,8 @@ export function sqliteDeletion(db: Database): SqliteDeletion {
   const removeRetries = db.prepare('DELETE FROM retry_set WHERE webhook_id = ?');
   // A deleted webhook's tasks end, and stay readable until retention forgets them.
   const failTasks = db.prepare(
-    "UPDATE delivery_tasks SET status = 'failed', error = 'the egress webhook was deleted' WHERE webhook_id = ? AND status = 'running'",
+    `UPDATE delivery_tasks SET status = 'failed', error = 'the egress webhook was deleted', updated_at = CAST(unixepoch('subsec') * 1000 AS INTEGER)
+     WHERE webhook_id = ? AND status = 'running'`,
   );
   const removeIngress = db.prepare<[string], IngressRow>('DELETE FROM ingress_webhooks WHERE id = ? RETURNING *');
   const removeCounters = db.prepare('DELETE FROM ingress_metrics WHERE webhook_id = ?');

@@ -84,8 +84,8 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>, deletio
     `INSERT INTO deliveries (webhook_id, msg_offset, status, attempts, next_attempt_at, status_code, updated_at)
      VALUES (@webhookId, @offset, @status, @tried, @nextAttemptAt, @statusCode, @at)
      ON CONFLICT (webhook_id, msg_offset) DO UPDATE SET
-       status = CASE WHEN @keepPending = 1 AND status = 'pending' THEN status ELSE excluded.status END,
-       next_attempt_at = CASE WHEN @keepPending = 1 AND status = 'pending' THEN next_attempt_at ELSE excluded.next_attempt_at END,
+       status = CASE WHEN @unlessPending = 1 AND status = 'pending' THEN status ELSE excluded.status END,
+       next_attempt_at = CASE WHEN @unlessPending = 1 AND status = 'pending' THEN next_attempt_at ELSE excluded.next_attempt_at END,
        attempts = attempts + excluded.attempts,
        status_code = excluded.status_code,
        updated_at = excluded.updated_at`,
@@ -99,8 +99,11 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>, deletio
     `SELECT msg_offset FROM deliveries WHERE webhook_id = @id AND status = 'failed' AND updated_at >= @since
        AND msg_offset >= @from AND msg_offset < @end ORDER BY msg_offset LIMIT @limit`,
   );
-  const countFailedSince = db.prepare<[string, number], { n: number }>(
-    "SELECT count(*) AS n FROM deliveries WHERE webhook_id = ? AND status = 'failed' AND updated_at >= ?",
+  const countFailedSince = db.prepare<[string, number, number], { n: number }>(
+    "SELECT count(*) AS n FROM deliveries WHERE webhook_id = ? AND status = 'failed' AND updated_at >= ? AND msg_offset < ?",
+  );
+  const floor = db.prepare<[{ id: string; below: number | null; scan: number }], { id: number }>(
+    `SELECT id FROM delivery_attempts WHERE webhook_id = @id AND (@below IS NULL OR id < @below) ORDER BY id DESC LIMIT 1 OFFSET @scan - 1`,
   );
   const insertTask = db.prepare(
     `INSERT INTO delivery_tasks (id, webhook_id, kind, status, since, until, by_time, position, end_offset, total, sent, succeeded, failed,
@@ -155,7 +158,7 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>, deletio
         webhookId,
         ...delivery,
         tried: attempt ? 1 : 0,
-        keepPending: attempt?.trigger === 'manual' && delivery.status === 'failed' ? 1 : 0,
+        unlessPending: delivery.unlessPending ? 1 : 0,
       });
     }
   });
@@ -254,8 +257,11 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>, deletio
     async failedSince(id, sinceMs, from, end, limit) {
       return failedSince.all({ id, since: sinceMs, from, end, limit }).map((row) => row.msg_offset);
     },
-    async countFailedSince(id, sinceMs) {
-      return countFailedSince.get(id, sinceMs)!.n;
+    async countFailedSince(id, sinceMs, end) {
+      return countFailedSince.get(id, sinceMs, end)!.n;
+    },
+    async attemptFloor(id, belowId, scan) {
+      return floor.get({ id, below: belowId ?? null, scan })?.id;
     },
     async createTask(task) {
       insertTask.run(taskParams(task));

@@ -1,8 +1,8 @@
 import { Type } from 'typebox';
-import { demand } from '../../../auth/principal.js';
+import { allows } from '../../../domain/acl.js';
 import { fail } from '../../../domain/errors.js';
+import type { AttemptQuery } from '../../../domain/types.js';
 import { MAX_ATTEMPTS_PAGE } from '../../../egress/deliveries.js';
-import type { AttemptQuery } from '../../../store/store.js';
 import type { AppDeps } from '../../deps.js';
 import { type Route, route } from '../../router.js';
 import { field } from '../../schema.js';
@@ -146,12 +146,14 @@ export function deliveryRoutes({ deliveries }: AppDeps): Route[] {
       url: '/tasks/:task_id',
       summary: 'a resend, replay or recover task: its status and progress',
       schema: { params: Type.Object({ task_id: field.id('tsk', 'the task') }), response: schemas.task },
-      // The right to see a task is the right to see its webhook's attempts, known once the task is read.
+      // Whoever may see its webhook's attempts or start its tasks may follow one; known once the task is read.
       permissions: () => [],
       handler: async (request) => {
-        const task = await deliveries.task(request.params.task_id);
-        demand(request.principal!, { subject: 'egress_webhooks', action: 'attempts', objectId: task.webhookId });
-        return klevTask(task);
+        const can = (webhookId: string) =>
+          (['attempts', 'resend', 'replay'] as const).some((action) =>
+            allows(request.principal!.rules, { subject: 'egress_webhooks', action, objectId: webhookId }),
+          );
+        return klevTask(await deliveries.task(request.params.task_id, can));
       },
     }),
   ];

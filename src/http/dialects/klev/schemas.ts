@@ -116,7 +116,7 @@ export const task = Type.Object({
   position: Type.Integer({ description: 'the next offset the task looks at' }),
   end_offset: Type.Integer(),
   progress: Type.Number({ description: 'from 0 to 1' }),
-  total: Type.Integer({ description: 'messages to send, as far as known when the task began' }),
+  total: optional(Type.Integer({ description: 'messages to send, as far as known when the task began; absent for a replay by time' })),
   sent: Type.Integer(),
   succeeded: Type.Integer(),
   failed: Type.Integer(),

@@ -91,7 +91,7 @@ export function klevTask(task: DeliveryTask) {
     end_offset: task.endOffset,
     // Position through the range: for a recover, of the offsets below end_offset.
     progress: span > 0 ? Math.min(1, (task.position - (task.endOffset - span)) / span) : 1,
-    total: task.total,
+    ...(task.total !== null && { total: task.total }),
     sent: task.sent,
     succeeded: task.succeeded,
     failed: task.failed,
