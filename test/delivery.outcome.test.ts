@@ -42,14 +42,24 @@ const facts = (overrides: Partial<AttemptFacts> = {}): AttemptFacts => ({
 
 describe('afterAttempt', () => {
   it('schedules the retry from when the attempt ended, and records when it was sent', () => {
-    const { state: after } = afterAttempt(state, schedule, facts());
+    const { state: after, delivery } = afterAttempt(state, schedule, facts());
     expect(after).toMatchObject({ failures: 1, nextOffset: 7, nextAttemptAt: endedAtMs + 5_000, lastTime: sentAtMs, lastError: timeout.error });
+    expect(delivery).toEqual({ status: 'pending', nextAttemptAt: endedAtMs + 5_000 });
   });
 
   it('parks a parallel retry from when the attempt ended', () => {
     const outcome = afterAttempt(state, schedule, facts({ mode: 'parallel', failuresBefore: 1 }));
     expect(outcome.retry).toEqual({ offset: 7, failures: 2, nextAttemptAt: endedAtMs + 60_000 });
     expect(outcome.state).toMatchObject({ nextOffset: 8, lastTime: sentAtMs });
+    expect(outcome.delivery).toEqual({ status: 'pending', nextAttemptAt: endedAtMs + 60_000 });
+  });
+
+  it('marks a message failed once no retry is left, in either mode; a parallel 410 keeps it for re-activation', () => {
+    expect(afterAttempt(state, schedule, facts({ failuresBefore: 2 })).delivery).toEqual({ status: 'failed', nextAttemptAt: null });
+    expect(afterAttempt(state, schedule, facts({ mode: 'parallel', failuresBefore: 2 })).delivery).toEqual({ status: 'failed', nextAttemptAt: null });
+    const gone = { ...timeout, statusCode: 410, error: '' };
+    expect(afterAttempt(state, schedule, facts({ response: gone })).delivery.status).toBe('failed');
+    expect(afterAttempt(state, schedule, facts({ mode: 'parallel', response: gone })).delivery).toEqual({ status: 'pending', nextAttemptAt: endedAtMs });
   });
 
   it('counts Retry-After from when the response came', () => {
@@ -61,6 +71,7 @@ describe('afterAttempt', () => {
     const ok = { ...timeout, statusCode: 200, error: '' };
     expect(afterAttempt({ ...state, failures: 2 }, schedule, facts({ response: ok }))).toEqual({
       state: { ...state, nextOffset: 8, failures: 0, nextAttemptAt: endedAtMs, lastOffset: 7, lastTime: sentAtMs },
+      delivery: { status: 'success', nextAttemptAt: null },
     });
   });
 

@@ -309,8 +309,7 @@ class Lane {
     for (const message of batch) {
       // A change (new destination, deletion, rotation) takes effect before the next
       // message. Nothing is sent once the lease may have passed to another node.
-      if (this.halted.signal.aborted || this.poked.signal.aborted || this.unrecorded) return;
-      if (Date.now() >= this.leasedUntil()) return;
+      if (this.interrupted()) return;
       state = wants(webhook.filter, message.attributes) ? await this.attempt(webhook, state, message, state.failures, false) : this.skip(state, message);
       if (!state.active || state.nextOffset <= message.offset) return;
     }
