@@ -510,7 +510,7 @@ export function describeStoreConformance(backend: string, harness: StoreHarness,
         expect(await store.egress.attempt(other.id, ids[0]!)).toBeUndefined();
       });
 
-      it('keeps one delivery state per message; a failed manual attempt leaves a pending one pending', async () => {
+      it('keeps one delivery state per message; a failed manual attempt leaves a pending or delivered one as it is', async () => {
         const log = await makeLog();
         const webhook = await newWebhook(log.id);
         await store.egress.claim('node-a', 1_000, 9_000, 10);
@@ -522,8 +522,10 @@ export function describeStoreConformance(backend: string, harness: StoreHarness,
         await store.egress.recordAttempt(pending(1), 'node-a');
         await store.egress.recordAttempt(pending(2), 'node-a');
         const manualFailure = record({ ...attempt(webhook.id, 1), trigger: 'manual', statusCode: 502 }, undefined, 'failed');
-        await store.egress.recordAttempt({ ...manualFailure, delivery: { ...manualFailure.delivery, unlessPending: true } }, 'node-a');
+        await store.egress.recordAttempt({ ...manualFailure, delivery: { ...manualFailure.delivery, tentative: true } }, 'node-a');
         await store.egress.recordAttempt(record({ ...attempt(webhook.id, 2), trigger: 'manual', time: 3_000 }), 'node-a');
+        const replayFailed = record({ ...attempt(webhook.id, 2), trigger: 'manual', statusCode: 503 }, undefined, 'failed');
+        await store.egress.recordAttempt({ ...replayFailed, delivery: { ...replayFailed.delivery, tentative: true } }, 'node-a');
         await store.egress.recordAttempt(record({ ...attempt(webhook.id, 3), statusCode: 500, time: 4_000 }, undefined, 'failed'), 'node-a');
         await store.egress.recordAttempt(
           { webhookId: webhook.id, delivery: { offset: 4, status: 'skipped', nextAttemptAt: null, statusCode: null, at: 5_000 } },
@@ -536,6 +538,7 @@ export function describeStoreConformance(backend: string, harness: StoreHarness,
         expect(await store.egress.countFailedSince(webhook.id, 0, 10)).toBe(1);
         expect(await store.egress.countFailedSince(webhook.id, 0, 3)).toBe(0);
         expect(await store.egress.attempts(webhook.id, { offset: 1, limit: 10 })).toHaveLength(2);
+        expect(await store.egress.attempts(webhook.id, { offset: 2, limit: 10 })).toHaveLength(3);
         // Not while another node holds the lease.
         await store.egress.recordAttempt(record(attempt(webhook.id, 3)), 'node-b');
         expect(await store.egress.failedSince(webhook.id, 0, 0, 10, 10)).toEqual([3]);
@@ -545,10 +548,10 @@ export function describeStoreConformance(backend: string, harness: StoreHarness,
         const log = await makeLog();
         const webhook = await newWebhook(log.id);
         await store.egress.claim('node-a', 1_000, 9_000, 10);
-        const at = (offset: number, status: StoredDeliveryStatus, unlessPending = false): DeliveryRecord => ({
+        const at = (offset: number, status: StoredDeliveryStatus, tentative = false): DeliveryRecord => ({
           webhookId: webhook.id,
-          attempt: { ...attempt(webhook.id, offset), statusCode: 500, trigger: unlessPending ? 'manual' : 'scheduled' },
-          delivery: { offset, status, nextAttemptAt: status === 'pending' ? 9_000 : null, statusCode: 500, at: 2_000, unlessPending },
+          attempt: { ...attempt(webhook.id, offset), statusCode: 500, trigger: tentative ? 'manual' : 'scheduled' },
+          delivery: { offset, status, nextAttemptAt: status === 'pending' ? 9_000 : null, statusCode: 500, at: 2_000, tentative },
         });
         await store.egress.recordAttempt(at(1, 'pending'), 'node-a');
         await store.egress.recordAttempt(at(2, 'pending'), 'node-a');

@@ -30,6 +30,14 @@ interface Task {
   error?: string;
 }
 
+interface Summary {
+  counts: Record<string, number>;
+  lag: number;
+  active: boolean;
+  next_offset: number;
+  end_offset: number;
+}
+
 interface Output {
   json?: boolean;
 }
@@ -107,7 +115,8 @@ async function follow(client: ClientOptions, start: Promise<unknown>, opts: Outp
     task = (await call(client, 'GET', `tasks/${encodeURIComponent(task.task_id)}`)) as Task;
   }
   if (terminal && shown) process.stderr.write('\n');
-  if (task.status === 'failed') process.exitCode = 1;
+  // A resend is one message: its failure is the command's.
+  if (task.status === 'failed' || (task.kind === 'resend' && task.failed > 0)) process.exitCode = 1;
   return show(opts, task, () => taskText(task));
 }
 
@@ -161,10 +170,16 @@ export function deliveryCommands(egress: Command, path: (id: string) => string):
     .option('--json', 'print JSON even on a terminal')
     .action(
       action(async (client, id: string, opts: Output) => {
-        const summary = (await call(client, 'GET', `${path(id)}/summary`)) as { counts: Record<string, number>; lag: number; active: boolean };
-        return show(opts, summary, () =>
-          table(['STATE', 'MESSAGES'], [...Object.entries(summary.counts), ['lag', summary.lag], ['active', String(summary.active)]]),
-        );
+        const summary = (await call(client, 'GET', `${path(id)}/summary`)) as Summary;
+        return show(opts, summary, () => {
+          const about: Array<[string, string | number]> = [
+            ['lag', summary.lag],
+            ['cursor', summary.next_offset],
+            ['end', summary.end_offset],
+            ['active', String(summary.active)],
+          ];
+          return `${table(['STATE', 'MESSAGES'], Object.entries(summary.counts))}\n${pairs(about)}`;
+        });
       }),
     );
   const waitOptions = (command: Command) =>
@@ -223,5 +238,6 @@ export function filterOptions(command: Command): Command {
   return command
     .option('--filter-event-type <type>', 'send only messages of this event type; repeatable', collect)
     .option('--filter-channel <channel>', 'send only messages in this channel; repeatable', collect)
-    .option('--rate-limit <n>', 'at most this many requests per second (0: no limit)', integer('--rate-limit', 0));
+    .option('--rate-limit <n>', 'at most this many requests per second (0: no limit)', integer('--rate-limit', 0))
+    .option('--no-filters', 'on update: clear both filters, so that every message is sent');
 }

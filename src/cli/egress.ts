@@ -13,6 +13,8 @@ interface CreateOptions {
   filterEventType?: string[];
   filterChannel?: string[];
   rateLimit?: number;
+  /** false with --no-filters. */
+  filters?: boolean;
 }
 
 interface UpdateOptions {
@@ -25,12 +27,14 @@ interface UpdateOptions {
   filterEventType?: string[];
   filterChannel?: string[];
   rateLimit?: number;
+  /** false with --no-filters. */
+  filters?: boolean;
 }
 
-/** The filter and rate limit flags as the API takes them. */
+/** The filter and rate limit flags as the API takes them; --no-filters clears both lists. */
 const deliveryOptions = (opts: CreateOptions | UpdateOptions) => ({
-  filter_event_types: opts.filterEventType,
-  filter_channels: opts.filterChannel,
+  filter_event_types: opts.filters === false ? null : opts.filterEventType,
+  filter_channels: opts.filters === false ? null : opts.filterChannel,
   rate_limit: opts.rateLimit,
 });
 

@@ -336,9 +336,9 @@ class Lane {
   /** Sends one message on the schedule, records the attempt with the new state, and returns that state. */
   private async attempt(webhook: EgressWebhook, state: DeliveryState, message: Message, failuresBefore: number, fromRetrySet: boolean): Promise<DeliveryState> {
     const { store, schedule } = this.deps;
-    const sent = await this.send(webhook, message, 'scheduled');
-    // Cut short by our own shutdown: not the destination's failure, so no attempt
-    // is recorded and the message is tried again after the restart.
+    const sent = await this.send(webhook, message);
+    // Cut short by our own shutdown or a change of the webhook: not the destination's
+    // failure, so no attempt is recorded and the message is tried again.
     if (!sent) return state;
     const { response, sentAtMs, endedAtMs } = sent;
     const outcome = afterAttempt(state, schedule, { mode: webhook.mode, offset: message.offset, failuresBefore, fromRetrySet, response, sentAtMs, endedAtMs });
@@ -358,14 +358,14 @@ class Lane {
    * the cursor and the schedule alone. Undefined when cut short by shutdown.
    */
   private async manualAttempt(webhook: EgressWebhook, message: Message): Promise<boolean | undefined> {
-    const sent = await this.send(webhook, message, 'manual');
+    const sent = await this.send(webhook, message);
     if (!sent) return undefined;
     const ok = succeeded(sent.response);
     const { statusCode } = sent.response;
     this.record({
       attempt: this.attemptOf(message, sent, 1, 'manual'),
-      // A failure leaves a message whose retries are scheduled pending: the schedule goes on.
-      delivery: { offset: message.offset, status: ok ? 'success' : 'failed', nextAttemptAt: null, statusCode, at: sent.endedAtMs, unlessPending: !ok },
+      // Tentative: a failure leaves a message whose retries are scheduled pending, and one delivered before delivered.
+      delivery: { offset: message.offset, status: ok ? 'success' : 'failed', nextAttemptAt: null, statusCode, at: sent.endedAtMs, tentative: !ok },
     });
     if (ok && webhook.mode === 'parallel') {
       // Delivered by hand: its scheduled retries are no longer needed, once that is recorded.
@@ -375,15 +375,10 @@ class Lane {
     return ok;
   }
 
-  /** Signs and posts one message, within the rate limit. Undefined when halted meanwhile. */
-  private async send(
-    webhook: EgressWebhook,
-    message: Message,
-    trigger: DeliveryAttempt['trigger'],
-  ): Promise<{ response: OutboundResponse; sentAtMs: number; endedAtMs: number } | undefined> {
-    await this.pace(webhook.rateLimit);
-    // The wait may have been long: the lease, or the webhook's settings, may have changed meanwhile.
-    if (this.halted.signal.aborted || (trigger === 'manual' && this.interrupted())) return undefined;
+  /** Signs and posts one message, within the rate limit. Undefined when interrupted before it went, or halted before it ended. */
+  private async send(webhook: EgressWebhook, message: Message): Promise<{ response: OutboundResponse; sentAtMs: number; endedAtMs: number } | undefined> {
+    // The wait may be long: the lease, or the webhook's settings, may change meanwhile.
+    if (!(await this.pace(webhook.rateLimit))) return undefined;
     const sentAtMs = Date.now();
     const payload = payloadOf(webhook.payload, message);
     const secrets = await this.signingSecrets(sentAtMs);
@@ -436,13 +431,23 @@ class Lane {
     });
   }
 
-  /** Waits for the rate limit's next slot: requests are spaced evenly, 1/limit seconds apart. */
-  private async pace(limit: number | null): Promise<void> {
-    if (!limit) return;
-    const now = Date.now();
-    const at = Math.max(now, this.nextSendAt);
-    this.nextSendAt = at + 1000 / limit;
-    if (at > now) await sleep(at - now, this.halted.signal);
+  /**
+   * Waits for the rate limit's next slot: requests are spaced evenly, 1/limit
+   * seconds apart. False when the lane was interrupted meanwhile: the slot is
+   * given back, and nothing may be sent with the settings read before.
+   */
+  private async pace(limit: number | null): Promise<boolean> {
+    if (limit) {
+      const now = Date.now();
+      const at = Math.max(now, this.nextSendAt);
+      this.nextSendAt = at + 1000 / limit;
+      if (at > now) await sleep(at - now, AbortSignal.any([this.halted.signal, this.poked.signal]));
+      if (this.interrupted()) {
+        this.nextSendAt -= 1000 / limit;
+        return false;
+      }
+    }
+    return !this.interrupted();
   }
 
   /**

@@ -53,7 +53,10 @@ export function openApiDocument(entries: readonly RouteEntry[], api: ApiDescript
       parameters: [...parameters('path', schema.params), ...parameters('query', schema.querystring)],
       ...body,
       responses: {
-        '200': { description: 'done', ...(schema.response && { content: { 'application/json': { schema: plain(schema.response) } } }) },
+        [schema.status ?? 200]: {
+          description: schema.status === 202 ? 'accepted: the work goes on after the answer' : 'done',
+          ...(schema.response && { content: { 'application/json': { schema: plain(schema.response) } } }),
+        },
         default: { description: 'an error, in the error body', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
       },
       security: entry.authenticated ? [{ bearer: [] }] : [],

@@ -12,6 +12,8 @@ export interface RouteSchema {
   body?: TSchema;
   /** The 2xx answer, for the document; answers are sent as they are, not filtered by it. */
   response?: TSchema;
+  /** The answer's status when it is not 200: 202 for work that goes on after the answer. */
+  status?: 202;
   /** The body is taken as raw bytes of any content type (a public webhook URL): documented, never parsed as JSON. */
   rawBody?: string;
 }
@@ -102,7 +104,12 @@ export function registerRoutes(app: FastifyInstance, { dialect, tokens }: { dial
       ...(authorize && { onRequest: authorize }),
       // A request without a body is an empty object: every body field of every route may be left out.
       ...(body && { preValidation: absentBodyIsEmpty }),
-      handler: handler as (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>,
+      handler: (schema.status === undefined
+        ? handler
+        : (request: RouteRequest<RouteSchema>, reply: FastifyReply) => handler(request, reply.code(schema.status!))) as (
+        request: FastifyRequest,
+        reply: FastifyReply,
+      ) => Promise<unknown>,
     });
     app.routeTable.push({ method, url: `${app.prefix}${url}`, summary, schema, authenticated: !open, dialect });
   }

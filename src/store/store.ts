@@ -235,10 +235,11 @@ export interface DeliveryRecord {
   /** The HTTP try; absent when the message was skipped by the filter. */
   attempt?: DeliveryAttempt;
   /**
-   * The message's new delivery state; with `unlessPending`, a delivery stored
-   * as pending stays so (a failed manual attempt: the schedule goes on).
+   * The message's new delivery state. A `tentative` one (a failed manual
+   * attempt) leaves a delivery stored as pending (its schedule goes on) or
+   * as success (it did arrive once) as it is.
    */
-  delivery: { offset: number; status: StoredDeliveryStatus; nextAttemptAt: number | null; statusCode: number | null; at: number; unlessPending?: boolean };
+  delivery: { offset: number; status: StoredDeliveryStatus; nextAttemptAt: number | null; statusCode: number | null; at: number; tentative?: boolean };
   /** The webhook's new state, for scheduled deliveries; manual attempts leave it as it is. */
   state?: DeliveryState;
 }

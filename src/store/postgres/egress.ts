@@ -9,7 +9,7 @@ import { postgresDeletion } from './deletion.js';
 import type { Changes } from './watch.js';
 
 type OwnedRecord = [DeliveryRecord, string];
-type DeliveryRow = DeliveryRecord['delivery'] & { webhookId: string; tried: number; unlessPending: boolean };
+type DeliveryRow = DeliveryRecord['delivery'] & { webhookId: string; tried: number; tentative: boolean };
 
 /** Column arrays for unnest, one entry per record. */
 function columnsOf<T>(items: T[], pick: Record<string, (item: T) => unknown>): unknown[][] {
@@ -26,7 +26,7 @@ function columnsOf<T>(items: T[], pick: Record<string, (item: T) => unknown>): u
 const RECORD_SQL = `
 WITH new_deliveries AS (
   SELECT * FROM unnest($22::text[], $23::bigint[], $24::text[], $25::integer[], $26::bigint[], $27::integer[], $28::bigint[], $29::boolean[])
-    AS n(webhook_id, msg_offset, status, tried, next_attempt_at, status_code, at, unless_pending)
+    AS n(webhook_id, msg_offset, status, tried, next_attempt_at, status_code, at, tentative)
 ),
 held AS (
   SELECT w.id FROM egress_webhooks w JOIN unnest($1::text[], $2::text[]) AS h(id, owner) ON w.id = h.id AND w.lease_owner = h.owner
@@ -49,19 +49,19 @@ tried AS (
     AS a(webhook_id, msg_offset, attempt, time, status_code, duration_ms, response, error, trigger)
   WHERE a.webhook_id IN (SELECT id FROM held)
 ),
--- A failed manual attempt leaves a pending delivery pending: its schedule goes on.
+-- A failed manual attempt leaves a pending delivery pending (its schedule goes on), and a delivered one delivered.
 kept AS (
   INSERT INTO deliveries AS d (webhook_id, msg_offset, status, attempts, next_attempt_at, status_code, updated_at)
   SELECT n.webhook_id, n.msg_offset, n.status, n.tried, n.next_attempt_at, n.status_code, n.at FROM new_deliveries n
-  WHERE n.unless_pending AND n.webhook_id IN (SELECT id FROM held)
+  WHERE n.tentative AND n.webhook_id IN (SELECT id FROM held)
   ON CONFLICT (webhook_id, msg_offset) DO UPDATE SET
-    status = CASE WHEN d.status = 'pending' THEN d.status ELSE excluded.status END,
-    next_attempt_at = CASE WHEN d.status = 'pending' THEN d.next_attempt_at ELSE excluded.next_attempt_at END,
+    status = CASE WHEN d.status IN ('pending', 'success') THEN d.status ELSE excluded.status END,
+    next_attempt_at = CASE WHEN d.status IN ('pending', 'success') THEN d.next_attempt_at ELSE excluded.next_attempt_at END,
     attempts = d.attempts + excluded.attempts, status_code = excluded.status_code, updated_at = excluded.updated_at
 )
 INSERT INTO deliveries AS d (webhook_id, msg_offset, status, attempts, next_attempt_at, status_code, updated_at)
 SELECT n.webhook_id, n.msg_offset, n.status, n.tried, n.next_attempt_at, n.status_code, n.at FROM new_deliveries n
-WHERE NOT n.unless_pending AND n.webhook_id IN (SELECT id FROM held)
+WHERE NOT n.tentative AND n.webhook_id IN (SELECT id FROM held)
 ON CONFLICT (webhook_id, msg_offset) DO UPDATE SET
   status = excluded.status, next_attempt_at = excluded.next_attempt_at,
   attempts = d.attempts + excluded.attempts, status_code = excluded.status_code, updated_at = excluded.updated_at`;
@@ -69,17 +69,17 @@ ON CONFLICT (webhook_id, msg_offset) DO UPDATE SET
 /**
  * One row per message: an upsert may not touch a row twice. Records of one
  * message in a group (a retry and a manual resend, say) fold into the last,
- * with their attempts summed. Only a group's first record may keep a stored
- * pending state; a later one that would keeps a pending state recorded
- * earlier in the group, and otherwise applies.
+ * with their attempts summed. Only a group's first record may be tentative
+ * against the stored state; a later tentative one keeps the pending or
+ * success state recorded earlier in the group, and otherwise applies.
  */
 function deliveryRows(records: OwnedRecord[]): DeliveryRow[] {
   const rows = new Map<string, DeliveryRow>();
   for (const [{ webhookId, attempt, delivery }] of records) {
     const key = `${webhookId}\u0000${delivery.offset}`;
     const before = rows.get(key);
-    const row = { ...delivery, webhookId, tried: (before?.tried ?? 0) + (attempt ? 1 : 0), unlessPending: delivery.unlessPending === true && !before };
-    const keep = delivery.unlessPending && before?.status === 'pending';
+    const row = { ...delivery, webhookId, tried: (before?.tried ?? 0) + (attempt ? 1 : 0), tentative: delivery.tentative === true && !before };
+    const keep = delivery.tentative && (before?.status === 'pending' || before?.status === 'success');
     rows.set(key, keep ? { ...row, status: 'pending', nextAttemptAt: before.nextAttemptAt } : row);
   }
   return [...rows.values()];
@@ -130,7 +130,7 @@ export function postgresEgress(db: Db, changes: Changes): EgressStore {
       nextAttemptAt: (d) => d.nextAttemptAt,
       statusCode: (d) => d.statusCode,
       at: (d) => d.at,
-      unlessPending: (d) => d.unlessPending,
+      tentative: (d) => d.tentative,
     });
     const held = [owners.map(([id]) => id), owners.map(([, owner]) => owner)];
     await db.query({ name: 'egress-record', text: RECORD_SQL, values: [...held, ...states, ...attempts, ...deliveries] });

@@ -84,8 +84,8 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>, deletio
     `INSERT INTO deliveries (webhook_id, msg_offset, status, attempts, next_attempt_at, status_code, updated_at)
      VALUES (@webhookId, @offset, @status, @tried, @nextAttemptAt, @statusCode, @at)
      ON CONFLICT (webhook_id, msg_offset) DO UPDATE SET
-       status = CASE WHEN @unlessPending = 1 AND status = 'pending' THEN status ELSE excluded.status END,
-       next_attempt_at = CASE WHEN @unlessPending = 1 AND status = 'pending' THEN next_attempt_at ELSE excluded.next_attempt_at END,
+       status = CASE WHEN @tentative = 1 AND status IN ('pending', 'success') THEN status ELSE excluded.status END,
+       next_attempt_at = CASE WHEN @tentative = 1 AND status IN ('pending', 'success') THEN next_attempt_at ELSE excluded.next_attempt_at END,
        attempts = attempts + excluded.attempts,
        status_code = excluded.status_code,
        updated_at = excluded.updated_at`,
@@ -158,7 +158,7 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>, deletio
         webhookId,
         ...delivery,
         tried: attempt ? 1 : 0,
-        unlessPending: delivery.unlessPending ? 1 : 0,
+        tentative: delivery.tentative ? 1 : 0,
       });
     }
   });

@@ -86,12 +86,10 @@ export function deliveryRoutes({ deliveries }: AppDeps): Route[] {
         params: schemas.params.egress,
         body: field.object({ offset: field.integer(0, 'the message to send') }),
         response: schemas.task,
+        status: 202,
       },
       permissions: allowed('resend'),
-      handler: async (request, reply) => {
-        reply.code(202);
-        return klevTask(await deliveries.resend(request.params.webhook_id, request.body.offset));
-      },
+      handler: async (request) => klevTask(await deliveries.resend(request.params.webhook_id, request.body.offset)),
     }),
     route({
       method: 'POST',
@@ -106,15 +104,15 @@ export function deliveryRoutes({ deliveries }: AppDeps): Route[] {
           until_time: Type.Optional(field.integer(0, 'and before this time, in microseconds')),
         }),
         response: schemas.task,
+        status: 202,
       },
       permissions: allowed('replay'),
-      handler: async (request, reply) => {
+      handler: async (request) => {
         const { since, until, since_time: sinceTime, until_time: untilTime } = request.body;
         const byOffset = since !== undefined || until !== undefined;
         const byTime = sinceTime !== undefined || untilTime !== undefined;
         if (byOffset === byTime) fail('field_invalid', 'give since (and until) in offsets, or since_time (and until_time) in microseconds');
         const range = byTime ? { since: sinceTime ?? 0, until: untilTime, byTime } : { since: since ?? 0, until, byTime };
-        reply.code(202);
         return klevTask(await deliveries.replay(request.params.webhook_id, range));
       },
     }),
@@ -126,12 +124,10 @@ export function deliveryRoutes({ deliveries }: AppDeps): Route[] {
         params: schemas.params.egress,
         body: field.object({ since: field.integer(0, 'failures recorded at or after this time, in microseconds') }),
         response: schemas.task,
+        status: 202,
       },
       permissions: allowed('replay'),
-      handler: async (request, reply) => {
-        reply.code(202);
-        return klevTask(await deliveries.recover(request.params.webhook_id, Math.floor(request.body.since / 1000)));
-      },
+      handler: async (request) => klevTask(await deliveries.recover(request.params.webhook_id, Math.floor(request.body.since / 1000))),
     }),
     route({
       method: 'GET',
