@@ -3,6 +3,7 @@
 // Markdown table. Each figure is the median of RUNS runs. Usage:
 //   npm run bench                 (builds first)
 //   BENCH_RUNS=5 BENCH_SECONDS=10 node bench/run.js
+//   BENCH_ONLY=history node bench/run.js   (only the attempt-history reads)
 import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -370,9 +371,12 @@ async function attemptHistory(backend) {
   };
   const results = { replayMs: median(replayMs) };
   for (const [name, query] of Object.entries(pages)) {
-    results[name] = [];
-    for (let i = 0; i < RUNS; i++) {
-      results[name].push(await load({ url: `${server.url}/egress_webhook/${webhook}/attempts?${query}`, connections: 10, headers: auth }));
+    // One client alone, then ten at once.
+    for (const connections of [1, 10]) {
+      const runs = (results[`${name}${connections}`] = []);
+      for (let i = 0; i < RUNS; i++) {
+        runs.push(await load({ url: `${server.url}/egress_webhook/${webhook}/attempts?${query}`, connections, headers: auth }));
+      }
     }
   }
   await server.stop();
@@ -382,6 +386,33 @@ async function attemptHistory(backend) {
 
 const fmt = (n, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const pick = (runs, field) => median(runs.map((r) => r[field]));
+
+/** The attempt-history tables, from attemptHistory on both backends. */
+function printHistory(history) {
+  console.log(`\nReading the attempt history of one destination with ${fmt(HISTORY)} attempts: pages of 100 (target: p99 < 20 ms).\n`);
+  console.log('| page | SQLite, 1 client: p50 / p99 | SQLite, 10 clients: req/s, p50 / p99 | PostgreSQL, 1 client | PostgreSQL, 10 clients |');
+  console.log('| --- | --- | --- | --- | --- |');
+  for (const [name, what] of [
+    ['newest', 'the newest 100'],
+    ['byMessage', "one message's attempts (`offset=`)"],
+    ['failed', 'the newest 100 failed (`status=failed`)'],
+    ['deep', 'half way back, by `cursor`'],
+  ]) {
+    const one = (runs) => `${pick(runs, 'p50')} / **${pick(runs, 'p99')} ms**`;
+    const ten = (runs) => `${fmt(pick(runs, 'rps'))}, ${pick(runs, 'p50')} / ${pick(runs, 'p99')} ms`;
+    const { sqlite, postgres } = history;
+    console.log(`| ${what} | ${one(sqlite[`${name}1`])} | ${ten(sqlite[`${name}10`])} | ${one(postgres[`${name}1`])} | ${ten(postgres[`${name}10`])} |`);
+  }
+  console.log(
+    `\nAnswer to a replay of 100,000 messages (it stores a task; target < 100 ms), median of 5: SQLite ${fmt(history.sqlite.replayMs, 1)} ms, PostgreSQL ${fmt(history.postgres.replayMs, 1)} ms.`,
+  );
+}
+
+// BENCH_ONLY=history measures the attempt history alone (a few minutes instead of a quarter of an hour).
+if (process.env.BENCH_ONLY === 'history') {
+  printHistory({ sqlite: await attemptHistory({ sqliteSync: 'full' }), postgres: await attemptHistory({}) });
+  process.exit(0);
+}
 
 const base = await baseline();
 const modes = { full: await hooklog({ sqliteSync: 'full' }), normal: await hooklog({ sqliteSync: 'normal' }) };
@@ -464,21 +495,7 @@ console.log(
   `| publish-to-delivered at 1,000 msg/s, p50 / p99 | ${fmt(median(push.steady.map((r) => r.p50)), 1)} / ${fmt(median(push.steady.map((r) => r.p99)), 1)} ms | ${fmt(median(postgres.pushOne.steady.map((r) => r.p50)), 1)} / ${fmt(median(postgres.pushOne.steady.map((r) => r.p99)), 1)} ms | | | |`,
 );
 
-console.log(`\nReading the attempt history of one destination with ${fmt(HISTORY)} attempts: pages of 100, 10 connections (target: p99 < 20 ms).\n`);
-console.log('| page | SQLite req/s | SQLite p50 / p99 | PostgreSQL req/s | PostgreSQL p50 / p99 |');
-console.log('| --- | --- | --- | --- | --- |');
-for (const [name, what] of [
-  ['newest', 'the newest 100'],
-  ['byMessage', "one message's attempts (`offset=`)"],
-  ['failed', 'the newest 100 failed (`status=failed`)'],
-  ['deep', 'half way back, by `cursor`'],
-]) {
-  const cell = (runs) => `${fmt(pick(runs, 'rps'))} | ${pick(runs, 'p50')} / **${pick(runs, 'p99')} ms**`;
-  console.log(`| ${what} | ${cell(history.sqlite[name])} | ${cell(history.postgres[name])} |`);
-}
-console.log(
-  `\nAnswer to a replay of 100,000 messages (it stores a task; target < 100 ms), median of 5: SQLite ${fmt(history.sqlite.replayMs, 1)} ms, PostgreSQL ${fmt(history.postgres.replayMs, 1)} ms.`,
-);
+printHistory(history);
 
 let lost = false;
 for (const [sync, h] of [
