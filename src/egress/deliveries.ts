@@ -11,9 +11,9 @@ export const MAX_ATTEMPTS_PAGE = 250;
  * would otherwise scan a long history in one request. A page that stops there
  * holds fewer attempts than asked, and a cursor to look further back.
  */
-export const ATTEMPTS_SCANNED = 10_000;
+const ATTEMPTS_SCANNED = 10_000;
 /** Most tasks of one destination running at once: each may send the whole log. */
-export const MAX_RUNNING_TASKS = 10;
+const MAX_RUNNING_TASKS = 10;
 
 export interface AttemptPage {
   attempts: DeliveryAttempt[];
