@@ -6,7 +6,7 @@ import { HooklogError } from './errors.js';
  * and 16 random bytes, written as 27 base62 characters. Because the timestamp
  * leads and the width is fixed, ids sort by creation time as plain strings.
  */
-export type IdPrefix = 'log' | 'tok' | 'off' | 'ewh' | 'iwh' | 'tsk';
+export type IdPrefix = 'log' | 'tok' | 'off' | 'ewh' | 'iwh' | 'tsk' | 'integ';
 
 const KSUID_EPOCH_SECONDS = 1_400_000_000;
 const KSUID_LENGTH = 27;

@@ -74,6 +74,10 @@ export interface Token {
   acl: string[];
   /** SHA-256 of the bearer's secret part, hex. The secret itself is never stored. */
   secretHash: string;
+  /** The log of the one application the token was made for (app portal access), whose tokens can be expired at once. */
+  application?: string;
+  /** Milliseconds since the epoch after which the token no longer authenticates; absent: never. */
+  expiresAt?: number;
 }
 
 export interface CursorOffset {
@@ -100,9 +104,9 @@ export const EGRESS_PAYLOADS: readonly EgressPayload[] = ['message', 'key', 'val
 export type DeliveryMode = 'ordered' | 'parallel';
 export const DELIVERY_MODES: readonly DeliveryMode[] = ['ordered', 'parallel'];
 
-/** How requests to a destination are signed: klev's X-Klev-Signature, or the Standard Webhooks headers. */
-export type EgressSigning = 'klev' | 'standard-webhooks';
-export const EGRESS_SIGNINGS: readonly EgressSigning[] = ['klev', 'standard-webhooks'];
+/** How requests to a destination are signed: klev's X-Klev-Signature, or the Standard Webhooks scheme under its own header names (`webhook-*`) or Svix's (`svix-*`). */
+export type EgressSigning = 'klev' | 'standard-webhooks' | 'svix';
+export const EGRESS_SIGNINGS: readonly EgressSigning[] = ['klev', 'standard-webhooks', 'svix'];
 
 /** Headers sent with every request to a destination, by lower-case name. */
 export type CustomHeaders = Record<string, string>;
@@ -276,3 +280,61 @@ export const DUPLICATE_WINDOW_MS = 24 * 3600 * 1000;
 
 /** Why a request to an ingress webhook was refused; counted per webhook. */
 export type RejectReason = 'missing_signature' | 'malformed_signature' | 'bad_signature' | 'stale_timestamp' | 'body_too_large';
+
+/** Text labels of an application or endpoint, by name. */
+export type Labels = Record<string, string>;
+
+/**
+ * A log seen as a Svix application: its messages are the application's,
+ * its egress webhooks with endpoint fields its endpoints. Times are ms.
+ */
+export interface Application {
+  logId: string;
+  /** The user's own id for it, unique among applications; null: none. */
+  uid: string | null;
+  name: string;
+  rateLimit: number | null;
+  metadata: Labels;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** The fields an egress webhook has as a Svix endpoint. */
+export interface EndpointFields {
+  webhookId: string;
+  logId: string;
+  /** Unique within the application; null: none. */
+  uid: string | null;
+  description: string;
+  version: number;
+  metadata: Labels;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** An entry of the event type catalogue, which endpoint filters name. */
+export interface EventType {
+  name: string;
+  description: string;
+  /** JSON schemas by version, as the user gave them; null: none. */
+  schemas: unknown;
+  archived: boolean;
+  deprecated: boolean;
+  featureFlag: string | null;
+  groupName: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** A named key for one application: its bearer is a token scoped to that application. */
+export interface Integration {
+  id: string;
+  logId: string;
+  name: string;
+  featureFlags: string[];
+  tokenId: string;
+  /** The bearer, kept so that it can be shown again. */
+  key: string;
+  createdAt: number;
+  updatedAt: number;
+}

@@ -52,13 +52,17 @@ export function toHooklogError(err: FastifyError, contentType: string | undefine
   return new HooklogError('internal', 'the server failed to handle the request; see its log');
 }
 
-/** A dialect's error handler: every error answered in `body`, with the kind's status; the cause of a 500 is logged. */
-export function errorHandler(body: ErrorBody) {
+/**
+ * A dialect's error handler: every error answered in `body`, with the kind's
+ * status unless the dialect's wire format names another (Svix answers bad
+ * input with 422); the cause of a 500 is logged.
+ */
+export function errorHandler(body: ErrorBody, statuses: Partial<Record<ErrorKind, number>> = {}) {
   return (err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const coded = toHooklogError(err, request.headers['content-type']);
     if (coded.entry.kind === 'internal') request.log.error({ err, reqId: request.id, method: request.method, url: request.url }, 'request failed');
     // After a 429 the rest of a slow body is not worth reading.
     if (coded.entry.kind === 'rate_limited') reply.header('connection', 'close');
-    return reply.status(statusOf[coded.entry.kind]).send(body(coded));
+    return reply.status(statuses[coded.entry.kind] ?? statusOf[coded.entry.kind]).send(body(coded));
   };
 }

@@ -2,6 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { type TSchema, Type } from 'typebox';
 import { type Route, type RouteEntry, route } from './router.js';
 
+const STATUS_DESCRIPTIONS = { 200: 'done', 201: 'created', 202: 'accepted: the work goes on after the answer', 204: 'done, with no body' };
+
 /** What a dialect says of itself in its document. */
 export interface ApiDescription {
   title: string;
@@ -54,7 +56,7 @@ export function openApiDocument(entries: readonly RouteEntry[], api: ApiDescript
       ...body,
       responses: {
         [schema.status ?? 200]: {
-          description: schema.status === 202 ? 'accepted: the work goes on after the answer' : 'done',
+          description: STATUS_DESCRIPTIONS[schema.status ?? 200],
           ...(schema.response && { content: { 'application/json': { schema: plain(schema.response) } } }),
         },
         default: { description: 'an error, in the error body', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },

@@ -12,8 +12,8 @@ export interface RouteSchema {
   body?: TSchema;
   /** The 2xx answer, for the document; answers are sent as they are, not filtered by it. */
   response?: TSchema;
-  /** The answer's status when it is not 200: 202 for work that goes on after the answer. */
-  status?: 202;
+  /** The answer's status when it is not 200: 201 for an object created, 202 for work that goes on after the answer, 204 for no body. */
+  status?: 201 | 202 | 204;
   /** The body is taken as raw bytes of any content type (a public webhook URL): documented, never parsed as JSON. */
   rawBody?: string;
 }
@@ -28,7 +28,7 @@ export type RouteRequest<S extends RouteSchema> = FastifyRequest<{
 }>;
 
 export interface RouteDefinition<S extends RouteSchema> {
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   url: string;
   /** One line for the OpenAPI document. */
   summary: string;

@@ -1,11 +1,15 @@
 import type {
+  Application,
   AttemptQuery,
   CursorOffset,
   DeliveryAttempt,
   DeliveryState,
   DeliveryTask,
   EgressWebhook,
+  EndpointFields,
+  EventType,
   IngressWebhook,
+  Integration,
   Log,
   Message,
   NewMessage,
@@ -54,6 +58,11 @@ export interface Store {
   readonly egress: EgressStore;
   readonly ingress: IngressStore;
   readonly cluster: ClusterStore;
+  readonly applications: ApplicationStore;
+  readonly endpoints: EndpointStore;
+  readonly eventTypes: EventTypeStore;
+  readonly idempotency: IdempotencyStore;
+  readonly integrations: IntegrationStore;
   /**
    * Calls `listener` with every change made through this store, right after
    * its commit and before the write resolves, and, where nodes share the
@@ -120,6 +129,8 @@ export interface TokenStore {
   get(id: string): Promise<Token | undefined>;
   list(filter: { metadata?: string }): Promise<Token[]>;
   delete(id: string): Promise<Token | undefined>;
+  /** Deletes every token made for the application of log `logId`; returns how many. */
+  deleteForApplication(logId: string): Promise<number>;
 }
 
 export interface LogStore {
@@ -130,19 +141,32 @@ export interface LogStore {
   delete(id: string): Promise<Log | undefined>;
 }
 
+/** A key an append claims: it lands only if `key` was not claimed in `scope` since `since` (ms). */
+export interface AppendClaim {
+  scope: string;
+  key: string;
+  since: number;
+  now: number;
+}
+
 export interface AppendRequest {
   logId: string;
   messages: NewMessage[];
   /**
-   * Append only if `key` was not appended in `scope` since `since` (ms);
-   * otherwise the outcome is `duplicate` and nothing is written. Checked in
-   * the append's own transaction, so two concurrent copies cannot both land.
+   * Append only if none of these keys was claimed in its window; otherwise
+   * the outcome is `duplicate` and nothing is written. Each key remembers
+   * the offset of the append's first message. Checked in the append's own
+   * transaction, so two concurrent copies cannot both land.
    */
-  idempotency?: { scope: string; key: string; since: number; now: number };
+  claims?: AppendClaim[];
 }
 
-/** `nextOffset` after the append, `logMissing` when the log does not exist, `duplicate` when the idempotency key was seen. */
-export type AppendOutcome = { nextOffset: number } | { logMissing: true } | { duplicate: true };
+/**
+ * `nextOffset` after the append, `logMissing` when the log does not exist,
+ * `duplicate` when claim number `claim` was taken, by the message at
+ * `offset` where the first append under it was given one.
+ */
+export type AppendOutcome = { nextOffset: number } | { logMissing: true } | { duplicate: true; claim: number; offset: number | null };
 
 export interface ReadOptions {
   /** Include each message's HTTP headers, where it has them. */
@@ -168,6 +192,12 @@ export interface MessageStore {
   readText(logId: string, from: number, limit: number, options?: ReadOptions): Promise<Message<string>[]>;
   /** The message with the highest offset whose key equals `key` (null matches a nil key). */
   getByKey(logId: string, key: Buffer | null): Promise<Message | undefined>;
+  /** Up to `limit` messages with offset < `below`, newest first, text decoded as readText does. */
+  readBackward(logId: string, below: number, limit: number, options?: ReadOptions): Promise<Message<string>[]>;
+  /** The offset remembered for a claim (see AppendRequest.claims) made since `since` (ms). */
+  claimedOffset(scope: string, key: string, since: number): Promise<number | undefined>;
+  /** Replaces the value of the message at `offset` with nil (its content is expunged); false if there is none. */
+  expungeValue(logId: string, offset: number): Promise<boolean>;
 }
 
 export interface OffsetStore {
@@ -203,6 +233,8 @@ export interface RetentionStore {
 
 export interface NewEgressWebhook {
   id: string;
+  /** Its fields as a Svix endpoint, written in the same transaction. */
+  endpoint?: EndpointFields;
   logId: string;
   metadata: string;
   destination: string;
@@ -227,6 +259,8 @@ export interface EgressChanges {
   rateLimit?: EgressWebhook['rateLimit'];
   /** Re-activates an inactive webhook: it resumes at its cursor, with a fresh retry schedule. */
   reactivateAt?: number;
+  /** Deactivates the webhook with this reason (a disabled endpoint): nothing is sent until it is re-activated. */
+  deactivate?: string;
 }
 
 /** What one delivery step did to one message: written in one transaction. */
@@ -266,9 +300,10 @@ export interface EgressStore {
   /**
    * Makes `secret` the current one. The previous current secret stays valid
    * until `oldExpiresAt` (ms). When that is not in the future, it and every
-   * earlier secret still valid stop at once.
+   * earlier secret still valid stop at once. At most `keep` secrets stay
+   * valid, the current one included: the oldest go first.
    */
-  rotateSecret(id: string, secret: string, oldExpiresAt: number, nowMs: number): Promise<EgressWebhook | undefined>;
+  rotateSecret(id: string, secret: string, oldExpiresAt: number, nowMs: number, keep: number): Promise<EgressWebhook | undefined>;
   /** Secrets valid at `nowMs`, the current one first; expiresAt is null for the current one. */
   secrets(id: string, nowMs: number): Promise<Array<{ secret: string; expiresAt: number | null }>>;
   /**
@@ -298,6 +333,12 @@ export interface EgressStore {
   runningTasks(webhookId: string): Promise<DeliveryTask[]>;
   /** Saves a task's progress and status, only while `owner` holds its webhook's lease; false otherwise. */
   saveTask(task: DeliveryTask, owner: string): Promise<boolean>;
+  /** Tasks, newest first, of the webhooks of log `logId` (or of every log), with ids below `belowId`. */
+  listTasks(filter: { logId?: string; belowId?: string; limit: number }): Promise<DeliveryTask[]>;
+  /** Blanks the response body of one attempt; false if there is none. */
+  expungeResponse(id: string, attemptId: number): Promise<boolean>;
+  /** The offsets among `offsets` that the webhook has a delivery state for (attempted or skipped). */
+  delivered(id: string, offsets: number[]): Promise<Set<number>>;
   /** Parks (or re-parks) a message for a later try, in parallel mode. */
   park(id: string, retry: ParkedRetry): Promise<void>;
   unpark(id: string, offset: number): Promise<void>;
@@ -324,4 +365,87 @@ export interface IngressStore {
   /** Adds to per-webhook counters; committed without waiting for the disk. */
   count(deltas: Array<{ webhookId: string; name: string; by: number }>): Promise<void>;
   counters(id: string): Promise<Record<string, number>>;
+}
+
+/** A page of objects ordered by id (or name): those after `after`, or before `before`, in ascending order. */
+export interface PageQuery {
+  after?: string;
+  before?: string;
+  limit: number;
+}
+
+export interface ApplicationChanges {
+  uid?: string | null;
+  name?: string;
+  rateLimit?: number | null;
+  metadata?: Application['metadata'];
+  nowMs: number;
+}
+
+export interface ApplicationStore {
+  /** Creates the log and its application fields in one transaction; 'uid_taken' (writing nothing) when another application has the uid. */
+  create(log: { id: string; metadata: string } & RetentionSettings, application: Application): Promise<Application | 'uid_taken'>;
+  get(logId: string): Promise<Application | undefined>;
+  byUid(uid: string): Promise<Application | undefined>;
+  /** Applications ordered by log id. */
+  list(page: PageQuery): Promise<Application[]>;
+  update(logId: string, changes: ApplicationChanges): Promise<Application | 'uid_taken' | undefined>;
+}
+
+export interface EndpointChanges {
+  uid?: string | null;
+  description?: string;
+  version?: number;
+  metadata?: EndpointFields['metadata'];
+  nowMs: number;
+}
+
+/** The endpoint fields of egress webhooks; they are created with the webhook (NewEgressWebhook.endpoint) and deleted with it. */
+export interface EndpointStore {
+  get(webhookId: string): Promise<EndpointFields | undefined>;
+  byUid(logId: string, uid: string): Promise<EndpointFields | undefined>;
+  /** The endpoints of one application, ordered by webhook id. */
+  list(logId: string, page: PageQuery): Promise<EndpointFields[]>;
+  /** 'uid_taken' (changing nothing) when another endpoint of the application has the uid. */
+  update(webhookId: string, changes: EndpointChanges): Promise<EndpointFields | 'uid_taken' | undefined>;
+}
+
+export interface EventTypeStore {
+  /** false (writing nothing) when the name is taken. */
+  create(eventType: EventType): Promise<boolean>;
+  get(name: string): Promise<EventType | undefined>;
+  /** Ordered by name. */
+  list(filter: PageQuery & { includeArchived: boolean }): Promise<EventType[]>;
+  /** Replaces every field but name and createdAt. */
+  replace(eventType: EventType): Promise<boolean>;
+  delete(name: string): Promise<boolean>;
+  /** Of `names`, those the catalogue holds and has not archived. */
+  active(names: string[]): Promise<Set<string>>;
+}
+
+/** What an idempotency key stands for: nothing yet (now claimed), a request still running, or its first 2xx answer. */
+export type IdempotencyClaim = { state: 'claimed' } | { state: 'running' } | { state: 'done'; status: number; body: string };
+
+export interface IdempotencyStore {
+  /** Claims `key` in `scope` unless it was claimed since `since` (ms); a claim older than that is taken over. */
+  claim(scope: string, key: string, nowMs: number, sinceMs: number): Promise<IdempotencyClaim>;
+  /** Keeps the answer of the claimed request, for its repeats. */
+  complete(scope: string, key: string, status: number, body: string): Promise<void>;
+  /** Gives a claim up (the request failed), so that a retry runs again. */
+  release(scope: string, key: string): Promise<void>;
+  /** Forgets answers claimed before `before` (ms). */
+  purge(before: number, limit: number): Promise<number>;
+}
+
+export interface IntegrationStore {
+  /** Stores the integration and its token in one transaction. */
+  create(integration: Integration, token: Token): Promise<void>;
+  get(id: string): Promise<Integration | undefined>;
+  /** One application's integrations, ordered by id. */
+  list(logId: string, page: PageQuery): Promise<Integration[]>;
+  update(id: string, changes: { name: string; featureFlags: string[]; nowMs: number }): Promise<Integration | undefined>;
+  /** Replaces the integration's token with `token` (its bearer `key`) in one transaction: the old key stops at once. */
+  rotate(id: string, token: Token, key: string, nowMs: number): Promise<Integration | undefined>;
+  /** Deletes the integration and its token. */
+  delete(id: string): Promise<Integration | undefined>;
 }
