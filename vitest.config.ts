@@ -17,6 +17,7 @@ const API_TESTS = [
   'test/ingress.*.test.ts',
   'test/retention.test.ts',
   'test/cli.egress.test.ts',
+  'test/svix.*.test.ts',
 ];
 
 /**

@@ -2,6 +2,8 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { type Logger, pino } from 'pino';
+import { IdempotencyKeys } from './auth/idempotency-keys.js';
+import { Integrations } from './auth/integrations.js';
 import { Tokens } from './auth/tokens.js';
 import type { Config } from './config/schema.js';
 import { Dispatcher } from './delivery/dispatcher.js';
@@ -10,11 +12,16 @@ import { RetrySchedule } from './delivery/schedule.js';
 import { randomBase62 } from './domain/ids.js';
 import { Deliveries } from './egress/deliveries.js';
 import { EgressWebhooks } from './egress/egress-webhooks.js';
+import { Endpoints } from './egress/endpoints.js';
+import { EventTypes } from './egress/event-types.js';
 import { buildApp } from './http/app.js';
 import { KLEV, klevApi } from './http/dialects/klev/index.js';
+import { SVIX_PREFIX, svixApi } from './http/dialects/svix/index.js';
 import { ingressEndpoint } from './http/ingress.js';
 import { IngressWebhooks } from './ingress/ingress-webhooks.js';
+import { Applications } from './log/applications.js';
 import { Consumer } from './log/consumer.js';
+import { Events } from './log/events.js';
 import { Logs } from './log/logs.js';
 import { LogNotifier } from './log/notifier.js';
 import { Offsets } from './log/offsets.js';
@@ -74,11 +81,19 @@ export async function startServer(config: Config, print: (line: string) => void 
       })
     : null;
   const intervalMs = config.retentionIntervalSeconds * 1000;
+  const idempotencyKeys = new IdempotencyKeys(store.idempotency);
   const retention = works
-    ? new RetentionJob(store.retention, intervalMs, config.attemptRetentionDays * 24 * 3600 * 1000, logger, () => {
-        const now = Date.now();
-        return store.cluster.lead('retention', nodeId, now, now + 2 * intervalMs + leaseMs);
-      })
+    ? new RetentionJob(
+        store.retention,
+        intervalMs,
+        config.attemptRetentionDays * 24 * 3600 * 1000,
+        logger,
+        () => {
+          const now = Date.now();
+          return store.cluster.lead('retention', nodeId, now, now + 2 * intervalMs + leaseMs);
+        },
+        (limit) => idempotencyKeys.purge(Date.now(), limit),
+      )
     : null;
   let closing = false;
 
@@ -97,15 +112,23 @@ export async function startServer(config: Config, print: (line: string) => void 
     }
   });
 
+  const egress = new EgressWebhooks(store.egress, store.logs, config.allowPrivateDestinations);
+  const eventTypes = new EventTypes(store.eventTypes);
   const deps = {
     tokens,
     logs: new Logs(store.logs),
     offsets: new Offsets(store.offsets, store.logs),
     publisher,
     consumer: new Consumer(store.logs, store.messages, notifier),
-    egress: new EgressWebhooks(store.egress, store.logs, config.allowPrivateDestinations),
+    egress,
     deliveries: new Deliveries(store.egress, store.logs, store.messages, (id) => dispatcher?.sending(id) ?? []),
     ingress,
+    applications: new Applications(store.applications, store.logs),
+    endpoints: new Endpoints(egress, store.endpoints, eventTypes),
+    eventTypes,
+    events: new Events(publisher, store.messages),
+    integrations: new Integrations(store.integrations, tokens),
+    idempotencyKeys,
     isClosing: () => closing,
   };
   const requestTimeoutMs = config.requestTimeoutSeconds * 1000;
@@ -113,6 +136,7 @@ export async function startServer(config: Config, print: (line: string) => void 
   const app = serves ? buildApp(deps, { maxBodyBytes: config.maxBodyBytes, requestTimeoutMs, logger, errorBody: klevErrorBody }) : null;
   if (app) {
     app.register(klevApi, { deps, maxResponseBytes: config.maxResponseBytes, requestTimeoutMs, version: VERSION });
+    app.register(svixApi, { deps, version: VERSION, prefix: SVIX_PREFIX });
     // The public URLs of klev's ingress webhooks.
     app.register(ingressEndpoint, { ingress, maxRequestsPerClient: config.ingressMaxRequestsPerClient, errorBody: klevErrorBody, dialect: KLEV });
   }

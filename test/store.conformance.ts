@@ -1,6 +1,15 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { newId } from '../src/domain/ids.js';
-import type { DeliveryAttempt, DeliveryState, DeliveryTask, NewMessage, RetentionSettings, StoredDeliveryStatus } from '../src/domain/types.js';
+import type {
+  DeliveryAttempt,
+  DeliveryState,
+  DeliveryTask,
+  EgressSigning,
+  EndpointFields,
+  NewMessage,
+  RetentionSettings,
+  StoredDeliveryStatus,
+} from '../src/domain/types.js';
 import { type DeliveryRecord, FORGET_NODES_AFTER_MS, type Store } from '../src/store/store.js';
 
 /** What a backend supplies to run the suite: a fresh, empty store per test. */
@@ -95,6 +104,20 @@ export function describeStoreConformance(backend: string, harness: StoreHarness,
         expect(await store.tokens.delete(a.id)).toEqual(a);
         expect(await store.tokens.get(a.id)).toBeUndefined();
         expect(await store.tokens.delete(a.id)).toBeUndefined();
+      });
+
+      it("keeps a token's application and expiry, absent when it has none, and deletes an application's tokens at once", async () => {
+        const app = { id: newId('tok'), metadata: '', acl: [], secretHash: 'aa', application: 'log_a', expiresAt: 9_000 };
+        const alsoApp = { id: newId('tok'), metadata: '', acl: [], secretHash: 'bb', application: 'log_a' };
+        const other = { id: newId('tok'), metadata: '', acl: [], secretHash: 'cc', application: 'log_b' };
+        const plain = { id: newId('tok'), metadata: '', acl: [], secretHash: 'dd' };
+        for (const token of [app, alsoApp, other, plain]) await store.tokens.create(token);
+        expect(await store.tokens.get(app.id)).toEqual(app);
+        expect(await store.tokens.get(alsoApp.id)).not.toHaveProperty('expiresAt');
+        expect(await store.tokens.get(plain.id)).toStrictEqual(plain);
+        expect(await store.tokens.deleteForApplication('log_a')).toBe(2);
+        expect((await store.tokens.list({})).map((t) => t.id)).toEqual([other.id, plain.id]);
+        expect(await store.tokens.deleteForApplication('log_a')).toBe(0);
       });
 
       it('creates the bootstrap admin token only once per database', async () => {
@@ -271,6 +294,52 @@ export function describeStoreConformance(backend: string, harness: StoreHarness,
         expect((await store.messages.read(withHeaders.id, 0, 10, { maxBytes: 50 })).map((m) => m.offset)).toEqual([0]);
       });
 
+      it('reads backward below an offset, newest first, as text, with a limit and the byte limit of forward reads', async () => {
+        const log = await makeLog();
+        await append(
+          log.id,
+          Array.from({ length: 10 }, (_, i) => msg(`k${i}`, String(i))),
+        );
+        const back = await store.messages.readBackward(log.id, 10, 3);
+        expect(back.map((m) => [m.offset, m.key, m.value])).toEqual([
+          [9, 'k9', '9'],
+          [8, 'k8', '8'],
+          [7, 'k7', '7'],
+        ]);
+        expect((await store.messages.readBackward(log.id, 2, 5)).map((m) => m.offset)).toEqual([1, 0]);
+        expect((await store.messages.readBackward(log.id, 100, 2)).map((m) => m.offset)).toEqual([9, 8]);
+        expect(await store.messages.readBackward(log.id, 0, 5)).toEqual([]);
+        expect(await store.messages.readBackward(newId('log'), 10, 5)).toEqual([]);
+        // The byte limit counts from the newest message, which is read whatever its size.
+        const sized = await makeLog();
+        await append(sized.id, [msg(null, 'x'.repeat(100)), msg(null, 'x'.repeat(100)), msg(null, 'x'.repeat(300))]);
+        const offsets = async (maxBytes: number) => (await store.messages.readBackward(sized.id, 3, 10, { maxBytes })).map((m) => m.offset);
+        expect(await offsets(50)).toEqual([2]);
+        expect(await offsets(400)).toEqual([2, 1]);
+        expect(await offsets(10_000)).toEqual([2, 1, 0]);
+        expect((await store.messages.readBackward(sized.id, 2, 10, { maxBytes: 150 })).map((m) => m.offset)).toEqual([1]);
+        // Headers only when asked, as forward.
+        const withHeaders = await makeLog();
+        await append(withHeaders.id, [{ key: null, value: bytes('v'), headers: { 'x-event': 'push' } }]);
+        expect((await store.messages.readBackward(withHeaders.id, 1, 1, { headers: true }))[0]?.headers).toEqual({ 'x-event': 'push' });
+        expect((await store.messages.readBackward(withHeaders.id, 1, 1))[0]).not.toHaveProperty('headers');
+      });
+
+      it("expunges a message's value to nil, keeping its key and the log's size true", async () => {
+        const log = await makeLog({ trimBytes: 10 });
+        // 4 bytes each (key 1 + value 3): 12 bytes in all, over the limit of 10.
+        await append(log.id, [msg('a', '111'), msg('b', '222'), msg('c', '333')]);
+        expect(await store.messages.expungeValue(log.id, 0)).toBe(true);
+        const [expunged, kept] = await store.messages.read(log.id, 0, 2);
+        expect(expunged).toMatchObject({ offset: 0, key: bytes('a'), value: null });
+        expect(kept?.value).toEqual(bytes('222'));
+        expect(await store.messages.expungeValue(log.id, 0)).toBe(true);
+        // 9 bytes now: trimming by size finds nothing to do.
+        expect(await store.retention.trimBySize(log.id, 10, 100)).toBe(0);
+        expect(await store.messages.expungeValue(log.id, 3)).toBe(false);
+        expect(await store.messages.expungeValue(newId('log'), 0)).toBe(false);
+      });
+
       it('finds the newest message by key, and by nil key', async () => {
         const log = await makeLog();
         await append(log.id, [msg('k', '1'), msg(null, 'n1'), msg('k', '2'), msg('', 'empty'), msg(null, 'n2'), msg('other', 'o')]);
@@ -285,23 +354,75 @@ export function describeStoreConformance(backend: string, harness: StoreHarness,
       it('appends once per key within the window, and again after it', async () => {
         const log = await makeLog();
         const once = (key: string, now: number, value: string) =>
-          store.messages.append([{ logId: log.id, messages: [msg(null, value)], idempotency: { scope: 's', key, since: now - 1000, now } }], now);
+          store.messages.append([{ logId: log.id, messages: [msg(null, value)], claims: [{ scope: 's', key, since: now - 1000, now }] }], now);
         expect(await once('a', 10_000, '1')).toEqual([{ nextOffset: 1 }]);
-        expect(await once('a', 10_500, '2')).toEqual([{ duplicate: true }]);
+        expect(await once('a', 10_500, '2')).toEqual([{ duplicate: true, claim: 0, offset: 0 }]);
         expect(await once('b', 10_500, '3')).toEqual([{ nextOffset: 2 }]);
         // Past the window (created 10_000, window 1000 ms), the key is new again.
         expect(await once('a', 11_500, '4')).toEqual([{ nextOffset: 3 }]);
         // Within one group, the second copy is the duplicate.
         const group = await store.messages.append(
           [
-            { logId: log.id, messages: [msg(null, '5')], idempotency: { scope: 's', key: 'c', since: 0, now: 12_000 } },
-            { logId: log.id, messages: [msg(null, '6')], idempotency: { scope: 's', key: 'c', since: 0, now: 12_000 } },
+            { logId: log.id, messages: [msg(null, '5')], claims: [{ scope: 's', key: 'c', since: 0, now: 12_000 }] },
+            { logId: log.id, messages: [msg(null, '6')], claims: [{ scope: 's', key: 'c', since: 0, now: 12_000 }] },
           ],
           12_000,
         );
-        expect(group).toEqual([{ nextOffset: 4 }, { duplicate: true }]);
+        expect(group).toEqual([{ nextOffset: 4 }, { duplicate: true, claim: 0, offset: 3 }]);
         expect((await store.messages.read(log.id, 0, 10)).map((m) => m.value?.toString())).toEqual(['1', '3', '4', '5']);
         expect(await store.retention.purgeIdempotencyKeys(12_000, 10)).toBe(2);
+      });
+
+      it("takes all of a request's claims or none; a duplicate names the first claim held and the offset it was taken at", async () => {
+        const log = await makeLog();
+        const request = (claimed: string[], values = ['v'], now = 10_000) => ({
+          logId: log.id,
+          messages: values.map((value) => msg(null, value)),
+          claims: claimed.map((key) => ({ scope: 's', key, since: now - 1000, now })),
+        });
+        expect(await store.messages.append([request(['a'], ['1', '2'])], 1)).toEqual([{ nextOffset: 2 }]);
+        expect(await store.messages.claimedOffset('s', 'a', 9_000)).toBe(0);
+        // The second claim is held: nothing lands, and the first claim is not kept.
+        expect(await store.messages.append([request(['b', 'a'])], 1)).toEqual([{ duplicate: true, claim: 1, offset: 0 }]);
+        expect(await store.messages.claimedOffset('s', 'b', 0)).toBeUndefined();
+        expect(await store.messages.append([request(['b', 'c'])], 1)).toEqual([{ nextOffset: 3 }]);
+        expect(await store.messages.claimedOffset('s', 'c', 0)).toBe(2);
+        expect(await store.messages.append([request(['x', 'c', 'b'])], 1)).toEqual([{ duplicate: true, claim: 1, offset: 2 }]);
+        // The same within a group: a request refused for its second claim leaves its first to a later request.
+        const group = await store.messages.append([request(['d', 'a']), request(['d']), request(['e', 'd'])], 1);
+        expect(group).toEqual([{ duplicate: true, claim: 1, offset: 0 }, { nextOffset: 4 }, { duplicate: true, claim: 1, offset: 3 }]);
+        expect(await store.messages.claimedOffset('s', 'e', 0)).toBeUndefined();
+        // A key given twice in one request is claimed once; an append of no messages has no offset to remember.
+        expect(await store.messages.append([request(['f', 'f'])], 1)).toEqual([{ nextOffset: 5 }]);
+        expect(await store.messages.append([request(['g'], [])], 1)).toEqual([{ nextOffset: 5 }]);
+        expect(await store.messages.append([request(['g'])], 1)).toEqual([{ duplicate: true, claim: 0, offset: null }]);
+        expect(await store.messages.claimedOffset('s', 'g', 0)).toBeUndefined();
+        // Past its window a claim is taken again, and remembers its new offset.
+        expect(await store.messages.claimedOffset('s', 'a', 10_001)).toBeUndefined();
+        expect(await store.messages.append([request(['a'], ['again'], 20_000)], 1)).toEqual([{ nextOffset: 6 }]);
+        expect(await store.messages.claimedOffset('s', 'a', 19_000)).toBe(5);
+        expect((await store.messages.read(log.id, 0, 10)).map((m) => m.value?.toString())).toEqual(['1', '2', 'v', 'v', 'v', 'again']);
+      });
+
+      it('lets one of concurrent appends claiming the same key land, and keeps no claim of the others', async () => {
+        // Appends to different logs: nothing but their claims orders them.
+        const logs = await Promise.all(Array.from({ length: 8 }, () => makeLog()));
+        const outcomes = await Promise.all(
+          logs.map((log, i) =>
+            store.messages.append(
+              [{ logId: log.id, messages: [msg(null, String(i))], claims: [`own-${i}`, 'shared'].map((key) => ({ scope: 's', key, since: 0, now: 1 })) }],
+              1,
+            ),
+          ),
+        );
+        const landed = outcomes.flatMap((outcome, i) => ('nextOffset' in outcome[0]! ? [i] : []));
+        expect(landed).toHaveLength(1);
+        expect(outcomes.flat().filter((outcome) => 'duplicate' in outcome)).toEqual(Array(7).fill({ duplicate: true, claim: 1, offset: 0 }));
+        for (const [i, log] of logs.entries()) {
+          const winner = i === landed[0];
+          expect(await store.messages.claimedOffset('s', `own-${i}`, 0)).toBe(winner ? 0 : undefined);
+          expect(await store.messages.read(log.id, 0, 10)).toHaveLength(winner ? 1 : 0);
+        }
       });
 
       it('keeps headers with a message and returns them only when asked', async () => {
@@ -418,10 +539,18 @@ export function describeStoreConformance(backend: string, harness: StoreHarness,
     describe('egress webhooks', () => {
       const newWebhook = async (
         logId: string,
-        extra: { metadata?: string; mode?: 'ordered' | 'parallel'; signing?: 'klev' | 'standard-webhooks'; headers?: Record<string, string> } = {},
+        extra: {
+          metadata?: string;
+          mode?: 'ordered' | 'parallel';
+          signing?: EgressSigning;
+          headers?: Record<string, string>;
+          id?: string;
+          endpoint?: EndpointFields;
+        } = {},
       ) =>
         store.egress.create({
-          id: newId('ewh'),
+          id: extra.id ?? newId('ewh'),
+          ...(extra.endpoint && { endpoint: extra.endpoint }),
           logId,
           metadata: extra.metadata ?? '',
           destination: 'https://example.com/hook',
@@ -745,17 +874,139 @@ export function describeStoreConformance(backend: string, harness: StoreHarness,
       it('rotates secrets: the old one stays valid until it expires, the current one first', async () => {
         const log = await makeLog();
         const webhook = await newWebhook(log.id);
-        await store.egress.rotateSecret(webhook.id, 'ewhsec_second', 10_000, 5_000);
+        await store.egress.rotateSecret(webhook.id, 'ewhsec_second', 10_000, 5_000, 10);
         expect(await store.egress.secrets(webhook.id, 5_000)).toEqual([
           { secret: 'ewhsec_second', expiresAt: null },
           { secret: 'ewhsec_first', expiresAt: 10_000 },
         ]);
         expect(await store.egress.secrets(webhook.id, 10_000)).toEqual([{ secret: 'ewhsec_second', expiresAt: null }]);
         // Ending the old secret at once ends every earlier one too, 'first' included: that is how a leaked secret is revoked.
-        await store.egress.rotateSecret(webhook.id, 'ewhsec_fourth', 20_000, 6_000);
-        await store.egress.rotateSecret(webhook.id, 'ewhsec_third', 6_000, 6_000);
+        await store.egress.rotateSecret(webhook.id, 'ewhsec_fourth', 20_000, 6_000, 10);
+        await store.egress.rotateSecret(webhook.id, 'ewhsec_third', 6_000, 6_000, 10);
         expect((await store.egress.secrets(webhook.id, 6_000)).map((s) => s.secret)).toEqual(['ewhsec_third']);
-        expect(await store.egress.rotateSecret(newId('ewh'), 'x', 0, 0)).toBeUndefined();
+        expect(await store.egress.rotateSecret(newId('ewh'), 'x', 0, 0, 10)).toBeUndefined();
+      });
+
+      it('keeps at most `keep` secrets valid on rotation, ending those that would expire first', async () => {
+        const log = await makeLog();
+        const webhook = await newWebhook(log.id);
+        await store.egress.rotateSecret(webhook.id, 'ewhsec_second', 10_000, 1_000, 3);
+        await store.egress.rotateSecret(webhook.id, 'ewhsec_third', 20_000, 1_000, 3);
+        expect((await store.egress.secrets(webhook.id, 1_000)).map((s) => s.secret)).toEqual(['ewhsec_third', 'ewhsec_second', 'ewhsec_first']);
+        await store.egress.rotateSecret(webhook.id, 'ewhsec_fourth', 30_000, 1_000, 3);
+        expect(await store.egress.secrets(webhook.id, 1_000)).toEqual([
+          { secret: 'ewhsec_fourth', expiresAt: null },
+          { secret: 'ewhsec_third', expiresAt: 30_000 },
+          { secret: 'ewhsec_second', expiresAt: 20_000 },
+        ]);
+        await store.egress.rotateSecret(webhook.id, 'ewhsec_fifth', 40_000, 1_000, 1);
+        expect(await store.egress.secrets(webhook.id, 1_000)).toEqual([{ secret: 'ewhsec_fifth', expiresAt: null }]);
+      });
+
+      it('creates an endpoint with its webhook, in one transaction', async () => {
+        const log = await makeLog();
+        const endpoint = (webhookId: string): EndpointFields => ({
+          webhookId,
+          logId: log.id,
+          uid: 'orders',
+          description: 'the orders service',
+          version: 1,
+          metadata: { team: 'a' },
+          createdAt: 1_000,
+          updatedAt: 1_000,
+        });
+        const id = newId('ewh');
+        const webhook = await newWebhook(log.id, { id, signing: 'svix', endpoint: endpoint(id) });
+        expect(webhook.signing).toBe('svix');
+        expect(await store.endpoints.get(id)).toEqual(endpoint(id));
+        // A second endpoint with the same uid fails as a whole: no webhook is left without its endpoint.
+        const taken = newId('ewh');
+        await expect(newWebhook(log.id, { id: taken, endpoint: endpoint(taken) })).rejects.toThrow();
+        expect(await store.egress.get(taken)).toBeUndefined();
+        expect(await store.egress.list({})).toHaveLength(1);
+      });
+
+      it('deactivates with a reason, announced, winning over a re-activation asked at once', async () => {
+        const log = await makeLog();
+        const webhook = await newWebhook(log.id);
+        const heard: string[] = [];
+        await store.watch((change) => heard.push(change.kind === 'egress_changed' ? change.webhookId : change.kind));
+        const disabled = await store.egress.update(webhook.id, { deactivate: 'disabled by the user' });
+        expect(disabled?.state).toMatchObject({ active: false, inactiveReason: 'disabled by the user', nextOffset: 7 });
+        expect(heard).toEqual([webhook.id]);
+        expect(await store.egress.countActive()).toBe(0);
+        expect(await store.egress.claim('node-a', 1_000, 9_000, 10)).toEqual([]);
+        expect((await store.egress.update(webhook.id, { reactivateAt: 5_000, deactivate: 'still off' }))?.state).toMatchObject({
+          active: false,
+          inactiveReason: 'still off',
+          nextAttemptAt: 1_000,
+        });
+        expect((await store.egress.update(webhook.id, { reactivateAt: 5_000 }))?.state).toMatchObject({
+          active: true,
+          inactiveReason: '',
+          nextAttemptAt: 5_000,
+        });
+      });
+
+      it('is not re-activated by an attempt that was in flight when it was deactivated', async () => {
+        const log = await makeLog();
+        const webhook = await newWebhook(log.id);
+        await store.egress.claim('node-a', 1_000, 9_000, 10);
+        await store.egress.update(webhook.id, { deactivate: 'disabled by the user' });
+        await store.egress.recordAttempt(record(attempt(webhook.id, 7), { ...webhook.state, nextOffset: 8, lastOffset: 7 }), 'node-a');
+        expect((await store.egress.get(webhook.id))?.state).toMatchObject({ active: false, inactiveReason: 'disabled by the user', nextOffset: 8 });
+        expect(await store.egress.attempts(webhook.id, { limit: 5 })).toHaveLength(1);
+      });
+
+      it("lists tasks newest first, of one log's webhooks or of all, below an id", async () => {
+        const [a, b] = [await makeLog(), await makeLog()];
+        const [first, second] = [await newWebhook(a.id), await newWebhook(a.id)];
+        const other = await newWebhook(b.id);
+        const tasks = [task(first.id), task(second.id), task(first.id), task(other.id)];
+        for (const one of tasks) await store.egress.createTask(one);
+        const newestFirst = (list: DeliveryTask[]) => list.map((t) => t.id).sort((x, y) => (x < y ? 1 : -1));
+        const ofA = newestFirst(tasks.slice(0, 3));
+        expect((await store.egress.listTasks({ limit: 10 })).map((t) => t.id)).toEqual(newestFirst(tasks));
+        expect(await store.egress.listTasks({ logId: a.id, limit: 10 })).toEqual(ofA.map((id) => tasks.find((t) => t.id === id)));
+        expect((await store.egress.listTasks({ logId: a.id, limit: 2 })).map((t) => t.id)).toEqual(ofA.slice(0, 2));
+        expect((await store.egress.listTasks({ logId: a.id, belowId: ofA[0], limit: 10 })).map((t) => t.id)).toEqual(ofA.slice(1));
+        expect((await store.egress.listTasks({ logId: b.id, limit: 10 })).map((t) => t.id)).toEqual([tasks[3]!.id]);
+        expect(await store.egress.listTasks({ logId: newId('log'), limit: 10 })).toEqual([]);
+      });
+
+      it("expunges an attempt's response, and the webhook's copy of it as its last response", async () => {
+        const log = await makeLog();
+        const webhook = await newWebhook(log.id);
+        const other = await newWebhook(log.id);
+        await store.egress.claim('node-a', 1_000, 9_000, 10);
+        const last = { ...webhook.state, nextOffset: 8, lastOffset: 7, lastTime: 2_000, lastResponse: 'card 4242' };
+        await store.egress.recordAttempt(record({ ...attempt(webhook.id, 7), response: 'card 4242' }, last), 'node-a');
+        await store.egress.recordAttempt(record({ ...attempt(other.id, 7), response: 'kept' }), 'node-a');
+        const [tried] = await store.egress.attempts(webhook.id, { limit: 1 });
+        const [kept] = await store.egress.attempts(other.id, { limit: 1 });
+        expect(await store.egress.expungeResponse(other.id, tried!.id!)).toBe(false);
+        expect(await store.egress.expungeResponse(webhook.id, tried!.id!)).toBe(true);
+        expect(await store.egress.attempt(webhook.id, tried!.id!)).toEqual({ ...tried, response: '' });
+        expect((await store.egress.get(webhook.id))?.state).toEqual({ ...last, lastResponse: '' });
+        expect((await store.egress.attempt(other.id, kept!.id!))?.response).toBe('kept');
+        expect(await store.egress.expungeResponse(webhook.id, tried!.id! + 1_000)).toBe(false);
+      });
+
+      it('tells which of some offsets a webhook has a delivery state for', async () => {
+        const log = await makeLog();
+        const webhook = await newWebhook(log.id);
+        const other = await newWebhook(log.id);
+        await store.egress.claim('node-a', 1_000, 9_000, 10);
+        await store.egress.recordAttempt(record(attempt(webhook.id, 1)), 'node-a');
+        await store.egress.recordAttempt(record(attempt(webhook.id, 2), undefined, 'failed'), 'node-a');
+        await store.egress.recordAttempt(
+          { webhookId: webhook.id, delivery: { offset: 4, status: 'skipped', nextAttemptAt: null, statusCode: null, at: 5_000 } },
+          'node-a',
+        );
+        await store.egress.recordAttempt(record(attempt(other.id, 3)), 'node-a');
+        expect(await store.egress.delivered(webhook.id, [0, 1, 2, 3, 4, 5])).toEqual(new Set([1, 2, 4]));
+        expect(await store.egress.delivered(webhook.id, [])).toEqual(new Set());
+        expect(await store.egress.delivered(other.id, [1, 2])).toEqual(new Set());
       });
 
       it('parks retries and returns the one due first', async () => {
@@ -888,7 +1139,7 @@ export function describeStoreConformance(backend: string, harness: StoreHarness,
         const log = await makeLog();
         const scope = newId('iwh');
         await store.ingress.create(newIngressWebhook(log.id, '', scope));
-        const once = (key: string) => store.messages.append([{ logId: log.id, messages: [msg(null, key)], idempotency: { scope, key, since: 0, now: 10 } }], 1);
+        const once = (key: string) => store.messages.append([{ logId: log.id, messages: [msg(null, key)], claims: [{ scope, key, since: 0, now: 10 }] }], 1);
         for (const key of ['a', 'b', 'c']) await once(key);
         await store.ingress.delete(scope);
         // The log's three messages stay; only the delivery ids go with the webhook.

@@ -1,5 +1,8 @@
 import { openSqliteStore } from '../src/store/sqlite/index.js';
 import { tempDir } from './helpers/server.js';
 import { describeStoreConformance } from './store.conformance.js';
+import { describeSvixStoreConformance } from './store.conformance.svix.js';
 
-describeStoreConformance('sqlite', { make: async () => openSqliteStore(tempDir()) });
+const harness = { make: async () => openSqliteStore(tempDir()) };
+describeStoreConformance('sqlite', harness);
+describeSvixStoreConformance('sqlite', harness);

@@ -3,8 +3,11 @@
 -- idempotency keys, integrations, and tokens scoped to one application.
 
 -- A log with a row here is an application. Removed with its log.
+-- Keys that lists page by are byte-ordered (COLLATE "C"), as in SQLite: ids
+-- then sort by creation time whatever the database's collation, and the
+-- primary key's index serves the pages.
 CREATE TABLE applications (
-  log_id     text PRIMARY KEY,
+  log_id     text COLLATE "C" PRIMARY KEY,
   uid        text UNIQUE,            -- NULL: none; unique among applications
   name       text NOT NULL,
   rate_limit integer,
@@ -15,7 +18,7 @@ CREATE TABLE applications (
 
 -- An egress webhook with a row here is an endpoint. Removed with its webhook.
 CREATE TABLE endpoints (
-  webhook_id  text PRIMARY KEY,
+  webhook_id  text COLLATE "C" PRIMARY KEY,
   log_id      text NOT NULL,
   uid         text,                  -- unique within the application
   description text NOT NULL,
@@ -27,7 +30,7 @@ CREATE TABLE endpoints (
 CREATE UNIQUE INDEX endpoints_by_uid ON endpoints (log_id, uid);
 
 CREATE TABLE event_types (
-  name         text PRIMARY KEY,
+  name         text COLLATE "C" PRIMARY KEY,
   description  text NOT NULL,
   schemas      text,                 -- JSON, or NULL
   archived     boolean NOT NULL,
@@ -57,7 +60,7 @@ ALTER TABLE idempotency_keys ADD COLUMN msg_offset bigint;
 -- An integration's key is a token scoped to its application; the bearer is
 -- kept (the API shows it again), the token stores only its hash as always.
 CREATE TABLE integrations (
-  id            text PRIMARY KEY,
+  id            text COLLATE "C" PRIMARY KEY,
   log_id        text NOT NULL,
   name          text NOT NULL,
   feature_flags text NOT NULL,       -- JSON array

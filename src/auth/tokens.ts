@@ -8,6 +8,12 @@ import type { Principal } from './principal.js';
 
 const SECRET_LENGTH = 32;
 
+/** What a token is limited to besides its ACL: the application it was made for, and when it expires (ms). */
+export interface TokenScope {
+  application?: string;
+  expiresAt?: number;
+}
+
 /**
  * Tokens. A bearer is `<token id without tok_>_<secret>`. Only a SHA-256 of
  * the secret is stored: the secret is 190 random bits, so a fast hash is
@@ -28,12 +34,32 @@ export class Tokens {
    * token may only hand out rights it holds itself, so a full-access token
    * (empty ACL) can only be made by a full-access principal.
    */
-  async create(by: Principal, metadata: string, acl: string[]): Promise<{ token: Token; bearer: string }> {
+  async create(by: Principal, metadata: string, acl: string[], scope: TokenScope = {}): Promise<{ token: Token; bearer: string }> {
+    const made = this.issue(by, metadata, acl, scope);
+    await this.tokens.create(made.token);
+    return made;
+  }
+
+  /** A token as create makes it, checked but not stored: for a caller that stores it along with something else. */
+  issue(by: Principal, metadata: string, acl: string[], scope: TokenScope = {}): { token: Token; bearer: string } {
     const lacking = coverage(by.rules)(validateAcl(acl).map(parseAclEntry));
     if (lacking) fail('acl_insufficient', `the token may not hand out ${lacking}: a token may only create tokens whose rights are a subset of its own`);
     const made = mint(metadata, acl);
-    await this.tokens.create(made.token);
+    if (scope.application !== undefined) made.token.application = scope.application;
+    if (scope.expiresAt !== undefined) made.token.expiresAt = scope.expiresAt;
     return made;
+  }
+
+  /** Revokes every token made for one application (its app portal sessions); returns how many. */
+  expireApplication(logId: string): Promise<number> {
+    return this.tokens.deleteForApplication(logId);
+  }
+
+  /** Revokes the token `by` authenticated with, which must be one made for an application. */
+  async logout(by: Principal): Promise<void> {
+    const token = by.tokenId === null ? undefined : await this.tokens.get(by.tokenId);
+    if (token?.application === undefined) fail('acl_insufficient', 'only a token made for one application (app portal access) can log out');
+    await this.tokens.delete(token.id);
   }
 
   /** The full-access token made at the first start of a database; undefined on every later start. */
@@ -77,6 +103,7 @@ export class Tokens {
     const expected = token ? Buffer.from(token.secretHash, 'hex') : UNKNOWN_TOKEN_DIGEST;
     const matches = timingSafeEqual(sha256(bearer.slice(separator + 1)), expected);
     if (!token || !matches) fail('authentication_failed', 'the token does not exist or its secret is wrong');
+    if (token.expiresAt !== undefined && Date.now() >= token.expiresAt) fail('authentication_failed', 'the token has expired');
     return { tokenId: token.id, rules: token.acl.map(parseAclEntry) };
   }
 }

@@ -310,7 +310,7 @@ class Lane {
       // A change (new destination, deletion, rotation) takes effect before the next
       // message. Nothing is sent once the lease may have passed to another node.
       if (this.interrupted()) return;
-      state = wants(webhook.filter, message.attributes) ? await this.attempt(webhook, state, message, state.failures, false) : this.skip(state, message);
+      state = wants(webhook, message.attributes) ? await this.attempt(webhook, state, message, state.failures, false) : this.skip(state, message);
       if (!state.active || state.nextOffset <= message.offset) return;
     }
   }
@@ -389,7 +389,7 @@ class Lane {
       ...webhook.headers,
       ...signatureHeaders(webhook.signing, {
         secrets,
-        messageId: `${webhook.logId}_${message.offset}`,
+        message: { logId: webhook.logId, offset: message.offset },
         timestampSeconds: Math.floor(sentAtMs / 1000),
         body: payload.body,
       }),
@@ -459,10 +459,18 @@ class Lane {
   private async runTask(webhook: EgressWebhook, task: DeliveryTask): Promise<void> {
     const { store } = this.deps;
     const { batch, through } = await this.taskMessages(webhook, task);
-    const chosen = batch.filter(
+    const inRange = batch.filter(
       (message) =>
-        (!task.byTime || (message.time >= task.since && message.time < (task.until ?? Number.POSITIVE_INFINITY))) && wants(webhook.filter, message.attributes),
+        (!task.byTime || (message.time >= task.since && message.time < (task.until ?? Number.POSITIVE_INFINITY))) && wants(webhook, message.attributes),
     );
+    const attempted =
+      task.kind === 'replay-missing'
+        ? await store.delivered(
+            this.id,
+            inRange.map((message) => message.offset),
+          )
+        : undefined;
+    const chosen = attempted ? inRange.filter((message) => !attempted.has(message.offset)) : inRange;
     // Manual attempts keep no order: a few at once make a large replay take minutes, not hours.
     const outcomes: Array<boolean | undefined> = new Array(chosen.length);
     let next = 0;
@@ -511,7 +519,7 @@ class Lane {
       const batch = read.filter((message) => message.offset < task.endOffset);
       return { batch, through: batch.length === read.length && read.length > 0 ? read.at(-1)!.offset + 1 : null };
     }
-    const offsets = await store.failedSince(this.id, task.since, task.position, task.endOffset, BATCH);
+    const offsets = await store.failedSince(this.id, task.since, task.position, task.endOffset, BATCH, task.until ?? undefined);
     const batch: Message[] = [];
     for (const offset of offsets) {
       const [message] = await messages.read(webhook.logId, offset, 1);

@@ -2,9 +2,12 @@ import { fail } from './errors.js';
 
 /**
  * ACL entries are `subject[:action[:object_id]]`. A missing action or object
- * id means "all of them". A token whose ACL is empty has full access.
+ * id means "all of them". A token whose ACL is empty has full access. An
+ * egress webhook's entries may name its log instead of the webhook: they
+ * then cover every webhook of that log, those made later included (how a
+ * token for one Svix application reaches its endpoints).
  */
-export const ACL_SUBJECTS = ['tokens', 'logs', 'messages', 'offsets', 'ingress_webhooks', 'egress_webhooks'] as const;
+export const ACL_SUBJECTS = ['tokens', 'logs', 'messages', 'offsets', 'ingress_webhooks', 'egress_webhooks', 'event_types'] as const;
 export const ACL_ACTIONS = [
   'list',
   'create',
@@ -35,6 +38,8 @@ export interface Permission {
   subject: AclSubject;
   action: AclAction;
   objectId?: string;
+  /** The log the object belongs to (an egress webhook's): a rule naming the log covers the object. */
+  parentId?: string;
 }
 
 export function parseAclEntry(entry: string): AclRule {
@@ -74,7 +79,7 @@ export function allows(rules: readonly AclRule[] | null, needed: Permission): bo
     (rule) =>
       rule.subject === needed.subject &&
       (rule.action === undefined || rule.action === needed.action) &&
-      (rule.objectId === undefined || rule.objectId === needed.objectId),
+      (rule.objectId === undefined || rule.objectId === needed.objectId || (needed.parentId !== undefined && rule.objectId === needed.parentId)),
   );
 }
 
@@ -112,4 +117,20 @@ export function describePermission(needed: Permission): string {
 
 function isOneOf<T extends string>(values: readonly T[], value: string | undefined): value is T {
   return value !== undefined && (values as readonly string[]).includes(value);
+}
+
+/**
+ * The rights of a token made for one application (Svix's app portal access,
+ * an integration's key): its log's messages and every endpoint of it, those
+ * made later included, and the event type catalogue to choose filters from.
+ */
+export function applicationAcl(logId: string): string[] {
+  const endpoint: AclAction[] = ['list', 'create', 'get', 'update', 'delete', 'rotate', 'status', 'attempts', 'resend', 'replay'];
+  return [
+    `logs:get:${logId}`,
+    `messages:consume:${logId}`,
+    ...endpoint.map((action) => `egress_webhooks:${action}:${logId}`),
+    'event_types:list',
+    'event_types:get',
+  ];
 }

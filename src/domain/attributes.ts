@@ -38,6 +38,7 @@ export interface AttributeFields {
   eventId?: string | null;
   channels?: readonly string[] | null;
   tags?: readonly string[] | null;
+  destination?: string | null;
 }
 
 /** The attributes present among `fields`, or undefined when none is. Not checked: see `checkAttributes`. */
@@ -47,6 +48,7 @@ export function attributesOf(fields: AttributeFields): MessageAttributes | undef
   if (fields.eventId != null) attributes.eventId = fields.eventId;
   if (fields.channels != null && fields.channels.length > 0) attributes.channels = [...fields.channels];
   if (fields.tags != null && fields.tags.length > 0) attributes.tags = [...fields.tags];
+  if (fields.destination != null) attributes.destination = fields.destination;
   return Object.keys(attributes).length > 0 ? attributes : undefined;
 }
 

@@ -12,6 +12,7 @@ export type ErrorKind =
   | 'forbidden'
   | 'not_found'
   | 'conflict'
+  | 'unsupported'
   | 'method_not_allowed'
   | 'unsupported_media_type'
   | 'too_large'
@@ -79,6 +80,16 @@ export const errorCatalog = {
   task_not_found: entry('not_found', 'Task not found'),
   egress_webhook_inactive: entry('conflict', 'Egress webhook inactive'),
   too_many_tasks: entry('conflict', 'Too many tasks running'),
+  application_not_found: entry('not_found', 'Application not found'),
+  endpoint_not_found: entry('not_found', 'Endpoint not found'),
+  event_type_not_found: entry('not_found', 'Event type not found'),
+  integration_not_found: entry('not_found', 'Integration not found'),
+  uid_taken: entry('conflict', 'Uid already in use'),
+  event_type_exists: entry('conflict', 'Event type already exists'),
+  event_id_taken: entry('conflict', 'Event id already used'),
+  request_in_progress: entry('conflict', 'Request in progress'),
+  message_expunged: entry('conflict', 'Message content expunged'),
+  operation_unsupported: entry('unsupported', 'Operation not supported'),
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorName = keyof typeof errorCatalog;

@@ -44,6 +44,8 @@ export interface MessageAttributes {
   eventId?: string;
   channels?: string[];
   tags?: string[];
+  /** The one destination (egress webhook id) the message is for, an example sent to it; every other destination skips it. */
+  destination?: string;
 }
 
 /** A stored message. Key and value are bytes, or text when read already decoded as UTF-8. */
@@ -202,12 +204,14 @@ export interface MessageDelivery {
 export interface DeliveryTask {
   id: string;
   webhookId: string;
-  kind: 'resend' | 'replay' | 'recover';
+  /** replay-missing: a replay of the messages the destination has no delivery state for (never attempted nor skipped). */
+  kind: 'resend' | 'replay' | 'replay-missing' | 'recover';
   status: 'running' | 'finished' | 'failed';
   /**
    * resend and replay: offsets [since, endOffset), and with byTime only the
-   * messages whose time (µs) is in [since, until). recover: failures recorded
-   * since this time (ms), at offsets below endOffset.
+   * messages whose time (µs) is in [since, until); replay-missing likewise.
+   * recover: failures recorded in [since, until) (ms; until null: up to
+   * now), at offsets below endOffset.
    */
   since: number;
   until: number | null;
@@ -337,4 +341,11 @@ export interface Integration {
   key: string;
   createdAt: number;
   updatedAt: number;
+}
+
+/** A page of objects ordered by id (or name): those after `after`, or before `before`, in ascending order. */
+export interface PageQuery {
+  after?: string;
+  before?: string;
+  limit: number;
 }

@@ -100,7 +100,7 @@ export class Deliveries {
     // Past the end, or removed by retention: the read finds a later message or none.
     if (message?.offset !== offset) fail('message_not_found', `log '${webhook.logId}' has no message at offset ${offset}`);
     // The filter keeps some of the log from this destination; a resend must not get around it.
-    if (!wants(webhook.filter, message.attributes)) fail('field_invalid', `the message at offset ${offset} does not pass the destination's filter`);
+    if (!wants(webhook, message.attributes)) fail('field_invalid', `the message at offset ${offset} does not pass the destination's filter`);
     return this.start(webhook, { kind: 'resend', since: offset, until: null, byTime: false, position: offset, endOffset: offset + 1, total: 1 });
   }
 
@@ -118,12 +118,33 @@ export class Deliveries {
     return this.start(webhook, { kind: 'replay', since: position, until: null, byTime: false, position, endOffset, total: endOffset - position });
   }
 
-  /** Sends again every message whose delivery failed at or after `sinceMs`. */
-  async recover(webhookId: string, sinceMs: number): Promise<DeliveryTask> {
+  /** Sends the messages with times (µs) in [since, until) that the destination never had: not attempted, not skipped. */
+  async replayMissing(webhookId: string, since: number, until?: number): Promise<DeliveryTask> {
     const webhook = await this.webhook(webhookId);
+    if (until !== undefined && until <= since) fail('field_invalid', 'until must be after since');
+    // Messages from the cursor on are on their way already: only those before it can have been missed.
+    const endOffset = webhook.state.nextOffset;
+    return this.start(webhook, { kind: 'replay-missing', since, until: until ?? null, byTime: true, position: 0, endOffset, total: null });
+  }
+
+  /** Tasks, newest first, of one log's webhooks or of all. */
+  listTasks(filter: { logId?: string; belowId?: string; limit: number }): Promise<DeliveryTask[]> {
+    return this.store.listTasks(filter);
+  }
+
+  /** Blanks one attempt's response body (it held something it should not have). */
+  async expungeResponse(webhookId: string, attemptId: number): Promise<void> {
+    await this.attempt(webhookId, attemptId);
+    await this.store.expungeResponse(webhookId, attemptId);
+  }
+
+  /** Sends again every message whose delivery failed at or after `sinceMs` (and before `untilMs`, if given). */
+  async recover(webhookId: string, sinceMs: number, untilMs?: number): Promise<DeliveryTask> {
+    const webhook = await this.webhook(webhookId);
+    if (untilMs !== undefined && untilMs <= sinceMs) fail('field_invalid', 'until must be after since');
     const endOffset = await this.endOf(webhook);
-    const total = await this.store.countFailedSince(webhookId, sinceMs, endOffset);
-    return this.start(webhook, { kind: 'recover', since: sinceMs, until: null, byTime: false, position: 0, endOffset, total });
+    const total = await this.store.countFailedSince(webhookId, sinceMs, endOffset, untilMs);
+    return this.start(webhook, { kind: 'recover', since: sinceMs, until: untilMs ?? null, byTime: false, position: 0, endOffset, total });
   }
 
   /** A task, for a caller who may see `can(webhookId)`; the refusal does not name the webhook. */

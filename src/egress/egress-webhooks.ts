@@ -4,7 +4,8 @@ import { hostOf, isRefusedAddress } from '../delivery/address-policy.js';
 import { EVENT_TYPE_RULE, isEventType, isLabel, LABEL_RULE } from '../domain/attributes.js';
 import { fail } from '../domain/errors.js';
 import { newId, randomBase62 } from '../domain/ids.js';
-import type { DeliveryMode, EgressFilter, EgressPayload, EgressSigning, EgressWebhook } from '../domain/types.js';
+import type { DeliveryMode, EgressFilter, EgressPayload, EgressSigning, EgressWebhook, EndpointFields } from '../domain/types.js';
+import { secretKey } from '../protocols/standard-webhooks/signature.js';
 import type { EgressStore, LogStore } from '../store/store.js';
 import { customHeaders } from './custom-headers.js';
 
@@ -20,6 +21,10 @@ export interface NewEgressWebhookInput {
   filter?: Partial<EgressFilter>;
   /** Requests per second at most; absent or null for no limit. */
   rateLimit?: number | null;
+  /** The signing secret, of the scheme's form; absent: a new one is made. */
+  secret?: string;
+  /** Its fields as a Svix endpoint, stored with it; the webhook id is filled in. */
+  endpoint?: Omit<EndpointFields, 'webhookId'>;
 }
 
 export interface EgressUpdate {
@@ -27,6 +32,8 @@ export interface EgressUpdate {
   destination?: string;
   /** true re-activates: delivery resumes at the cursor with a fresh retry schedule. */
   active?: boolean;
+  /** Deactivates the webhook with this reason (a disabled endpoint); nothing is sent until it is re-activated. */
+  disable?: string;
   /** Replaces the custom headers, from the next request on. */
   headers?: Record<string, string>;
   /** Replaces the lists given; a list left out stays. */
@@ -61,9 +68,11 @@ export class EgressWebhooks {
     const headers = customHeaders(input.headers ?? {});
     const log = (await this.logs.get(input.logId)) ?? fail('log_not_found', `log '${input.logId}' does not exist`);
     const signing = input.signing ?? 'klev';
-    const secret = newSecret(signing);
+    const secret = input.secret === undefined ? newSecret(signing) : checkSecret(signing, input.secret);
+    const id = newId('ewh');
     const webhook = await this.store.create({
-      id: newId('ewh'),
+      id,
+      ...(input.endpoint && { endpoint: { ...input.endpoint, webhookId: id } }),
       logId: log.id,
       metadata: input.metadata ?? '',
       destination,
@@ -103,6 +112,7 @@ export class EgressWebhooks {
       destination: update.destination === undefined ? undefined : this.checkDestination(update.destination),
       headers: update.headers === undefined ? undefined : customHeaders(update.headers),
       reactivateAt: update.active ? Date.now() : undefined,
+      deactivate: update.disable,
     });
     if (!webhook) notFound(id);
     return webhook;
@@ -113,18 +123,27 @@ export class EgressWebhooks {
     return webhook;
   }
 
-  /** A new secret; the old one keeps signing alongside it for `expireSeconds` (0: stops at once). */
-  async rotate(id: string, expireSeconds: number): Promise<{ webhook: EgressWebhook; secret: string }> {
+  /**
+   * Makes `secret` (checked against the webhook's signing scheme), or a new
+   * one, the current secret; the old one keeps signing alongside it for
+   * `expireSeconds` (0: stops at once).
+   */
+  async rotate(id: string, expireSeconds: number, secret?: string): Promise<{ webhook: EgressWebhook; secret: string }> {
     // Every valid secret signs every request: without bounds, rotations would
-    // grow the signature header until receivers refuse it.
+    // grow the signature header until receivers refuse it. Past
+    // MAX_VALID_SECRETS, the store ends those that would expire first.
     if (expireSeconds > MAX_OVERLAP_SECONDS) fail('field_invalid', `expire_seconds may be at most ${MAX_OVERLAP_SECONDS} (a week)`);
+    const { signing } = await this.get(id);
+    const current = secret === undefined ? newSecret(signing) : checkSecret(signing, secret);
     const now = Date.now();
-    if (expireSeconds > 0 && (await this.store.secrets(id, now)).length >= MAX_VALID_SECRETS) {
-      fail('field_invalid', `${MAX_VALID_SECRETS} secrets are valid already; rotate with expire_seconds 0, or wait until older ones expire`);
-    }
-    const secret = newSecret((await this.get(id)).signing);
-    const webhook = (await this.store.rotateSecret(id, secret, now + expireSeconds * 1000, now)) ?? notFound(id);
-    return { webhook, secret };
+    const webhook = (await this.store.rotateSecret(id, current, now + expireSeconds * 1000, now, MAX_VALID_SECRETS)) ?? notFound(id);
+    return { webhook, secret: current };
+  }
+
+  /** The secret requests are signed with now (older ones may still sign alongside it). */
+  async currentSecret(id: string): Promise<string> {
+    const [current] = await this.store.secrets(id, Date.now());
+    return current?.secret ?? notFound(id);
   }
 
   async status(id: string): Promise<EgressStatus> {
@@ -180,9 +199,13 @@ function definedOf<T extends object>(value: T): Partial<T> {
 }
 
 const SECRET_LENGTH = 33;
-/** Longest time an old secret keeps signing after a rotation, and most secrets valid at once. */
+/** Longest time an old secret keeps signing after a rotation. */
 const MAX_OVERLAP_SECONDS = 7 * 24 * 3600;
-const MAX_VALID_SECRETS = 10;
+/** Most secrets valid at once, the current one included. */
+export const MAX_VALID_SECRETS = 10;
+
+/** Whether a scheme signs as Standard Webhooks does, with a `whsec_` key (under either scheme's header names). */
+const isStandard = (signing: EgressSigning) => signing === 'standard-webhooks' || signing === 'svix';
 
 /**
  * A new signing secret. Standard Webhooks receivers (the standardwebhooks and
@@ -190,8 +213,26 @@ const MAX_VALID_SECRETS = 10;
  * as many bits as klev's 33 base62 characters hold near enough.
  */
 function newSecret(signing: EgressSigning): string {
-  if (signing === 'standard-webhooks') return `whsec_${randomBytes(24).toString('base64')}`;
+  if (isStandard(signing)) return `whsec_${randomBytes(24).toString('base64')}`;
   return `ewhsec_${randomBase62(SECRET_LENGTH)}`;
+}
+
+/** Svix's bounds on a key given by the user: 24 to 75 bytes (32 to 100 base64 characters). */
+const MIN_KEY_BYTES = 24;
+const MAX_KEY_BYTES = 75;
+const KLEV_SECRET = new RegExp(`^ewhsec_[0-9A-Za-z]{${SECRET_LENGTH},100}$`);
+
+/** A secret given by the user, if it is of the form the scheme's own secrets take, and no weaker. */
+function checkSecret(signing: EgressSigning, secret: string): string {
+  if (!isStandard(signing)) {
+    if (!KLEV_SECRET.test(secret)) fail('field_invalid', `the secret must be 'ewhsec_' followed by ${SECRET_LENGTH} to 100 letters and digits`);
+    return secret;
+  }
+  const key = secret.startsWith('whsec_') ? secretKey(secret) : undefined;
+  if (!key || key.length < MIN_KEY_BYTES || key.length > MAX_KEY_BYTES) {
+    fail('field_invalid', `the secret must be 'whsec_' followed by the base64 of a key of ${MIN_KEY_BYTES} to ${MAX_KEY_BYTES} bytes`);
+  }
+  return secret;
 }
 
 function notFound(id: string): never {

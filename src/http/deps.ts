@@ -1,8 +1,14 @@
+import type { IdempotencyKeys } from '../auth/idempotency-keys.js';
+import type { Integrations } from '../auth/integrations.js';
 import type { Tokens } from '../auth/tokens.js';
 import type { Deliveries } from '../egress/deliveries.js';
 import type { EgressWebhooks } from '../egress/egress-webhooks.js';
+import type { Endpoints } from '../egress/endpoints.js';
+import type { EventTypes } from '../egress/event-types.js';
 import type { IngressWebhooks } from '../ingress/ingress-webhooks.js';
+import type { Applications } from '../log/applications.js';
 import type { Consumer } from '../log/consumer.js';
+import type { Events } from '../log/events.js';
 import type { Logs } from '../log/logs.js';
 import type { Offsets } from '../log/offsets.js';
 import type { Publisher } from '../log/publisher.js';
@@ -17,6 +23,12 @@ export interface AppDeps {
   egress: EgressWebhooks;
   deliveries: Deliveries;
   ingress: IngressWebhooks;
+  applications: Applications;
+  endpoints: Endpoints;
+  eventTypes: EventTypes;
+  events: Events;
+  integrations: Integrations;
+  idempotencyKeys: IdempotencyKeys;
   /** Set when shutdown starts: new requests get 503 instead of racing the close. */
   isClosing: () => boolean;
 }

@@ -5,6 +5,7 @@ import { type ErrorKind, type ErrorName, HooklogError } from '../domain/errors.j
 export const statusOf: Record<ErrorKind, number> = {
   invalid_input: 400,
   conflict: 409,
+  unsupported: 400,
   unauthenticated: 401,
   forbidden: 403,
   not_found: 404,

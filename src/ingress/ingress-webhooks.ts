@@ -211,8 +211,8 @@ export class IngressWebhooks {
   private async append(webhook: IngressWebhook, message: NewMessage, deliveryId: string | undefined): Promise<Received & { status: 'accepted' | 'duplicate' }> {
     if (webhook.deduplicate && deliveryId !== undefined) {
       const now = Date.now();
-      const next = await this.publisher.publishOnce(webhook.logId, [message], { scope: webhook.id, key: deliveryId, since: now - DUPLICATE_WINDOW_MS, now });
-      return next === null ? { status: 'duplicate' } : { status: 'accepted', offset: next - 1 };
+      const once = await this.publisher.publishOnce(webhook.logId, [message], [{ scope: webhook.id, key: deliveryId, since: now - DUPLICATE_WINDOW_MS, now }]);
+      return 'duplicate' in once ? { status: 'duplicate' } : { status: 'accepted', offset: once.offset };
     }
     const next = await this.publisher.publish(webhook.logId, [message]);
     return { status: 'accepted', offset: next - 1 };

@@ -1,7 +1,7 @@
 import { checkAttributes } from '../domain/attributes.js';
 import { fail, HooklogError } from '../domain/errors.js';
 import type { NewMessage } from '../domain/types.js';
-import type { AppendOutcome, AppendRequest, MessageStore } from '../store/store.js';
+import type { AppendClaim, AppendOutcome, AppendRequest, MessageStore } from '../store/store.js';
 import { nowMicros } from './clock.js';
 
 /**
@@ -25,6 +25,9 @@ export const MAX_BATCH = 10_000;
 export function checkBatchSize(count: number): void {
   if (count > MAX_BATCH) fail('batch_too_large', `the batch holds ${count} messages; at most ${MAX_BATCH} may be published at once`);
 }
+
+/** What publishOnce did: appended from `offset` on, or nothing because claim number `claim` was held. */
+export type PublishedOnce = { offset: number } | { duplicate: true; claim: number; offset: number | null };
 
 interface Pending {
   request: AppendRequest;
@@ -58,19 +61,21 @@ export class Publisher {
   async publish(logId: string, messages: NewMessage[]): Promise<number> {
     checkBatchSize(messages.length);
     const outcome = await this.append({ logId, messages });
-    return 'nextOffset' in outcome ? outcome.nextOffset : fail('internal', 'an append without idempotency key was refused as a duplicate');
+    return 'nextOffset' in outcome ? outcome.nextOffset : fail('internal', 'an append without claims was refused as a duplicate');
   }
 
   /**
-   * Appends unless `idempotency.key` was appended in its scope since
-   * `idempotency.since`; resolves with the next offset, or null for a duplicate.
+   * Appends unless one of `claims` was claimed in its scope within its
+   * window. Resolves with the offset of the first message appended, or for a
+   * duplicate with the index of the first claim held and the offset of the
+   * first message appended under it (null where that is not known).
    */
-  async publishOnce(logId: string, messages: NewMessage[], idempotency: NonNullable<AppendRequest['idempotency']>): Promise<number | null> {
-    const outcome = await this.append({ logId, messages, idempotency });
-    return 'nextOffset' in outcome ? outcome.nextOffset : null;
+  async publishOnce(logId: string, messages: NewMessage[], claims: AppendClaim[]): Promise<PublishedOnce> {
+    const outcome = await this.append({ logId, messages, claims });
+    return 'nextOffset' in outcome ? { offset: outcome.nextOffset - messages.length } : outcome;
   }
 
-  private async append(request: AppendRequest): Promise<{ nextOffset: number } | { duplicate: true }> {
+  private async append(request: AppendRequest): Promise<Exclude<AppendOutcome, { logMissing: true }>> {
     check(request);
     const outcome = await new Promise<AppendOutcome>((resolve, reject) => {
       this.queue.push({ request, resolve, reject });
@@ -132,8 +137,8 @@ export class Publisher {
   }
 }
 
-/** What no backend may be handed: keys over MAX_KEY_BYTES, times far ahead, attributes past their limits, idempotency keys that are not text. */
-function check({ messages, idempotency }: AppendRequest): void {
+/** What no backend may be handed: keys over MAX_KEY_BYTES, times far ahead, attributes past their limits, claimed keys that are not text. */
+function check({ messages, claims }: AppendRequest): void {
   const latest = nowMicros() + MAX_FUTURE_SECONDS * 1_000_000;
   messages.forEach((message, i) => {
     if (message.key !== null && message.key.length > MAX_KEY_BYTES) {
@@ -144,7 +149,7 @@ function check({ messages, idempotency }: AppendRequest): void {
     }
     if (message.attributes) checkAttributes(message.attributes, `of message ${i}`);
   });
-  if (idempotency && (idempotency.key.includes('\0') || Buffer.byteLength(idempotency.key) > MAX_KEY_BYTES)) {
+  if (claims?.some(({ key }) => key.includes('\0') || Buffer.byteLength(key) > MAX_KEY_BYTES)) {
     fail('field_invalid', `the idempotency key must be text of at most ${MAX_KEY_BYTES} bytes without NUL characters`);
   }
 }

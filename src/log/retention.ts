@@ -32,6 +32,8 @@ export class RetentionJob {
     private readonly deliveryHistoryMs: number,
     private readonly logger: RetentionLogger,
     private readonly lead: () => Promise<boolean> = async () => true,
+    /** Forgets at most `limit` kept answers to idempotency keys that are past their window; returns how many. */
+    private readonly forgetAnswers: (limit: number) => Promise<number> = async () => 0,
   ) {}
 
   start(): void {
@@ -69,6 +71,7 @@ export class RetentionJob {
     await this.repeat(() => this.store.purgeDeleted(STEP));
     await this.repeat(() => this.store.purgeIdempotencyKeys(Date.now() - DUPLICATE_WINDOW_MS, STEP));
     await this.repeat(() => this.store.purgeDeliveryHistory(Date.now() - this.deliveryHistoryMs, STEP));
+    await this.repeat(() => this.forgetAnswers(STEP));
   }
 
   private stepsFor(log: Log, now: number): Array<() => Promise<number>> {

@@ -1,6 +1,6 @@
 import { attributesOf } from '../domain/attributes.js';
 import type { CursorOffset, DeliveryAttempt, DeliveryTask, EgressWebhook, IngressWebhook, Log, MessageAttributes, Token } from '../domain/types.js';
-import type { AppendOutcome, AppendRequest } from './store.js';
+import type { AppendOutcome, AppendRequest, EgressChanges } from './store.js';
 
 /**
  * Table rows as both backends return them, and their domain objects. The
@@ -15,13 +15,18 @@ export interface TokenRow {
   metadata: string;
   acl: string;
   secret_hash: string;
+  application: string | null;
+  expires_at: number | null;
 }
 
+/** A token's optional fields are absent, not null, when it has none. */
 export const toToken = (row: TokenRow): Token => ({
   id: row.id,
   metadata: row.metadata,
   acl: JSON.parse(row.acl) as string[],
   secretHash: row.secret_hash,
+  ...(row.application !== null && { application: row.application }),
+  ...(row.expires_at !== null && { expiresAt: row.expires_at }),
 });
 
 export interface LogRow {
@@ -111,6 +116,16 @@ export const toEgressWebhook = (row: EgressWebhookRow): EgressWebhook => ({
     lastError: row.last_error,
   },
 });
+
+/**
+ * What an update does to a webhook's activity: deactivate with a reason, or
+ * re-activate at a time, or neither. Deactivating wins when a change asks for
+ * both: a webhook disabled on purpose stays disabled.
+ */
+export function activation(changes: EgressChanges): { deactivate: string | null; reactivateAt: number | null } {
+  if (changes.deactivate !== undefined) return { deactivate: changes.deactivate, reactivateAt: null };
+  return { deactivate: null, reactivateAt: changes.reactivateAt ?? null };
+}
 
 export interface AttemptRow {
   id: number;

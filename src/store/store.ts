@@ -13,6 +13,7 @@ import type {
   Log,
   Message,
   NewMessage,
+  PageQuery,
   ParkedRetry,
   RetentionSettings,
   StoredDeliveryStatus,
@@ -279,6 +280,7 @@ export interface DeliveryRecord {
 }
 
 export interface EgressStore {
+  /** Fails with uid_taken (storing nothing) when the endpoint fields' uid is another endpoint's in the log. */
   create(webhook: NewEgressWebhook): Promise<EgressWebhook>;
   get(id: string): Promise<EgressWebhook | undefined>;
   list(filter: { metadata?: string }): Promise<EgressWebhook[]>;
@@ -322,10 +324,10 @@ export interface EgressStore {
    * when there are fewer: how far back a filtered page may look.
    */
   attemptFloor(id: string, belowId: number | undefined, scan: number): Promise<number | undefined>;
-  /** Offsets in [from, end) whose delivery failed at or after `sinceMs`, in order; `limit` of them at most. */
-  failedSince(id: string, sinceMs: number, from: number, end: number, limit: number): Promise<number[]>;
+  /** Offsets in [from, end) whose delivery failed at or after `sinceMs` (and before `untilMs`, if given), in order; `limit` of them at most. */
+  failedSince(id: string, sinceMs: number, from: number, end: number, limit: number, untilMs?: number): Promise<number[]>;
   /** How many offsets below `end` failedSince would list. */
-  countFailedSince(id: string, sinceMs: number, end: number): Promise<number>;
+  countFailedSince(id: string, sinceMs: number, end: number, untilMs?: number): Promise<number>;
   /** Stores a new task and announces a change of its webhook, so that the lane holding it starts the task. */
   createTask(task: DeliveryTask): Promise<void>;
   task(id: string): Promise<DeliveryTask | undefined>;
@@ -365,13 +367,6 @@ export interface IngressStore {
   /** Adds to per-webhook counters; committed without waiting for the disk. */
   count(deltas: Array<{ webhookId: string; name: string; by: number }>): Promise<void>;
   counters(id: string): Promise<Record<string, number>>;
-}
-
-/** A page of objects ordered by id (or name): those after `after`, or before `before`, in ascending order. */
-export interface PageQuery {
-  after?: string;
-  before?: string;
-  limit: number;
 }
 
 export interface ApplicationChanges {

@@ -53,6 +53,16 @@ const NUMBERS: Record<ErrorName, string> = {
   task_not_found: '0131',
   egress_webhook_inactive: '0132',
   too_many_tasks: '0133',
+  application_not_found: '0134',
+  endpoint_not_found: '0135',
+  event_type_not_found: '0136',
+  integration_not_found: '0137',
+  uid_taken: '0138',
+  event_type_exists: '0139',
+  event_id_taken: '0140',
+  request_in_progress: '0141',
+  message_expunged: '0142',
+  operation_unsupported: '0143',
 };
 
 export function klevCode(name: ErrorName): string {

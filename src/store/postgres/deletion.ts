@@ -36,6 +36,11 @@ export const postgresDeletion = {
     const ingress = await ids('ingress_webhooks');
     for (const webhook of egress) await postgresDeletion.egress(q, webhook);
     for (const webhook of ingress) await postgresDeletion.ingress(q, webhook);
+    // An application is its log: its fields, its integrations and every token made for it go too.
+    await q.query({ text: 'DELETE FROM applications WHERE log_id = $1', values: [id] });
+    await q.query({ text: 'DELETE FROM tokens WHERE id IN (SELECT token_id FROM integrations WHERE log_id = $1)', values: [id] });
+    await q.query({ text: 'DELETE FROM integrations WHERE log_id = $1', values: [id] });
+    await q.query({ text: 'DELETE FROM tokens WHERE application = $1', values: [id] });
     return { log: toLog(row), egress, ingress };
   },
 
@@ -44,6 +49,7 @@ export const postgresDeletion = {
     if (!row) return undefined;
     await q.query({ text: 'DELETE FROM egress_secrets WHERE webhook_id = $1', values: [id] });
     await q.query({ text: 'DELETE FROM retry_set WHERE webhook_id = $1', values: [id] });
+    await q.query({ text: 'DELETE FROM endpoints WHERE webhook_id = $1', values: [id] });
     await queue(q, 'delivery_attempts', id);
     await queue(q, 'deliveries', id);
     await q.query({ text: FAIL_TASKS, values: [id] });

@@ -1,8 +1,10 @@
+import { fail } from '../../domain/errors.js';
 import type { StoredDeliveryStatus } from '../../domain/types.js';
 import { attemptConditions } from '../attempt-query.js';
 import { GroupWriter } from '../group-writer.js';
-import { type AttemptRow, type EgressWebhookRow, type TaskRow, toAttempt, toEgressWebhook, toTask } from '../rows.js';
+import { type AttemptRow, activation, type EgressWebhookRow, type TaskRow, toAttempt, toEgressWebhook, toTask } from '../rows.js';
 import type { DeliveryRecord, EgressStore } from '../store.js';
+import { unlessUidTaken } from './applications.js';
 import { ATTEMPT_COLUMNS, EGRESS_COLUMNS as COLUMNS, TASK_COLUMNS } from './columns.js';
 import type { Db } from './db.js';
 import { postgresDeletion } from './deletion.js';
@@ -33,8 +35,10 @@ held AS (
   -- Locks the rows, and re-checks the owner on their newest version: a claim committed meanwhile wins.
   FOR UPDATE OF w
 ),
+-- A record never re-activates a webhook, only an update does: an attempt in flight when it was deactivated must not undo that.
 saved AS (
-  UPDATE egress_webhooks w SET active = s.active, inactive_reason = s.inactive_reason, next_offset = s.next_offset,
+  UPDATE egress_webhooks w SET active = w.active AND s.active, inactive_reason = CASE WHEN w.active THEN s.inactive_reason ELSE w.inactive_reason END,
+    next_offset = s.next_offset,
     failures = s.failures, next_attempt_at = s.next_attempt_at, last_offset = s.last_offset, last_time = s.last_time,
     last_response = s.last_response, last_error = s.last_error
   FROM unnest($3::text[], $4::boolean[], $5::text[], $6::bigint[], $7::integer[], $8::bigint[], $9::bigint[], $10::bigint[],
@@ -137,33 +141,56 @@ export function postgresEgress(db: Db, changes: Changes): EgressStore {
   });
 
   return {
-    create: (webhook) =>
-      db.tx(async (q, onCommit) => {
-        const { rows } = await q.query<EgressWebhookRow>({
-          text: `INSERT INTO egress_webhooks (id, log_id, metadata, destination, payload, mode, signing, headers, filter_event_types,
+    async create(webhook) {
+      // The endpoint's uid is checked by its unique index, within the transaction.
+      const created = await unlessUidTaken(() =>
+        db.tx(async (q, onCommit) => {
+          const { rows } = await q.query<EgressWebhookRow>({
+            text: `INSERT INTO egress_webhooks (id, log_id, metadata, destination, payload, mode, signing, headers, filter_event_types,
                    filter_channels, rate_limit, active, inactive_reason, next_offset, failures, next_attempt_at, last_offset, last_time,
                    last_response, last_error)
                  VALUES ($1, $2, $3, $4, $5, $6, $9, $10, $11, $12, $13, true, '', $7, 0, $8, NULL, NULL, '', '') RETURNING ${COLUMNS}`,
-          values: [
-            webhook.id,
-            webhook.logId,
-            webhook.metadata,
-            webhook.destination,
-            webhook.payload,
-            webhook.mode,
-            webhook.startOffset,
-            webhook.nowMs,
-            webhook.signing,
-            JSON.stringify(webhook.headers),
-            JSON.stringify(webhook.filter.eventTypes),
-            JSON.stringify(webhook.filter.channels),
-            webhook.rateLimit,
-          ],
-        });
-        await q.query({ text: 'INSERT INTO egress_secrets (webhook_id, secret, expires_at) VALUES ($1, $2, NULL)', values: [webhook.id, webhook.secret] });
-        await changes.announce(q, onCommit, 'egress_changed', [webhook.id]);
-        return toEgressWebhook(rows[0]!);
-      }),
+            values: [
+              webhook.id,
+              webhook.logId,
+              webhook.metadata,
+              webhook.destination,
+              webhook.payload,
+              webhook.mode,
+              webhook.startOffset,
+              webhook.nowMs,
+              webhook.signing,
+              JSON.stringify(webhook.headers),
+              JSON.stringify(webhook.filter.eventTypes),
+              JSON.stringify(webhook.filter.channels),
+              webhook.rateLimit,
+            ],
+          });
+          await q.query({ text: 'INSERT INTO egress_secrets (webhook_id, secret, expires_at) VALUES ($1, $2, NULL)', values: [webhook.id, webhook.secret] });
+          const endpoint = webhook.endpoint;
+          if (endpoint) {
+            await q.query({
+              text: `INSERT INTO endpoints (webhook_id, log_id, uid, description, version, metadata, created_at, updated_at)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+              values: [
+                endpoint.webhookId,
+                endpoint.logId,
+                endpoint.uid,
+                endpoint.description,
+                endpoint.version,
+                JSON.stringify(endpoint.metadata),
+                endpoint.createdAt,
+                endpoint.updatedAt,
+              ],
+            });
+          }
+          await changes.announce(q, onCommit, 'egress_changed', [webhook.id]);
+          return toEgressWebhook(rows[0]!);
+        }),
+      );
+      if (created === 'uid_taken') fail('uid_taken', `another endpoint of the log has the uid ${JSON.stringify(webhook.endpoint?.uid)}`);
+      return created;
+    },
     get: (id) => one(`SELECT ${COLUMNS} FROM egress_webhooks WHERE id = $1`, [id]),
     async list({ metadata }) {
       const rows = await db.rows<EgressWebhookRow>({
@@ -211,6 +238,7 @@ export function postgresEgress(db: Db, changes: Changes): EgressStore {
     },
     update: (id, changed) =>
       db.tx(async (q, onCommit) => {
+        const { deactivate, reactivateAt } = activation(changed);
         const { rows } = await q.query<EgressWebhookRow>({
           text: `UPDATE egress_webhooks SET
                    metadata = coalesce($2, metadata),
@@ -219,8 +247,8 @@ export function postgresEgress(db: Db, changes: Changes): EgressStore {
                    filter_event_types = coalesce($6, filter_event_types),
                    filter_channels = coalesce($7, filter_channels),
                    rate_limit = CASE WHEN $8::boolean THEN $9::integer ELSE rate_limit END,
-                   active = CASE WHEN $4::bigint IS NULL THEN active ELSE true END,
-                   inactive_reason = CASE WHEN $4::bigint IS NULL THEN inactive_reason ELSE '' END,
+                   active = CASE WHEN $10::text IS NOT NULL THEN false WHEN $4::bigint IS NOT NULL THEN true ELSE active END,
+                   inactive_reason = CASE WHEN $10::text IS NOT NULL THEN $10::text WHEN $4::bigint IS NOT NULL THEN '' ELSE inactive_reason END,
                    failures = CASE WHEN $4::bigint IS NULL THEN failures ELSE 0 END,
                    next_attempt_at = coalesce($4::bigint, next_attempt_at)
                  WHERE id = $1 RETURNING ${COLUMNS}`,
@@ -228,12 +256,13 @@ export function postgresEgress(db: Db, changes: Changes): EgressStore {
             id,
             changed.metadata ?? null,
             changed.destination ?? null,
-            changed.reactivateAt ?? null,
+            reactivateAt,
             changed.headers === undefined ? null : JSON.stringify(changed.headers),
             changed.filter ? JSON.stringify(changed.filter.eventTypes) : null,
             changed.filter ? JSON.stringify(changed.filter.channels) : null,
             changed.rateLimit !== undefined,
             changed.rateLimit ?? null,
+            deactivate,
           ],
         });
         if (rows[0]) await changes.announce(q, onCommit, 'egress_changed', [id]);
@@ -245,7 +274,7 @@ export function postgresEgress(db: Db, changes: Changes): EgressStore {
         if (deleted) await changes.announce(q, onCommit, 'egress_changed', [id]);
         return deleted;
       }),
-    rotateSecret: (id, secret, oldExpiresAt, nowMs) =>
+    rotateSecret: (id, secret, oldExpiresAt, nowMs, keep) =>
       db.tx(async (q, onCommit) => {
         const { rows } = await q.query<EgressWebhookRow>({ text: `SELECT ${COLUMNS} FROM egress_webhooks WHERE id = $1 FOR UPDATE`, values: [id] });
         if (!rows[0]) return undefined;
@@ -255,6 +284,12 @@ export function postgresEgress(db: Db, changes: Changes): EgressStore {
           values: [id, oldExpiresAt, nowMs],
         });
         await q.query({ text: 'DELETE FROM egress_secrets WHERE webhook_id = $1 AND expires_at IS NOT NULL AND expires_at <= $2', values: [id, nowMs] });
+        // Of the old secrets, those that expire last stay: the ones dropped would have stopped first anyway.
+        await q.query({
+          text: `DELETE FROM egress_secrets WHERE webhook_id = $1 AND expires_at IS NOT NULL AND ctid NOT IN (
+                   SELECT ctid FROM egress_secrets WHERE webhook_id = $1 AND expires_at IS NOT NULL ORDER BY expires_at DESC LIMIT $2)`,
+          values: [id, Math.max(keep - 1, 0)],
+        });
         await q.query({ text: 'INSERT INTO egress_secrets (webhook_id, secret, expires_at) VALUES ($1, $2, NULL)', values: [id, secret] });
         await changes.announce(q, onCommit, 'egress_changed', [id]);
         return toEgressWebhook(rows[0]);
@@ -288,6 +323,29 @@ export function postgresEgress(db: Db, changes: Changes): EgressStore {
       });
       return row && toAttempt(row);
     },
+    expungeResponse: (id, attemptId) =>
+      db.tx(async (q) => {
+        const { rows } = await q.query<{ msg_offset: number; time: number }>({
+          text: "UPDATE delivery_attempts SET response = '' WHERE webhook_id = $1 AND id = $2 RETURNING msg_offset, time",
+          values: [id, attemptId],
+        });
+        if (!rows[0]) return false;
+        // The webhook's last response is a copy of its last attempt's.
+        await q.query({
+          text: "UPDATE egress_webhooks SET last_response = '' WHERE id = $1 AND last_offset = $2 AND last_time = $3",
+          values: [id, rows[0].msg_offset, rows[0].time],
+        });
+        return true;
+      }),
+    async delivered(id, offsets) {
+      if (offsets.length === 0) return new Set();
+      const rows = await db.rows<{ msg_offset: number }>({
+        name: 'egress-delivered',
+        text: 'SELECT msg_offset FROM deliveries WHERE webhook_id = $1 AND msg_offset = ANY($2::bigint[])',
+        values: [id, offsets],
+      });
+      return new Set(rows.map((row) => row.msg_offset));
+    },
     async deliveryCounts(id, cursor) {
       const rows = await db.rows<{ status: StoredDeliveryStatus; n: number }>({
         text: 'SELECT status, count(*)::bigint AS n FROM deliveries WHERE webhook_id = $1 AND msg_offset < $2 GROUP BY status',
@@ -297,18 +355,19 @@ export function postgresEgress(db: Db, changes: Changes): EgressStore {
       for (const row of rows) result[row.status] = row.n;
       return result;
     },
-    async failedSince(id, sinceMs, from, end, limit) {
+    async failedSince(id, sinceMs, from, end, limit, untilMs) {
       const rows = await db.rows<{ msg_offset: number }>({
-        text: `SELECT msg_offset FROM deliveries WHERE webhook_id = $1 AND status = 'failed' AND updated_at >= $2
+        text: `SELECT msg_offset FROM deliveries WHERE webhook_id = $1 AND status = 'failed' AND updated_at >= $2 AND ($6::bigint IS NULL OR updated_at < $6)
                  AND msg_offset >= $3 AND msg_offset < $4 ORDER BY msg_offset LIMIT $5`,
-        values: [id, sinceMs, from, end, limit],
+        values: [id, sinceMs, from, end, limit, untilMs ?? null],
       });
       return rows.map((row) => row.msg_offset);
     },
-    async countFailedSince(id, sinceMs, end) {
+    async countFailedSince(id, sinceMs, end, untilMs) {
       const [row] = await db.rows<{ n: number }>({
-        text: "SELECT count(*)::bigint AS n FROM deliveries WHERE webhook_id = $1 AND status = 'failed' AND updated_at >= $2 AND msg_offset < $3",
-        values: [id, sinceMs, end],
+        text: `SELECT count(*)::bigint AS n FROM deliveries WHERE webhook_id = $1 AND status = 'failed' AND updated_at >= $2
+                 AND ($4::bigint IS NULL OR updated_at < $4) AND msg_offset < $3`,
+        values: [id, sinceMs, end, untilMs ?? null],
       });
       return row!.n;
     },
@@ -366,6 +425,18 @@ export function postgresEgress(db: Db, changes: Changes): EgressStore {
         values: [task.id, task.status, task.position, task.total, task.sent, task.succeeded, task.failed, task.error, task.updatedAt, task.webhookId, owner],
       });
       return result.rowCount === 1;
+    },
+    async listTasks({ logId, belowId, limit }) {
+      const rows = await db.rows<TaskRow>({
+        name: 'egress-list-tasks',
+        // Ids compare byte by byte, as in SQLite, whatever the database's collation: only so do they sort by creation time.
+        text: `SELECT ${TASK_COLUMNS} FROM delivery_tasks
+               WHERE ($1::text IS NULL OR webhook_id IN (SELECT id FROM egress_webhooks WHERE log_id = $1))
+                 AND ($2::text IS NULL OR id COLLATE "C" < $2)
+               ORDER BY id COLLATE "C" DESC LIMIT $3`,
+        values: [logId ?? null, belowId ?? null, limit],
+      });
+      return rows.map(toTask);
     },
     async park(id, retry) {
       await db.query({

@@ -1,9 +1,14 @@
 import { ChangeFeed } from '../change-feed.js';
 import type { Store, StoreChange } from '../store.js';
+import { postgresApplications } from './applications.js';
 import { postgresCluster } from './cluster.js';
 import { Db } from './db.js';
 import { postgresEgress } from './egress.js';
+import { postgresEndpoints } from './endpoints.js';
+import { postgresEventTypes } from './event-types.js';
+import { postgresIdempotency } from './idempotency.js';
 import { postgresIngress } from './ingress.js';
+import { postgresIntegrations } from './integrations.js';
 import { postgresLogs } from './logs.js';
 import { postgresMessages } from './messages.js';
 import { migratePostgres } from './migrate.js';
@@ -40,6 +45,11 @@ export async function openPostgresStore(url: string, options: PostgresOptions): 
       egress: postgresEgress(db, changes),
       ingress: postgresIngress(db, changes),
       cluster: postgresCluster(db),
+      applications: postgresApplications(db),
+      endpoints: postgresEndpoints(db),
+      eventTypes: postgresEventTypes(db),
+      idempotency: postgresIdempotency(db),
+      integrations: postgresIntegrations(db),
       // This node's changes reach the feed after each commit; other nodes' through the listener.
       async watch(onChange: (change: StoreChange) => void) {
         changes.feed.subscribe(onChange);

@@ -1,20 +1,26 @@
+import type { Log } from '../../domain/types.js';
 import { type LogRow, toLog } from '../rows.js';
 import type { LogStore } from '../store.js';
 import { LOG_COLUMNS } from './columns.js';
-import type { Db } from './db.js';
+import type { Db, Queryable } from './db.js';
 import { postgresDeletion } from './deletion.js';
 import type { Changes } from './watch.js';
 
+/** Inserts a log with `q`, which may be a transaction's client. */
+export async function insertLog(q: Queryable, log: Parameters<LogStore['create']>[0]): Promise<Log> {
+  const [row] = (
+    await q.query<LogRow>({
+      text: `INSERT INTO logs (id, metadata, compacting, trim_bytes, trim_seconds, compact_seconds, expire_seconds)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${LOG_COLUMNS}`,
+      values: [log.id, log.metadata, log.compacting, log.trimBytes, log.trimSeconds, log.compactSeconds, log.expireSeconds],
+    })
+  ).rows;
+  return toLog(row!);
+}
+
 export function postgresLogs(db: Db, changes: Changes): LogStore {
   return {
-    async create(log) {
-      const [row] = await db.rows<LogRow>({
-        text: `INSERT INTO logs (id, metadata, compacting, trim_bytes, trim_seconds, compact_seconds, expire_seconds)
-               VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${LOG_COLUMNS}`,
-        values: [log.id, log.metadata, log.compacting, log.trimBytes, log.trimSeconds, log.compactSeconds, log.expireSeconds],
-      });
-      return toLog(row!);
-    },
+    create: (log) => insertLog(db, log),
     async get(id) {
       const [row] = await db.rows<LogRow>({ name: 'log-get', text: `SELECT ${LOG_COLUMNS} FROM logs WHERE id = $1`, values: [id] });
       return row && toLog(row);

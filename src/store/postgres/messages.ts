@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { Message, MessageAttributes, MessageHeaders } from '../../domain/types.js';
 import { attributesJson, messageBytes } from '../rows.js';
-import type { AppendOutcome, AppendRequest, MessageStore, ReadOptions } from '../store.js';
+import type { AppendClaim, AppendOutcome, AppendRequest, MessageStore, ReadOptions } from '../store.js';
 import { BinaryRows } from './copy.js';
 import type { Db } from './db.js';
 import type { Changes } from './watch.js';
@@ -32,6 +32,39 @@ interface Head {
 }
 
 /**
+ * Serialises the appends that claim the same keys: one transaction checks a
+ * request's claims and then stamps them all, and no other can claim one of
+ * them in between, which the check alone would not see. Locked at once for
+ * the group, in one order, so two groups never deadlock.
+ */
+const LOCK_CLAIMS_SQL = `
+SELECT pg_advisory_xact_lock(h) FROM (
+  SELECT DISTINCT hashtextextended(key, hashtext(scope)) AS h FROM unnest($1::text[], $2::text[]) AS c(scope, key) ORDER BY h) keys`;
+
+/**
+ * Takes all of a request's claims or none: when one is held (claimed within
+ * its window), the first held claim and its offset are returned and nothing
+ * is written; otherwise each key is (re)stamped with the offset ($5) it now
+ * stands for. A key given twice is stamped once.
+ */
+const CLAIM_SQL = `
+WITH claims AS (
+  SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) WITH ORDINALITY AS c(scope, key, created_at, since, i)
+),
+held AS (
+  SELECT c.i, k.msg_offset FROM claims c JOIN idempotency_keys k ON k.scope = c.scope AND k.key = c.key
+  WHERE k.created_at >= c.since ORDER BY c.i LIMIT 1
+),
+stamped AS (
+  INSERT INTO idempotency_keys (scope, key, created_at, msg_offset)
+  SELECT DISTINCT ON (scope, key) scope, key, created_at, $5::bigint FROM claims WHERE NOT EXISTS (SELECT 1 FROM held) ORDER BY scope, key, i
+  ON CONFLICT (scope, key) DO UPDATE SET created_at = excluded.created_at, msg_offset = excluded.msg_offset
+)
+SELECT i - 1 AS claim, msg_offset FROM held`;
+
+const claimColumns = (claims: AppendClaim[]) => [claims.map((c) => c.scope), claims.map((c) => c.key), claims.map((c) => c.now), claims.map((c) => c.since)];
+
+/**
  * Messages. An append is one transaction for a whole group of publish
  * requests: it locks the rows of the logs it appends to (in seq order, so two
  * groups never deadlock), which is what makes each log's offsets gap-free and
@@ -49,25 +82,27 @@ export function postgresMessages(db: Db, changes: Changes): MessageStore {
     const heads = new Map<string, Head>(
       locked.rows.map((row) => [row.id, { seq: row.seq, next: row.next_offset, bytes: 0, maxTime: row.max_time, maxBytes: 0 }]),
     );
+    const allClaims = requests.flatMap((r) => (heads.has(r.logId) && r.claims) || []);
+    if (allClaims.length > 0) {
+      await q.query({ name: 'append-lock-claims', text: LOCK_CLAIMS_SQL, values: [allClaims.map((c) => c.scope), allClaims.map((c) => c.key)] });
+    }
     const rows = new BinaryRows();
     const outcomes: AppendOutcome[] = [];
     const grownIds = new Set<string>();
-    for (const { logId, messages, idempotency } of requests) {
+    for (const { logId, messages, claims } of requests) {
       const log = heads.get(logId);
       if (!log) {
         outcomes.push({ logMissing: true });
         continue;
       }
-      if (idempotency) {
-        // A key is new if absent, or present but older than the window; then it is (re)stamped.
-        const claimed = await q.query({
-          name: 'append-claim-key',
-          text: `INSERT INTO idempotency_keys (scope, key, created_at) VALUES ($1, $2, $3)
-                 ON CONFLICT (scope, key) DO UPDATE SET created_at = excluded.created_at WHERE idempotency_keys.created_at < $4`,
-          values: [idempotency.scope, idempotency.key, idempotency.now, idempotency.since],
+      if (claims && claims.length > 0) {
+        const { rows: held } = await q.query<{ claim: number; msg_offset: number | null }>({
+          name: 'append-claim-keys',
+          text: CLAIM_SQL,
+          values: [...claimColumns(claims), messages.length > 0 ? log.next : null],
         });
-        if (claimed.rowCount === 0) {
-          outcomes.push({ duplicate: true });
+        if (held[0]) {
+          outcomes.push({ duplicate: true, claim: held[0].claim, offset: held[0].msg_offset });
           continue;
         }
       }
@@ -115,28 +150,34 @@ export function postgresMessages(db: Db, changes: Changes): MessageStore {
   // limit ($4, NULL for none), rows are read as they are. Otherwise the
   // running total of each row's size stops the page at the limit, the first
   // row always included; rows past it are filtered before they are sent, so
-  // their large values are never read out of TOAST storage.
-  const range = (withHeaders: boolean) => {
+  // their large values are never read out of TOAST storage. Read backward,
+  // the page is the offsets below $2, newest first.
+  const range = (withHeaders: boolean, backward: boolean) => {
     const columns = `msg_offset, time, key, value, attributes${withHeaders ? ', headers' : ''}`;
     const fits = '(SELECT $4::bigint IS NULL OR $3 * max_message_bytes <= $4 FROM logs WHERE id = $1)';
-    const rows = 'FROM messages WHERE log_seq = (SELECT seq FROM logs WHERE id = $1) AND msg_offset >= $2';
+    const rows = `FROM messages WHERE log_seq = (SELECT seq FROM logs WHERE id = $1) AND msg_offset ${backward ? '<' : '>='} $2`;
+    const order = backward ? 'ORDER BY msg_offset DESC' : 'ORDER BY msg_offset';
     return `SELECT ${columns} FROM (
-              (SELECT ${columns} ${rows} AND ${fits} ORDER BY msg_offset LIMIT $3)
+              (SELECT ${columns} ${rows} AND ${fits} ${order} LIMIT $3)
               UNION ALL
               (SELECT ${columns} FROM (
                  SELECT ${columns}, row_number() OVER w AS n, sum(${READ_BYTES}) OVER w AS running ${rows} AND NOT ${fits}
-                 WINDOW w AS (ORDER BY msg_offset ROWS UNBOUNDED PRECEDING)
-                 ORDER BY msg_offset LIMIT $3) counted
+                 WINDOW w AS (${order} ROWS UNBOUNDED PRECEDING)
+                 ${order} LIMIT $3) counted
                WHERE n = 1 OR running <= $4)) page
-            ORDER BY msg_offset`;
+            ${order}`;
   };
 
-  async function read(logId: string, from: number, limit: number, options?: ReadOptions): Promise<Message[]> {
+  async function read(logId: string, from: number, limit: number, options?: ReadOptions, backward = false): Promise<Message[]> {
     const withHeaders = options?.headers === true;
     const values = [logId, from, limit, options?.maxBytes ?? null];
-    const rows = await db.arrays<Row>({ name: withHeaders ? 'read-headers' : 'read', text: range(withHeaders), values });
+    const name = `read${backward ? '-backward' : ''}${withHeaders ? '-headers' : ''}`;
+    const rows = await db.arrays<Row>({ name, text: range(withHeaders, backward), values });
     return rows.map(toMessage);
   }
+
+  // PostgreSQL refuses to convert invalid UTF-8, so decoding happens here, as Buffer#toString does.
+  const decoded = (messages: Message[]): Message<string>[] => messages.map((m) => ({ ...m, key: text(m.key), value: text(m.value) }));
 
   const latest = (nil: boolean) =>
     `SELECT msg_offset, time, key, value, attributes FROM messages
@@ -147,11 +188,34 @@ export function postgresMessages(db: Db, changes: Changes): MessageStore {
     async append(requests, nowMicros) {
       return db.tx((q, onCommit) => appendAll(q, onCommit, requests, nowMicros));
     },
-    read,
+    read: (logId, from, limit, options) => read(logId, from, limit, options),
     async readText(logId, from, limit, options) {
-      // PostgreSQL refuses to convert invalid UTF-8, so decoding happens here, as Buffer#toString does.
-      return (await read(logId, from, limit, options)).map((m) => ({ ...m, key: text(m.key), value: text(m.value) }));
+      return decoded(await read(logId, from, limit, options));
     },
+    async readBackward(logId, below, limit, options) {
+      return decoded(await read(logId, below, limit, options, true));
+    },
+    async claimedOffset(scope, key, since) {
+      const [row] = await db.rows<{ msg_offset: number | null }>({
+        name: 'claimed-offset',
+        text: 'SELECT msg_offset FROM idempotency_keys WHERE scope = $1 AND key = $2 AND created_at >= $3',
+        values: [scope, key, since],
+      });
+      return row?.msg_offset ?? undefined;
+    },
+    expungeValue: (logId, offset) =>
+      db.tx(async (q) => {
+        // The log's row first, as retention locks it before its messages: size_bytes stays true and the two never deadlock.
+        const { rows } = await q.query<{ seq: number }>({ text: 'SELECT seq FROM logs WHERE id = $1 FOR UPDATE', values: [logId] });
+        if (!rows[0]) return false;
+        const nilled = await q.query({
+          text: `WITH old AS (SELECT coalesce(octet_length(value), 0) AS bytes FROM messages WHERE log_seq = $1 AND msg_offset = $2),
+                 nilled AS (UPDATE messages SET value = NULL WHERE log_seq = $1 AND msg_offset = $2 RETURNING 1)
+                 UPDATE logs SET size_bytes = size_bytes - (SELECT bytes FROM old) WHERE seq = $1 AND EXISTS (SELECT 1 FROM nilled)`,
+          values: [rows[0].seq, offset],
+        });
+        return nilled.rowCount === 1;
+      }),
     async getByKey(logId, key) {
       const [row] = await db.arrays<Row>({ text: latest(key === null), values: key === null ? [logId] : [logId, key] });
       return row && toMessage(row);

@@ -3,14 +3,14 @@ import { type TokenRow, toToken } from '../rows.js';
 import type { TokenStore } from '../store.js';
 import type { Db, Queryable } from './db.js';
 
-const COLUMNS = 'id, metadata, acl, secret_hash';
+const COLUMNS = 'id, metadata, acl, secret_hash, application, expires_at';
 
 /** Inserts a token with `q`, which may be a transaction's client. */
 export async function insertToken(q: Queryable, token: Token): Promise<void> {
   await q.query({
     name: 'token-insert',
-    text: 'INSERT INTO tokens (id, metadata, acl, secret_hash) VALUES ($1, $2, $3, $4)',
-    values: [token.id, token.metadata, JSON.stringify(token.acl), token.secretHash],
+    text: 'INSERT INTO tokens (id, metadata, acl, secret_hash, application, expires_at) VALUES ($1, $2, $3, $4, $5, $6)',
+    values: [token.id, token.metadata, JSON.stringify(token.acl), token.secretHash, token.application ?? null, token.expiresAt ?? null],
   });
 }
 
@@ -33,6 +33,10 @@ export function postgresTokens(db: Db): TokenStore {
     async delete(id) {
       const [row] = await db.rows<TokenRow>({ text: `DELETE FROM tokens WHERE id = $1 RETURNING ${COLUMNS}`, values: [id] });
       return row && toToken(row);
+    },
+    async deleteForApplication(logId) {
+      const { rowCount } = await db.query({ name: 'token-delete-for-application', text: 'DELETE FROM tokens WHERE application = $1', values: [logId] });
+      return rowCount ?? 0;
     },
   };
 }

@@ -24,10 +24,15 @@ export function sqliteDeletion(db: Database): SqliteDeletion {
   const removeOffsets = db.prepare('DELETE FROM offsets WHERE log_id = ?');
   const egressOf = db.prepare<[string], { id: string }>('SELECT id FROM egress_webhooks WHERE log_id = ?');
   const ingressOf = db.prepare<[string], { id: string }>('SELECT id FROM ingress_webhooks WHERE log_id = ?');
+  const removeApplication = db.prepare('DELETE FROM applications WHERE log_id = ?');
+  const removeIntegrationTokens = db.prepare('DELETE FROM tokens WHERE id IN (SELECT token_id FROM integrations WHERE log_id = ?)');
+  const removeIntegrations = db.prepare('DELETE FROM integrations WHERE log_id = ?');
+  const removeApplicationTokens = db.prepare('DELETE FROM tokens WHERE application = ?');
 
   const removeEgress = db.prepare<[string], EgressWebhookRow>('DELETE FROM egress_webhooks WHERE id = ? RETURNING *');
   const removeSecrets = db.prepare('DELETE FROM egress_secrets WHERE webhook_id = ?');
   const removeRetries = db.prepare('DELETE FROM retry_set WHERE webhook_id = ?');
+  const removeEndpoint = db.prepare('DELETE FROM endpoints WHERE webhook_id = ?');
   // A deleted webhook's tasks end, and stay readable until retention forgets them.
   const failTasks = db.prepare(
     `UPDATE delivery_tasks SET status = 'failed', error = 'the egress webhook was deleted', updated_at = CAST(unixepoch('subsec') * 1000 AS INTEGER)
@@ -58,6 +63,7 @@ export function sqliteDeletion(db: Database): SqliteDeletion {
     if (!row) return undefined;
     removeSecrets.run(id);
     removeRetries.run(id);
+    removeEndpoint.run(id);
     queue.run('delivery_attempts', id);
     queue.run('deliveries', id);
     failTasks.run(id);
@@ -82,6 +88,11 @@ export function sqliteDeletion(db: Database): SqliteDeletion {
       const ingressIds = ingressOf.all(id).map((webhook) => webhook.id);
       egressIds.forEach(egress);
       ingressIds.forEach(ingress);
+      // An application is its log: its fields, its integrations and every token made for it go too.
+      removeApplication.run(id);
+      removeIntegrationTokens.run(id);
+      removeIntegrations.run(id);
+      removeApplicationTokens.run(id);
       return { log: toLog(row), egress: egressIds, ingress: ingressIds };
     },
     egress,

@@ -1,10 +1,12 @@
 import type { Database, Statement } from 'better-sqlite3';
-import type { DeliveryState, DeliveryTask, StoredDeliveryStatus } from '../../domain/types.js';
+import { fail } from '../../domain/errors.js';
+import type { DeliveryState, DeliveryTask, EndpointFields, StoredDeliveryStatus } from '../../domain/types.js';
 import { attemptConditions } from '../attempt-query.js';
 import type { ChangeFeed } from '../change-feed.js';
 import { GroupWriter } from '../group-writer.js';
-import { type AttemptRow, type EgressWebhookRow, type TaskRow, toAttempt, toEgressWebhook, toTask } from '../rows.js';
+import { type AttemptRow, activation, type EgressWebhookRow, type TaskRow, toAttempt, toEgressWebhook, toTask } from '../rows.js';
 import type { DeliveryRecord, EgressStore } from '../store.js';
+import { unlessUidTaken } from './applications.js';
 import type { SqliteDeletion } from './deletion.js';
 
 type OwnedRecord = [DeliveryRecord, string];
@@ -29,6 +31,10 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>, deletio
        0, @nowMs, NULL, NULL, '', '')`,
   );
   const insertSecret = db.prepare('INSERT INTO egress_secrets (webhook_id, secret, expires_at) VALUES (?, ?, NULL)');
+  const insertEndpoint = db.prepare<[EndpointFields & { metadataJson: string }]>(
+    `INSERT INTO endpoints (webhook_id, log_id, uid, description, version, metadata, created_at, updated_at)
+     VALUES (@webhookId, @logId, @uid, @description, @version, @metadataJson, @createdAt, @updatedAt)`,
+  );
   const byId = db.prepare<[string], EgressWebhookRow>('SELECT * FROM egress_webhooks WHERE id = ?');
   const list = db.prepare<[{ metadata: string | null }], EgressWebhookRow>(
     'SELECT * FROM egress_webhooks WHERE @metadata IS NULL OR metadata = @metadata ORDER BY seq',
@@ -54,8 +60,8 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>, deletio
        filter_event_types = coalesce(@eventTypes, filter_event_types),
        filter_channels = coalesce(@channels, filter_channels),
        rate_limit = CASE WHEN @setRateLimit = 1 THEN @rateLimit ELSE rate_limit END,
-       active = CASE WHEN @reactivateAt IS NULL THEN active ELSE 1 END,
-       inactive_reason = CASE WHEN @reactivateAt IS NULL THEN inactive_reason ELSE '' END,
+       active = CASE WHEN @deactivate IS NOT NULL THEN 0 WHEN @reactivateAt IS NOT NULL THEN 1 ELSE active END,
+       inactive_reason = CASE WHEN @deactivate IS NOT NULL THEN @deactivate WHEN @reactivateAt IS NOT NULL THEN '' ELSE inactive_reason END,
        failures = CASE WHEN @reactivateAt IS NULL THEN failures ELSE 0 END,
        next_attempt_at = coalesce(@reactivateAt, next_attempt_at)
      WHERE id = @id RETURNING *`,
@@ -65,6 +71,11 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>, deletio
     'UPDATE egress_secrets SET expires_at = @oldExpiresAt WHERE webhook_id = @id AND (expires_at IS NULL OR @oldExpiresAt <= @nowMs)',
   );
   const dropExpired = db.prepare('DELETE FROM egress_secrets WHERE webhook_id = ? AND expires_at IS NOT NULL AND expires_at <= ?');
+  // Of the old secrets, those that expire last stay: the ones dropped would have stopped first anyway.
+  const dropBeyond = db.prepare<[{ id: string; old: number }]>(
+    `DELETE FROM egress_secrets WHERE webhook_id = @id AND expires_at IS NOT NULL AND rowid NOT IN (
+       SELECT rowid FROM egress_secrets WHERE webhook_id = @id AND expires_at IS NOT NULL ORDER BY expires_at DESC LIMIT @old)`,
+  );
   const validSecrets = db.prepare<[string, number], { secret: string; expires_at: number | null }>(
     `SELECT secret, expires_at FROM egress_secrets WHERE webhook_id = ? AND (expires_at IS NULL OR expires_at > ?)
      ORDER BY expires_at IS NOT NULL, expires_at DESC`,
@@ -73,8 +84,10 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>, deletio
     `INSERT INTO delivery_attempts (webhook_id, msg_offset, attempt, time, status_code, duration_ms, response, error, trigger)
      VALUES (@webhookId, @offset, @attempt, @time, @statusCode, @durationMs, @response, @error, @trigger)`,
   );
+  // A record never re-activates a webhook, only an update does: an attempt in flight when it was deactivated must not undo that.
   const saveState = db.prepare(
-    `UPDATE egress_webhooks SET active = @active, inactive_reason = @inactiveReason, next_offset = @nextOffset,
+    `UPDATE egress_webhooks SET active = min(active, @active), inactive_reason = CASE WHEN active = 1 THEN @inactiveReason ELSE inactive_reason END,
+       next_offset = @nextOffset,
        failures = @failures, next_attempt_at = @nextAttemptAt, last_offset = @lastOffset, last_time = @lastTime,
        last_response = @lastResponse, last_error = @lastError
      WHERE id = @id AND lease_owner = @owner`,
@@ -91,16 +104,27 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>, deletio
        updated_at = excluded.updated_at`,
   );
   const attemptById = db.prepare<[string, number], AttemptRow>('SELECT * FROM delivery_attempts WHERE webhook_id = ? AND id = ?');
+  const blankResponse = db.prepare<[string, number], { msg_offset: number; time: number }>(
+    "UPDATE delivery_attempts SET response = '' WHERE webhook_id = ? AND id = ? RETURNING msg_offset, time",
+  );
+  // The webhook's last response is a copy of its last attempt's.
+  const blankLastResponse = db.prepare<[string, number, number]>(
+    "UPDATE egress_webhooks SET last_response = '' WHERE id = ? AND last_offset = ? AND last_time = ?",
+  );
+  const delivered = db.prepare<[string, string], { msg_offset: number }>(
+    'SELECT msg_offset FROM deliveries WHERE webhook_id = ? AND msg_offset IN (SELECT value FROM json_each(?))',
+  );
   const attemptQueries = new Map<string, Statement<unknown[], AttemptRow>>();
   const counts = db.prepare<[string, number], { status: StoredDeliveryStatus; n: number }>(
     'SELECT status, count(*) AS n FROM deliveries WHERE webhook_id = ? AND msg_offset < ? GROUP BY status',
   );
-  const failedSince = db.prepare<[{ id: string; since: number; from: number; end: number; limit: number }], { msg_offset: number }>(
-    `SELECT msg_offset FROM deliveries WHERE webhook_id = @id AND status = 'failed' AND updated_at >= @since
+  const failedSince = db.prepare<[{ id: string; since: number; until: number | null; from: number; end: number; limit: number }], { msg_offset: number }>(
+    `SELECT msg_offset FROM deliveries WHERE webhook_id = @id AND status = 'failed' AND updated_at >= @since AND (@until IS NULL OR updated_at < @until)
        AND msg_offset >= @from AND msg_offset < @end ORDER BY msg_offset LIMIT @limit`,
   );
-  const countFailedSince = db.prepare<[string, number, number], { n: number }>(
-    "SELECT count(*) AS n FROM deliveries WHERE webhook_id = ? AND status = 'failed' AND updated_at >= ? AND msg_offset < ?",
+  const countFailedSince = db.prepare<[{ id: string; since: number; until: number | null; end: number }], { n: number }>(
+    `SELECT count(*) AS n FROM deliveries WHERE webhook_id = @id AND status = 'failed' AND updated_at >= @since AND (@until IS NULL OR updated_at < @until)
+       AND msg_offset < @end`,
   );
   const floor = db.prepare<[{ id: string; below: number | null; scan: number }], { id: number }>(
     `SELECT id FROM delivery_attempts WHERE webhook_id = @id AND (@below IS NULL OR id < @below) ORDER BY id DESC LIMIT 1 OFFSET @scan - 1`,
@@ -113,6 +137,11 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>, deletio
   );
   const taskById = db.prepare<[string], TaskRow>('SELECT * FROM delivery_tasks WHERE id = ?');
   const runningTasks = db.prepare<[string], TaskRow>("SELECT * FROM delivery_tasks WHERE webhook_id = ? AND status = 'running' ORDER BY created_at, id");
+  const listTasks = db.prepare<[{ logId: string | null; belowId: string | null; limit: number }], TaskRow>(
+    `SELECT * FROM delivery_tasks
+     WHERE (@logId IS NULL OR webhook_id IN (SELECT id FROM egress_webhooks WHERE log_id = @logId)) AND (@belowId IS NULL OR id < @belowId)
+     ORDER BY id DESC LIMIT @limit`,
+  );
   const saveTask = db.prepare(
     `UPDATE delivery_tasks SET status = @status, position = @position, total = @total, sent = @sent, succeeded = @succeeded,
        failed = @failed, error = @error, updated_at = @updatedAt
@@ -137,15 +166,22 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>, deletio
       secret: undefined,
     });
     insertSecret.run(webhook.id, webhook.secret);
+    if (webhook.endpoint) insertEndpoint.run({ ...webhook.endpoint, metadataJson: JSON.stringify(webhook.endpoint.metadata) });
     return toEgressWebhook(byId.get(webhook.id)!);
   });
   const deleteWebhook = db.transaction((id: string) => deletion.egress(id));
-  const rotate = db.transaction((id: string, secret: string, oldExpiresAt: number, nowMs: number) => {
+  const rotate = db.transaction((id: string, secret: string, oldExpiresAt: number, nowMs: number, keep: number) => {
     if (!byId.get(id)) return undefined;
     expireOld.run({ id, oldExpiresAt, nowMs });
     dropExpired.run(id, nowMs);
+    dropBeyond.run({ id, old: Math.max(keep - 1, 0) });
     insertSecret.run(id, secret);
     return toEgressWebhook(byId.get(id)!);
+  });
+  const expungeResponse = db.transaction((id: string, attemptId: number) => {
+    const attempt = blankResponse.get(id, attemptId);
+    if (attempt) blankLastResponse.run(id, attempt.msg_offset, attempt.time);
+    return attempt !== undefined;
   });
   // A webhook deleted, or leased to another node, while its attempt was in
   // flight keeps no record of it: the new holder makes the attempt again.
@@ -172,7 +208,8 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>, deletio
 
   return {
     async create(webhook) {
-      const created = create.immediate(webhook);
+      const created = unlessUidTaken(() => create.immediate(webhook));
+      if (created === 'uid_taken') fail('uid_taken', `another endpoint of the log has the uid ${JSON.stringify(webhook.endpoint?.uid)}`);
       await durable();
       changed(created.id);
       return created;
@@ -208,7 +245,7 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>, deletio
         channels: changes.filter ? JSON.stringify(changes.filter.channels) : null,
         setRateLimit: changes.rateLimit === undefined ? 0 : 1,
         rateLimit: changes.rateLimit ?? null,
-        reactivateAt: changes.reactivateAt ?? null,
+        ...activation(changes),
       });
       await durable();
       if (row) changed(id);
@@ -220,8 +257,8 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>, deletio
       if (deleted) changed(id);
       return deleted;
     },
-    async rotateSecret(id, secret, oldExpiresAt, nowMs) {
-      const rotated = rotate.immediate(id, secret, oldExpiresAt, nowMs);
+    async rotateSecret(id, secret, oldExpiresAt, nowMs, keep) {
+      const rotated = rotate.immediate(id, secret, oldExpiresAt, nowMs, keep);
       await durable();
       if (rotated) changed(id);
       return rotated;
@@ -249,16 +286,25 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>, deletio
       const row = attemptById.get(id, attemptId);
       return row && toAttempt(row);
     },
+    async expungeResponse(id, attemptId) {
+      const expunged = expungeResponse.immediate(id, attemptId);
+      await durable();
+      return expunged;
+    },
+    async delivered(id, offsets) {
+      if (offsets.length === 0) return new Set();
+      return new Set(delivered.all(id, JSON.stringify(offsets)).map((row) => row.msg_offset));
+    },
     async deliveryCounts(id, cursor) {
       const result = { pending: 0, success: 0, failed: 0, skipped: 0 };
       for (const row of counts.all(id, cursor)) result[row.status] = row.n;
       return result;
     },
-    async failedSince(id, sinceMs, from, end, limit) {
-      return failedSince.all({ id, since: sinceMs, from, end, limit }).map((row) => row.msg_offset);
+    async failedSince(id, sinceMs, from, end, limit, untilMs) {
+      return failedSince.all({ id, since: sinceMs, until: untilMs ?? null, from, end, limit }).map((row) => row.msg_offset);
     },
-    async countFailedSince(id, sinceMs, end) {
-      return countFailedSince.get(id, sinceMs, end)!.n;
+    async countFailedSince(id, sinceMs, end, untilMs) {
+      return countFailedSince.get({ id, since: sinceMs, until: untilMs ?? null, end })!.n;
     },
     async attemptFloor(id, belowId, scan) {
       return floor.get({ id, below: belowId ?? null, scan })?.id;
@@ -277,6 +323,9 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>, deletio
     },
     async saveTask(task, owner) {
       return saveTask.run({ ...taskParams(task), owner }).changes === 1;
+    },
+    async listTasks({ logId, belowId, limit }) {
+      return listTasks.all({ logId: logId ?? null, belowId: belowId ?? null, limit }).map(toTask);
     },
     async park(id, retry) {
       park.run(id, retry.offset, retry.failures, retry.nextAttemptAt);

@@ -3,11 +3,16 @@ import Database from 'better-sqlite3';
 import type { Token } from '../../domain/types.js';
 import { ChangeFeed } from '../change-feed.js';
 import type { Store } from '../store.js';
+import { sqliteApplications } from './applications.js';
 import { sqliteCluster } from './cluster.js';
 import { sqliteDeletion } from './deletion.js';
 import { sqliteEgress } from './egress.js';
+import { sqliteEndpoints } from './endpoints.js';
+import { sqliteEventTypes } from './event-types.js';
 import { prepareFiles } from './files.js';
+import { sqliteIdempotency } from './idempotency.js';
 import { sqliteIngress } from './ingress.js';
+import { sqliteIntegrations } from './integrations.js';
 import { sqliteLogs } from './logs.js';
 import { sqliteMessages } from './messages.js';
 import { migrate } from './migrate.js';
@@ -43,6 +48,7 @@ export function openSqliteStore(dataDir: string, sync: 'full' | 'normal' = 'full
   const tokens = sqliteTokens(db, durable);
   const feed = new ChangeFeed();
   const deletion = sqliteDeletion(db);
+  const logs = sqliteLogs(db, durable, deletion, feed);
   const claim = db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('admin_bootstrapped', ?)");
   const bootstrap = db.transaction((token: Token) => {
     if (claim.run(token.id).changes === 0) return false;
@@ -52,13 +58,18 @@ export function openSqliteStore(dataDir: string, sync: 'full' | 'normal' = 'full
   return {
     capabilities: { sharedByNodes: false, appendsInFlight: Infinity },
     tokens,
-    logs: sqliteLogs(db, durable, deletion, feed),
+    logs,
     messages: sqliteMessages(db, durable, feed),
     offsets: sqliteOffsets(db, durable),
     retention: sqliteRetention(db, deletion),
     egress: sqliteEgress(db, durable, deletion, feed),
     ingress: sqliteIngress(db, durable, deletion, feed),
     cluster: sqliteCluster(db),
+    applications: sqliteApplications(db, durable, logs.insert),
+    endpoints: sqliteEndpoints(db, durable),
+    eventTypes: sqliteEventTypes(db, durable),
+    idempotency: sqliteIdempotency(db, durable),
+    integrations: sqliteIntegrations(db, durable, tokens.insert),
     // One process owns the file: every change is made here, and emitted after its commit.
     async watch(listener) {
       feed.subscribe(listener);

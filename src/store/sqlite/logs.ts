@@ -1,10 +1,14 @@
 import type { Database } from 'better-sqlite3';
+import type { Log } from '../../domain/types.js';
 import type { ChangeFeed } from '../change-feed.js';
 import { type LogRow, toLog } from '../rows.js';
 import type { LogStore } from '../store.js';
 import type { SqliteDeletion } from './deletion.js';
 
-export function sqliteLogs(db: Database, durable: () => Promise<void>, deletion: SqliteDeletion, feed: ChangeFeed): LogStore {
+type NewLog = Parameters<LogStore['create']>[0];
+
+/** The log store, plus a synchronous insert for use inside other transactions. */
+export function sqliteLogs(db: Database, durable: () => Promise<void>, deletion: SqliteDeletion, feed: ChangeFeed): LogStore & { insert(log: NewLog): Log } {
   const insert = db.prepare<unknown[], LogRow>(
     `INSERT INTO logs (id, metadata, compacting, trim_bytes, trim_seconds, compact_seconds, expire_seconds)
      VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *`,
@@ -13,11 +17,14 @@ export function sqliteLogs(db: Database, durable: () => Promise<void>, deletion:
   const list = db.prepare<[{ metadata: string | null }], LogRow>('SELECT * FROM logs WHERE @metadata IS NULL OR metadata = @metadata ORDER BY seq');
   const deleteLog = db.transaction((id: string) => deletion.log(id));
 
+  const insertLog = (log: NewLog) =>
+    toLog(insert.get(log.id, log.metadata, log.compacting ? 1 : 0, log.trimBytes, log.trimSeconds, log.compactSeconds, log.expireSeconds)!);
   return {
+    insert: insertLog,
     async create(log) {
-      const row = insert.get(log.id, log.metadata, log.compacting ? 1 : 0, log.trimBytes, log.trimSeconds, log.compactSeconds, log.expireSeconds);
+      const created = insertLog(log);
       await durable();
-      return toLog(row!);
+      return created;
     },
     async get(id) {
       const row = byId.get(id);

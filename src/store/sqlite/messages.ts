@@ -2,7 +2,7 @@ import type { Database, Statement } from 'better-sqlite3';
 import type { Message, MessageAttributes, MessageHeaders } from '../../domain/types.js';
 import type { ChangeFeed } from '../change-feed.js';
 import { attributesJson, grownLogs, messageBytes } from '../rows.js';
-import type { AppendOutcome, AppendRequest, MessageStore, ReadOptions } from '../store.js';
+import type { AppendClaim, AppendOutcome, AppendRequest, MessageStore, ReadOptions } from '../store.js';
 
 /**
  * Raw rows (arrays, not objects) read about 40 % faster for large ranges.
@@ -26,26 +26,37 @@ interface RangeShape {
   headers: boolean;
   /** Each row's READ_BYTES last, for reads that stop at a byte limit. */
   sized: boolean;
+  /** Offsets below the start, newest first, instead of from the start on. */
+  backward: boolean;
 }
 
 export function sqliteMessages(db: Database, durable: () => Promise<void>, feed: ChangeFeed): MessageStore {
   const head = db.prepare<[string], { seq: number; next_offset: number; max_time: number }>('SELECT seq, next_offset, max_time FROM logs WHERE id = ?');
   const insert = db.prepare('INSERT INTO messages (log_seq, msg_offset, time, key, value, headers, attributes) VALUES (?, ?, ?, ?, ?, ?, ?)');
   const insertLate = db.prepare('INSERT INTO messages (log_seq, msg_offset, time, key, value, headers, attributes, late) VALUES (?, ?, ?, ?, ?, ?, ?, 1)');
-  // A key is new if absent, or present but older than the window; then it is (re)stamped.
-  const claimKey = db.prepare(
-    `INSERT INTO idempotency_keys (scope, key, created_at) VALUES (@scope, @key, @now)
-     ON CONFLICT (scope, key) DO UPDATE SET created_at = excluded.created_at WHERE created_at < @since`,
+  // A key is held if claimed within its window; a key not held is (re)stamped with the offset it now stands for.
+  const heldKey = db.prepare<[string, string, number], { msg_offset: number | null }>(
+    'SELECT msg_offset FROM idempotency_keys WHERE scope = ? AND key = ? AND created_at >= ?',
+  );
+  const claimKey = db.prepare<[{ scope: string; key: string; now: number; offset: number | null }]>(
+    `INSERT INTO idempotency_keys (scope, key, created_at, msg_offset) VALUES (@scope, @key, @now, @offset)
+     ON CONFLICT (scope, key) DO UPDATE SET created_at = excluded.created_at, msg_offset = excluded.msg_offset`,
   );
   const advance = db.prepare(
     `UPDATE logs SET next_offset = ?, size_bytes = size_bytes + ?, max_message_bytes = max(max_message_bytes, ?), max_time = max(max_time, ?)
      WHERE seq = ?`,
   );
   const sizing = db.prepare<[string], { seq: number; max_message_bytes: number }>('SELECT seq, max_message_bytes FROM logs WHERE id = ?');
+  // Expunging keeps size_bytes (what trim_bytes counts) true; max_message_bytes stays an upper bound, as it is meant to.
+  const shrinkByValue = db.prepare<[{ seq: number; offset: number }]>(
+    `UPDATE logs SET size_bytes = size_bytes - ifnull((SELECT length(value) FROM messages WHERE log_seq = @seq AND msg_offset = @offset), 0)
+     WHERE seq = @seq`,
+  );
+  const nilValue = db.prepare<[number, number]>('UPDATE messages SET value = NULL WHERE log_seq = ? AND msg_offset = ?');
   const ranges = new Map<string, Statement>();
   // SQLite hands text straight to V8, which decodes UTF-8 as Buffer#toString would.
-  const range = ({ as, headers, sized }: RangeShape): Statement => {
-    const name = `${as} ${headers} ${sized}`;
+  const range = ({ as, headers, sized, backward }: RangeShape): Statement => {
+    const name = `${as} ${headers} ${sized} ${backward}`;
     let statement = ranges.get(name);
     if (!statement) {
       const columns = [
@@ -54,9 +65,8 @@ export function sqliteMessages(db: Database, durable: () => Promise<void>, feed:
         ...(headers ? ['headers'] : []),
         ...(sized ? [READ_BYTES] : []),
       ];
-      statement = db
-        .prepare(`SELECT msg_offset, time, ${columns.join(', ')} FROM messages WHERE log_seq = ? AND msg_offset >= ? ORDER BY msg_offset LIMIT ?`)
-        .raw(true);
+      const order = backward ? 'msg_offset < ? ORDER BY msg_offset DESC' : 'msg_offset >= ? ORDER BY msg_offset';
+      statement = db.prepare(`SELECT msg_offset, time, ${columns.join(', ')} FROM messages WHERE log_seq = ? AND ${order} LIMIT ?`).raw(true);
       ranges.set(name, statement);
     }
     return statement;
@@ -76,12 +86,26 @@ export function sqliteMessages(db: Database, durable: () => Promise<void>, feed:
     )
     .raw(true);
 
+  /**
+   * Takes a request's claims, or none of them: every claim is checked before
+   * any is stamped, which is exact because the append's transaction is the
+   * only writer. The first claim held makes the request a duplicate.
+   */
+  function claimAll(claims: AppendClaim[], offset: number | null): AppendOutcome | undefined {
+    for (const [i, claim] of claims.entries()) {
+      const held = heldKey.get(claim.scope, claim.key, claim.since);
+      if (held) return { duplicate: true, claim: i, offset: held.msg_offset };
+    }
+    for (const claim of claims) claimKey.run({ scope: claim.scope, key: claim.key, now: claim.now, offset });
+    return undefined;
+  }
+
   // All requests of a group commit share this transaction; a missing log is an
   // outcome for that request alone. Each log's head is read and written once
   // per group, and requests for the same log get consecutive offsets in order.
   const appendAll = db.transaction((requests: AppendRequest[], nowMicros: number): AppendOutcome[] => {
     const heads = new Map<string, { seq: number; next: number; bytes: number; maxBytes: number; maxTime: number } | null>();
-    const outcomes = requests.map(({ logId, messages, idempotency }): AppendOutcome => {
+    const outcomes = requests.map(({ logId, messages, claims }): AppendOutcome => {
       let log = heads.get(logId);
       if (log === undefined) {
         const row = head.get(logId);
@@ -89,7 +113,8 @@ export function sqliteMessages(db: Database, durable: () => Promise<void>, feed:
         heads.set(logId, log);
       }
       if (log === null) return { logMissing: true };
-      if (idempotency && claimKey.run(idempotency).changes === 0) return { duplicate: true };
+      const duplicate = claims && claimAll(claims, messages.length > 0 ? log.next : null);
+      if (duplicate) return duplicate;
       for (const message of messages) {
         const headers = message.headers ? JSON.stringify(message.headers) : null;
         const attributes = message.attributes ? attributesJson(message.attributes) : null;
@@ -106,26 +131,41 @@ export function sqliteMessages(db: Database, durable: () => Promise<void>, feed:
   });
 
   /**
-   * Reads at most `limit` messages, and no more bytes than `maxBytes` beyond
-   * the first message. Where `limit` messages of the log's largest size fit,
+   * Reads at most `limit` messages from `from` on (or, backward, below it,
+   * newest first), and no more bytes than `maxBytes` beyond the first message. Where `limit` messages of the log's largest size fit,
    * they are read at once; otherwise row by row, stopping at the limit, so
    * that a log of large messages never loads more than it will answer with.
    */
-  function readRange<T extends Buffer | string>(as: RangeShape['as'], logId: string, from: number, limit: number, options?: ReadOptions): Message<T>[] {
+  function readRange<T extends Buffer | string>(
+    shape: Omit<RangeShape, 'headers' | 'sized'>,
+    logId: string,
+    from: number,
+    limit: number,
+    options?: ReadOptions,
+  ): Message<T>[] {
     const log = sizing.get(logId);
     if (!log) return [];
     const headers = options?.headers === true;
     const maxBytes = options?.maxBytes ?? Infinity;
-    if (limit * log.max_message_bytes <= maxBytes) return (range({ as, headers, sized: false }).all(log.seq, from, limit) as RawRow<T>[]).map(fromRaw);
+    if (limit * log.max_message_bytes <= maxBytes) {
+      return (range({ ...shape, headers, sized: false }).all(log.seq, from, limit) as RawRow<T>[]).map(fromRaw);
+    }
     const messages: Message<T>[] = [];
     let bytes = 0;
-    for (const row of range({ as, headers, sized: true }).iterate(log.seq, from, limit) as Iterable<unknown[]>) {
+    for (const row of range({ ...shape, headers, sized: true }).iterate(log.seq, from, limit) as Iterable<unknown[]>) {
       bytes += row.pop() as number;
       if (messages.length > 0 && bytes > maxBytes) break;
       messages.push(fromRaw(row as RawRow<T>));
     }
     return messages;
   }
+
+  const expunge = db.transaction((logId: string, offset: number): boolean => {
+    const log = sizing.get(logId);
+    if (!log) return false;
+    shrinkByValue.run({ seq: log.seq, offset });
+    return nilValue.run(log.seq, offset).changes === 1;
+  });
 
   return {
     async append(requests, nowMicros) {
@@ -135,10 +175,21 @@ export function sqliteMessages(db: Database, durable: () => Promise<void>, feed:
       return outcomes;
     },
     async read(logId, from, limit, options) {
-      return readRange<Buffer>('bytes', logId, from, limit, options);
+      return readRange<Buffer>({ as: 'bytes', backward: false }, logId, from, limit, options);
     },
     async readText(logId, from, limit, options) {
-      return readRange<string>('text', logId, from, limit, options);
+      return readRange<string>({ as: 'text', backward: false }, logId, from, limit, options);
+    },
+    async readBackward(logId, below, limit, options) {
+      return readRange<string>({ as: 'text', backward: true }, logId, below, limit, options);
+    },
+    async claimedOffset(scope, key, since) {
+      return heldKey.get(scope, key, since)?.msg_offset ?? undefined;
+    },
+    async expungeValue(logId, offset) {
+      const expunged = expunge.immediate(logId, offset);
+      await durable();
+      return expunged;
     },
     async getByKey(logId, key) {
       const row = key === null ? latestNilKey.get(logId) : latestByKey.get(logId, key);

@@ -5,13 +5,14 @@ import type { TokenStore } from '../store.js';
 
 /** The token store, plus a synchronous insert for use inside other transactions. */
 export function sqliteTokens(db: Database, durable: () => Promise<void>): TokenStore & { insert(token: Token): void } {
-  const insert = db.prepare('INSERT INTO tokens (id, metadata, acl, secret_hash) VALUES (?, ?, ?, ?)');
+  const insert = db.prepare('INSERT INTO tokens (id, metadata, acl, secret_hash, application, expires_at) VALUES (?, ?, ?, ?, ?, ?)');
   const byId = db.prepare<[string], TokenRow>('SELECT * FROM tokens WHERE id = ?');
   const list = db.prepare<[{ metadata: string | null }], TokenRow>('SELECT * FROM tokens WHERE @metadata IS NULL OR metadata = @metadata ORDER BY rowid');
   const remove = db.prepare<[string], TokenRow>('DELETE FROM tokens WHERE id = ? RETURNING *');
+  const removeForApplication = db.prepare<[string]>('DELETE FROM tokens WHERE application = ?');
 
   const insertToken = (token: Token) => {
-    insert.run(token.id, token.metadata, JSON.stringify(token.acl), token.secretHash);
+    insert.run(token.id, token.metadata, JSON.stringify(token.acl), token.secretHash, token.application ?? null, token.expiresAt ?? null);
   };
   return {
     insert: insertToken,
@@ -30,6 +31,11 @@ export function sqliteTokens(db: Database, durable: () => Promise<void>): TokenS
       const row = remove.get(id);
       await durable();
       return row && toToken(row);
+    },
+    async deleteForApplication(logId) {
+      const { changes } = removeForApplication.run(logId);
+      await durable();
+      return changes;
     },
   };
 }

@@ -1,0 +1,96 @@
+import { fail } from '../domain/errors.js';
+import { newId } from '../domain/ids.js';
+import { checkLabels, checkName, checkUid } from '../domain/labels.js';
+import { checkRateLimit } from '../domain/rate-limit.js';
+import type { Application, Labels, PageQuery } from '../domain/types.js';
+import type { ApplicationStore, LogStore } from '../store/store.js';
+
+export interface ApplicationInput {
+  uid?: string | null;
+  name: string;
+  rateLimit?: number | null;
+  metadata?: Labels;
+}
+
+export type ApplicationPatch = Partial<ApplicationInput>;
+
+/** The prefix of application ids, which a uid may not start with. */
+export const APPLICATION_ID_PREFIX = 'app_';
+
+/**
+ * Applications: logs with a name, a uid and labels, as Svix groups one
+ * customer's messages and endpoints. Creating one creates its log; deleting
+ * it deletes the log, with its endpoints.
+ */
+export class Applications {
+  constructor(
+    private readonly store: ApplicationStore,
+    private readonly logs: Pick<LogStore, 'delete'>,
+  ) {}
+
+  /** Creates an application and its log; `logId` may be given (a PUT to an id not yet used). */
+  async create(input: ApplicationInput, logId: string = newId('log')): Promise<Application> {
+    const now = Date.now();
+    const created = await this.store.create(
+      { id: logId, metadata: '', compacting: false, trimBytes: 0, trimSeconds: 0, compactSeconds: 0, expireSeconds: 0 },
+      { logId, ...checked(input), createdAt: now, updatedAt: now },
+    );
+    if (created === 'uid_taken') uidTaken(input.uid);
+    return created;
+  }
+
+  /** The application with `input.uid` if there is one, otherwise a new one. */
+  async getOrCreate(input: ApplicationInput): Promise<{ application: Application; created: boolean }> {
+    const existing = input.uid ? await this.store.byUid(input.uid) : undefined;
+    if (existing) return { application: existing, created: false };
+    return { application: await this.create(input), created: true };
+  }
+
+  /** The application a path names, by log id or uid; undefined when there is none. */
+  async find(logId: string | undefined, uid: string): Promise<Application | undefined> {
+    return logId ? this.store.get(logId) : this.store.byUid(uid);
+  }
+
+  list(page: PageQuery): Promise<Application[]> {
+    return this.store.list(page);
+  }
+
+  async update(logId: string, patch: ApplicationPatch): Promise<Application> {
+    const changes = {
+      ...(patch.uid !== undefined && { uid: patch.uid === null ? null : checkUid(patch.uid, APPLICATION_ID_PREFIX) }),
+      ...(patch.name !== undefined && { name: checkName(patch.name, 'name') }),
+      ...(patch.rateLimit !== undefined && { rateLimit: checkRateLimit(patch.rateLimit) }),
+      ...(patch.metadata !== undefined && { metadata: checkLabels(patch.metadata) }),
+    };
+    const updated = await this.store.update(logId, { ...changes, nowMs: Date.now() });
+    if (updated === 'uid_taken') uidTaken(patch.uid);
+    return updated ?? notFound(logId);
+  }
+
+  /** Replaces every field; the fields left out take their defaults. */
+  replace(logId: string, input: ApplicationInput): Promise<Application> {
+    return this.update(logId, { uid: input.uid ?? null, name: input.name, rateLimit: input.rateLimit ?? null, metadata: input.metadata ?? {} });
+  }
+
+  /** Deletes the application with its log, its endpoints and its tokens. */
+  async delete(logId: string): Promise<void> {
+    if (!(await this.logs.delete(logId))) notFound(logId);
+  }
+}
+
+function checked(input: ApplicationInput): Omit<Application, 'logId' | 'createdAt' | 'updatedAt'> {
+  return {
+    uid: input.uid == null ? null : checkUid(input.uid, APPLICATION_ID_PREFIX),
+    name: checkName(input.name, 'name'),
+    rateLimit: checkRateLimit(input.rateLimit ?? null),
+    metadata: checkLabels(input.metadata ?? {}),
+  };
+}
+
+function uidTaken(uid: string | null | undefined): never {
+  fail('uid_taken', `another application has the uid ${JSON.stringify(uid)}`);
+}
+
+function notFound(logId: string): never {
+  fail('application_not_found', `application '${logId}' does not exist`);
+}
