@@ -129,7 +129,7 @@ describe('egress destination options', () => {
   it('fixes mode and signing at creation, and names the choices when one is wrong', async () => {
     const wrong = await create({ signing: 'hmac' });
     expect(wrong.status).toBe(400);
-    expect(wrong.body.details).toBe(`signing must be 'klev' or 'standard-webhooks', got "hmac"`);
+    expect(wrong.body.details).toBe(`signing must be 'klev' or 'standard-webhooks' or 'svix', got "hmac"`);
     expect((await create({ mode: 'random' })).body.details).toBe(`mode must be 'ordered' or 'parallel', got "random"`);
     const { webhook_id } = (await create({ mode: '', signing: '' })).body;
     expect((await s.request('GET', `/egress_webhook/${webhook_id}`)).body).toMatchObject({ mode: 'ordered', signing: 'klev' });

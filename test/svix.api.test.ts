@@ -159,6 +159,10 @@ describe('Svix API: applications, event types, endpoints, messages', () => {
     const replaced = await svix.endpoint.update('ep-app', endpoint.id, { url: 'https://example.com/other' });
     expect(replaced).toMatchObject({ url: 'https://example.com/other', description: '', version: 1, filterTypes: null, disabled: false, uid: null });
 
+    // An endpoint without a rate limit takes its application's.
+    await svix.application.create({ name: 'Limited', uid: 'limited', rateLimit: 7 });
+    expect((await svix.endpoint.create('limited', { url: 'https://example.com/l' })).rateLimit).toBe(7);
+
     const listed = await svix.endpoint.list('ep-app');
     expect(listed.data.map((one) => one.id)).toEqual([endpoint.id]);
 

@@ -1,7 +1,7 @@
 import type { Principal } from '../auth/principal.js';
 import { fail } from '../domain/errors.js';
 import { checkLabels, checkUid } from '../domain/labels.js';
-import type { CustomHeaders, EgressWebhook, EndpointFields, Labels, PageQuery } from '../domain/types.js';
+import type { Application, CustomHeaders, EgressWebhook, EndpointFields, Labels, PageQuery } from '../domain/types.js';
 import type { EndpointStore } from '../store/store.js';
 import type { EgressWebhooks } from './egress-webhooks.js';
 import type { EventTypes } from './event-types.js';
@@ -50,7 +50,9 @@ export class Endpoints {
     private readonly eventTypes: EventTypes,
   ) {}
 
-  async create(by: Principal, logId: string, input: EndpointInput): Promise<Endpoint> {
+  /** An endpoint of `app`; without a rate limit of its own, it takes the application's. */
+  async create(by: Principal, app: Application, input: EndpointInput): Promise<Endpoint> {
+    const { logId } = app;
     await this.eventTypes.checkSubscribable(input.filterTypes ?? []);
     const now = Date.now();
     const fields = { logId, ...checkedFields(input), createdAt: now, updatedAt: now };
@@ -62,7 +64,7 @@ export class Endpoints {
       signing: 'svix',
       headers: input.headers,
       filter: { eventTypes: input.filterTypes ?? [], channels: input.channels ?? [] },
-      rateLimit: input.rateLimit ?? null,
+      rateLimit: input.rateLimit ?? app.rateLimit,
       secret: input.secret ?? undefined,
       endpoint: fields,
     });

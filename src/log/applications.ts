@@ -18,11 +18,24 @@ export type ApplicationPatch = Partial<ApplicationInput>;
 export const APPLICATION_ID_PREFIX = 'app_';
 
 /**
+ * How long an application found stays cached. Every message a Svix client
+ * creates names its application, and a read per message would cost a
+ * PostgreSQL round trip; what a stale entry can do is bounded: the append
+ * checks that the log still exists, and a changed uid points to its new
+ * application within this time on every node.
+ */
+const CACHE_MS = 1000;
+const CACHE_ENTRIES = 10_000;
+
+/**
  * Applications: logs with a name, a uid and labels, as Svix groups one
  * customer's messages and endpoints. Creating one creates its log; deleting
  * it deletes the log, with its endpoints.
  */
 export class Applications {
+  /** Applications found, by the name a path gave (id or uid). */
+  private readonly cache = new Map<string, { app: Application; until: number }>();
+
   constructor(
     private readonly store: ApplicationStore,
     private readonly logs: Pick<LogStore, 'delete'>,
@@ -48,7 +61,15 @@ export class Applications {
 
   /** The application a path names, by log id or uid; undefined when there is none. */
   async find(logId: string | undefined, uid: string): Promise<Application | undefined> {
-    return logId ? this.store.get(logId) : this.store.byUid(uid);
+    const name = logId ?? uid;
+    const now = Date.now();
+    const cached = this.cache.get(name);
+    if (cached && cached.until > now) return cached.app;
+    const app = logId ? await this.store.get(logId) : await this.store.byUid(uid);
+    if (this.cache.size >= CACHE_ENTRIES) this.cache.clear();
+    if (app) this.cache.set(name, { app, until: now + CACHE_MS });
+    else this.cache.delete(name);
+    return app;
   }
 
   list(page: PageQuery): Promise<Application[]> {
@@ -62,6 +83,7 @@ export class Applications {
       ...(patch.rateLimit !== undefined && { rateLimit: checkRateLimit(patch.rateLimit) }),
       ...(patch.metadata !== undefined && { metadata: checkLabels(patch.metadata) }),
     };
+    this.cache.clear();
     const updated = await this.store.update(logId, { ...changes, nowMs: Date.now() });
     if (updated === 'uid_taken') uidTaken(patch.uid);
     return updated ?? notFound(logId);
@@ -74,6 +96,7 @@ export class Applications {
 
   /** Deletes the application with its log, its endpoints and its tokens. */
   async delete(logId: string): Promise<void> {
+    this.cache.clear();
     if (!(await this.logs.delete(logId))) notFound(logId);
   }
 }

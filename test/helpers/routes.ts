@@ -3,7 +3,7 @@ import { expect } from 'vitest';
 import { eventually, type RequestOptions, type TestServer } from './server.js';
 
 /**
- * The authenticated routes, each with the exact rights it needs and a valid
+ * The klev dialect's authenticated routes, each with the exact rights it needs and a valid
  * request to make against a fixture: the ACL matrix checks the rights, and
  * the fuzzer starts from these requests to spoil one field at a time.
  */
@@ -31,7 +31,8 @@ const entry = (rights: Entry['rights'], request: Entry['request']): Entry => ({ 
 const DESTINATION = 'http://127.0.0.1:9/matrix';
 
 /**
- * The ACL matrix: one entry for every authenticated route. For each, a token
+ * The ACL matrix: one entry for every authenticated route of the klev
+ * dialect (the Svix dialect's are in svix-routes.ts). For each, a token
  * with exactly the listed rights gets a 2xx, and a token lacking any one of
  * them gets 403 and changes nothing stored. A route the server registers
  * without an entry here fails the test.
@@ -243,9 +244,11 @@ export async function makeFixture(s: TestServer): Promise<Fixture> {
   };
 }
 
-/** The routes the server registered, as `METHOD /url`: all of them, or only those behind a token. */
-export function routesOf(s: TestServer, only: { authenticated?: true } = {}): string[] {
-  return s.server.app!.routeTable.filter((entry) => !only.authenticated || entry.authenticated).map((entry) => `${entry.method} ${entry.url}`);
+/** The routes the server registered, as `METHOD /url`: all of them, or only those behind a token, or only one dialect's (klev, svix). */
+export function routesOf(s: TestServer, only: { authenticated?: true; dialect?: string } = {}): string[] {
+  return s.server
+    .app!.routeTable.filter((entry) => (!only.authenticated || entry.authenticated) && (only.dialect === undefined || entry.dialect === only.dialect))
+    .map((entry) => `${entry.method} ${entry.url}`);
 }
 
 const ajv = new Ajv({ strict: false, allErrors: true });

@@ -70,7 +70,7 @@ export function endpointRoutes({ endpoints, deliveries, eventTypes, events }: Ap
       handler: async (request) => {
         const app = await access.application(request);
         demand(request.principal!, onEndpoint('create', app.logId));
-        return svixEndpoint(await endpoints.create(request.principal!, app.logId, request.body));
+        return svixEndpoint(await endpoints.create(request.principal!, app, request.body));
       },
     }),
     route({

@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import { IDEMPOTENCY_WINDOW_MS } from '../../../auth/idempotency-keys.js';
 import { demand } from '../../../auth/principal.js';
 import { attributesOf } from '../../../domain/attributes.js';
 import { fail } from '../../../domain/errors.js';
@@ -12,8 +13,6 @@ import { limitOf, newestFirst, timeOf } from './paging.js';
 import * as schemas from './schemas.js';
 import { svixMessage } from './shapes.js';
 
-/** How long an Idempotency-Key of a message is remembered, as Svix keeps keys. */
-const IDEMPOTENCY_WINDOW_MS = 12 * 3600 * 1000;
 const MAX_RETENTION_DAYS = 90;
 
 const messageIn = field.object({
