@@ -1,6 +1,7 @@
-import { ApiException, Svix } from 'svix';
+import { Svix } from 'svix';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN, startTestServer, type TestServer } from './helpers/server.js';
+import { refusal } from './helpers/svix.js';
 
 /** The Svix API through Svix's own SDK, the executable specification of its paths, queries and models. */
 describe('Svix API: applications, event types, endpoints, messages', () => {
@@ -12,16 +13,6 @@ describe('Svix API: applications, event types, endpoints, messages', () => {
     svix = new Svix(ADMIN, { serverUrl: s.url });
   });
   afterAll(() => s.close());
-
-  /** The error the SDK raised: its status and body. */
-  async function refusal(call: Promise<unknown>): Promise<{ code: number; body: any }> {
-    const err = await call.then(
-      () => expect.fail('the call succeeded'),
-      (e: unknown) => e,
-    );
-    expect(err).toBeInstanceOf(ApiException);
-    return { code: (err as ApiException<unknown>).code, body: (err as ApiException<unknown>).body };
-  }
 
   it('answers health', async () => {
     await expect(svix.health.get()).resolves.toBeUndefined();

@@ -1,8 +1,9 @@
-import { ApiException, Svix, Webhook } from 'svix';
+import { Svix, Webhook } from 'svix';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAST_RETRIES } from './helpers/egress.js';
 import { type Receiver, startReceiver } from './helpers/receiver.js';
 import { ADMIN, eventually, startTestServer, type TestServer } from './helpers/server.js';
+import { refusal } from './helpers/svix.js';
 
 /** Retries `check` until it answers something truthy, for effects of background work. */
 function until<T>(check: () => Promise<T | false> | T | false, timeoutMs = 10_000): Promise<T> {
@@ -28,15 +29,6 @@ describe('Svix API: delivery, operations and scoped tokens', () => {
     await s.close();
     await receiver.close();
   });
-
-  async function refusal(call: Promise<unknown>): Promise<{ code: number; body: any }> {
-    const err = await call.then(
-      () => expect.fail('the call succeeded'),
-      (e: unknown) => e,
-    );
-    expect(err).toBeInstanceOf(ApiException);
-    return { code: (err as ApiException<unknown>).code, body: (err as ApiException<unknown>).body };
-  }
 
   /** The path a request to `${receiver.url}${path}` arrives at. */
   const arriving = (path: string) => new URL(`${receiver.url}${path}`).pathname;

@@ -41,28 +41,36 @@ const LOCK_CLAIMS_SQL = `
 SELECT pg_advisory_xact_lock(h) FROM (
   SELECT DISTINCT hashtextextended(key, hashtext(scope)) AS h FROM unnest($1::text[], $2::text[]) AS c(scope, key) ORDER BY h) keys`;
 
-/**
- * Takes all of a request's claims or none: when one is held (claimed within
- * its window), the first held claim and its offset are returned and nothing
- * is written; otherwise each key is (re)stamped with the offset ($5) it now
- * stands for. A key given twice is stamped once.
- */
-const CLAIM_SQL = `
-WITH claims AS (
-  SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) WITH ORDINALITY AS c(scope, key, created_at, since, i)
-),
-held AS (
-  SELECT c.i, k.msg_offset FROM claims c JOIN idempotency_keys k ON k.scope = c.scope AND k.key = c.key
-  WHERE k.created_at >= c.since ORDER BY c.i LIMIT 1
-),
-stamped AS (
-  INSERT INTO idempotency_keys (scope, key, created_at, msg_offset)
-  SELECT DISTINCT ON (scope, key) scope, key, created_at, $5::bigint FROM claims WHERE NOT EXISTS (SELECT 1 FROM held) ORDER BY scope, key, i
-  ON CONFLICT (scope, key) DO UPDATE SET created_at = excluded.created_at, msg_offset = excluded.msg_offset
-)
-SELECT i - 1 AS claim, msg_offset FROM held`;
+/** The claims of a whole group that are held (claimed within their window), by their place in the arrays, with the offset each stands for. */
+const HELD_SQL = `
+SELECT c.i - 1 AS i, k.msg_offset FROM unnest($1::text[], $2::text[], $3::bigint[]) WITH ORDINALITY AS c(scope, key, since, i)
+JOIN idempotency_keys k ON k.scope = c.scope AND k.key = c.key WHERE k.created_at >= c.since`;
 
-const claimColumns = (claims: AppendClaim[]) => [claims.map((c) => c.scope), claims.map((c) => c.key), claims.map((c) => c.now), claims.map((c) => c.since)];
+/** Stamps the claims of the requests that landed with the offsets they now stand for; a key given twice by one request is stamped once. */
+const STAMP_SQL = `
+INSERT INTO idempotency_keys (scope, key, created_at, msg_offset)
+SELECT DISTINCT ON (scope, key) scope, key, created_at, msg_offset
+FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) AS c(scope, key, created_at, msg_offset)
+ORDER BY scope, key
+ON CONFLICT (scope, key) DO UPDATE SET created_at = excluded.created_at, msg_offset = excluded.msg_offset`;
+
+/** A claim's identity, for telling claims of the same group apart. */
+const claimKey = (claim: AppendClaim) => `${claim.scope}\u0000${claim.key}`;
+
+/**
+ * The claims a group holds already, read in one statement (the group's
+ * advisory locks keep them from changing until its commit): each request
+ * then finds in memory whether it is a duplicate, of a stored key or of a
+ * request before it in the same group.
+ */
+async function heldClaims(q: pg.PoolClient, claims: AppendClaim[]): Promise<Map<string, number | null>> {
+  const { rows } = await q.query<{ i: number; msg_offset: number | null }>({
+    name: 'append-held-claims',
+    text: HELD_SQL,
+    values: [claims.map((c) => c.scope), claims.map((c) => c.key), claims.map((c) => c.since)],
+  });
+  return new Map(rows.map((row) => [claimKey(claims[row.i]!), row.msg_offset]));
+}
 
 /**
  * Messages. An append is one transaction for a whole group of publish
@@ -83,9 +91,12 @@ export function postgresMessages(db: Db, changes: Changes): MessageStore {
       locked.rows.map((row) => [row.id, { seq: row.seq, next: row.next_offset, bytes: 0, maxTime: row.max_time, maxBytes: 0 }]),
     );
     const allClaims = requests.flatMap((r) => (heads.has(r.logId) && r.claims) || []);
+    let held = new Map<string, number | null>();
     if (allClaims.length > 0) {
       await q.query({ name: 'append-lock-claims', text: LOCK_CLAIMS_SQL, values: [allClaims.map((c) => c.scope), allClaims.map((c) => c.key)] });
+      held = await heldClaims(q, allClaims);
     }
+    const stamped: Array<{ claim: AppendClaim; offset: number | null }> = [];
     const rows = new BinaryRows();
     const outcomes: AppendOutcome[] = [];
     const grownIds = new Set<string>();
@@ -96,14 +107,16 @@ export function postgresMessages(db: Db, changes: Changes): MessageStore {
         continue;
       }
       if (claims && claims.length > 0) {
-        const { rows: held } = await q.query<{ claim: number; msg_offset: number | null }>({
-          name: 'append-claim-keys',
-          text: CLAIM_SQL,
-          values: [...claimColumns(claims), messages.length > 0 ? log.next : null],
-        });
-        if (held[0]) {
-          outcomes.push({ duplicate: true, claim: held[0].claim, offset: held[0].msg_offset });
+        const taken = claims.findIndex((claim) => held.has(claimKey(claim)));
+        if (taken >= 0) {
+          outcomes.push({ duplicate: true, claim: taken, offset: held.get(claimKey(claims[taken]!)) ?? null });
           continue;
+        }
+        // Later requests of this group with one of these keys are its duplicates.
+        const offset = messages.length > 0 ? log.next : null;
+        for (const claim of claims) {
+          held.set(claimKey(claim), offset);
+          stamped.push({ claim, offset });
         }
       }
       for (const message of messages) {
@@ -117,6 +130,18 @@ export function postgresMessages(db: Db, changes: Changes): MessageStore {
         grownIds.add(logId);
       }
       outcomes.push({ nextOffset: log.next });
+    }
+    if (stamped.length > 0) {
+      await q.query({
+        name: 'append-stamp-claims',
+        text: STAMP_SQL,
+        values: [
+          stamped.map(({ claim }) => claim.scope),
+          stamped.map(({ claim }) => claim.key),
+          stamped.map(({ claim }) => claim.now),
+          stamped.map(({ offset }) => offset),
+        ],
+      });
     }
     if (grownIds.size === 0) return outcomes;
     await rows.copyInto(q, 'messages', ['log_seq', 'msg_offset', 'time', 'key', 'value', 'headers', 'attributes', 'late']);
