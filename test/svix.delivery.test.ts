@@ -94,6 +94,12 @@ describe('Svix API: delivery, operations and scoped tokens', () => {
     expect(failed.data.every((attempt) => attempt.status === 2 && attempt.triggerType === 0 && attempt.responseStatusCode === 500)).toBe(true);
     expect(failed.data[0]).toMatchObject({ msgId: message.id, endpointId: endpoint.id, response: 'down', statusText: 'fail' });
     expect((await svix.endpoint.getStats('failing', endpoint.id)).fail).toBe(1);
+    // Filters: attempts are never pending; by the message's attributes; without their responses.
+    expect((await svix.messageAttempt.listByEndpoint('failing', endpoint.id, { status: 1 })).data).toEqual([]);
+    expect((await svix.messageAttempt.listByEndpoint('failing', endpoint.id, { channel: 'eu' })).data).toEqual([]);
+    expect((await svix.messageAttempt.listByEndpoint('failing', endpoint.id, { eventTypes: ['x'], statusCodeClass: 500 })).data).toHaveLength(4);
+    const bare = await svix.messageAttempt.listByEndpoint('failing', endpoint.id, { withContent: false, withMsg: true });
+    expect(bare.data[0]).toMatchObject({ response: '', msg: { id: message.id, payload: {} } });
 
     receiver.respond = undefined;
     await svix.messageAttempt.resend('failing', message.id, endpoint.id);

@@ -117,6 +117,11 @@ function eventIdClaim(logId: string, eventId: string, now: number): AppendClaim 
 function matches({ time, attributes }: Message<string>, query: EventQuery): boolean {
   if (query.before !== undefined && time >= query.before) return false;
   if (query.after !== undefined && time < query.after) return false;
+  return hasAttributes(attributes, query);
+}
+
+/** Whether attributes match a query's event types (any of them), channel and tag; what is left out matches all. */
+export function hasAttributes(attributes: MessageAttributes | undefined, query: Pick<EventQuery, 'eventTypes' | 'channel' | 'tag'>): boolean {
   if (query.eventTypes?.length && !query.eventTypes.includes(attributes?.eventType ?? '')) return false;
   if (query.channel !== undefined && !attributes?.channels?.includes(query.channel)) return false;
   if (query.tag !== undefined && !attributes?.tags?.includes(query.tag)) return false;

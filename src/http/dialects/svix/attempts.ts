@@ -1,9 +1,10 @@
 import { Type } from 'typebox';
 import { demand, type Principal } from '../../../auth/principal.js';
 import { allows } from '../../../domain/acl.js';
-import { fail } from '../../../domain/errors.js';
-import type { Application, AttemptQuery, DeliveryAttempt } from '../../../domain/types.js';
+import { fail, HooklogError } from '../../../domain/errors.js';
+import type { Application, AttemptQuery, DeliveryAttempt, Message } from '../../../domain/types.js';
 import type { Endpoint } from '../../../egress/endpoints.js';
+import { hasAttributes } from '../../../log/events.js';
 import { svixIds } from '../../../protocols/svix/ids.js';
 import type { AppDeps } from '../../deps.js';
 import { type Route, route } from '../../router.js';
@@ -25,12 +26,20 @@ const attemptFilters = {
   before: Type.Optional(field.query('sent before this time (ISO 8601)')),
   after: Type.Optional(field.query('sent at or after this time (ISO 8601)')),
   with_content: Type.Optional(field.query('false: leave responses out')),
+  channel: Type.Optional(field.query('only attempts at messages in this channel')),
+  tag: Type.Optional(field.query('only attempts at messages with this tag')),
+  event_types: Type.Optional(field.query('only attempts at messages of these event types, comma-separated')),
   with_msg: Type.Optional(field.query('true: include each attempt’s message')),
   expanded_statuses: Type.Optional(field.query('ignored')),
 };
 
-/** An attempt list's query as the core takes it. */
-function attemptQuery(query: { limit?: string; status?: string; status_code_class?: string; before?: string; after?: string }): Omit<AttemptQuery, 'belowId'> {
+type AttemptFilters = { [K in keyof typeof attemptFilters]?: string };
+
+/**
+ * An attempt list's query as the core takes it; null when nothing can
+ * match: attempts are finished tries, so never pending (1) or sending (3).
+ */
+function attemptQuery(query: AttemptFilters): Omit<AttemptQuery, 'belowId'> | null {
   const status = query.status === undefined ? undefined : Number(query.status);
   if (status !== undefined && status !== STATUS.success && status !== STATUS.fail && status !== STATUS.pending && status !== STATUS.sending) {
     fail('query_param_invalid', 'status must be 0, 1, 2 or 3');
@@ -38,15 +47,19 @@ function attemptQuery(query: { limit?: string; status?: string; status_code_clas
   const codeClass = query.status_code_class === undefined ? undefined : Number(query.status_code_class);
   if (codeClass !== undefined && ![0, 100, 200, 300, 400, 500].includes(codeClass))
     fail('query_param_invalid', 'status_code_class must be 0, 100, 200, 300, 400 or 500');
-  return {
+  const checked = {
     limit: limitOf(query.limit),
-    // Attempts are finished tries: pending and sending match none, which only success or fail could.
     succeeded: status === undefined ? undefined : status === STATUS.success,
     codeClass: codeClass === undefined ? undefined : codeClass / 100,
     before: timeOf(query.before, 'before'),
     after: timeOf(query.after, 'after'),
   };
+  return status === STATUS.pending || status === STATUS.sending ? null : checked;
 }
+
+/** The message-attribute filters of an attempt list. */
+const attributeFilters = (query: AttemptFilters) => ({ channel: query.channel, tag: query.tag, eventTypes: query.event_types?.split(',').filter(Boolean) });
+const filtersByAttributes = (query: AttemptFilters) => query.channel !== undefined || query.tag !== undefined || query.event_types !== undefined;
 
 /** Delivery attempts, by endpoint and by message, and resending one message to one endpoint. */
 export function attemptRoutes(deps: AppDeps, access: SvixAccess): Route[] {
@@ -71,13 +84,17 @@ export function attemptRoutes(deps: AppDeps, access: SvixAccess): Route[] {
     const onlyWebhook = only === undefined ? undefined : (await endpoints.find(app.logId, svixIds.webhookOf(only), only))?.webhook.id;
     if (only !== undefined && onlyWebhook === undefined) fail('endpoint_not_found', `endpoint '${only}' does not exist in this application`);
     const query = attemptQuery(request.query);
+    if (query === null || !hasAttributes(message.attributes, attributeFilters(request.query))) return newestFirst([], null);
+    const withContent = request.query.with_content !== 'false';
     const matching = (await attemptsOfMessage(app, message.offset, request.principal!, onlyWebhook)).filter(({ attempt }) => passes(attempt, query));
     const start = request.query.iterator
       ? matching.findIndex(({ attempt }) => svixIds.attempt(attempt.webhookId, attempt.id!) === request.query.iterator) + 1
       : 0;
     const shown = matching.slice(start, start + query.limit);
     const more = start + query.limit < matching.length;
-    const data = shown.map(({ endpoint, attempt }) => svixAttempt(app.logId, endpoint.webhook.destination, attempt));
+    const data = shown.map(({ endpoint, attempt }) =>
+      svixAttempt(app.logId, endpoint.webhook.destination, withContent ? attempt : { ...attempt, response: '' }),
+    );
     return newestFirst(data, more ? data.at(-1)!.id : null);
   }
 
@@ -90,17 +107,13 @@ export function attemptRoutes(deps: AppDeps, access: SvixAccess): Route[] {
       summary: "an endpoint's attempts, newest first",
       schema: { params: schemas.params.endpoint, querystring: Type.Object(attemptFilters), response: schemas.list(schemas.attempt) },
       handler: async (request) => {
-        const { app, endpoint } = await access.endpoint(request, 'attempts');
-        const belowId = request.query.iterator === undefined ? undefined : attemptNumber(request.query.iterator, endpoint.webhook.id);
-        const page = await deliveries.attempts(endpoint.webhook.id, { ...attemptQuery(request.query), belowId });
-        const withMsg = request.query.with_msg === 'true';
-        const data = await Promise.all(
-          page.attempts.map(async (attempt) => ({
-            ...svixAttempt(app.logId, endpoint.webhook.destination, attempt),
-            ...(withMsg && { msg: svixMessage(app.logId, await events.get(app.logId, attempt.offset).catch(() => expunged(attempt.offset))) }),
-          })),
-        );
-        return newestFirst(data, page.next === null ? null : svixIds.attempt(endpoint.webhook.id, page.next));
+        const { app, endpoint, entries, next } = await endpointAttempts(request, request.query.with_msg === 'true');
+        const withContent = request.query.with_content !== 'false';
+        const data = entries.map(({ attempt, message }) => ({
+          ...svixAttempt(app.logId, endpoint.webhook.destination, withContent ? attempt : { ...attempt, response: '' }),
+          ...(message && { msg: svixMessage(app.logId, message, withContent) }),
+        }));
+        return newestFirst(data, next);
       },
     }),
     route({
@@ -155,23 +168,21 @@ export function attemptRoutes(deps: AppDeps, access: SvixAccess): Route[] {
       summary: 'the messages an endpoint was sent, newest attempt first, with where each stands',
       schema: {
         params: schemas.params.endpoint,
-        querystring: Type.Object({ ...attemptFilters, channel: Type.Optional(field.query('ignored')), tag: Type.Optional(field.query('ignored')) }),
+        querystring: Type.Object(attemptFilters),
         response: schemas.list(Type.Object({ ...schemas.message.properties, status: Type.Integer(), statusText: Type.String() })),
       },
       handler: async (request) => {
-        const { app, endpoint } = await access.endpoint(request, 'attempts');
-        const belowId = request.query.iterator === undefined ? undefined : attemptNumber(request.query.iterator, endpoint.webhook.id);
-        const page = await deliveries.attempts(endpoint.webhook.id, { ...attemptQuery(request.query), belowId });
+        const { app, endpoint, entries, next } = await endpointAttempts(request, true);
+        // Newest attempt first: a message's first entry is where it stands now.
         const seen = new Set<number>();
         const data = [];
-        for (const attempt of page.attempts) {
+        for (const { attempt, message } of entries) {
           if (seen.has(attempt.offset)) continue;
           seen.add(attempt.offset);
-          const message = await events.get(app.logId, attempt.offset).catch(() => expunged(attempt.offset));
-          const status = svixAttempt(app.logId, endpoint.webhook.destination, attempt);
-          data.push({ ...svixMessage(app.logId, message, request.query.with_content !== 'false'), status: status.status, statusText: status.statusText });
+          const { status, statusText } = svixAttempt(app.logId, endpoint.webhook.destination, attempt);
+          data.push({ ...svixMessage(app.logId, message!, request.query.with_content !== 'false'), status, statusText });
         }
-        return newestFirst(data, page.next === null ? null : svixIds.attempt(endpoint.webhook.id, page.next));
+        return newestFirst(data, next);
       },
     }),
     route({
@@ -215,6 +226,37 @@ export function attemptRoutes(deps: AppDeps, access: SvixAccess): Route[] {
     }),
   ];
 
+  /**
+   * A page of an endpoint's attempts, each with its message when `withMessages`
+   * or when the query filters by the messages' attributes (then a page may
+   * hold fewer than asked, and its iterator goes on).
+   */
+  async function endpointAttempts(request: Parameters<SvixAccess['endpoint']>[0] & { query: AttemptFilters }, withMessages: boolean) {
+    const { app, endpoint } = await access.endpoint(request, 'attempts');
+    const query = attemptQuery(request.query);
+    if (query === null) return { app, endpoint, entries: [], next: null };
+    const belowId = request.query.iterator === undefined ? undefined : attemptNumber(request.query.iterator, endpoint.webhook.id);
+    const page = await deliveries.attempts(endpoint.webhook.id, { ...query, belowId });
+    const filtered = filtersByAttributes(request.query);
+    const entries = [];
+    for (const attempt of page.attempts) {
+      const message = withMessages || filtered ? await messageAt(app.logId, attempt.offset) : undefined;
+      if (filtered && !hasAttributes(message!.attributes, attributeFilters(request.query))) continue;
+      entries.push({ attempt, message });
+    }
+    return { app, endpoint, entries, next: page.next === null ? null : svixIds.attempt(endpoint.webhook.id, page.next) };
+  }
+
+  /** The message an attempt was of; one retention removed since is shown without content or attributes. */
+  async function messageAt(logId: string, offset: number): Promise<Message<string>> {
+    try {
+      return await events.get(logId, offset);
+    } catch (err) {
+      if (err instanceof HooklogError && err.errorName === 'message_not_found') return { offset, time: 0, key: null, value: null };
+      throw err;
+    }
+  }
+
   async function oneAttempt(request: Parameters<SvixAccess['application']>[0] & { params: { msg_id: string; attempt_id: string } }) {
     const app = await access.application(request);
     const message = await messageOf(deps, app.logId, request.params.msg_id);
@@ -246,9 +288,4 @@ function attemptNumber(iterator: string, webhookId: string): number {
   const parsed = svixIds.attemptOf(iterator);
   if (!parsed || parsed.webhookId !== webhookId) fail('query_param_invalid', 'iterator is not one this list gave');
   return parsed.attemptId;
-}
-
-/** A message retention removed since its attempt: shown without content. */
-function expunged(offset: number) {
-  return { offset, time: 0, key: null, value: null };
 }
