@@ -1004,9 +1004,11 @@ export function describeStoreConformance(backend: string, harness: StoreHarness,
           'node-a',
         );
         await store.egress.recordAttempt(record(attempt(other.id, 3)), 'node-a');
-        expect(await store.egress.delivered(webhook.id, [0, 1, 2, 3, 4, 5])).toEqual(new Set([1, 2, 4]));
-        expect(await store.egress.delivered(webhook.id, [])).toEqual(new Set());
-        expect(await store.egress.delivered(other.id, [1, 2])).toEqual(new Set());
+        const states = await store.egress.deliveryStates(webhook.id, [0, 1, 2, 3, 4, 5]);
+        expect([...states.keys()].sort()).toEqual([1, 2, 4]);
+        expect(states.get(1)).toMatchObject({ offset: 1, status: expect.any(String), attempts: expect.any(Number) });
+        expect(await store.egress.deliveryStates(webhook.id, [])).toEqual(new Map());
+        expect(await store.egress.deliveryStates(other.id, [1, 2])).toEqual(new Map());
       });
 
       it('parks retries and returns the one due first', async () => {

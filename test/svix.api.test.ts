@@ -194,6 +194,17 @@ describe('Svix API: applications, event types, endpoints, messages', () => {
     expect(paged.done).toBe(false);
     expect((await svix.message.list('msg-app', { limit: 2, iterator: paged.iterator })).data.map((one) => one.id)).toEqual([first.id]);
     expect((await svix.message.list('msg-app', { withContent: false })).data[0]!.payload).toEqual({});
+    expect((await s.request('GET', '/api/v1/app/msg-app/msg', { query: { iterator: 'msg_nonsense' } })).status).toBe(422);
+
+    // A key is the token's for one application: the same key elsewhere is another message.
+    await svix.application.create({ name: 'Other', uid: 'msg-other' });
+    const elsewhere = await svix.message.create('msg-other', { eventType: 'order.updated', payload: { n: 9 } }, { idempotencyKey: 'key-1' });
+    expect(elsewhere.payload).toEqual({ n: 9 });
+    expect((await svix.message.list('msg-other')).data.map((one) => one.id)).toEqual([elsewhere.id]);
+
+    // The log may hold what klev published, JSON or not.
+    await s.request('POST', `/message/log_${app.id.slice('app_'.length)}`, { body: { value: 'not json' } });
+    expect((await svix.message.list('msg-app', { limit: 1 })).data[0]).toMatchObject({ payload: 'not json', eventType: '' });
 
     await svix.message.expungeContent('msg-app', first.id);
     expect((await svix.message.get('msg-app', first.id)).payload).toEqual({});

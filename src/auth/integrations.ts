@@ -1,4 +1,4 @@
-import { applicationAcl } from '../domain/acl.js';
+import { applicationAcl, coverage, parseAclEntry } from '../domain/acl.js';
 import { fail } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import type { Integration, PageQuery } from '../domain/types.js';
@@ -31,6 +31,14 @@ export class Integrations {
   async get(logId: string, id: string): Promise<Integration> {
     const integration = await this.store.get(id);
     return integration?.logId === logId ? integration : notFound(id);
+  }
+
+  /** The integration's key, for `by` only if it holds every right the key has: reading it is handing it out. */
+  async key(by: Principal, logId: string, id: string): Promise<string> {
+    const integration = await this.get(logId, id);
+    const lacking = coverage(by.rules)(applicationAcl(logId).map(parseAclEntry));
+    if (lacking) fail('acl_insufficient', `the token may not read a key that may ${lacking}`);
+    return integration.key;
   }
 
   list(logId: string, page: PageQuery): Promise<Integration[]> {

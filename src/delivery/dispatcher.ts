@@ -465,7 +465,7 @@ class Lane {
     );
     const attempted =
       task.kind === 'replay-missing'
-        ? await store.delivered(
+        ? await store.deliveryStates(
             this.id,
             inRange.map((message) => message.offset),
           )

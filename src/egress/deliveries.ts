@@ -72,6 +72,25 @@ export class Deliveries {
     return (await this.store.attempt(webhookId, attemptId)) ?? fail('attempt_not_found', `egress webhook '${webhookId}' has no attempt ${attemptId}`);
   }
 
+  /**
+   * Where each of some messages stands with a destination: sending, its
+   * stored state, or pending from the cursor on; a message before the cursor
+   * with no state was never attempted, and is left out.
+   */
+  async states(webhookId: string, offsets: number[]): Promise<Map<number, { status: DeliveryStatus; nextAttemptAt: number | null }>> {
+    const webhook = await this.webhook(webhookId);
+    const stored = await this.store.deliveryStates(webhookId, offsets);
+    const sending = new Set(this.sending(webhookId));
+    const states = new Map<number, { status: DeliveryStatus; nextAttemptAt: number | null }>();
+    for (const offset of offsets) {
+      const state = stored.get(offset);
+      if (sending.has(offset)) states.set(offset, { status: 'sending', nextAttemptAt: null });
+      else if (state) states.set(offset, { status: state.status, nextAttemptAt: state.status === 'pending' ? state.nextAttemptAt : null });
+      else if (offset >= webhook.state.nextOffset) states.set(offset, { status: 'pending', nextAttemptAt: null });
+    }
+    return states;
+  }
+
   async summary(webhookId: string): Promise<DeliverySummary> {
     const webhook = await this.webhook(webhookId);
     const endOffset = await this.endOf(webhook);

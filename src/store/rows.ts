@@ -1,5 +1,16 @@
 import { attributesOf } from '../domain/attributes.js';
-import type { CursorOffset, DeliveryAttempt, DeliveryTask, EgressWebhook, IngressWebhook, Log, MessageAttributes, Token } from '../domain/types.js';
+import type {
+  CursorOffset,
+  DeliveryAttempt,
+  DeliveryTask,
+  EgressWebhook,
+  IngressWebhook,
+  Log,
+  MessageAttributes,
+  MessageDelivery,
+  StoredDeliveryStatus,
+  Token,
+} from '../domain/types.js';
 import type { AppendOutcome, AppendRequest, EgressChanges } from './store.js';
 
 /**
@@ -259,3 +270,21 @@ export function grownLogs(requests: AppendRequest[], outcomes: AppendOutcome[]):
   });
   return grown;
 }
+
+export interface DeliveryRow {
+  msg_offset: number;
+  status: StoredDeliveryStatus;
+  attempts: number;
+  next_attempt_at: number | null;
+  status_code: number | null;
+  updated_at: number;
+}
+
+export const toDelivery = (row: DeliveryRow): MessageDelivery => ({
+  offset: row.msg_offset,
+  status: row.status,
+  attempts: row.attempts,
+  nextAttemptAt: row.next_attempt_at,
+  statusCode: row.status_code,
+  updatedAt: row.updated_at,
+});

@@ -12,6 +12,7 @@ import type {
   Integration,
   Log,
   Message,
+  MessageDelivery,
   NewMessage,
   PageQuery,
   ParkedRetry,
@@ -339,8 +340,8 @@ export interface EgressStore {
   listTasks(filter: { logId?: string; belowId?: string; limit: number }): Promise<DeliveryTask[]>;
   /** Blanks the response body of one attempt; false if there is none. */
   expungeResponse(id: string, attemptId: number): Promise<boolean>;
-  /** The offsets among `offsets` that the webhook has a delivery state for (attempted or skipped). */
-  delivered(id: string, offsets: number[]): Promise<Set<number>>;
+  /** The stored delivery states of those of `offsets` the webhook has one for (attempted or skipped), by offset. */
+  deliveryStates(id: string, offsets: number[]): Promise<Map<number, MessageDelivery>>;
   /** Parks (or re-parks) a message for a later try, in parallel mode. */
   park(id: string, retry: ParkedRetry): Promise<void>;
   unpark(id: string, offset: number): Promise<void>;

@@ -329,9 +329,12 @@ export async function makeSvixFixture(s: TestServer): Promise<SvixFixture> {
   const other = (await admin('/app', { name: 'other' })).id as string;
   const endpointUid = `ep-matrix-${n}`;
   const endpoint = (await admin(`/app/${app}/endpoint`, { url: DESTINATION, uid: endpointUid })).id as string;
-  const eventId = `matrix-${n}`;
+  const eventId = `event-${n}`;
   const msg = (await admin(`/app/${app}/msg`, { eventType, eventId, payload: { hello: 'world' } })).id as string;
-  // Nothing listens there: the attempt fails at once.
+  const task = (await admin(`/app/${app}/endpoint/${endpoint}/recover`, { since: '2020-01-01T00:00:00Z' })).id as string;
+  const integration = (await admin(`/app/${app}/integration`, { name: 'matrix' })).id as string;
+  const portalBearer = (await admin(`/auth/app-portal-access/${app}`, {})).token as string;
+  // Nothing listens there: the attempt fails at once (most likely while the objects above were made).
   const attempt = await eventually(async () => {
     const [first] = (await s.request('GET', `${SVIX_PREFIX}/app/${app}/attempt/endpoint/${endpoint}`)).body.data;
     expect(first).toBeDefined();
@@ -349,8 +352,8 @@ export async function makeSvixFixture(s: TestServer): Promise<SvixFixture> {
     eventId,
     attempt,
     eventType,
-    task: (await admin(`/app/${app}/endpoint/${endpoint}/recover`, { since: '2020-01-01T00:00:00Z' })).id,
-    integration: (await admin(`/app/${app}/integration`, { name: 'matrix' })).id,
-    portalBearer: (await admin(`/auth/app-portal-access/${app}`, {})).token,
+    task,
+    integration,
+    portalBearer,
   };
 }

@@ -7,7 +7,8 @@ import type { HooklogError } from '../../domain/errors.js';
  */
 export function svixErrorBody(error: HooklogError): unknown {
   if (error.entry.kind === 'invalid_input') {
-    return { detail: [{ loc: ['body'], msg: error.details, type: `value_error.${error.errorName}` }] };
+    const where = error.errorName === 'query_param_invalid' ? 'query' : 'body';
+    return { detail: [{ loc: [where], msg: error.details, type: `value_error.${error.errorName}` }] };
   }
   return { code: error.errorName, detail: error.details };
 }

@@ -2,7 +2,17 @@ import { fail } from '../../domain/errors.js';
 import type { StoredDeliveryStatus } from '../../domain/types.js';
 import { attemptConditions } from '../attempt-query.js';
 import { GroupWriter } from '../group-writer.js';
-import { type AttemptRow, activation, type EgressWebhookRow, type TaskRow, toAttempt, toEgressWebhook, toTask } from '../rows.js';
+import {
+  type AttemptRow,
+  activation,
+  type EgressWebhookRow,
+  type DeliveryRow as StoredDeliveryRow,
+  type TaskRow,
+  toAttempt,
+  toDelivery,
+  toEgressWebhook,
+  toTask,
+} from '../rows.js';
 import type { DeliveryRecord, EgressStore } from '../store.js';
 import { unlessUidTaken } from './applications.js';
 import { ATTEMPT_COLUMNS, EGRESS_COLUMNS as COLUMNS, TASK_COLUMNS } from './columns.js';
@@ -337,14 +347,15 @@ export function postgresEgress(db: Db, changes: Changes): EgressStore {
         });
         return true;
       }),
-    async delivered(id, offsets) {
-      if (offsets.length === 0) return new Set();
-      const rows = await db.rows<{ msg_offset: number }>({
-        name: 'egress-delivered',
-        text: 'SELECT msg_offset FROM deliveries WHERE webhook_id = $1 AND msg_offset = ANY($2::bigint[])',
+    async deliveryStates(id, offsets) {
+      if (offsets.length === 0) return new Map();
+      const rows = await db.rows<StoredDeliveryRow>({
+        name: 'egress-delivery-states',
+        text: `SELECT msg_offset, status, attempts, next_attempt_at, status_code, updated_at FROM deliveries
+               WHERE webhook_id = $1 AND msg_offset = ANY($2::bigint[])`,
         values: [id, offsets],
       });
-      return new Set(rows.map((row) => row.msg_offset));
+      return new Map(rows.map((row) => [row.msg_offset, toDelivery(row)]));
     },
     async deliveryCounts(id, cursor) {
       const rows = await db.rows<{ status: StoredDeliveryStatus; n: number }>({

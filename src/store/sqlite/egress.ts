@@ -4,7 +4,7 @@ import type { DeliveryState, DeliveryTask, EndpointFields, StoredDeliveryStatus 
 import { attemptConditions } from '../attempt-query.js';
 import type { ChangeFeed } from '../change-feed.js';
 import { GroupWriter } from '../group-writer.js';
-import { type AttemptRow, activation, type EgressWebhookRow, type TaskRow, toAttempt, toEgressWebhook, toTask } from '../rows.js';
+import { type AttemptRow, activation, type DeliveryRow, type EgressWebhookRow, type TaskRow, toAttempt, toDelivery, toEgressWebhook, toTask } from '../rows.js';
 import type { DeliveryRecord, EgressStore } from '../store.js';
 import { unlessUidTaken } from './applications.js';
 import type { SqliteDeletion } from './deletion.js';
@@ -111,8 +111,9 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>, deletio
   const blankLastResponse = db.prepare<[string, number, number]>(
     "UPDATE egress_webhooks SET last_response = '' WHERE id = ? AND last_offset = ? AND last_time = ?",
   );
-  const delivered = db.prepare<[string, string], { msg_offset: number }>(
-    'SELECT msg_offset FROM deliveries WHERE webhook_id = ? AND msg_offset IN (SELECT value FROM json_each(?))',
+  const states = db.prepare<[string, string], DeliveryRow>(
+    `SELECT msg_offset, status, attempts, next_attempt_at, status_code, updated_at FROM deliveries
+     WHERE webhook_id = ? AND msg_offset IN (SELECT value FROM json_each(?))`,
   );
   const attemptQueries = new Map<string, Statement<unknown[], AttemptRow>>();
   const counts = db.prepare<[string, number], { status: StoredDeliveryStatus; n: number }>(
@@ -291,9 +292,9 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>, deletio
       await durable();
       return expunged;
     },
-    async delivered(id, offsets) {
-      if (offsets.length === 0) return new Set();
-      return new Set(delivered.all(id, JSON.stringify(offsets)).map((row) => row.msg_offset));
+    async deliveryStates(id, offsets) {
+      if (offsets.length === 0) return new Map();
+      return new Map(states.all(id, JSON.stringify(offsets)).map((row) => [row.msg_offset, toDelivery(row)]));
     },
     async deliveryCounts(id, cursor) {
       const result = { pending: 0, success: 0, failed: 0, skipped: 0 };

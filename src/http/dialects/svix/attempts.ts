@@ -13,7 +13,7 @@ import { onEndpoint, type SvixAccess } from './access.js';
 import { messageOf } from './messages.js';
 import { limitOf, newestFirst, timeOf } from './paging.js';
 import * as schemas from './schemas.js';
-import { STATUS, svixAttempt, svixEndpoint, svixMessage } from './shapes.js';
+import { STATUS, svixAttempt, svixEndpoint, svixMessage, svixStatus } from './shapes.js';
 
 /** Most endpoints whose attempts at one message are gathered: an application's endpoints, bounded. */
 const MAX_ENDPOINTS = 1000;
@@ -87,9 +87,7 @@ export function attemptRoutes(deps: AppDeps, access: SvixAccess): Route[] {
     if (query === null || !hasAttributes(message.attributes, attributeFilters(request.query))) return newestFirst([], null);
     const withContent = request.query.with_content !== 'false';
     const matching = (await attemptsOfMessage(app, message.offset, request.principal!, onlyWebhook)).filter(({ attempt }) => passes(attempt, query));
-    const start = request.query.iterator
-      ? matching.findIndex(({ attempt }) => svixIds.attempt(attempt.webhookId, attempt.id!) === request.query.iterator) + 1
-      : 0;
+    const start = after(matching, request.query.iterator, ({ attempt }) => svixIds.attempt(attempt.webhookId, attempt.id!));
     const shown = matching.slice(start, start + query.limit);
     const more = start + query.limit < matching.length;
     const data = shown.map(({ endpoint, attempt }) =>
@@ -169,19 +167,15 @@ export function attemptRoutes(deps: AppDeps, access: SvixAccess): Route[] {
       schema: {
         params: schemas.params.endpoint,
         querystring: Type.Object(attemptFilters),
-        response: schemas.list(Type.Object({ ...schemas.message.properties, status: Type.Integer(), statusText: Type.String() })),
+        response: schemas.list(Type.Object({ ...schemas.message.properties, ...schemas.status })),
       },
       handler: async (request) => {
         const { app, endpoint, entries, next } = await endpointAttempts(request, true);
-        // Newest attempt first: a message's first entry is where it stands now.
-        const seen = new Set<number>();
-        const data = [];
-        for (const { attempt, message } of entries) {
-          if (seen.has(attempt.offset)) continue;
-          seen.add(attempt.offset);
-          const { status, statusText } = svixAttempt(app.logId, endpoint.webhook.destination, attempt);
-          data.push({ ...svixMessage(app.logId, message!, request.query.with_content !== 'false'), status, statusText });
-        }
+        // Each message once, where its newest attempt is.
+        const messages = new Map(entries.map(({ attempt, message }) => [attempt.offset, message!]));
+        const states = await deliveries.states(endpoint.webhook.id, [...messages.keys()]);
+        const withContent = request.query.with_content !== 'false';
+        const data = [...messages.values()].map((message) => ({ ...svixMessage(app.logId, message, withContent), ...svixStatus(states.get(message.offset)) }));
         return newestFirst(data, next);
       },
     }),
@@ -192,22 +186,21 @@ export function attemptRoutes(deps: AppDeps, access: SvixAccess): Route[] {
       schema: {
         params: schemas.params.message,
         querystring: Type.Object({ limit: schemas.listQuery.limit, iterator: schemas.listQuery.iterator }),
-        response: schemas.list(Type.Object({ ...schemas.endpoint.properties, status: Type.Integer(), statusText: Type.String() })),
+        response: schemas.list(Type.Object({ ...schemas.endpoint.properties, ...schemas.status })),
       },
       handler: async (request) => {
         const app = await access.application(request);
         const message = await messageOf(deps, app.logId, request.params.msg_id);
-        const latest = new Map<string, { endpoint: Endpoint; attempt: DeliveryAttempt }>();
-        for (const found of await attemptsOfMessage(app, message.offset, request.principal!)) {
-          if (!latest.has(found.endpoint.webhook.id)) latest.set(found.endpoint.webhook.id, found);
-        }
-        const all = [...latest.values()].sort((a, b) => a.endpoint.webhook.id.localeCompare(b.endpoint.webhook.id));
-        const start = request.query.iterator ? all.findIndex(({ endpoint }) => svixIds.endpoint(endpoint.webhook.id) === request.query.iterator) + 1 : 0;
+        const attempted = new Map<string, Endpoint>();
+        for (const { endpoint } of await attemptsOfMessage(app, message.offset, request.principal!)) attempted.set(endpoint.webhook.id, endpoint);
+        const all = [...attempted.values()].sort((a, b) => a.webhook.id.localeCompare(b.webhook.id));
+        const start = after(all, request.query.iterator, (endpoint) => svixIds.endpoint(endpoint.webhook.id));
         const limit = limitOf(request.query.limit);
-        const data = all.slice(start, start + limit).map(({ endpoint, attempt }) => {
-          const status = svixAttempt(app.logId, endpoint.webhook.destination, attempt);
-          return { ...svixEndpoint(endpoint), status: status.status, statusText: status.statusText };
-        });
+        const data = [];
+        for (const endpoint of all.slice(start, start + limit)) {
+          const states = await deliveries.states(endpoint.webhook.id, [message.offset]);
+          data.push({ ...svixEndpoint(endpoint), ...svixStatus(states.get(message.offset)) });
+        }
         return newestFirst(data, start + limit < all.length ? data.at(-1)!.id : null);
       },
     }),
@@ -233,6 +226,8 @@ export function attemptRoutes(deps: AppDeps, access: SvixAccess): Route[] {
    */
   async function endpointAttempts(request: Parameters<SvixAccess['endpoint']>[0] & { query: AttemptFilters }, withMessages: boolean) {
     const { app, endpoint } = await access.endpoint(request, 'attempts');
+    // Messages shown are read from the log, as reading them directly would.
+    if (withMessages) demand(request.principal!, { subject: 'messages', action: 'consume', objectId: app.logId });
     const query = attemptQuery(request.query);
     if (query === null) return { app, endpoint, entries: [], next: null };
     const belowId = request.query.iterator === undefined ? undefined : attemptNumber(request.query.iterator, endpoint.webhook.id);
@@ -270,8 +265,9 @@ export function attemptRoutes(deps: AppDeps, access: SvixAccess): Route[] {
   }
 }
 
+/** Whether the token may see an endpoint and its attempts. */
 function allowed(principal: Principal, app: Application, endpoint: Endpoint): boolean {
-  return allows(principal.rules, onEndpoint('attempts', app.logId, endpoint.webhook.id));
+  return (['get', 'attempts'] as const).every((action) => allows(principal.rules, onEndpoint(action, app.logId, endpoint.webhook.id)));
 }
 
 function passes(attempt: DeliveryAttempt, query: Omit<AttemptQuery, 'belowId'>): boolean {
@@ -281,6 +277,13 @@ function passes(attempt: DeliveryAttempt, query: Omit<AttemptQuery, 'belowId'>):
   if (query.before !== undefined && attempt.time >= query.before) return false;
   if (query.after !== undefined && attempt.time < query.after) return false;
   return true;
+}
+
+/** Where a list held in memory goes on after `iterator` (one of its ids); an iterator it did not give is refused. */
+function after<T>(items: T[], iterator: string | undefined, idOf: (item: T) => string): number {
+  if (iterator === undefined) return 0;
+  const at = items.findIndex((item) => idOf(item) === iterator);
+  return at < 0 ? fail('query_param_invalid', 'iterator is not one this list gave') : at + 1;
 }
 
 /** The attempt number of an iterator of this endpoint's list. */

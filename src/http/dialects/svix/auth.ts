@@ -193,7 +193,7 @@ export function authRoutes(deps: AppDeps, access: SvixAccess): Route[] {
       url: '/app/:app_id/integration/:integ_id/key',
       summary: "an integration's key",
       schema: { params: integrationParams, response: Type.Object({ key: Type.String() }) },
-      handler: async (request) => ({ key: (await integrations.get((await appIntegration(request, 'get')).logId, request.params.integ_id)).key }),
+      handler: async (request) => ({ key: await integrations.key(request.principal!, (await appIntegration(request, 'get')).logId, request.params.integ_id) }),
     }),
     route({
       method: 'POST',

@@ -55,7 +55,7 @@ export function messageRoutes(deps: AppDeps, access: SvixAccess): Route[] {
         const key = request.headers['idempotency-key'];
         const repeat =
           typeof key === 'string'
-            ? { scope: `idempotency ${request.principal!.tokenId ?? 'admin'}`, key, since: Date.now() - IDEMPOTENCY_WINDOW_MS }
+            ? { scope: `idempotency ${request.principal!.tokenId ?? 'admin'} ${app.logId}`, key, since: Date.now() - IDEMPOTENCY_WINDOW_MS }
             : undefined;
         const attributes = attributesOf({ eventType: body.eventType, eventId: body.eventId, channels: body.channels, tags: body.tags })!;
         const time = Date.now() * 1000;

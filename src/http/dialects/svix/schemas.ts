@@ -100,6 +100,13 @@ export const attempt = Type.Object({
   timestamp: time(),
 });
 
+/** Where a message stands with an endpoint. */
+export const status = {
+  status: Type.Integer({ description: '0 success, 1 pending, 2 fail, 3 sending, 4 canceled (skipped by the filter)' }),
+  statusText: Type.String(),
+  nextAttempt: nullable(time('when the next scheduled attempt is due, while pending')),
+};
+
 export const eventType = Type.Object({
   name: Type.String(),
   description: Type.String(),

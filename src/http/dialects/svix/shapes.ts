@@ -1,4 +1,4 @@
-import type { Application, DeliveryAttempt, DeliveryTask, EventType, Integration, Message } from '../../../domain/types.js';
+import type { Application, DeliveryAttempt, DeliveryStatus, DeliveryTask, EventType, Integration, Message } from '../../../domain/types.js';
 import type { Endpoint } from '../../../egress/endpoints.js';
 import { svixIds } from '../../../protocols/svix/ids.js';
 
@@ -28,7 +28,11 @@ export function svixEndpoint({ webhook, fields }: Endpoint) {
   };
 }
 
-/** A message; without content, its payload is `{}`, as it is once expunged. */
+/**
+ * A message; without content, its payload is `{}`, as it is once expunged.
+ * A log's messages need not be JSON (klev publishes and ingress webhooks
+ * append any bytes): those show their text as a JSON string.
+ */
 export function svixMessage(logId: string, message: Message<string>, withContent = true) {
   const { attributes } = message;
   return {
@@ -38,13 +42,29 @@ export function svixMessage(logId: string, message: Message<string>, withContent
     channels: attributes?.channels ?? null,
     tags: attributes?.tags ?? null,
     timestamp: iso(Math.floor(message.time / 1000)),
-    payload: withContent && message.value !== null ? JSON.parse(message.value) : {},
+    payload: withContent && message.value !== null ? jsonOrText(message.value) : {},
   };
 }
 
+function jsonOrText(value: string): unknown {
+  try {
+    return JSON.parse(value);
+  } catch {
+    return value;
+  }
+}
+
 /** Svix's message statuses, by number and name. */
-export const STATUS = { success: 0, pending: 1, fail: 2, sending: 3 } as const;
+export const STATUS = { success: 0, pending: 1, fail: 2, sending: 3, canceled: 4 } as const;
 export type StatusName = keyof typeof STATUS;
+
+const STATUS_OF: Record<DeliveryStatus, StatusName> = { success: 'success', pending: 'pending', failed: 'fail', sending: 'sending', skipped: 'canceled' };
+
+/** Where a message stands with an endpoint; a message the endpoint's filter skipped shows as canceled. */
+export function svixStatus(state: { status: DeliveryStatus; nextAttemptAt: number | null } | undefined) {
+  const name = STATUS_OF[state?.status ?? 'pending'];
+  return { status: STATUS[name], statusText: name, nextAttempt: state?.nextAttemptAt == null ? null : iso(state.nextAttemptAt) };
+}
 
 export function svixAttempt(logId: string, url: string, attempt: DeliveryAttempt) {
   const success = attempt.statusCode !== null && attempt.statusCode >= 200 && attempt.statusCode < 300;
