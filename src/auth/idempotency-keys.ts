@@ -5,6 +5,13 @@ import type { IdempotencyStore } from '../store/store.js';
 export const IDEMPOTENCY_WINDOW_MS = 12 * 3600 * 1000;
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 256;
 
+/** Fails unless `key` is a usable Idempotency-Key: the same rule for every POST. */
+export function checkIdempotencyKey(key: string): void {
+  if (key.length === 0 || key.length > MAX_IDEMPOTENCY_KEY_LENGTH) {
+    fail('field_invalid', `the Idempotency-Key header must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`);
+  }
+}
+
 /** An answer to give again: its status and its body as sent. */
 export interface KeptAnswer {
   status: number;
@@ -22,9 +29,7 @@ export class IdempotencyKeys {
 
   /** Runs `work` once per key in `scope`: its answer, or the one kept from the first run. */
   async once(scope: string, key: string, work: () => Promise<KeptAnswer>): Promise<{ answer: KeptAnswer; repeated: boolean }> {
-    if (key.length === 0 || key.length > MAX_IDEMPOTENCY_KEY_LENGTH) {
-      fail('field_invalid', `the Idempotency-Key header must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`);
-    }
+    checkIdempotencyKey(key);
     const now = Date.now();
     const claim = await this.store.claim(scope, key, now, now - IDEMPOTENCY_WINDOW_MS);
     if (claim.state === 'done') return { answer: { status: claim.status, body: claim.body }, repeated: true };

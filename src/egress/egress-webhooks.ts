@@ -25,6 +25,8 @@ export interface NewEgressWebhookInput {
   secret?: string;
   /** Its fields as a Svix endpoint, stored with it; the webhook id is filled in. */
   endpoint?: Omit<EndpointFields, 'webhookId'>;
+  /** Made inactive with this reason (a disabled endpoint). */
+  disable?: string;
 }
 
 export interface EgressUpdate {
@@ -73,6 +75,7 @@ export class EgressWebhooks {
     const webhook = await this.store.create({
       id,
       ...(input.endpoint && { endpoint: { ...input.endpoint, webhookId: id } }),
+      ...(input.disable && { inactiveReason: input.disable }),
       logId: log.id,
       metadata: input.metadata ?? '',
       destination,
@@ -223,7 +226,7 @@ const MAX_KEY_BYTES = 75;
 const KLEV_SECRET = new RegExp(`^ewhsec_[0-9A-Za-z]{${SECRET_LENGTH},100}$`);
 
 /** A secret given by the user, if it is of the form the scheme's own secrets take, and no weaker. */
-function checkSecret(signing: EgressSigning, secret: string): string {
+export function checkSecret(signing: EgressSigning, secret: string): string {
   if (!isStandard(signing)) {
     if (!KLEV_SECRET.test(secret)) fail('field_invalid', `the secret must be 'ewhsec_' followed by ${SECRET_LENGTH} to 100 letters and digits`);
     return secret;

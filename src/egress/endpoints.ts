@@ -3,7 +3,7 @@ import { fail } from '../domain/errors.js';
 import { checkLabels, checkUid } from '../domain/labels.js';
 import type { Application, CustomHeaders, EgressWebhook, EndpointFields, Labels, PageQuery } from '../domain/types.js';
 import type { EndpointStore } from '../store/store.js';
-import type { EgressWebhooks } from './egress-webhooks.js';
+import { checkSecret, type EgressWebhooks } from './egress-webhooks.js';
 import type { EventTypes } from './event-types.js';
 
 /** What an endpoint is, as the Svix API sets it. */
@@ -67,9 +67,10 @@ export class Endpoints {
       rateLimit: input.rateLimit ?? app.rateLimit,
       secret: input.secret ?? undefined,
       endpoint: fields,
+      // Made disabled, never live for a moment.
+      disable: input.disabled ? DISABLED : undefined,
     });
-    const endpoint = { webhook, fields: { ...fields, webhookId: webhook.id } };
-    return input.disabled ? this.setDisabled(by, endpoint, true) : endpoint;
+    return { webhook, fields: { ...fields, webhookId: webhook.id } };
   }
 
   /** The endpoint a path names in the application of `logId`, by webhook id or uid; undefined when there is none. */
@@ -87,8 +88,12 @@ export class Endpoints {
   /** Changes the fields given; a filter or channel list given as null clears it. */
   async patch(by: Principal, endpoint: Endpoint, patch: EndpointPatch): Promise<Endpoint> {
     const { webhook } = endpoint;
+    // What can be refused is checked before anything changes: a refused patch changes nothing.
     if (patch.filterTypes) await this.eventTypes.checkSubscribable(patch.filterTypes);
-    if (patch.secret != null) await this.egress.rotate(webhook.id, 0, patch.secret);
+    const { uid } = checkedFields({ ...endpoint.fields, ...definedOf(patch) } as EndpointInput);
+    const holder = uid === null || uid === endpoint.fields.uid ? undefined : await this.store.byUid(endpoint.fields.logId, uid);
+    if (holder && holder.webhookId !== webhook.id) uidTaken(uid);
+    if (patch.secret != null) checkSecret(webhook.signing, patch.secret);
     const filter =
       patch.filterTypes === undefined && patch.channels === undefined
         ? undefined
@@ -102,12 +107,14 @@ export class Endpoints {
       rateLimit: patch.rateLimit,
     });
     const fields = await this.saveFields(endpoint.fields, patch);
+    // A given secret takes over at once: the one it replaces was the user's to retire.
+    if (patch.secret != null) await this.egress.rotate(webhook.id, 0, patch.secret);
     const updated = { webhook: changed, fields };
     return patch.disabled === undefined ? updated : this.setDisabled(by, updated, patch.disabled);
   }
 
-  /** Replaces every field (PUT): those left out take their defaults. The headers and the secret stay. */
-  update(by: Principal, endpoint: Endpoint, input: Omit<EndpointInput, 'headers' | 'secret'>): Promise<Endpoint> {
+  /** Replaces every field (PUT): those left out take their defaults, the rate limit its application's. The headers and the secret stay. */
+  update(by: Principal, app: Application, endpoint: Endpoint, input: Omit<EndpointInput, 'headers' | 'secret'>): Promise<Endpoint> {
     return this.patch(by, endpoint, {
       url: input.url,
       uid: input.uid ?? null,
@@ -116,7 +123,7 @@ export class Endpoints {
       metadata: input.metadata ?? {},
       filterTypes: input.filterTypes ?? null,
       channels: input.channels ?? null,
-      rateLimit: input.rateLimit ?? null,
+      rateLimit: input.rateLimit ?? app.rateLimit,
       disabled: input.disabled ?? false,
     });
   }
@@ -157,7 +164,7 @@ export class Endpoints {
   private async saveFields(fields: EndpointFields, patch: EndpointPatch): Promise<EndpointFields> {
     const changes = checkedFields({ ...fields, ...definedOf(patch) } as EndpointInput);
     const saved = await this.store.update(fields.webhookId, { ...changes, nowMs: Date.now() });
-    if (saved === 'uid_taken') fail('uid_taken', `another endpoint of the application has the uid ${JSON.stringify(patch.uid)}`);
+    if (saved === 'uid_taken') uidTaken(patch.uid);
     return saved ?? fail('endpoint_not_found', `endpoint '${fields.webhookId}' does not exist`);
   }
 }
@@ -173,6 +180,10 @@ function checkedFields(input: EndpointInput): Pick<EndpointFields, 'uid' | 'desc
     version,
     metadata: checkLabels(input.metadata ?? {}),
   };
+}
+
+function uidTaken(uid: string | null | undefined): never {
+  fail('uid_taken', `another endpoint of the application has the uid ${JSON.stringify(uid)}`);
 }
 
 function definedOf<T extends object>(value: T): Partial<T> {

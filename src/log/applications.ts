@@ -1,4 +1,4 @@
-import { fail } from '../domain/errors.js';
+import { fail, HooklogError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { checkLabels, checkName, checkUid } from '../domain/labels.js';
 import { checkRateLimit } from '../domain/rate-limit.js';
@@ -49,14 +49,25 @@ export class Applications {
       { logId, ...checked(input), createdAt: now, updatedAt: now },
     );
     if (created === 'uid_taken') uidTaken(input.uid);
+    if (created === 'id_taken') fail('uid_taken', `the id '${logId}' is taken by a log or an application`);
     return created;
   }
 
-  /** The application with `input.uid` if there is one, otherwise a new one. */
-  async getOrCreate(input: ApplicationInput): Promise<{ application: Application; created: boolean }> {
-    const existing = input.uid ? await this.store.byUid(input.uid) : undefined;
+  /**
+   * The application a path names if there is one, otherwise a new one with
+   * `input` (and `logId`, when the path gave an id); of two requests racing
+   * to create it, the second gets the first's.
+   */
+  async getOrCreate(input: ApplicationInput, logId?: string): Promise<{ application: Application; created: boolean }> {
+    const existing = logId ? await this.store.get(logId) : input.uid ? await this.store.byUid(input.uid) : undefined;
     if (existing) return { application: existing, created: false };
-    return { application: await this.create(input), created: true };
+    try {
+      return { application: await this.create(input, logId), created: true };
+    } catch (err) {
+      const raced = err instanceof HooklogError && err.errorName === 'uid_taken' && (logId ? await this.store.get(logId) : await this.store.byUid(input.uid!));
+      if (raced) return { application: raced, created: false };
+      throw err;
+    }
   }
 
   /** The application a path names, by log id or uid; undefined when there is none. */

@@ -237,6 +237,8 @@ export interface NewEgressWebhook {
   id: string;
   /** Its fields as a Svix endpoint, written in the same transaction. */
   endpoint?: EndpointFields;
+  /** Created inactive, for this reason; absent: active. */
+  inactiveReason?: string;
   logId: string;
   metadata: string;
   destination: string;
@@ -379,8 +381,12 @@ export interface ApplicationChanges {
 }
 
 export interface ApplicationStore {
-  /** Creates the log and its application fields in one transaction; 'uid_taken' (writing nothing) when another application has the uid. */
-  create(log: { id: string; metadata: string } & RetentionSettings, application: Application): Promise<Application | 'uid_taken'>;
+  /**
+   * Creates the log and its application fields in one transaction; writing
+   * nothing, 'uid_taken' when another application has the uid, 'id_taken'
+   * when a log (an application or not) has the id.
+   */
+  create(log: { id: string; metadata: string } & RetentionSettings, application: Application): Promise<Application | 'uid_taken' | 'id_taken'>;
   get(logId: string): Promise<Application | undefined>;
   byUid(uid: string): Promise<Application | undefined>;
   /** Applications ordered by log id. */

@@ -39,28 +39,33 @@ export function postgresApplications(db: Db): ApplicationStore {
     return row && toApplication(row);
   };
   return {
-    create: (log, application) =>
-      db.tx(async (q) => {
-        // A uid that another application has leaves the row out, and no row comes back; a concurrent insert of it is waited for.
-        const [row] = (
-          await q.query<ApplicationRow>({
-            text: `INSERT INTO applications (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)
+    create: async (log, application) => {
+      // The uid's conflict is handled in the insert: a unique violation left is the id's, in applications or logs.
+      const created = await unlessUidTaken(() =>
+        db.tx(async (q) => {
+          // A uid that another application has leaves the row out, and no row comes back; a concurrent insert of it is waited for.
+          const [row] = (
+            await q.query<ApplicationRow>({
+              text: `INSERT INTO applications (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)
                    ON CONFLICT (uid) DO NOTHING RETURNING ${COLUMNS}`,
-            values: [
-              application.logId,
-              application.uid,
-              application.name,
-              application.rateLimit,
-              JSON.stringify(application.metadata),
-              application.createdAt,
-              application.updatedAt,
-            ],
-          })
-        ).rows;
-        if (!row) return 'uid_taken' as const;
-        await insertLog(q, log);
-        return toApplication(row);
-      }),
+              values: [
+                application.logId,
+                application.uid,
+                application.name,
+                application.rateLimit,
+                JSON.stringify(application.metadata),
+                application.createdAt,
+                application.updatedAt,
+              ],
+            })
+          ).rows;
+          if (!row) return 'uid_taken' as const;
+          await insertLog(q, log);
+          return toApplication(row);
+        }),
+      );
+      return created === 'uid_taken' ? 'id_taken' : created;
+    },
     get: (logId) => one(`SELECT ${COLUMNS} FROM applications WHERE log_id = $1`, [logId]),
     byUid: (uid) => one(`SELECT ${COLUMNS} FROM applications WHERE uid = $1`, [uid]),
     async list(page) {

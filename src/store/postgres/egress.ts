@@ -159,7 +159,7 @@ export function postgresEgress(db: Db, changes: Changes): EgressStore {
             text: `INSERT INTO egress_webhooks (id, log_id, metadata, destination, payload, mode, signing, headers, filter_event_types,
                    filter_channels, rate_limit, active, inactive_reason, next_offset, failures, next_attempt_at, last_offset, last_time,
                    last_response, last_error)
-                 VALUES ($1, $2, $3, $4, $5, $6, $9, $10, $11, $12, $13, true, '', $7, 0, $8, NULL, NULL, '', '') RETURNING ${COLUMNS}`,
+                 VALUES ($1, $2, $3, $4, $5, $6, $9, $10, $11, $12, $13, $14::text IS NULL, coalesce($14, ''), $7, 0, $8, NULL, NULL, '', '') RETURNING ${COLUMNS}`,
             values: [
               webhook.id,
               webhook.logId,
@@ -174,6 +174,7 @@ export function postgresEgress(db: Db, changes: Changes): EgressStore {
               JSON.stringify(webhook.filter.eventTypes),
               JSON.stringify(webhook.filter.channels),
               webhook.rateLimit,
+              webhook.inactiveReason ?? null,
             ],
           });
           await q.query({ text: 'INSERT INTO egress_secrets (webhook_id, secret, expires_at) VALUES ($1, $2, NULL)', values: [webhook.id, webhook.secret] });

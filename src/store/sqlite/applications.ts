@@ -63,7 +63,14 @@ export function sqliteApplications(db: Database, durable: () => Promise<void>, i
 
   return {
     async create(log, application) {
-      const created = create.immediate(log, application);
+      let created: Application | 'uid_taken' | 'id_taken';
+      try {
+        created = create.immediate(log, application);
+      } catch (err) {
+        // The uid's conflict is handled in the insert: one left is the id's, in applications or logs.
+        if (!String((err as { code?: unknown }).code).startsWith('SQLITE_CONSTRAINT')) throw err;
+        created = 'id_taken';
+      }
       await durable();
       return created;
     },

@@ -27,7 +27,7 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>, deletio
   const insert = db.prepare(
     `INSERT INTO egress_webhooks (id, log_id, metadata, destination, payload, mode, signing, headers, filter_event_types, filter_channels,
        rate_limit, active, inactive_reason, next_offset, failures, next_attempt_at, last_offset, last_time, last_response, last_error)
-     VALUES (@id, @logId, @metadata, @destination, @payload, @mode, @signing, @headers, @eventTypes, @channels, @rateLimit, 1, '', @startOffset,
+     VALUES (@id, @logId, @metadata, @destination, @payload, @mode, @signing, @headers, @eventTypes, @channels, @rateLimit, @active, @inactiveReason, @startOffset,
        0, @nowMs, NULL, NULL, '', '')`,
   );
   const insertSecret = db.prepare('INSERT INTO egress_secrets (webhook_id, secret, expires_at) VALUES (?, ?, NULL)');
@@ -165,6 +165,9 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>, deletio
       channels: JSON.stringify(webhook.filter.channels),
       filter: undefined,
       secret: undefined,
+      endpoint: undefined,
+      active: webhook.inactiveReason === undefined ? 1 : 0,
+      inactiveReason: webhook.inactiveReason ?? '',
     });
     insertSecret.run(webhook.id, webhook.secret);
     if (webhook.endpoint) insertEndpoint.run({ ...webhook.endpoint, metadataJson: JSON.stringify(webhook.endpoint.metadata) });

@@ -4,6 +4,7 @@ import { type AclAction, allows, type Permission } from '../../../domain/acl.js'
 import { fail } from '../../../domain/errors.js';
 import type { Application } from '../../../domain/types.js';
 import type { Endpoint } from '../../../egress/endpoints.js';
+import type { ApplicationInput } from '../../../log/applications.js';
 import { svixIds } from '../../../protocols/svix/ids.js';
 import type { AppDeps } from '../../deps.js';
 
@@ -37,7 +38,21 @@ export function svixAccess({ applications, endpoints }: Pick<AppDeps, 'applicati
     return { app, endpoint: found };
   }
 
-  return { application, endpoint };
+  /**
+   * The path's application; a uid that names none is made into a new one
+   * with `input` (an inline `application`, a PUT), if the token may create
+   * logs. An `app_` id is never made up by a client: one unknown is 404.
+   */
+  async function applicationOrNew(request: Request, input: ApplicationInput, action: AclAction = 'get'): Promise<{ app: Application; created: boolean }> {
+    const name = request.params.app_id;
+    if (svixIds.logOf(name) !== undefined || (await applications.find(undefined, name))) return { app: await application(request, action), created: false };
+    demand(request.principal!, { subject: 'logs', action: 'create' });
+    const { application: made, created } = await applications.getOrCreate({ ...input, uid: name });
+    // Another request made it first: it is looked at as any existing one.
+    return created ? { app: made, created } : { app: await application(request, action), created };
+  }
+
+  return { application, endpoint, applicationOrNew };
 }
 
 /** A right over one endpoint, or over the endpoints of an application when `webhookId` is left out (list, create). */

@@ -1,13 +1,14 @@
 import { Type } from 'typebox';
 import { demand } from '../../../auth/principal.js';
 import { allows } from '../../../domain/acl.js';
+import { fail } from '../../../domain/errors.js';
 import type { Application } from '../../../domain/types.js';
 import { svixIds } from '../../../protocols/svix/ids.js';
 import type { AppDeps } from '../../deps.js';
 import { type Route, route } from '../../router.js';
 import { field } from '../../schema.js';
 import type { SvixAccess } from './access.js';
-import { page, pageQuery } from './paging.js';
+import { page, pageQuery, supportedOnlyNull } from './paging.js';
 import * as schemas from './schemas.js';
 import { svixApplication } from './shapes.js';
 
@@ -49,10 +50,13 @@ export function applicationRoutes({ applications }: AppDeps, access: SvixAccess)
       },
       permissions: () => [{ subject: 'logs', action: 'create' }],
       handler: async (request, reply) => {
+        supportedOnlyNull(request.body, ['throttleRate']);
         if (request.query.get_if_exists === 'true') {
           const { application, created } = await applications.getOrCreate(request.body);
           if (!created) {
-            demand(request.principal!, { subject: 'logs', action: 'get', objectId: application.logId });
+            // One the token may not see is not shown, nor named: to it, the uid is just taken.
+            const rules = request.principal!.rules;
+            if (!allows(rules, { subject: 'logs', action: 'get', objectId: application.logId })) fail('uid_taken', 'another application has this uid');
             reply.code(200);
           }
           return svixApplication(application);
@@ -70,20 +74,18 @@ export function applicationRoutes({ applications }: AppDeps, access: SvixAccess)
     route({
       method: 'PUT',
       url: '/app/:app_id',
-      summary: 'replace an application; one that does not exist is created (201), with the path as its uid unless it is an app_ id',
+      summary: 'replace an application; a uid that names none is created (201) with that uid',
       schema: { params: schemas.params.app, body: applicationIn, response: schemas.application },
       handler: async (request, reply) => {
-        const name = request.params.app_id;
-        const logId = svixIds.logOf(name);
-        const existing = await applications.find(logId, name);
-        if (existing) {
-          await access.application(request, 'update');
-          return svixApplication(await applications.replace(existing.logId, request.body));
+        supportedOnlyNull(request.body, ['throttleRate']);
+        const { app, created } = await access.applicationOrNew(request, request.body, 'update');
+        if (created) {
+          reply.code(201);
+          return svixApplication(app);
         }
-        // Creating needs the right to create logs, whoever asks.
-        demand(request.principal!, { subject: 'logs', action: 'create' });
-        reply.code(201);
-        return svixApplication(await applications.create({ ...request.body, uid: logId ? request.body.uid : (request.body.uid ?? name) }, logId));
+        // Addressed by its uid, an application keeps it unless the body names another.
+        const uid = request.body.uid ?? (svixIds.logOf(request.params.app_id) ? null : request.params.app_id);
+        return svixApplication(await applications.replace(app.logId, { ...request.body, uid }));
       },
     }),
     route({
@@ -96,6 +98,7 @@ export function applicationRoutes({ applications }: AppDeps, access: SvixAccess)
         response: schemas.application,
       },
       handler: async (request) => {
+        supportedOnlyNull(request.body, ['throttleRate']);
         const app = await access.application(request, 'update');
         return svixApplication(await applications.update(app.logId, request.body));
       },

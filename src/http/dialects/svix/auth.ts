@@ -7,7 +7,7 @@ import type { AppDeps } from '../../deps.js';
 import { type Route, type RouteRequest, route } from '../../router.js';
 import { field } from '../../schema.js';
 import type { SvixAccess } from './access.js';
-import { limitOf, newestFirst, page, pageQuery } from './paging.js';
+import { limitOf, newestFirst, page, pageQuery, supportedOnlyNull } from './paging.js';
 import * as schemas from './schemas.js';
 import { svixIntegration, svixTask } from './shapes.js';
 
@@ -80,6 +80,7 @@ export function authRoutes(deps: AppDeps, access: SvixAccess): Route[] {
         status: 204,
       },
       handler: async (request) => {
+        if (request.body.expiry !== 0) supportedOnlyNull(request.body, ['expiry']);
         const app = await access.application(request);
         demand(request.principal!, { subject: 'tokens', action: 'delete' });
         await tokens.expireApplication(app.logId);

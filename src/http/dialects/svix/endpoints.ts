@@ -7,14 +7,14 @@ import type { AppDeps } from '../../deps.js';
 import { type Route, route } from '../../router.js';
 import { field } from '../../schema.js';
 import { onEndpoint, type SvixAccess } from './access.js';
-import { page, pageQuery } from './paging.js';
+import { page, pageQuery, supportedOnlyNull } from './paging.js';
 import * as schemas from './schemas.js';
 import { svixEndpoint, svixMessage, svixTask } from './shapes.js';
 
 const headers = () => field.headers(MAX_CUSTOM_HEADERS, 'headers sent with every request (Host, Content-Length, hop-by-hop and signature headers are refused)');
 const secret = () => Type.Optional(Type.Union([field.text('a whsec_ key; null: one is made'), Type.Null()]));
 /** Headers whose values the API does not show again: they carry credentials. */
-const SENSITIVE = /^(authorization|proxy-authorization|cookie)$|token|secret|key|password/i;
+const SENSITIVE = /auth|cookie|token|secret|key|pass|credential|signature|session/i;
 const range = { since: field.text('ISO 8601'), until: Type.Optional(Type.Union([field.text('ISO 8601'), Type.Null()])) };
 const headersOut = Type.Object({ headers: Type.Record(Type.String(), Type.String()), sensitive: Type.Array(Type.String()) });
 const stats = Type.Object({ success: Type.Integer(), pending: Type.Integer(), sending: Type.Integer(), fail: Type.Integer(), canceled: Type.Integer() });
@@ -68,6 +68,7 @@ export function endpointRoutes({ endpoints, deliveries, eventTypes, events }: Ap
         status: 201,
       },
       handler: async (request) => {
+        supportedOnlyNull(request.body, ['throttleRate']);
         const app = await access.application(request);
         demand(request.principal!, onEndpoint('create', app.logId));
         return svixEndpoint(await endpoints.create(request.principal!, app, request.body));
@@ -86,8 +87,9 @@ export function endpointRoutes({ endpoints, deliveries, eventTypes, events }: Ap
       summary: 'replace an endpoint: fields left out take their defaults; its headers and secret stay',
       schema: { params: schemas.params.endpoint, body: field.object(schemas.endpointFields), response: schemas.endpoint },
       handler: async (request) => {
-        const { endpoint } = await access.endpoint(request, 'update');
-        return svixEndpoint(await endpoints.update(request.principal!, endpoint, request.body));
+        supportedOnlyNull(request.body, ['throttleRate']);
+        const { app, endpoint } = await access.endpoint(request, 'update');
+        return svixEndpoint(await endpoints.update(request.principal!, app, endpoint, request.body));
       },
     }),
     route({
@@ -100,7 +102,10 @@ export function endpointRoutes({ endpoints, deliveries, eventTypes, events }: Ap
         response: schemas.endpoint,
       },
       handler: async (request) => {
+        supportedOnlyNull(request.body, ['throttleRate']);
         const { endpoint } = await access.endpoint(request, 'update');
+        // Setting the secret is rotating it.
+        if (request.body.secret != null) demand(request.principal!, onEndpoint('rotate', endpoint.fields.logId, endpoint.webhook.id));
         return svixEndpoint(await endpoints.patch(request.principal!, endpoint, request.body));
       },
     }),
@@ -130,10 +135,11 @@ export function endpointRoutes({ endpoints, deliveries, eventTypes, events }: Ap
       summary: 'a new secret (key, or a new one); the old one keeps signing for 24 hours, and at most 10 sign at once',
       schema: {
         params: schemas.params.endpoint,
-        body: field.object({ key: secret(), gracePeriodSeconds: Type.Optional(Type.Null({ description: 'not supported: the grace period is 24 hours' })) }),
+        body: field.object({ key: secret(), gracePeriodSeconds: Type.Optional(Type.Unknown({ description: 'not supported: the grace period is 24 hours' })) }),
         status: 204,
       },
       handler: async (request) => {
+        supportedOnlyNull(request.body, ['gracePeriodSeconds']);
         const { endpoint } = await access.endpoint(request, 'rotate');
         await endpoints.rotateSecret(endpoint, request.body.key ?? undefined);
       },

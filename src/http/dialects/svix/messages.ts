@@ -1,15 +1,17 @@
 import { Type } from 'typebox';
-import { IDEMPOTENCY_WINDOW_MS } from '../../../auth/idempotency-keys.js';
+import { checkIdempotencyKey, IDEMPOTENCY_WINDOW_MS } from '../../../auth/idempotency-keys.js';
 import { demand } from '../../../auth/principal.js';
-import { attributesOf } from '../../../domain/attributes.js';
+import { attributesOf, checkAttributes } from '../../../domain/attributes.js';
 import { fail } from '../../../domain/errors.js';
 import type { Message } from '../../../domain/types.js';
+import type { ApplicationInput } from '../../../log/applications.js';
+import { nowMicros } from '../../../log/clock.js';
 import { svixIds } from '../../../protocols/svix/ids.js';
 import type { AppDeps } from '../../deps.js';
 import { type Route, route } from '../../router.js';
 import { field } from '../../schema.js';
 import type { SvixAccess } from './access.js';
-import { limitOf, newestFirst, timeOf } from './paging.js';
+import { limitOf, newestFirst, supportedOnlyNull, timeOf } from './paging.js';
 import * as schemas from './schemas.js';
 import { svixMessage } from './shapes.js';
 
@@ -24,8 +26,8 @@ const messageIn = field.object({
   payloadRetentionPeriod: Type.Optional(Type.Union([field.integer(1, `days, 1 to ${MAX_RETENTION_DAYS}; accepted, the log's retention applies`), Type.Null()])),
   payloadRetentionHours: Type.Optional(Type.Union([field.integer(1, "accepted, the log's retention applies"), Type.Null()])),
   application: Type.Optional(Type.Union([field.object(schemas.applicationIn, 'item'), Type.Null()])),
-  deliverAt: Type.Optional(Type.Null({ description: 'not supported: null only' })),
-  transformationsParams: Type.Optional(Type.Null({ description: 'not supported: null only' })),
+  deliverAt: Type.Optional(Type.Unknown({ description: 'not supported: null only' })),
+  transformationsParams: Type.Optional(Type.Unknown({ description: 'not supported: null only' })),
 });
 
 const withContent = { with_content: Type.Optional(field.query('false: leave the payload out')) };
@@ -50,15 +52,19 @@ export function messageRoutes(deps: AppDeps, access: SvixAccess): Route[] {
         if (body.payloadRetentionPeriod != null && body.payloadRetentionPeriod > MAX_RETENTION_DAYS) {
           fail('field_invalid', `payloadRetentionPeriod must be 1 to ${MAX_RETENTION_DAYS} days`);
         }
+        supportedOnlyNull(body, ['deliverAt', 'transformationsParams']);
+        // All checked before an inline application is made: a refused message leaves nothing behind.
+        const attributes = attributesOf({ eventType: body.eventType, eventId: body.eventId, channels: body.channels, tags: body.tags })!;
+        checkAttributes(attributes, 'of the message');
+        const key = request.headers['idempotency-key'];
+        if (typeof key === 'string') checkIdempotencyKey(key);
         const app = await applicationFor(request);
         demand(request.principal!, { subject: 'messages', action: 'publish', objectId: app.logId });
-        const key = request.headers['idempotency-key'];
         const repeat =
           typeof key === 'string'
             ? { scope: `idempotency ${request.principal!.tokenId ?? 'admin'} ${app.logId}`, key, since: Date.now() - IDEMPOTENCY_WINDOW_MS }
             : undefined;
-        const attributes = attributesOf({ eventType: body.eventType, eventId: body.eventId, channels: body.channels, tags: body.tags })!;
-        const time = Date.now() * 1000;
+        const time = nowMicros();
         const payload = Buffer.from(JSON.stringify(body.payload));
         const { offset, repeated } = await events.publish(app.logId, { payload, attributes, time }, repeat);
         const message = repeated ? await events.get(app.logId, offset) : { offset, time, key: null, value: payload.toString(), attributes };
@@ -143,16 +149,13 @@ export function messageRoutes(deps: AppDeps, access: SvixAccess): Route[] {
     }),
   ];
 
-  /** The path's application; with an inline `application`, a missing one is created first. */
-  async function applicationFor(request: Parameters<SvixAccess['application']>[0] & { body: { application?: object | null } }) {
-    const name = request.params.app_id;
-    const inline = request.body.application as Parameters<typeof applications.create>[0] | null | undefined;
-    if (inline && !(await applications.find(svixIds.logOf(name), name))) {
-      demand(request.principal!, { subject: 'logs', action: 'create' });
-      const logId = svixIds.logOf(name);
-      const created = await applications.create({ ...inline, uid: logId ? inline.uid : (inline.uid ?? name) }, logId);
-      return created;
-    }
-    return access.application(request);
+  /** The path's application; a uid naming none, with an inline `application`, is made first, if the token may publish to any log. */
+  async function applicationFor(request: Parameters<SvixAccess['application']>[0] & { body: { application?: ApplicationInput | null } }) {
+    const inline = request.body.application;
+    if (!inline) return access.application(request);
+    // A new log's id is not known before: only a right to publish to every log covers it.
+    const existing = svixIds.logOf(request.params.app_id) !== undefined || (await applications.find(undefined, request.params.app_id));
+    if (!existing) demand(request.principal!, { subject: 'messages', action: 'publish' });
+    return (await access.applicationOrNew(request, inline)).app;
   }
 }

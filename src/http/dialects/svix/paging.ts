@@ -61,3 +61,11 @@ export function timeOf(raw: string | undefined, name: string): number | undefine
   if (Number.isNaN(ms)) fail('query_param_invalid', `${name} must be an ISO 8601 time`);
   return ms;
 }
+
+/** Fields of Svix's models hooklog does not support: accepted as null or left out, refused (400) otherwise. */
+export function supportedOnlyNull(body: object, names: string[]): void {
+  for (const name of names) {
+    const value = (body as Record<string, unknown>)[name];
+    if (value !== undefined && value !== null) fail('operation_unsupported', `${name} is not supported by hooklog: leave it out or null`);
+  }
+}

@@ -44,7 +44,7 @@ export const applicationIn = {
   uid: optional(nullable(field.text('your own id for it, unique among applications'))),
   name: field.text(),
   rateLimit: optional(nullable(field.integer(1, 'messages per second to each endpoint at most'))),
-  throttleRate: optional(Type.Null({ description: 'not supported: null only' })),
+  throttleRate: optional(Type.Unknown({ description: 'not supported: null only' })),
   metadata: optional(metadata()),
 };
 
@@ -72,7 +72,7 @@ export const endpointFields = {
   filterTypes: optional(field.strings('only messages of these event types (names in the catalogue); null: all')),
   channels: optional(field.strings('only messages in one of these channels; null: all')),
   rateLimit: optional(nullable(field.integer(1, 'requests per second at most'))),
-  throttleRate: optional(Type.Null({ description: 'not supported: null only' })),
+  throttleRate: optional(Type.Unknown({ description: 'not supported: null only' })),
   disabled: optional(field.boolean('a disabled endpoint is sent nothing')),
 };
 
