@@ -293,6 +293,15 @@ export function describeSvixStoreConformance(backend: string, harness: StoreHarn
         expect(await store.idempotency.claim('s', 'done', 310, 250)).toEqual({ state: 'running' });
       });
 
+      it('takes over a running claim made before the abandoned time, never an answer kept', async () => {
+        await store.idempotency.claim('s', 'dead', 100, 0);
+        await store.idempotency.claim('s', 'answered', 100, 0);
+        await store.idempotency.complete('s', 'answered', 200, 'kept');
+        expect(await store.idempotency.claim('s', 'dead', 150, 0, 100)).toEqual({ state: 'running' });
+        expect(await store.idempotency.claim('s', 'dead', 160, 0, 101)).toEqual({ state: 'claimed' });
+        expect(await store.idempotency.claim('s', 'answered', 160, 0, 101)).toEqual({ state: 'done', status: 200, body: 'kept' });
+      });
+
       it('releases a running claim so that a retry claims it, but never an answer kept', async () => {
         await store.idempotency.claim('s', 'k', 100, 0);
         await store.idempotency.release('s', 'k');

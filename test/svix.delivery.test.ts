@@ -184,7 +184,10 @@ describe('Svix API: delivery, operations and scoped tokens', () => {
     expect((await refusal(portal.endpoint.get(mine.id, theirEndpoint.id))).code).toBe(404);
     expect((await refusal(portal.message.create(theirs.id, { eventType: 'x', payload: {} }))).code).toBe(404);
     expect((await refusal(portal.application.create({ name: 'new' }))).code).toBe(403);
-    expect((await portal.application.list()).data.map((one) => one.id)).toEqual([mine.id]);
+    // Its list shows, and continues from, its own application only.
+    const listed = await portal.application.list({ limit: 1 });
+    expect(listed).toMatchObject({ data: [{ id: mine.id }], iterator: mine.id, done: true });
+    expect((await portal.application.list({ iterator: mine.id })).data).toEqual([]);
 
     // Logging out ends the token; expire-all ends the others.
     await portal.authentication.logout();

@@ -4,6 +4,12 @@ import type { IdempotencyStore } from '../store/store.js';
 /** How long a key's first answer is given again, as Svix keeps it. */
 export const IDEMPOTENCY_WINDOW_MS = 12 * 3600 * 1000;
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 256;
+/**
+ * A first request still not answered after this long died (a crash, a lost
+ * write): its key is taken over, rather than refusing every retry for the
+ * whole window. No request of this API runs nearly as long.
+ */
+const ABANDONED_AFTER_MS = 60_000;
 
 /** Fails unless `key` is a usable Idempotency-Key: the same rule for every POST. */
 export function checkIdempotencyKey(key: string): void {
@@ -31,7 +37,7 @@ export class IdempotencyKeys {
   async once(scope: string, key: string, work: () => Promise<KeptAnswer>): Promise<{ answer: KeptAnswer; repeated: boolean }> {
     checkIdempotencyKey(key);
     const now = Date.now();
-    const claim = await this.store.claim(scope, key, now, now - IDEMPOTENCY_WINDOW_MS);
+    const claim = await this.store.claim(scope, key, now, now - IDEMPOTENCY_WINDOW_MS, now - ABANDONED_AFTER_MS);
     if (claim.state === 'done') return { answer: { status: claim.status, body: claim.body }, repeated: true };
     if (claim.state === 'running') fail('request_in_progress', 'a request with this Idempotency-Key is still running');
     let answer: KeptAnswer;

@@ -93,7 +93,12 @@ export class EgressWebhooks {
   }
 
   async get(id: string): Promise<EgressWebhook> {
-    return (await this.store.get(id)) ?? notFound(id);
+    return (await this.find(id)) ?? notFound(id);
+  }
+
+  /** The webhook, or undefined when there is none. */
+  find(id: string): Promise<EgressWebhook | undefined> {
+    return this.store.get(id);
   }
 
   list(filter: { metadata?: string }): Promise<EgressWebhook[]> {
@@ -156,6 +161,8 @@ export class EgressWebhooks {
   }
 
   private checkDestination(destination: string): string {
+    // Every attempt listed shows it: a long one would make every page of history long.
+    if (destination.length > MAX_DESTINATION_LENGTH) fail('destination_invalid', `the destination may be at most ${MAX_DESTINATION_LENGTH} characters`);
     let url: URL;
     try {
       url = new URL(destination);
@@ -202,6 +209,7 @@ function definedOf<T extends object>(value: T): Partial<T> {
 }
 
 const SECRET_LENGTH = 33;
+const MAX_DESTINATION_LENGTH = 4096;
 /** Longest time an old secret keeps signing after a rotation. */
 const MAX_OVERLAP_SECONDS = 7 * 24 * 3600;
 /** Most secrets valid at once, the current one included. */

@@ -76,13 +76,19 @@ export class Endpoints {
   /** The endpoint a path names in the application of `logId`, by webhook id or uid; undefined when there is none. */
   async find(logId: string, webhookId: string | undefined, uid: string): Promise<Endpoint | undefined> {
     const fields = webhookId ? await this.store.get(webhookId) : await this.store.byUid(logId, uid);
-    if (!fields || fields.logId !== logId) return undefined;
-    return { webhook: await this.egress.get(fields.webhookId), fields };
+    const webhook = fields?.logId === logId ? await this.egress.find(fields.webhookId) : undefined;
+    return webhook && fields && { webhook, fields };
   }
 
   async list(logId: string, page: PageQuery): Promise<Endpoint[]> {
-    const fields = await this.store.list(logId, page);
-    return Promise.all(fields.map(async (one) => ({ webhook: await this.egress.get(one.webhookId), fields: one })));
+    const endpoints: Endpoint[] = [];
+    // One at a time: a page of hundreds at once would take every pooled connection.
+    for (const fields of await this.store.list(logId, page)) {
+      // One deleted since the page was read is left out.
+      const webhook = await this.egress.find(fields.webhookId);
+      if (webhook) endpoints.push({ webhook, fields });
+    }
+    return endpoints;
   }
 
   /** Changes the fields given; a filter or channel list given as null clears it. */

@@ -1,3 +1,4 @@
+import { type AclRule, allows } from '../domain/acl.js';
 import { fail, HooklogError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { checkLabels, checkName, checkUid } from '../domain/labels.js';
@@ -83,8 +84,28 @@ export class Applications {
     return app;
   }
 
-  list(page: PageQuery): Promise<Application[]> {
-    return this.store.list(page);
+  /**
+   * The applications a token with `rules` may see, in id order: all of them
+   * when it may list logs; otherwise those its rules name, looked up one by
+   * one (an ACL is bounded), so that a page never shows, nor continues
+   * from, one it may not see.
+   */
+  async list(rules: readonly AclRule[] | null, page: PageQuery): Promise<Application[]> {
+    if (allows(rules, { subject: 'logs', action: 'list' })) return this.store.list(page);
+    const named = new Set(
+      (rules ?? [])
+        .filter((rule) => rule.subject === 'logs' && (rule.action === undefined || rule.action === 'get') && rule.objectId)
+        .map((rule) => rule.objectId!),
+    );
+    const inPage = [...named].filter((id) => (page.after === undefined || id > page.after) && (page.before === undefined || id < page.before)).sort();
+    if (page.before !== undefined) inPage.reverse();
+    const found: Application[] = [];
+    for (const id of inPage) {
+      if (found.length === page.limit) break;
+      const app = await this.store.get(id);
+      if (app) found.push(app);
+    }
+    return page.before !== undefined ? found.reverse() : found;
   }
 
   async update(logId: string, patch: ApplicationPatch): Promise<Application> {

@@ -76,14 +76,14 @@ export class Events {
     let scanned = 0;
     let bytes = 0;
     while (events.length < query.limit && scanned < EVENTS_SCANNED) {
-      const chunk = await this.messages.readBackward(logId, below, Math.min(SCAN_CHUNK, EVENTS_SCANNED - scanned));
+      const chunk = await this.messages.readBackward(logId, below, Math.min(SCAN_CHUNK, EVENTS_SCANNED - scanned), { maxBytes: MAX_PAGE_BYTES });
       if (chunk.length === 0) return { events, next: null };
       for (const message of chunk) {
         below = message.offset;
         scanned++;
         if (!matches(message, query)) continue;
         events.push(message);
-        bytes += message.value?.length ?? 0;
+        bytes += Buffer.byteLength(message.value ?? '');
         if (events.length === query.limit || bytes > MAX_PAGE_BYTES) return { events, next: below };
       }
     }

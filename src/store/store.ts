@@ -429,8 +429,12 @@ export interface EventTypeStore {
 export type IdempotencyClaim = { state: 'claimed' } | { state: 'running' } | { state: 'done'; status: number; body: string };
 
 export interface IdempotencyStore {
-  /** Claims `key` in `scope` unless it was claimed since `since` (ms); a claim older than that is taken over. */
-  claim(scope: string, key: string, nowMs: number, sinceMs: number): Promise<IdempotencyClaim>;
+  /**
+   * Claims `key` in `scope` unless it was claimed since `since` (ms); a claim
+   * older than that is taken over, and so is one still running that was made
+   * before `abandonedBeforeMs` (its request died); that defaults to `sinceMs`.
+   */
+  claim(scope: string, key: string, nowMs: number, sinceMs: number, abandonedBeforeMs?: number): Promise<IdempotencyClaim>;
   /** Keeps the answer of the claimed request, for its repeats. */
   complete(scope: string, key: string, status: number, body: string): Promise<void>;
   /** Gives a claim up (the request failed), so that a retry runs again. */

@@ -7,13 +7,13 @@ import type { Db } from './db.js';
  * so exactly one of them claims the key.
  */
 export function postgresIdempotency(db: Db): IdempotencyStore {
-  const claim = async (scope: string, key: string, nowMs: number, sinceMs: number): Promise<IdempotencyClaim> => {
+  const claim = async (scope: string, key: string, nowMs: number, sinceMs: number, abandonedBeforeMs = sinceMs): Promise<IdempotencyClaim> => {
     // A row from before the window is taken over as if it were not there: its request is over or abandoned.
     const { rowCount } = await db.query({
       text: `INSERT INTO idempotent_responses (scope, key, status, body, created_at) VALUES ($1, $2, NULL, NULL, $3)
              ON CONFLICT (scope, key) DO UPDATE SET status = NULL, body = NULL, created_at = EXCLUDED.created_at
-             WHERE idempotent_responses.created_at < $4`,
-      values: [scope, key, nowMs, sinceMs],
+             WHERE idempotent_responses.created_at < $4 OR (idempotent_responses.status IS NULL AND idempotent_responses.created_at < $5)`,
+      values: [scope, key, nowMs, sinceMs, abandonedBeforeMs],
     });
     if (rowCount === 1) return { state: 'claimed' };
     const [row] = await db.rows<{ status: number | null; body: string | null }>({
@@ -21,7 +21,7 @@ export function postgresIdempotency(db: Db): IdempotencyStore {
       values: [scope, key],
     });
     // Released between the two statements: the key is free again.
-    if (!row) return claim(scope, key, nowMs, sinceMs);
+    if (!row) return claim(scope, key, nowMs, sinceMs, abandonedBeforeMs);
     return row.status === null ? { state: 'running' } : { state: 'done', status: row.status, body: row.body! };
   };
   return {

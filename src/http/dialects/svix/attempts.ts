@@ -79,7 +79,7 @@ export function attemptRoutes(deps: AppDeps, access: SvixAccess): Route[] {
 
   async function byMessage(request: Parameters<SvixAccess['application']>[0] & { params: { msg_id: string }; query: Record<string, string | undefined> }) {
     const app = await access.application(request);
-    const message = await messageOf(deps, app.logId, request.params.msg_id);
+    const message = await readableMessage(request, app);
     const only = request.query.endpoint_id;
     const onlyWebhook = only === undefined ? undefined : (await endpoints.find(app.logId, svixIds.webhookOf(only), only))?.webhook.id;
     if (only !== undefined && onlyWebhook === undefined) fail('endpoint_not_found', `endpoint '${only}' does not exist in this application`);
@@ -190,7 +190,7 @@ export function attemptRoutes(deps: AppDeps, access: SvixAccess): Route[] {
       },
       handler: async (request) => {
         const app = await access.application(request);
-        const message = await messageOf(deps, app.logId, request.params.msg_id);
+        const message = await readableMessage(request, app);
         const attempted = new Map<string, Endpoint>();
         for (const { endpoint } of await attemptsOfMessage(app, message.offset, request.principal!)) attempted.set(endpoint.webhook.id, endpoint);
         const all = [...attempted.values()].sort((a, b) => a.webhook.id.localeCompare(b.webhook.id));
@@ -252,9 +252,15 @@ export function attemptRoutes(deps: AppDeps, access: SvixAccess): Route[] {
     }
   }
 
+  /** The message a path names, for a token that may read the application's messages: finding one by id or eventId tells that it exists. */
+  async function readableMessage(request: { principal: Principal | null; params: { msg_id: string } }, app: Application): Promise<Message<string>> {
+    demand(request.principal!, { subject: 'messages', action: 'consume', objectId: app.logId });
+    return messageOf(deps, app.logId, request.params.msg_id);
+  }
+
   async function oneAttempt(request: Parameters<SvixAccess['application']>[0] & { params: { msg_id: string; attempt_id: string } }) {
     const app = await access.application(request);
-    const message = await messageOf(deps, app.logId, request.params.msg_id);
+    const message = await readableMessage(request, app);
     const parsed = svixIds.attemptOf(request.params.attempt_id) ?? fail('attempt_not_found', `'${request.params.attempt_id}' is not an attempt id`);
     const endpoint = await endpoints.find(app.logId, parsed.webhookId, '');
     if (!endpoint) fail('attempt_not_found', `attempt '${request.params.attempt_id}' does not exist in this application`);

@@ -1,7 +1,8 @@
 import { Type } from 'typebox';
 import { demand } from '../../../auth/principal.js';
 import { type AclAction, allows, applicationAcl } from '../../../domain/acl.js';
-import { fail } from '../../../domain/errors.js';
+import { fail, HooklogError } from '../../../domain/errors.js';
+import type { EgressWebhook } from '../../../domain/types.js';
 import { svixIds } from '../../../protocols/svix/ids.js';
 import type { AppDeps } from '../../deps.js';
 import { type Route, type RouteRequest, route } from '../../router.js';
@@ -14,6 +15,9 @@ import { svixIntegration, svixTask } from './shapes.js';
 /** How long an app portal token lives unless `expiry` says otherwise, and at most: Svix's week. */
 const DEFAULT_EXPIRY_SECONDS = 7 * 24 * 3600;
 const MAX_EXPIRY_SECONDS = 365 * 24 * 3600;
+/** Most tasks one page of the task list looks through, and how many it reads at a time. */
+const TASKS_SCANNED = 5_000;
+const TASK_BATCH = 250;
 /** What a read-only app portal token may not do. */
 const WRITES = new Set(['create', 'update', 'delete', 'rotate', 'resend', 'replay']);
 
@@ -109,19 +113,29 @@ export function authRoutes(deps: AppDeps, access: SvixAccess): Route[] {
         response: schemas.list(schemas.task),
       },
       handler: async (request) => {
-        const limit = limitOf(request.query.limit);
-        const found = await deliveries.listTasks({ belowId: request.query.iterator, limit: 1000 });
-        const visible = [];
-        for (const task of found) {
-          const shown = svixTask(task);
-          if (request.query.status !== undefined && shown.status !== request.query.status) continue;
-          if (request.query.task !== undefined && shown.task !== request.query.task) continue;
-          if (!(await mayRead(request.principal!.rules, task.webhookId))) continue;
-          visible.push(shown);
-          if (visible.length > limit) break;
+        const { query } = request;
+        const limit = limitOf(query.limit);
+        const readable = new Map<string, boolean>();
+        const data = [];
+        // Tasks of other applications, or not matching, are looked through up to a bound; the iterator goes on from the last one looked at.
+        let below = query.iterator;
+        let scanned = 0;
+        for (;;) {
+          if (data.length === limit || scanned >= TASKS_SCANNED) return newestFirst(data, below ?? null);
+          const batch = await deliveries.listTasks({ belowId: below, limit: TASK_BATCH });
+          for (const task of batch) {
+            below = task.id;
+            scanned++;
+            const shown = svixTask(task);
+            if (query.status !== undefined && shown.status !== query.status) continue;
+            if (query.task !== undefined && shown.task !== query.task) continue;
+            if (!readable.has(task.webhookId)) readable.set(task.webhookId, await mayRead(request.principal!.rules, task.webhookId));
+            if (readable.get(task.webhookId)) data.push(shown);
+            if (data.length === limit) break;
+          }
+          // Every task looked at, to the oldest.
+          if (batch.length === 0 || (batch.length < TASK_BATCH && below === batch.at(-1)!.id)) return newestFirst(data, null);
         }
-        const data = visible.slice(0, limit);
-        return newestFirst(data, visible.length > limit ? data.at(-1)!.id : null);
       },
     }),
     route({
@@ -210,7 +224,14 @@ export function authRoutes(deps: AppDeps, access: SvixAccess): Route[] {
 
   /** Whether a token may see a task: the attempts of its endpoint. */
   async function mayRead(rules: Parameters<typeof allows>[0], webhookId: string): Promise<boolean> {
-    const webhook = await egress.get(webhookId).catch(() => undefined);
-    return webhook !== undefined && allows(rules, { subject: 'egress_webhooks', action: 'attempts', objectId: webhookId, parentId: webhook.logId });
+    let webhook: EgressWebhook;
+    try {
+      webhook = await egress.get(webhookId);
+    } catch (err) {
+      // A task outlives its deleted webhook for a while: nobody's to see.
+      if (err instanceof HooklogError && err.errorName === 'egress_webhook_not_found') return false;
+      throw err;
+    }
+    return allows(rules, { subject: 'egress_webhooks', action: 'attempts', objectId: webhookId, parentId: webhook.logId });
   }
 }

@@ -21,6 +21,11 @@ export const SVIX = 'svix';
 export const SVIX_PREFIX = '/api/v1';
 /** Message creation keeps its idempotency key with the message itself (see Events.publish), in the append's own transaction. */
 const KEYED_BY_ITSELF = '/app/:app_id/msg';
+/**
+ * Answers that hold a bearer, which hooklog stores only as a hash: they are
+ * not kept for repeats. A repeat makes another token, as a retry would.
+ */
+const HOLD_BEARERS = new Set(['/auth/app-portal-access/:app_id', '/auth/dashboard-access/:app_id', '/app/:app_id/integration/:integ_id/key/rotate']);
 
 /**
  * The Svix API v1, so that Svix's SDKs work against hooklog: applications
@@ -63,7 +68,7 @@ export async function svixApi(app: FastifyInstance, { deps, version }: { deps: A
  * body, without running again. Keys are scoped to the token and the path.
  */
 function idempotent(definition: Route, keys: IdempotencyKeys): Route {
-  if (definition.method !== 'POST' || definition.public || definition.url === KEYED_BY_ITSELF) return definition;
+  if (definition.method !== 'POST' || definition.public || definition.url === KEYED_BY_ITSELF || HOLD_BEARERS.has(definition.url)) return definition;
   return {
     ...definition,
     handler: async (request, reply) => {

@@ -31,18 +31,14 @@ export function pageQuery(query: { limit?: string; iterator?: string; order?: st
   return back ? { before: key, limit } : { after: key, limit: limit + 1 };
 }
 
-/**
- * A page of `items` (one more than the limit was read going forward, to
- * tell whether the list goes on), showing those `visible` to the token; the
- * iterators move past the hidden ones too.
- */
-export function page<T, S>(items: T[], query: PageQuery, idOf: (item: T) => string, shape: (item: T) => S, visible: (item: T) => boolean = () => true) {
+/** A page of `items` (one more than the limit was read going forward, to tell whether the list goes on). */
+export function page<T, S>(items: T[], query: PageQuery, idOf: (item: T) => string, shape: (item: T) => S) {
   const forward = query.before === undefined;
   const limit = forward ? query.limit - 1 : query.limit;
   const read = items.slice(0, limit);
   const more = forward ? items.length > limit : true;
   return {
-    data: read.filter(visible).map(shape),
+    data: read.map(shape),
     iterator: read.length > 0 ? idOf(read.at(-1)!) : null,
     prevIterator: read.length > 0 ? `-${idOf(read[0]!)}` : null,
     done: !more,
