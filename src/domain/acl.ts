@@ -124,8 +124,10 @@ function isOneOf<T extends string>(values: readonly T[], value: string | undefin
  * an integration's key): its log's messages and every endpoint of it, those
  * made later included, and the event type catalogue to choose filters from.
  */
-export function applicationAcl(logId: string): string[] {
-  const endpoint: AclAction[] = ['list', 'create', 'get', 'update', 'delete', 'rotate', 'status', 'attempts', 'resend', 'replay'];
+export function applicationAcl(logId: string, { readOnly = false } = {}): string[] {
+  const reads: AclAction[] = ['list', 'get', 'status', 'attempts'];
+  const writes: AclAction[] = ['create', 'update', 'delete', 'rotate', 'resend', 'replay'];
+  const endpoint = readOnly ? reads : [...reads, ...writes];
   return [
     `logs:get:${logId}`,
     `messages:consume:${logId}`,

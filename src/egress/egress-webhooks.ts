@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { demand, onLog, type Principal } from '../auth/principal.js';
 import { hostOf, isRefusedAddress } from '../delivery/address-policy.js';
 import { EVENT_TYPE_RULE, isEventType, isLabel, LABEL_RULE } from '../domain/attributes.js';
+import { definedOf } from '../domain/defined.js';
 import { fail } from '../domain/errors.js';
 import { newId, randomBase62 } from '../domain/ids.js';
 import type { DeliveryMode, EgressFilter, EgressPayload, EgressSigning, EgressWebhook, EndpointFields } from '../domain/types.js';
@@ -202,10 +203,6 @@ function checkRateLimit(limit: number | null): number | null {
     fail('field_invalid', `the rate limit must be a whole number of requests per second from 1 to ${MAX_RATE_LIMIT}`);
   }
   return limit;
-}
-
-function definedOf<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 const SECRET_LENGTH = 33;

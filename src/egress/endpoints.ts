@@ -1,4 +1,5 @@
 import type { Principal } from '../auth/principal.js';
+import { definedOf } from '../domain/defined.js';
 import { fail } from '../domain/errors.js';
 import { checkLabels, checkUid } from '../domain/labels.js';
 import type { Application, CustomHeaders, EgressWebhook, EndpointFields, Labels, PageQuery } from '../domain/types.js';
@@ -190,8 +191,4 @@ function checkedFields(input: EndpointInput): Pick<EndpointFields, 'uid' | 'desc
 
 function uidTaken(uid: string | null | undefined): never {
   fail('uid_taken', `another endpoint of the application has the uid ${JSON.stringify(uid)}`);
-}
-
-function definedOf<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

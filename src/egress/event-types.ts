@@ -1,4 +1,5 @@
 import { EVENT_TYPE_RULE, isEventType } from '../domain/attributes.js';
+import { definedOf } from '../domain/defined.js';
 import { fail } from '../domain/errors.js';
 import type { EventType, PageQuery } from '../domain/types.js';
 import type { EventTypeStore } from '../store/store.js';
@@ -52,8 +53,7 @@ export class EventTypes {
 
   async patch(name: string, patch: Partial<EventTypeInput>): Promise<EventType> {
     const existing = await this.get(name);
-    const defined = Object.fromEntries(Object.entries(patch).filter(([, value]) => value !== undefined)) as Partial<EventTypeInput>;
-    return this.save({ ...existing, ...checked({ ...existing, ...defined }), updatedAt: Date.now() });
+    return this.save({ ...existing, ...checked({ ...existing, ...definedOf(patch) }), updatedAt: Date.now() });
   }
 
   /** Archives the type; with `expunge`, removes it from the catalogue. */

@@ -7,7 +7,7 @@ import type { AppDeps } from '../../deps.js';
 import { type Route, route } from '../../router.js';
 import { field } from '../../schema.js';
 import { onEndpoint, type SvixAccess } from './access.js';
-import { page, pageQuery, supportedOnlyNull } from './paging.js';
+import { page, pageQuery, supportedOnlyNull, timeOf } from './paging.js';
 import * as schemas from './schemas.js';
 import { svixEndpoint, svixMessage, svixTask } from './shapes.js';
 
@@ -19,10 +19,7 @@ const range = { since: field.text('ISO 8601'), until: Type.Optional(Type.Union([
 const headersOut = Type.Object({ headers: Type.Record(Type.String(), Type.String()), sensitive: Type.Array(Type.String()) });
 const stats = Type.Object({ success: Type.Integer(), pending: Type.Integer(), sending: Type.Integer(), fail: Type.Integer(), canceled: Type.Integer() });
 
-function timeIn(text: string, name: string): number {
-  const ms = Date.parse(text);
-  return Number.isNaN(ms) ? fail('field_invalid', `${name} must be an ISO 8601 time`) : ms;
-}
+const bodyTime = (text: string | undefined, name: string) => timeOf(text, name, 'field_invalid');
 
 /** The custom headers, those that carry credentials named but not shown. */
 function shownHeaders(all: Record<string, string>) {
@@ -198,7 +195,7 @@ export function endpointRoutes({ endpoints, deliveries, eventTypes, events }: Ap
       handler: async (request) => {
         const { endpoint } = await access.endpoint(request, 'replay');
         const { since, until } = request.body;
-        const task = await deliveries.recover(endpoint.webhook.id, timeIn(since, 'since'), until ? timeIn(until, 'until') : undefined);
+        const task = await deliveries.recover(endpoint.webhook.id, bodyTime(since, 'since')!, bodyTime(until ?? undefined, 'until'));
         return svixTask(task);
       },
     }),
@@ -210,8 +207,8 @@ export function endpointRoutes({ endpoints, deliveries, eventTypes, events }: Ap
       handler: async (request) => {
         const { endpoint } = await access.endpoint(request, 'replay');
         const { since, until } = request.body;
-        const micros = (ms: number) => ms * 1000;
-        const task = await deliveries.replayMissing(endpoint.webhook.id, micros(timeIn(since, 'since')), until ? micros(timeIn(until, 'until')) : undefined);
+        const micros = (ms: number | undefined) => (ms === undefined ? undefined : ms * 1000);
+        const task = await deliveries.replayMissing(endpoint.webhook.id, micros(bodyTime(since, 'since'))!, micros(bodyTime(until ?? undefined, 'until')));
         return svixTask(task);
       },
     }),

@@ -50,11 +50,11 @@ export function newestFirst<S>(data: S[], next: string | null) {
   return { data, iterator: next, prevIterator: null, done: next === null };
 }
 
-/** A time query parameter (ISO 8601) in ms. */
-export function timeOf(raw: string | undefined, name: string): number | undefined {
+/** A time (ISO 8601) of the query, or of the body with `error` field_invalid, in ms. */
+export function timeOf(raw: string | undefined, name: string, error: 'query_param_invalid' | 'field_invalid' = 'query_param_invalid'): number | undefined {
   if (raw === undefined) return undefined;
   const ms = Date.parse(raw);
-  if (Number.isNaN(ms)) fail('query_param_invalid', `${name} must be an ISO 8601 time`);
+  if (Number.isNaN(ms)) fail(error, `${name} must be an ISO 8601 time`);
   return ms;
 }
 
