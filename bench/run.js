@@ -4,8 +4,9 @@
 //   npm run bench                 (builds first)
 //   BENCH_RUNS=5 BENCH_SECONDS=10 node bench/run.js
 //   BENCH_ONLY=history node bench/run.js   (only the attempt-history reads)
+//   BENCH_ONLY=svix node bench/run.js      (only the Svix API against the klev API)
 import { spawn } from 'node:child_process';
-import { createHmac } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -66,11 +67,14 @@ async function load(options) {
   return { rps: result['2xx'] / result.duration, p50: result.latency.p50, p99: result.latency.p99, ok: result['2xx'] };
 }
 
-async function api(base, method, path, body) {
-  const res = await fetch(base + path, { method, headers: auth, body: body === undefined ? undefined : JSON.stringify(body) });
+async function api(base, method, path, body, headers = auth) {
+  const res = await fetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
-  return res.json();
+  return res.status === 204 ? undefined : res.json();
 }
+
+/** A Svix POST's headers: Svix's SDK sends a fresh idempotency-key with every one. */
+const svixHeaders = () => ({ ...auth, 'idempotency-key': `auto_${randomUUID()}` });
 
 const value100 = 'v'.repeat(100);
 const GITHUB_SECRET = 'bench-github-secret';
@@ -82,6 +86,8 @@ const githubHeaders = {
 };
 const batchBody = JSON.stringify({ messages: Array.from({ length: 1000 }, () => ({ value: value100 })) });
 const singleBody = JSON.stringify({ value: value100 });
+const svixMessage = { eventType: 'bench.event', payload: { value: value100 } };
+const svixBody = JSON.stringify(svixMessage);
 
 /** The bare server under the single-publish request, and under the ingest request (2 KB, signed). */
 async function baseline() {
@@ -237,6 +243,19 @@ async function wakeLatency(base, publishBase = base) {
   return { p50: percentile(samples, 50), p99: percentile(samples, 99) };
 }
 
+/** What the receiver has had since the last call (it resets on each). */
+const receiverStats = async (receiver) => (await fetch(`${receiver.url}/stats`)).json();
+
+/** Waits until the receiver has had `expected` deliveries; deliveries per second since `startedAt` (a performance.now()). */
+async function deliveredRate(receiver, expected, startedAt) {
+  let delivered = 0;
+  while (delivered < expected) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    delivered += (await receiverStats(receiver)).count;
+  }
+  return delivered / ((performance.now() - startedAt) / 1000);
+}
+
 /** Deliveries: a receiver process, webhooks on one log, and the time until every delivery arrived. */
 async function delivery(backend, nodeCount = 1) {
   const db = await freshBackend(backend);
@@ -253,7 +272,7 @@ async function delivery(backend, nodeCount = 1) {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   };
-  const stats = async () => (await fetch(`${receiver.url}/stats`)).json();
+  const stats = () => receiverStats(receiver);
   const message = { value: value100 };
 
   /** Publishes `count` messages to a fresh log with `webhooks` webhooks, returns deliveries per second. */
@@ -266,12 +285,7 @@ async function delivery(backend, nodeCount = 1) {
     for (let sent = 0; sent < count; sent += 1000) {
       await api(server.url, 'POST', `/messages/${log}`, { messages: Array.from({ length: Math.min(1000, count - sent) }, () => message) });
     }
-    let delivered = 0;
-    while (delivered < count * webhooks) {
-      await new Promise((resolve) => setTimeout(resolve, 5));
-      delivered += (await stats()).count;
-    }
-    const rate = delivered / ((performance.now() - started) / 1000);
+    const rate = await deliveredRate(receiver, count * webhooks, started);
     await api(server.url, 'DELETE', `/log/${log}`);
     return rate;
   };
@@ -307,6 +321,83 @@ async function delivery(backend, nodeCount = 1) {
     if (nodeCount === 1) results.steady.push(await steady());
   }
   await Promise.all(servers.map((s) => s.stop()));
+  await receiver.stop();
+  await db.drop();
+  return results;
+}
+
+const FAN_OUT = { endpoints: 100, messages: 200 };
+
+/**
+ * The Svix API against the klev API on one server, their runs interleaved so
+ * that both meet the same machine: single publish with 50 connections
+ * (`POST /api/v1/app/{app}/msg` with a fresh idempotency-key each, as the SDK
+ * sends it, against `POST /message/{log}`), and fan-out to FAN_OUT.endpoints
+ * endpoints against as many parallel-mode webhooks (an endpoint delivers in
+ * parallel), FAN_OUT.messages messages each. Svix has no batch publish, so its
+ * messages go one per request, 10 requests at a time.
+ */
+async function svix(backend) {
+  const db = await freshBackend(backend);
+  const receiver = await start(['bench/receiver.js'], {});
+  const [server] = await nodes(db.env, 1, { HOOKLOG_ALLOW_PRIVATE_DESTINATIONS: 'true' });
+  const logOf = (appId) => `log_${appId.slice('app_'.length)}`;
+  const stored = async (log) => (await api(server.url, 'GET', `/message/${log}`)).offset + 1;
+  const results = { klevSingle: [], svixSingle: [], verified: [], klevFanOut: [], svixFanOut: [] };
+
+  const klevSingle = async () => {
+    const log = (await api(server.url, 'POST', '/logs', {})).log_id;
+    results.klevSingle.push(await load({ url: `${server.url}/message/${log}`, method: 'POST', connections: 50, headers: auth, body: singleBody }));
+  };
+  const svixSingle = async () => {
+    const app = (await api(server.url, 'POST', '/api/v1/app', { name: 'bench' })).id;
+    const r = await load({
+      url: server.url,
+      connections: 50,
+      requests: [{ method: 'POST', path: `/api/v1/app/${app}/msg`, body: svixBody, setupRequest: (req) => ({ ...req, headers: svixHeaders() }) }],
+    });
+    // As for klev's single publish: every acknowledged message must be in the log, which may hold up to 50 more.
+    results.verified.push({ acknowledged: r.ok, stored: await stored(logOf(app)) });
+    results.svixSingle.push(r);
+  };
+
+  const { endpoints, messages } = FAN_OUT;
+  const klevFanOut = async () => {
+    const log = (await api(server.url, 'POST', '/logs', {})).log_id;
+    for (let i = 0; i < endpoints; i++) await api(server.url, 'POST', '/egress_webhooks', { log_id: log, destination: receiver.url, mode: 'parallel' });
+    await receiverStats(receiver);
+    const started = performance.now();
+    await api(server.url, 'POST', `/messages/${log}`, { messages: Array.from({ length: messages }, () => ({ value: value100 })) });
+    results.klevFanOut.push(await deliveredRate(receiver, messages * endpoints, started));
+    await api(server.url, 'DELETE', `/log/${log}`);
+  };
+  const svixFanOut = async () => {
+    const app = (await api(server.url, 'POST', '/api/v1/app', { name: 'bench' })).id;
+    for (let i = 0; i < endpoints; i++) await api(server.url, 'POST', `/api/v1/app/${app}/endpoint`, { url: receiver.url });
+    await receiverStats(receiver);
+    const started = performance.now();
+    let sent = 0;
+    const sender = async () => {
+      while (sent < messages) {
+        sent++;
+        await api(server.url, 'POST', `/api/v1/app/${app}/msg`, svixMessage, svixHeaders());
+      }
+    };
+    await Promise.all(Array.from({ length: 10 }, sender));
+    results.svixFanOut.push(await deliveredRate(receiver, messages * endpoints, started));
+    await api(server.url, 'DELETE', `/api/v1/app/${app}`);
+  };
+
+  for (let i = 0; i < RUNS; i++) {
+    // Alternate which API goes first, so that neither always meets the server warmer.
+    for (const [klev, svixApi] of [
+      [klevSingle, svixSingle],
+      [klevFanOut, svixFanOut],
+    ]) {
+      for (const measure of i % 2 ? [svixApi, klev] : [klev, svixApi]) await measure();
+    }
+  }
+  await server.stop();
   await receiver.stop();
   await db.drop();
   return results;
@@ -408,10 +499,53 @@ function printHistory(history) {
   );
 }
 
+/** The Svix API against the klev API, from svix on both backends; prints the stored-message checks and answers whether all passed. */
+function printSvix(runs) {
+  console.log(
+    `\nThe Svix API v1 against the klev API, on the same server (one node, SQLite in sqlite_sync=full, or PostgreSQL), their runs interleaved; median of ${RUNS} runs.\n`,
+  );
+  console.log('| measure | backend | target | klev | Svix | Svix / klev |');
+  console.log('| --- | --- | --- | --- | --- | --- |');
+  const publish = (r) => `${fmt(pick(r, 'rps'))} req/s, p50 ${pick(r, 'p50')} ms, p99 ${pick(r, 'p99')} ms`;
+  for (const [name, s] of [
+    ['SQLite', runs.sqlite],
+    ['PostgreSQL', runs.postgres],
+  ]) {
+    console.log(
+      `| single publish, 50 connections (Svix: a fresh idempotency-key each) | ${name} | ≥ 0.80 × klev | ${publish(s.klevSingle)} | ${publish(s.svixSingle)} | **${fmt(pick(s.svixSingle, 'rps') / pick(s.klevSingle, 'rps'), 2)} ×** |`,
+    );
+  }
+  for (const [name, s] of [
+    ['SQLite', runs.sqlite],
+    ['PostgreSQL', runs.postgres],
+  ]) {
+    console.log(
+      `| deliveries across ${FAN_OUT.endpoints} parallel-mode webhooks / endpoints (${FAN_OUT.messages} messages each) | ${name} | ≥ 0.80 × klev | ${fmt(median(s.klevFanOut))}/s | ${fmt(median(s.svixFanOut))}/s | **${fmt(median(s.svixFanOut) / median(s.klevFanOut), 2)} ×** |`,
+    );
+  }
+  let allStored = true;
+  for (const [name, s] of [
+    ['SQLite', runs.sqlite],
+    ['PostgreSQL', runs.postgres],
+  ]) {
+    const ok = s.verified.every((v) => v.stored >= v.acknowledged);
+    allStored &&= ok;
+    const checks = s.verified.map((v) => `${v.acknowledged} acknowledged / ${v.stored} stored`).join('; ');
+    console.log(`\n${name}: every acknowledged Svix message was stored: ${ok ? 'yes' : 'NO'} (${checks})`);
+  }
+  return allStored;
+}
+
 // BENCH_ONLY=history measures the attempt history alone (a few minutes instead of a quarter of an hour).
 if (process.env.BENCH_ONLY === 'history') {
   printHistory({ sqlite: await attemptHistory({ sqliteSync: 'full' }), postgres: await attemptHistory({}) });
   process.exit(0);
+}
+
+// BENCH_ONLY=svix measures the Svix API against the klev API alone (about 3 minutes).
+if (process.env.BENCH_ONLY === 'svix') {
+  const stored = printSvix({ sqlite: await svix({ sqliteSync: 'full' }), postgres: await svix({}) });
+  process.exit(stored ? 0 : 1);
 }
 
 const base = await baseline();
@@ -424,6 +558,7 @@ const postgres = {
   pushOne: await delivery({}),
   pushTwo: await delivery({}, 2),
 };
+const svixRuns = { sqlite: await svix({ sqliteSync: 'full' }), postgres: await svix({}) };
 const baseRps = median(base.publish.map((r) => r.rps));
 const ingestBaseRps = median(base.ingest.map((r) => r.rps));
 
@@ -497,7 +632,7 @@ console.log(
 
 printHistory(history);
 
-let lost = false;
+let lost = !printSvix(svixRuns);
 for (const [sync, h] of [
   ...Object.entries(modes).map(([m, h]) => [`sqlite_sync=${m}`, h]),
   ['PostgreSQL, 1 node', postgres.one],
