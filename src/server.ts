@@ -16,7 +16,7 @@ import { Endpoints } from './egress/endpoints.js';
 import { EventTypes } from './egress/event-types.js';
 import { buildApp } from './http/app.js';
 import { KLEV, klevApi } from './http/dialects/klev/index.js';
-import { SVIX_PREFIX, svixApi } from './http/dialects/svix/index.js';
+import { SVIX_ERRORS, SVIX_PREFIX, svixApi } from './http/dialects/svix/index.js';
 import { ingressEndpoint } from './http/ingress.js';
 import { IngressWebhooks } from './ingress/ingress-webhooks.js';
 import { Applications } from './log/applications.js';
@@ -132,8 +132,9 @@ export async function startServer(config: Config, print: (line: string) => void 
     isClosing: () => closing,
   };
   const requestTimeoutMs = config.requestTimeoutSeconds * 1000;
-  // klev is the root dialect: errors raised before routing are written in its body.
-  const app = serves ? buildApp(deps, { maxBodyBytes: config.maxBodyBytes, requestTimeoutMs, logger, errorBody: klevErrorBody }) : null;
+  // klev is the root dialect: errors raised before routing are written in its body, but under the Svix API's prefix in Svix's.
+  const errorsFor = (url: string | undefined) => (url === SVIX_PREFIX || url?.startsWith(`${SVIX_PREFIX}/`) ? SVIX_ERRORS : { body: klevErrorBody });
+  const app = serves ? buildApp(deps, { maxBodyBytes: config.maxBodyBytes, requestTimeoutMs, logger, errorsFor }) : null;
   if (app) {
     app.register(klevApi, { deps, maxResponseBytes: config.maxResponseBytes, requestTimeoutMs, version: VERSION });
     app.register(svixApi, { deps, version: VERSION, prefix: SVIX_PREFIX });

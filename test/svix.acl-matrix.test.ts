@@ -58,6 +58,18 @@ describe('Svix ACL matrix', () => {
     expect([...registered].sort()).toEqual(Object.keys(SVIX_MATRIX).sort());
   });
 
+  it("compares the Svix dialect's tables and the tokens' new columns in its snapshots", async () => {
+    const f = await makeSvixFixture(s);
+    const snapshot = await snapshotStore(s);
+    for (const table of ['applications', 'endpoints', 'event_types', 'integrations', 'idempotent_responses']) expect(snapshot).toHaveProperty(table);
+    // The app portal token of the fixture: made for its application, and expiring.
+    const portal = snapshot.tokens!.filter((row) => row.includes(`["application","${f.log}"]`));
+    expect(
+      portal.some((row) => /\["expires_at",\d+\]/.test(row)),
+      JSON.stringify(portal),
+    ).toBe(true);
+  });
+
   const supported = Object.entries(SVIX_MATRIX).filter(([, e]) => !e.unsupported);
   const unsupported = Object.entries(SVIX_MATRIX).filter(([, e]) => e.unsupported);
 

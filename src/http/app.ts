@@ -1,10 +1,10 @@
-import { type ServerResponse, STATUS_CODES } from 'node:http';
+import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, LogController } from 'fastify';
 import { HooklogError } from '../domain/errors.js';
 import { decorateAuth } from './auth.js';
 import type { AppDeps } from './deps.js';
-import { type ErrorBody, statusOf } from './errors.js';
+import { type WireErrors, wireStatus } from './errors.js';
 import { parseJsonBody } from './json-body.js';
 import { MALFORMED, parseQuery, type Query } from './query.js';
 import { requireRegisteredRoutes } from './router.js';
@@ -15,8 +15,12 @@ export interface AppOptions {
   /** How long a client may take to send a whole request: line, headers and body. */
   requestTimeoutMs: number;
   logger: FastifyBaseLogger;
-  /** How errors raised before a request reaches a dialect (a malformed request, a bad URL) are written: the root dialect's body. */
-  errorBody: ErrorBody;
+  /**
+   * How errors raised before a request reaches a dialect (a malformed
+   * request, a bad URL) are written: in the wire format of the dialect whose
+   * path the URL is, when it is known.
+   */
+  errorsFor: (url: string | undefined) => WireErrors;
 }
 
 /** Longest path parameter routed; ids are far shorter, and a longer one gets the id check's 400. */
@@ -28,7 +32,7 @@ const MAX_PARAM_LENGTH = 2048;
  * the dialects on it. It never listens: the server does, and tests may.
  */
 export function buildApp(deps: Pick<AppDeps, 'isClosing'>, options: AppOptions): FastifyInstance {
-  const { requestTimeoutMs: timeoutMs, errorBody } = options;
+  const { requestTimeoutMs: timeoutMs, errorsFor } = options;
   const app = Fastify({
     loggerInstance: options.logger,
     bodyLimit: options.maxBodyBytes,
@@ -42,15 +46,16 @@ export function buildApp(deps: Pick<AppDeps, 'isClosing'>, options: AppOptions):
     // A request without Host is served like any other, rather than answered by Node with an empty 400.
     http: { requestTimeout: timeoutMs, headersTimeout: timeoutMs, connectionsCheckingInterval: Math.min(1000, timeoutMs / 2), requireHostHeader: false },
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH, querystringParser: parseQuery },
-    clientErrorHandler: (err, socket) => answerClientError(err, socket, errorBody),
+    clientErrorHandler: (err, socket) => answerClientError(err, socket, errorsFor(undefined)),
     // A URL the router cannot read (bad percent-escapes, a parameter over the length limit).
-    frameworkErrors: (err, _request, reply) => {
+    frameworkErrors: (err, request, reply) => {
       const { code, message } = err as FastifyError;
       const coded =
         code === 'FST_ERR_MAX_PARAM_LENGTH'
           ? new HooklogError('path_segment_too_long', `a path id is over ${MAX_PARAM_LENGTH} characters`)
           : new HooklogError('request_invalid', message);
-      void (reply as FastifyReply).status(statusOf[coded.entry.kind]).send(errorBody(coded));
+      const wire = errorsFor(request.url);
+      void (reply as FastifyReply).status(wireStatus(wire, coded)).send(wire.body(coded));
     },
     // Per-request log lines would dominate the log at webhook rates; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
@@ -93,10 +98,11 @@ export function buildApp(deps: Pick<AppDeps, 'isClosing'>, options: AppOptions):
   decorateAuth(app);
   app.setValidatorCompiler(validatorCompiler);
   // Node answers an Expect it does not know with an empty 417; give it the API's error body.
-  app.server.on('checkExpectation', (_request, response: ServerResponse) => {
+  app.server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => {
     const coded = new HooklogError('expectation_unsupported', 'only Expect: 100-continue is supported');
-    const body = JSON.stringify(errorBody(coded));
-    response.writeHead(statusOf[coded.entry.kind], { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) }).end(body);
+    const wire = errorsFor(request.url);
+    const body = JSON.stringify(wire.body(coded));
+    response.writeHead(wireStatus(wire, coded), { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) }).end(body);
   });
   return app;
 }
@@ -106,7 +112,7 @@ export function buildApp(deps: Pick<AppDeps, 'isClosing'>, options: AppOptions):
  * too long to arrive, headers over Node's limit, bytes that are not HTTP. The
  * client gets the API's error body, then the connection is closed.
  */
-function answerClientError(err: NodeJS.ErrnoException, socket: Socket & { _httpMessage?: { headersSent: boolean } }, errorBody: ErrorBody): void {
+function answerClientError(err: NodeJS.ErrnoException, socket: Socket & { _httpMessage?: { headersSent: boolean } }, wire: WireErrors): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   // A response already under way on this connection (keep-alive, pipelining)
   // must not get an error answer written into its middle: just close.
@@ -117,8 +123,8 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Socket & { _httpM
       : err.code === 'HPE_HEADER_OVERFLOW'
         ? new HooklogError('headers_too_large', 'the request headers are over 16 KiB')
         : new HooklogError('request_invalid', `the request is not valid HTTP (${err.code ?? 'parse error'})`);
-  const status = statusOf[coded.entry.kind];
-  const body = JSON.stringify(errorBody(coded));
+  const status = wireStatus(wire, coded);
+  const body = JSON.stringify(wire.body(coded));
   if (socket.writable && !answering) {
     socket.write(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,

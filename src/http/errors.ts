@@ -24,6 +24,17 @@ export const statusOf: Record<ErrorKind, number> = {
 /** A dialect's error body: how it shows a coded error on the wire. */
 export type ErrorBody = (error: HooklogError) => unknown;
 
+/** How a dialect answers errors: its body, and the statuses its wire format gives some kinds (Svix answers bad input with 422). */
+export interface WireErrors {
+  body: ErrorBody;
+  statuses?: Partial<Record<ErrorKind, number>>;
+}
+
+/** The status an error is answered with in a dialect's wire format. */
+export function wireStatus(wire: WireErrors, error: HooklogError): number {
+  return wire.statuses?.[error.entry.kind] ?? statusOf[error.entry.kind];
+}
+
 /** `type/subtype`, as RFC 9110 spells a media type's start. */
 const MEDIA_TYPE = /^[\w!#$%&'*+.^`|~-]+\/[\w!#$%&'*+.^`|~-]+\s*(;|$)/;
 
@@ -53,17 +64,13 @@ export function toHooklogError(err: FastifyError, contentType: string | undefine
   return new HooklogError('internal', 'the server failed to handle the request; see its log');
 }
 
-/**
- * A dialect's error handler: every error answered in `body`, with the kind's
- * status unless the dialect's wire format names another (Svix answers bad
- * input with 422); the cause of a 500 is logged.
- */
-export function errorHandler(body: ErrorBody, statuses: Partial<Record<ErrorKind, number>> = {}) {
+/** A dialect's error handler: every error answered in its wire format; the cause of a 500 is logged. */
+export function errorHandler(wire: WireErrors) {
   return (err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const coded = toHooklogError(err, request.headers['content-type']);
     if (coded.entry.kind === 'internal') request.log.error({ err, reqId: request.id, method: request.method, url: request.url }, 'request failed');
     // After a 429 the rest of a slow body is not worth reading.
     if (coded.entry.kind === 'rate_limited') reply.header('connection', 'close');
-    return reply.status(statuses[coded.entry.kind] ?? statusOf[coded.entry.kind]).send(body(coded));
+    return reply.status(wireStatus(wire, coded)).send(wire.body(coded));
   };
 }

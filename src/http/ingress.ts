@@ -21,7 +21,7 @@ export interface IngressEndpointOptions {
  * the parser is registered in this plugin only, so the API keeps parsing JSON.
  */
 export async function ingressEndpoint(app: FastifyInstance, { ingress, maxRequestsPerClient, errorBody, dialect }: IngressEndpointOptions): Promise<void> {
-  app.setErrorHandler(errorHandler(errorBody));
+  app.setErrorHandler(errorHandler({ body: errorBody }));
   app.addHook('onRequest', limitPerClient(maxRequestsPerClient));
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));

@@ -6,7 +6,13 @@ import type { TestServer } from './server.js';
 
 /**
  * Everything a server has stored, table by table, read straight from its
- * database: a refused request must leave it exactly as it was. Left out is
+ * database: a refused request must leave it exactly as it was. Every table
+ * is read, whatever its name, so a table a migration adds is covered at once:
+ * the Svix dialect's applications, endpoints, event types, integrations and
+ * the answers kept for idempotency keys, and the columns it added to tokens
+ * (the application a token was made for, when it expires). None of those
+ * changes without a request: an expired token stays until it is deleted,
+ * and the retention job forgets a kept answer only after 12 hours. Left out is
  * what background work changes on its own: node heartbeats and leases,
  * ingress counters (a refused request is counted, on purpose), and delivery
  * progress (attempts, retries, message delivery states, each webhook's
@@ -84,20 +90,77 @@ function snapshotSqlite(file: string): Snapshot {
   }
 }
 
-/** One query over every table, so that a test can take a snapshot per request. */
-async function snapshotPostgres(url: string): Promise<Snapshot> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
+/**
+ * One connection per database, kept while snapshots follow each other and
+ * closed once they stop: connecting and listing the tables cost ten times
+ * what reading them does, and the fuzzer takes a snapshot per request. A
+ * server's tables are all made before it answers, so the list is kept too.
+ */
+const IDLE_MS = 500;
+interface Connection {
+  client: Promise<pg.Client>;
+  /** The statement that reads every table at once, and the tables it reads. */
+  statement: Promise<{ names: string[]; text: string }>;
+  /** Snapshots under way. */
+  users: number;
+  idle?: NodeJS.Timeout;
+}
+const connections = new Map<string, Connection>();
+
+function acquire(url: string): Connection {
+  const kept = connections.get(url);
+  if (kept) {
+    clearTimeout(kept.idle);
+    kept.users++;
+    return kept;
+  }
+  const client = (async () => {
+    const made = new pg.Client({ connectionString: url });
+    // A connection that breaks is forgotten; the next snapshot makes another.
+    made.on('error', () => forget(url, connection));
+    await made.connect();
+    return made;
+  })();
+  const statement = client.then(async (ready) => {
     const names = (
-      await client.query<{ name: string }>('SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema()')
+      await ready.query<{ name: string }>('SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema()')
     ).rows.map((row) => row.name);
+    return { names, text: names.map((name) => `SELECT '${name}' AS t, to_jsonb(x) AS row FROM "${name}" x`).join(' UNION ALL ') };
+  });
+  const connection: Connection = { client, statement, users: 1 };
+  connections.set(url, connection);
+  return connection;
+}
+
+function release(url: string, connection: Connection): void {
+  connection.users--;
+  if (connection.users > 0) return;
+  clearTimeout(connection.idle);
+  connection.idle = setTimeout(() => forget(url, connection), IDLE_MS);
+  connection.idle.unref();
+}
+
+function forget(url: string, connection: Connection): void {
+  if (connections.get(url) !== connection) return;
+  connections.delete(url);
+  clearTimeout(connection.idle);
+  void connection.client.then((client) => client.end()).catch(() => {});
+}
+
+/** One statement over every table, so that a test can take a snapshot per request. */
+async function snapshotPostgres(url: string): Promise<Snapshot> {
+  const connection = acquire(url);
+  try {
+    const client = await connection.client;
+    const { names, text } = await connection.statement;
     // One statement, so that the purge queue and the rows it names are seen at one moment.
-    const all = names.map((name) => `SELECT '${name}' AS t, to_jsonb(x) AS row FROM "${name}" x`).join(' UNION ALL ');
-    const rows = (await client.query<{ t: string; row: Row }>(all)).rows;
+    const rows = (await client.query<{ t: string; row: Row }>(text)).rows;
     const tables = Object.fromEntries(names.map((name) => [name, rows.filter((r) => r.t === name).map((r) => r.row)]));
     return snapshotOf(tables, pendingOf(tables));
+  } catch (err) {
+    forget(url, connection);
+    throw err;
   } finally {
-    await client.end();
+    release(url, connection);
   }
 }

@@ -63,6 +63,8 @@ const endpoint = (f: SvixFixture) => `${app(f)}/endpoint/${f.endpoint}`;
 const msg = (f: SvixFixture) => `${app(f)}/msg/${f.msg}`;
 /** Seeing the application: without it, every call that names it answers 404. */
 const sees = (f: SvixFixture) => `logs:get:${f.log}`;
+/** Reading the application's messages. */
+const reads = (f: SvixFixture) => `messages:consume:${f.log}`;
 /** A right over the fixture's endpoint. */
 const onEndpoint = (action: string) => (f: SvixFixture) => `egress_webhooks:${action}:${f.webhook}`;
 /** A right over every endpoint of the application (list, create): an entry that names the log. */
@@ -110,7 +112,7 @@ export const SVIX_MATRIX: Record<string, SvixEntry> = {
     (f) => ({ path: `${app(f)}/endpoint` }),
   ),
   'POST /api/v1/app/:app_id/endpoint': entry(
-    (f) => [sees(f), onEndpoints('create')(f), `messages:consume:${f.log}`],
+    (f) => [sees(f), onEndpoints('create')(f), reads(f)],
     (f) => ({ path: `${app(f)}/endpoint`, body: { url: `${DESTINATION}/new`, filterTypes: [f.eventType] } }),
   ),
   'GET /api/v1/app/:app_id/endpoint/:endpoint_id': entry(
@@ -118,11 +120,11 @@ export const SVIX_MATRIX: Record<string, SvixEntry> = {
     (f) => ({ path: `${app(f)}/endpoint/${f.endpointUid}` }),
   ),
   'PUT /api/v1/app/:app_id/endpoint/:endpoint_id': entry(
-    (f) => [sees(f), onEndpoint('update')(f), `messages:consume:${f.log}`],
+    (f) => [sees(f), onEndpoint('update')(f), reads(f)],
     (f) => ({ path: endpoint(f), body: { url: `${DESTINATION}/2` } }),
   ),
   'PATCH /api/v1/app/:app_id/endpoint/:endpoint_id': entry(
-    (f) => [sees(f), onEndpoint('update')(f), `messages:consume:${f.log}`],
+    (f) => [sees(f), onEndpoint('update')(f), reads(f)],
     (f) => ({ path: endpoint(f), body: { url: `${DESTINATION}/2` } }),
   ),
   'DELETE /api/v1/app/:app_id/endpoint/:endpoint_id': entry(
@@ -142,11 +144,11 @@ export const SVIX_MATRIX: Record<string, SvixEntry> = {
     (f) => ({ path: `${endpoint(f)}/headers` }),
   ),
   'PUT /api/v1/app/:app_id/endpoint/:endpoint_id/headers': entry(
-    (f) => [sees(f), onEndpoint('update')(f), `messages:consume:${f.log}`],
+    (f) => [sees(f), onEndpoint('update')(f), reads(f)],
     (f) => ({ path: `${endpoint(f)}/headers`, body: { headers: { 'x-matrix': '1' } } }),
   ),
   'PATCH /api/v1/app/:app_id/endpoint/:endpoint_id/headers': entry(
-    (f) => [sees(f), onEndpoint('update')(f), `messages:consume:${f.log}`],
+    (f) => [sees(f), onEndpoint('update')(f), reads(f)],
     (f) => ({ path: `${endpoint(f)}/headers`, body: { headers: { 'x-matrix': '2' }, deleteHeaders: ['x-other'] } }),
   ),
   'GET /api/v1/app/:app_id/endpoint/:endpoint_id/stats': entry(
@@ -174,11 +176,11 @@ export const SVIX_MATRIX: Record<string, SvixEntry> = {
     (f) => ({ path: `${app(f)}/msg`, body: { eventType: f.eventType, payload: { matrix: true }, eventId: 'matrix-new' } }),
   ),
   'GET /api/v1/app/:app_id/msg': entry(
-    (f) => [sees(f), `messages:consume:${f.log}`],
+    (f) => [sees(f), reads(f)],
     (f) => ({ path: `${app(f)}/msg`, query: { limit: 10 } }),
   ),
   'GET /api/v1/app/:app_id/msg/:msg_id': entry(
-    (f) => [sees(f), `messages:consume:${f.log}`],
+    (f) => [sees(f), reads(f)],
     (f) => ({ path: `${app(f)}/msg/${f.eventId}` }),
   ),
   'DELETE /api/v1/app/:app_id/msg/:msg_id/content': entry(
@@ -192,38 +194,39 @@ export const SVIX_MATRIX: Record<string, SvixEntry> = {
     (f) => [sees(f), onEndpoint('attempts')(f)],
     (f) => ({ path: `${app(f)}/attempt/endpoint/${f.endpoint}` }),
   ),
-  // The attempts of a message: at the endpoints whose attempts the token may see (none, here), a list any token that sees the application may ask for.
+  // Naming a message by id or eventId tells that it exists: it needs the right to read the application's messages.
+  // The attempts shown are those at the endpoints whose attempts the token may see (none, here).
   'GET /api/v1/app/:app_id/attempt/msg/:msg_id': entry(
-    (f) => [sees(f)],
+    (f) => [sees(f), reads(f)],
     (f) => ({ path: `${app(f)}/attempt/msg/${f.msg}` }),
   ),
   'GET /api/v1/app/:app_id/msg/:msg_id/attempt': entry(
-    (f) => [sees(f)],
+    (f) => [sees(f), reads(f)],
     (f) => ({ path: `${msg(f)}/attempt` }),
   ),
   'GET /api/v1/app/:app_id/msg/:msg_id/endpoint/:endpoint_id/attempt': entry(
-    (f) => [sees(f)],
+    (f) => [sees(f), reads(f)],
     (f) => ({ path: `${msg(f)}/endpoint/${f.endpoint}/attempt` }),
   ),
   'GET /api/v1/app/:app_id/msg/:msg_id/endpoint': entry(
-    (f) => [sees(f)],
+    (f) => [sees(f), reads(f)],
     (f) => ({ path: `${msg(f)}/endpoint` }),
   ),
   'GET /api/v1/app/:app_id/msg/:msg_id/attempt/:attempt_id': entry(
-    (f) => [sees(f), onEndpoint('attempts')(f)],
+    (f) => [sees(f), reads(f), onEndpoint('attempts')(f)],
     (f) => ({ path: `${msg(f)}/attempt/${f.attempt}` }),
   ),
   'DELETE /api/v1/app/:app_id/msg/:msg_id/attempt/:attempt_id/content': entry(
-    (f) => [sees(f), onEndpoint('attempts')(f), onEndpoint('update')(f)],
+    (f) => [sees(f), reads(f), onEndpoint('attempts')(f), onEndpoint('update')(f)],
     (f) => ({ path: `${msg(f)}/attempt/${f.attempt}/content` }),
   ),
   // The messages an endpoint was sent, with their payloads: reading a payload is consuming the log, as GET …/msg/:msg_id demands.
   'GET /api/v1/app/:app_id/endpoint/:endpoint_id/msg': entry(
-    (f) => [sees(f), onEndpoint('attempts')(f), `messages:consume:${f.log}`],
+    (f) => [sees(f), onEndpoint('attempts')(f), reads(f)],
     (f) => ({ path: `${endpoint(f)}/msg` }),
   ),
   'POST /api/v1/app/:app_id/msg/:msg_id/endpoint/:endpoint_id/resend': entry(
-    (f) => [sees(f), onEndpoint('resend')(f)],
+    (f) => [sees(f), onEndpoint('resend')(f), reads(f)],
     (f) => ({ path: `${msg(f)}/endpoint/${f.endpoint}/resend`, body: {} }),
   ),
 

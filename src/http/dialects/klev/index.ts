@@ -54,7 +54,7 @@ export interface KlevOptions {
  * the routes' own schemas once they are all registered.
  */
 export async function klevApi(app: FastifyInstance, { deps, maxResponseBytes, requestTimeoutMs, version }: KlevOptions): Promise<void> {
-  app.setErrorHandler(errorHandler(klevErrorBody));
+  app.setErrorHandler(errorHandler({ body: klevErrorBody }));
   app.setNotFoundHandler((request) => {
     const path = request.url.split('?')[0];
     throw new HooklogError('path_not_found', `'${path}' is not a valid application path`);

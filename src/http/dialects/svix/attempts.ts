@@ -208,10 +208,14 @@ export function attemptRoutes(deps: AppDeps, access: SvixAccess): Route[] {
       method: 'POST',
       url: '/app/:app_id/msg/:msg_id/endpoint/:endpoint_id/resend',
       summary: 'send one message again to one endpoint: a manual attempt',
-      schema: { params: Type.Object({ ...schemas.params.message.properties, endpoint_id: field.text('the endpoint: its id or uid') }), status: 202 },
+      schema: {
+        params: Type.Object({ ...schemas.params.message.properties, endpoint_id: field.text('the endpoint: its id or uid') }),
+        response: Type.Object({}),
+        status: 202,
+      },
       handler: async (request) => {
         const { app, endpoint } = await access.endpoint(request, 'resend');
-        const message = await messageOf(deps, app.logId, request.params.msg_id);
+        const message = await readableMessage(request, app);
         if (message.value === null) fail('message_expunged', 'the message’s payload was expunged; it cannot be sent again');
         await deliveries.resend(endpoint.webhook.id, message.offset);
         return {};

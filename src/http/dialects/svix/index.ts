@@ -3,7 +3,7 @@ import type { IdempotencyKeys } from '../../../auth/idempotency-keys.js';
 import { HooklogError } from '../../../domain/errors.js';
 import { svixErrorBody } from '../../../protocols/svix/errors.js';
 import type { AppDeps } from '../../deps.js';
-import { errorHandler } from '../../errors.js';
+import { errorHandler, type WireErrors } from '../../errors.js';
 import { documentRoute } from '../../openapi.js';
 import { type Route, registerRoutes, route } from '../../router.js';
 import { svixAccess } from './access.js';
@@ -19,6 +19,8 @@ import * as schemas from './schemas.js';
 export const SVIX = 'svix';
 /** Where the dialect is mounted, as Svix's SDKs address it. */
 export const SVIX_PREFIX = '/api/v1';
+/** Svix's error bodies, and its 422 for bad input. */
+export const SVIX_ERRORS: WireErrors = { body: svixErrorBody, statuses: { invalid_input: 422 } };
 /** Message creation keeps its idempotency key with the message itself (see Events.publish), in the append's own transaction. */
 const KEYED_BY_ITSELF = '/app/:app_id/msg';
 /**
@@ -33,7 +35,7 @@ const HOLD_BEARERS = new Set(['/auth/app-portal-access/:app_id', '/auth/dashboar
  * the delivery attempts. Errors are Svix's bodies; bad input is a 422.
  */
 export async function svixApi(app: FastifyInstance, { deps, version }: { deps: AppDeps; version: string }): Promise<void> {
-  app.setErrorHandler(errorHandler(svixErrorBody, { invalid_input: 422 }));
+  app.setErrorHandler(errorHandler(SVIX_ERRORS));
   app.setNotFoundHandler((request) => {
     throw new HooklogError('path_not_found', `'${request.url.split('?')[0]}' is not a path of the Svix API`);
   });
