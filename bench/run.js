@@ -343,7 +343,7 @@ async function svix(backend) {
   const [server] = await nodes(db.env, 1, { HOOKLOG_ALLOW_PRIVATE_DESTINATIONS: 'true' });
   const logOf = (appId) => `log_${appId.slice('app_'.length)}`;
   const stored = async (log) => (await api(server.url, 'GET', `/message/${log}`)).offset + 1;
-  const results = { klevSingle: [], svixSingle: [], verified: [], klevFanOut: [], svixFanOut: [] };
+  const results = { klevSingle: [], svixSingle: [], svixUnkeyed: [], verified: [], klevFanOut: [], svixFanOut: [] };
 
   const klevSingle = async () => {
     const log = (await api(server.url, 'POST', '/logs', {})).log_id;
@@ -359,6 +359,11 @@ async function svix(backend) {
     // As for klev's single publish: every acknowledged message must be in the log, which may hold up to 50 more.
     results.verified.push({ acknowledged: r.ok, stored: await stored(logOf(app)) });
     results.svixSingle.push(r);
+  };
+  // The same without idempotency keys, to tell what keeping them costs.
+  const svixUnkeyed = async () => {
+    const app = (await api(server.url, 'POST', '/api/v1/app', { name: 'bench' })).id;
+    results.svixUnkeyed.push(await load({ url: `${server.url}/api/v1/app/${app}/msg`, method: 'POST', connections: 50, headers: auth, body: svixBody }));
   };
 
   const { endpoints, messages } = FAN_OUT;
@@ -390,11 +395,11 @@ async function svix(backend) {
 
   for (let i = 0; i < RUNS; i++) {
     // Alternate which API goes first, so that neither always meets the server warmer.
-    for (const [klev, svixApi] of [
-      [klevSingle, svixSingle],
+    for (const group of [
+      [klevSingle, svixSingle, svixUnkeyed],
       [klevFanOut, svixFanOut],
     ]) {
-      for (const measure of i % 2 ? [svixApi, klev] : [klev, svixApi]) await measure();
+      for (const measure of i % 2 ? [...group].reverse() : group) await measure();
     }
   }
   await server.stop();
@@ -513,6 +518,14 @@ function printSvix(runs) {
   ]) {
     console.log(
       `| single publish, 50 connections (Svix: a fresh idempotency-key each) | ${name} | ≥ 0.80 × klev | ${publish(s.klevSingle)} | ${publish(s.svixSingle)} | **${fmt(pick(s.svixSingle, 'rps') / pick(s.klevSingle, 'rps'), 2)} ×** |`,
+    );
+  }
+  for (const [name, s] of [
+    ['SQLite', runs.sqlite],
+    ['PostgreSQL', runs.postgres],
+  ]) {
+    console.log(
+      `| single publish, 50 connections, no idempotency-key (what keeping keys costs) | ${name} | | ${publish(s.klevSingle)} | ${publish(s.svixUnkeyed)} | ${fmt(pick(s.svixUnkeyed, 'rps') / pick(s.klevSingle, 'rps'), 2)} × |`,
     );
   }
   for (const [name, s] of [

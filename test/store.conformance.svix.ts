@@ -116,6 +116,16 @@ export function describeSvixStoreConformance(backend: string, harness: StoreHarn
         expect(await store.applications.list({ limit: 10 })).toHaveLength(3);
       });
 
+      it('refuses an id a log or an application has, writing nothing', async () => {
+        const first = await makeApplication();
+        expect(await createApplication({ ...newApplication({ uid: 'fresh' }), logId: first.logId })).toBe('id_taken');
+        expect(await store.applications.byUid('fresh')).toBeUndefined();
+        const log = await store.logs.create({ id: newId('log'), metadata: 'klev', ...NO_RETENTION });
+        expect(await createApplication(newApplication({ logId: log.id }))).toBe('id_taken');
+        expect(await store.applications.get(log.id)).toBeUndefined();
+        expect(await store.logs.get(log.id)).toMatchObject({ metadata: 'klev' });
+      });
+
       it('updates the fields the changes name, clears uid and rate limit, and refuses a taken uid', async () => {
         const a = await makeApplication({ uid: 'a', name: 'A', rateLimit: 3, metadata: { k: 'v' } });
         const b = await makeApplication({ uid: 'b' });

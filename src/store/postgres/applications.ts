@@ -40,9 +40,8 @@ export function postgresApplications(db: Db): ApplicationStore {
   };
   return {
     create: async (log, application) => {
-      // The uid's conflict is handled in the insert: a unique violation left is the id's, in applications or logs.
-      const created = await unlessUidTaken(() =>
-        db.tx(async (q) => {
+      try {
+        return await db.tx(async (q) => {
           // A uid that another application has leaves the row out, and no row comes back; a concurrent insert of it is waited for.
           const [row] = (
             await q.query<ApplicationRow>({
@@ -62,9 +61,12 @@ export function postgresApplications(db: Db): ApplicationStore {
           if (!row) return 'uid_taken' as const;
           await insertLog(q, log);
           return toApplication(row);
-        }),
-      );
-      return created === 'uid_taken' ? 'id_taken' : created;
+        });
+      } catch (err) {
+        // The uid's conflict is handled in the insert: a unique violation left is the id's, in applications or logs.
+        if ((err as { code?: unknown }).code === '23505') return 'id_taken';
+        throw err;
+      }
     },
     get: (logId) => one(`SELECT ${COLUMNS} FROM applications WHERE log_id = $1`, [logId]),
     byUid: (uid) => one(`SELECT ${COLUMNS} FROM applications WHERE uid = $1`, [uid]),
