@@ -92,7 +92,7 @@ export async function startServer(config: Config, print: (line: string) => void 
           const now = Date.now();
           return store.cluster.lead('retention', nodeId, now, now + 2 * intervalMs + leaseMs);
         },
-        (limit) => idempotencyKeys.purge(Date.now(), limit),
+        [(limit) => idempotencyKeys.purge(Date.now(), limit), (limit) => store.tokens.purgeExpired(Date.now(), limit)],
       )
     : null;
   let closing = false;

@@ -76,4 +76,14 @@ describe('retention job', () => {
     await new Promise((resolve) => setTimeout(resolve, 400));
     expect(await values(log)).toEqual(['a=1', 'a=nil']);
   });
+
+  it('forgets app portal tokens once they expire, and no other token', async () => {
+    const app = (await s.request('POST', '/api/v1/app', { body: { name: 'portal' } })).body.id as string;
+    const portal = (await s.request('POST', `/api/v1/auth/app-portal-access/${app}`, { body: { expiry: 1 } })).body.token as string;
+    const lasting = (await s.request('POST', `/api/v1/auth/app-portal-access/${app}`, { body: {} })).body.token as string;
+    const tokenOf = (bearer: string) => `/token/tok_${bearer.split('_')[0]}`;
+    expect((await s.request('GET', tokenOf(portal))).status).toBe(200);
+    await eventually(async () => expect((await s.request('GET', tokenOf(portal))).status).toBe(404), 5_000);
+    expect((await s.request('GET', tokenOf(lasting))).status).toBe(200);
+  });
 });

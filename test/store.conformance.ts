@@ -120,6 +120,18 @@ export function describeStoreConformance(backend: string, harness: StoreHarness,
         expect(await store.tokens.deleteForApplication('log_a')).toBe(0);
       });
 
+      it('purges tokens that expired, a step at a time, and no other', async () => {
+        const expiring = (expiresAt: number) => ({ id: newId('tok'), metadata: '', acl: [], secretHash: 'ee', application: 'log_a', expiresAt });
+        const old = [expiring(1_000), expiring(2_000), expiring(3_000)];
+        const live = expiring(9_000);
+        const forever = { id: newId('tok'), metadata: '', acl: [], secretHash: 'ff' };
+        for (const token of [...old, live, forever]) await store.tokens.create(token);
+        expect(await store.tokens.purgeExpired(5_000, 2)).toBe(2);
+        expect(await store.tokens.purgeExpired(5_000, 2)).toBe(1);
+        expect(await store.tokens.purgeExpired(5_000, 2)).toBe(0);
+        expect((await store.tokens.list({})).map((t) => t.id).sort()).toEqual([live.id, forever.id].sort());
+      });
+
       it('creates the bootstrap admin token only once per database', async () => {
         const first = { id: newId('tok'), metadata: 'admin', acl: [], secretHash: '11' };
         const second = { id: newId('tok'), metadata: 'admin', acl: [], secretHash: '22' };

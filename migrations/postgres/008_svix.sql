@@ -76,3 +76,4 @@ CREATE INDEX integrations_by_log ON integrations (log_id);
 ALTER TABLE tokens ADD COLUMN application text;
 ALTER TABLE tokens ADD COLUMN expires_at bigint;
 CREATE INDEX tokens_by_application ON tokens (application) WHERE application IS NOT NULL;
+CREATE INDEX tokens_by_expiry ON tokens (expires_at) WHERE expires_at IS NOT NULL;

@@ -73,3 +73,4 @@ CREATE INDEX integrations_by_log ON integrations (log_id);
 ALTER TABLE tokens ADD COLUMN application TEXT;
 ALTER TABLE tokens ADD COLUMN expires_at INTEGER;
 CREATE INDEX tokens_by_application ON tokens (application) WHERE application IS NOT NULL;
+CREATE INDEX tokens_by_expiry ON tokens (expires_at) WHERE expires_at IS NOT NULL;

@@ -32,8 +32,12 @@ export class RetentionJob {
     private readonly deliveryHistoryMs: number,
     private readonly logger: RetentionLogger,
     private readonly lead: () => Promise<boolean> = async () => true,
-    /** Forgets at most `limit` kept answers to idempotency keys that are past their window; returns how many. */
-    private readonly forgetAnswers: (limit: number) => Promise<number> = async () => 0,
+    /**
+     * What else outlives its use, each forgetting at most `limit` rows and
+     * answering how many: answers to idempotency keys past their window,
+     * tokens past their expiry.
+     */
+    private readonly forgets: ReadonlyArray<(limit: number) => Promise<number>> = [],
   ) {}
 
   start(): void {
@@ -71,7 +75,7 @@ export class RetentionJob {
     await this.repeat(() => this.store.purgeDeleted(STEP));
     await this.repeat(() => this.store.purgeIdempotencyKeys(Date.now() - DUPLICATE_WINDOW_MS, STEP));
     await this.repeat(() => this.store.purgeDeliveryHistory(Date.now() - this.deliveryHistoryMs, STEP));
-    await this.repeat(() => this.forgetAnswers(STEP));
+    for (const forget of this.forgets) await this.repeat(() => forget(STEP));
   }
 
   private stepsFor(log: Log, now: number): Array<() => Promise<number>> {

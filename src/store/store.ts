@@ -133,6 +133,8 @@ export interface TokenStore {
   delete(id: string): Promise<Token | undefined>;
   /** Deletes every token made for the application of log `logId`; returns how many. */
   deleteForApplication(logId: string): Promise<number>;
+  /** Deletes at most `limit` tokens that expired before `before` (ms); returns how many. */
+  purgeExpired(before: number, limit: number): Promise<number>;
 }
 
 export interface LogStore {

@@ -38,5 +38,13 @@ export function postgresTokens(db: Db): TokenStore {
       const { rowCount } = await db.query({ name: 'token-delete-for-application', text: 'DELETE FROM tokens WHERE application = $1', values: [logId] });
       return rowCount ?? 0;
     },
+    async purgeExpired(before, limit) {
+      const { rowCount } = await db.query({
+        name: 'token-purge-expired',
+        text: 'DELETE FROM tokens WHERE id IN (SELECT id FROM tokens WHERE expires_at IS NOT NULL AND expires_at < $1 LIMIT $2)',
+        values: [before, limit],
+      });
+      return rowCount ?? 0;
+    },
   };
 }
