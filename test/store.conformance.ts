@@ -970,20 +970,17 @@ export function describeStoreConformance(backend: string, harness: StoreHarness,
         expect(await store.egress.attempts(webhook.id, { limit: 5 })).toHaveLength(1);
       });
 
-      it("lists tasks newest first, of one log's webhooks or of all, below an id", async () => {
+      it('lists tasks newest first, below an id', async () => {
         const [a, b] = [await makeLog(), await makeLog()];
         const [first, second] = [await newWebhook(a.id), await newWebhook(a.id)];
         const other = await newWebhook(b.id);
         const tasks = [task(first.id), task(second.id), task(first.id), task(other.id)];
         for (const one of tasks) await store.egress.createTask(one);
-        const newestFirst = (list: DeliveryTask[]) => list.map((t) => t.id).sort((x, y) => (x < y ? 1 : -1));
-        const ofA = newestFirst(tasks.slice(0, 3));
-        expect((await store.egress.listTasks({ limit: 10 })).map((t) => t.id)).toEqual(newestFirst(tasks));
-        expect(await store.egress.listTasks({ logId: a.id, limit: 10 })).toEqual(ofA.map((id) => tasks.find((t) => t.id === id)));
-        expect((await store.egress.listTasks({ logId: a.id, limit: 2 })).map((t) => t.id)).toEqual(ofA.slice(0, 2));
-        expect((await store.egress.listTasks({ logId: a.id, belowId: ofA[0], limit: 10 })).map((t) => t.id)).toEqual(ofA.slice(1));
-        expect((await store.egress.listTasks({ logId: b.id, limit: 10 })).map((t) => t.id)).toEqual([tasks[3]!.id]);
-        expect(await store.egress.listTasks({ logId: newId('log'), limit: 10 })).toEqual([]);
+        const newestFirst = tasks.map((t) => t.id).sort((x, y) => (x < y ? 1 : -1));
+        expect(await store.egress.listTasks({ limit: 10 })).toEqual(newestFirst.map((id) => tasks.find((t) => t.id === id)));
+        expect((await store.egress.listTasks({ limit: 2 })).map((t) => t.id)).toEqual(newestFirst.slice(0, 2));
+        expect((await store.egress.listTasks({ belowId: newestFirst[0], limit: 10 })).map((t) => t.id)).toEqual(newestFirst.slice(1));
+        expect(await store.egress.listTasks({ belowId: newestFirst.at(-1), limit: 10 })).toEqual([]);
       });
 
       it("expunges an attempt's response, and the webhook's copy of it as its last response", async () => {

@@ -228,6 +228,10 @@ describe('Svix API: applications, event types, endpoints, messages', () => {
     const inline = await svix.message.create('inline-app', { eventType: 'x', payload: {}, application: { name: 'Inline', uid: 'inline-app' } });
     expect(inline.id).toMatch(/^msg_/);
     expect((await svix.application.get('inline-app')).name).toBe('Inline');
+    // A message refused leaves no application behind.
+    const tooManyTags = { eventType: 'x', payload: {}, tags: ['a', 'b', 'c', 'd', 'e', 'f'], application: { name: 'Refused', uid: 'refused-app' } };
+    expect((await s.request('POST', '/api/v1/app/refused-app/msg', { body: tooManyTags })).status).toBe(422);
+    expect((await refusal(svix.application.get('refused-app'))).code).toBe(404);
   });
 
   it('answers a repeated POST with an idempotency key with the first answer, and runs it again once it failed', async () => {

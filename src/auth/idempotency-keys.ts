@@ -1,4 +1,5 @@
 import { fail } from '../domain/errors.js';
+import { isSuccess } from '../domain/types.js';
 import type { IdempotencyStore } from '../store/store.js';
 
 /** How long a key's first answer is given again, as Svix keeps it. */
@@ -47,7 +48,7 @@ export class IdempotencyKeys {
       await this.store.release(scope, key);
       throw err;
     }
-    if (answer.status >= 200 && answer.status < 300) await this.store.complete(scope, key, answer.status, answer.body);
+    if (isSuccess(answer.status)) await this.store.complete(scope, key, answer.status, answer.body);
     else await this.store.release(scope, key);
     return { answer, repeated: false };
   }

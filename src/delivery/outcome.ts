@@ -1,4 +1,4 @@
-import type { DeliveryMode, DeliveryState, ParkedRetry, StoredDeliveryStatus } from '../domain/types.js';
+import { type DeliveryMode, type DeliveryState, isSuccess, type ParkedRetry, type StoredDeliveryStatus } from '../domain/types.js';
 import type { OutboundResponse } from './outbound.js';
 import type { RetrySchedule } from './schedule.js';
 
@@ -26,7 +26,7 @@ export interface AttemptFacts {
 }
 
 export function succeeded(response: OutboundResponse): boolean {
-  return response.statusCode !== null && response.statusCode >= 200 && response.statusCode < 300;
+  return isSuccess(response.statusCode);
 }
 
 export function errorOf(response: OutboundResponse): string {

@@ -155,6 +155,11 @@ export interface EgressWebhook {
   state: DeliveryState;
 }
 
+/** Whether an HTTP status is a success: only a 2xx is. */
+export function isSuccess(statusCode: number | null): boolean {
+  return statusCode !== null && statusCode >= 200 && statusCode < 300;
+}
+
 /** One HTTP try of one message to one destination. */
 export interface DeliveryAttempt {
   /** Given by the store; later attempts of a webhook have higher ids. */

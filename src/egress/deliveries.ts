@@ -147,7 +147,7 @@ export class Deliveries {
   }
 
   /** Tasks, newest first, of one log's webhooks or of all. */
-  listTasks(filter: { logId?: string; belowId?: string; limit: number }): Promise<DeliveryTask[]> {
+  listTasks(filter: { belowId?: string; limit: number }): Promise<DeliveryTask[]> {
     return this.store.listTasks(filter);
   }
 

@@ -340,8 +340,8 @@ export interface EgressStore {
   runningTasks(webhookId: string): Promise<DeliveryTask[]>;
   /** Saves a task's progress and status, only while `owner` holds its webhook's lease; false otherwise. */
   saveTask(task: DeliveryTask, owner: string): Promise<boolean>;
-  /** Tasks, newest first, of the webhooks of log `logId` (or of every log), with ids below `belowId`. */
-  listTasks(filter: { logId?: string; belowId?: string; limit: number }): Promise<DeliveryTask[]>;
+  /** Tasks, newest first, with ids below `belowId`. */
+  listTasks(filter: { belowId?: string; limit: number }): Promise<DeliveryTask[]>;
   /** Blanks the response body of one attempt; false if there is none. */
   expungeResponse(id: string, attemptId: number): Promise<boolean>;
   /** The stored delivery states of those of `offsets` the webhook has one for (attempted or skipped), by offset. */

@@ -2,17 +2,7 @@ import { fail } from '../../domain/errors.js';
 import type { StoredDeliveryStatus } from '../../domain/types.js';
 import { attemptConditions } from '../attempt-query.js';
 import { GroupWriter } from '../group-writer.js';
-import {
-  type AttemptRow,
-  activation,
-  type EgressWebhookRow,
-  type DeliveryRow as StoredDeliveryRow,
-  type TaskRow,
-  toAttempt,
-  toDelivery,
-  toEgressWebhook,
-  toTask,
-} from '../rows.js';
+import { type AttemptRow, activation, type DeliveryRow, type EgressWebhookRow, type TaskRow, toAttempt, toDelivery, toEgressWebhook, toTask } from '../rows.js';
 import type { DeliveryRecord, EgressStore } from '../store.js';
 import { unlessUidTaken } from './applications.js';
 import { ATTEMPT_COLUMNS, EGRESS_COLUMNS as COLUMNS, TASK_COLUMNS } from './columns.js';
@@ -21,7 +11,7 @@ import { postgresDeletion } from './deletion.js';
 import type { Changes } from './watch.js';
 
 type OwnedRecord = [DeliveryRecord, string];
-type DeliveryRow = DeliveryRecord['delivery'] & { webhookId: string; tried: number; tentative: boolean };
+type DeliveryWrite = DeliveryRecord['delivery'] & { webhookId: string; tried: number; tentative: boolean };
 
 /** Column arrays for unnest, one entry per record. */
 function columnsOf<T>(items: T[], pick: Record<string, (item: T) => unknown>): unknown[][] {
@@ -87,8 +77,8 @@ ON CONFLICT (webhook_id, msg_offset) DO UPDATE SET
  * against the stored state; a later tentative one keeps the pending or
  * success state recorded earlier in the group, and otherwise applies.
  */
-function deliveryRows(records: OwnedRecord[]): DeliveryRow[] {
-  const rows = new Map<string, DeliveryRow>();
+function deliveryRows(records: OwnedRecord[]): DeliveryWrite[] {
+  const rows = new Map<string, DeliveryWrite>();
   for (const [{ webhookId, attempt, delivery }] of records) {
     const key = `${webhookId}\u0000${delivery.offset}`;
     const before = rows.get(key);
@@ -350,7 +340,7 @@ export function postgresEgress(db: Db, changes: Changes): EgressStore {
       }),
     async deliveryStates(id, offsets) {
       if (offsets.length === 0) return new Map();
-      const rows = await db.rows<StoredDeliveryRow>({
+      const rows = await db.rows<DeliveryRow>({
         name: 'egress-delivery-states',
         text: `SELECT msg_offset, status, attempts, next_attempt_at, status_code, updated_at FROM deliveries
                WHERE webhook_id = $1 AND msg_offset = ANY($2::bigint[])`,
@@ -438,15 +428,14 @@ export function postgresEgress(db: Db, changes: Changes): EgressStore {
       });
       return result.rowCount === 1;
     },
-    async listTasks({ logId, belowId, limit }) {
+    async listTasks({ belowId, limit }) {
       const rows = await db.rows<TaskRow>({
         name: 'egress-list-tasks',
         // Ids compare byte by byte, as in SQLite, whatever the database's collation: only so do they sort by creation time.
         text: `SELECT ${TASK_COLUMNS} FROM delivery_tasks
-               WHERE ($1::text IS NULL OR webhook_id IN (SELECT id FROM egress_webhooks WHERE log_id = $1))
-                 AND ($2::text IS NULL OR id COLLATE "C" < $2)
-               ORDER BY id COLLATE "C" DESC LIMIT $3`,
-        values: [logId ?? null, belowId ?? null, limit],
+               WHERE $1::text IS NULL OR id COLLATE "C" < $1
+               ORDER BY id COLLATE "C" DESC LIMIT $2`,
+        values: [belowId ?? null, limit],
       });
       return rows.map(toTask);
     },

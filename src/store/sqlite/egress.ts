@@ -138,10 +138,8 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>, deletio
   );
   const taskById = db.prepare<[string], TaskRow>('SELECT * FROM delivery_tasks WHERE id = ?');
   const runningTasks = db.prepare<[string], TaskRow>("SELECT * FROM delivery_tasks WHERE webhook_id = ? AND status = 'running' ORDER BY created_at, id");
-  const listTasks = db.prepare<[{ logId: string | null; belowId: string | null; limit: number }], TaskRow>(
-    `SELECT * FROM delivery_tasks
-     WHERE (@logId IS NULL OR webhook_id IN (SELECT id FROM egress_webhooks WHERE log_id = @logId)) AND (@belowId IS NULL OR id < @belowId)
-     ORDER BY id DESC LIMIT @limit`,
+  const listTasks = db.prepare<[{ belowId: string | null; limit: number }], TaskRow>(
+    'SELECT * FROM delivery_tasks WHERE @belowId IS NULL OR id < @belowId ORDER BY id DESC LIMIT @limit',
   );
   const saveTask = db.prepare(
     `UPDATE delivery_tasks SET status = @status, position = @position, total = @total, sent = @sent, succeeded = @succeeded,
@@ -328,8 +326,8 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>, deletio
     async saveTask(task, owner) {
       return saveTask.run({ ...taskParams(task), owner }).changes === 1;
     },
-    async listTasks({ logId, belowId, limit }) {
-      return listTasks.all({ logId: logId ?? null, belowId: belowId ?? null, limit }).map(toTask);
+    async listTasks({ belowId, limit }) {
+      return listTasks.all({ belowId: belowId ?? null, limit }).map(toTask);
     },
     async park(id, retry) {
       park.run(id, retry.offset, retry.failures, retry.nextAttemptAt);

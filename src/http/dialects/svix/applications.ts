@@ -1,8 +1,6 @@
 import { Type } from 'typebox';
-import { demand } from '../../../auth/principal.js';
 import { allows } from '../../../domain/acl.js';
 import { fail } from '../../../domain/errors.js';
-import type { Application } from '../../../domain/types.js';
 import { svixIds } from '../../../protocols/svix/ids.js';
 import type { AppDeps } from '../../deps.js';
 import { type Route, route } from '../../router.js';

@@ -3,6 +3,7 @@ import { demand, type Principal } from '../../../auth/principal.js';
 import { allows } from '../../../domain/acl.js';
 import { fail, HooklogError } from '../../../domain/errors.js';
 import type { Application, AttemptQuery, DeliveryAttempt, Message } from '../../../domain/types.js';
+import { MAX_ATTEMPTS_PAGE } from '../../../egress/deliveries.js';
 import type { Endpoint } from '../../../egress/endpoints.js';
 import { hasAttributes } from '../../../log/events.js';
 import { svixIds } from '../../../protocols/svix/ids.js';
@@ -34,6 +35,8 @@ const attemptFilters = {
 };
 
 type AttemptFilters = { [K in keyof typeof attemptFilters]?: string };
+/** What an attempt list filters by, as the core's attempt queries take it. */
+type AttemptFilter = Pick<AttemptQuery, 'succeeded' | 'codeClass' | 'before' | 'after'>;
 
 /**
  * An attempt list's query as the core takes it; null when nothing can
@@ -65,13 +68,13 @@ const filtersByAttributes = (query: AttemptFilters) => query.channel !== undefin
 export function attemptRoutes(deps: AppDeps, access: SvixAccess): Route[] {
   const { deliveries, endpoints, events } = deps;
 
-  /** The attempts of one message at every endpoint of the application the token may see, newest first. */
-  async function attemptsOfMessage(app: Application, offset: number, principal: Principal, only?: string) {
+  /** The attempts of one message, matching `filter`, at every endpoint of the application the token may see (or `only` one), newest first. */
+  async function attemptsOfMessage(app: Application, offset: number, principal: Principal, only?: string, filter: AttemptFilter = {}) {
     const all = await endpoints.list(app.logId, { limit: MAX_ENDPOINTS });
     const visible = all.filter((one) => (only === undefined || one.webhook.id === only) && allowed(principal, app, one));
     const found: Array<{ endpoint: Endpoint; attempt: DeliveryAttempt }> = [];
     for (const endpoint of visible) {
-      const page = await deliveries.attempts(endpoint.webhook.id, { offset, limit: 250 });
+      const page = await deliveries.attempts(endpoint.webhook.id, { ...filter, offset, limit: MAX_ATTEMPTS_PAGE });
       for (const attempt of page.attempts) found.push({ endpoint, attempt });
     }
     return found.sort((a, b) => b.attempt.time - a.attempt.time || b.attempt.id! - a.attempt.id!);
@@ -86,10 +89,11 @@ export function attemptRoutes(deps: AppDeps, access: SvixAccess): Route[] {
     const query = attemptQuery(request.query);
     if (query === null || !hasAttributes(message.attributes, attributeFilters(request.query))) return newestFirst([], null);
     const withContent = request.query.with_content !== 'false';
-    const matching = (await attemptsOfMessage(app, message.offset, request.principal!, onlyWebhook)).filter(({ attempt }) => passes(attempt, query));
+    const { limit, ...filter } = query;
+    const matching = await attemptsOfMessage(app, message.offset, request.principal!, onlyWebhook, filter);
     const start = after(matching, request.query.iterator, ({ attempt }) => svixIds.attempt(attempt.webhookId, attempt.id!));
-    const shown = matching.slice(start, start + query.limit);
-    const more = start + query.limit < matching.length;
+    const shown = matching.slice(start, start + limit);
+    const more = start + limit < matching.length;
     const data = shown.map(({ endpoint, attempt }) =>
       svixAttempt(app.logId, endpoint.webhook.destination, withContent ? attempt : { ...attempt, response: '' }),
     );
@@ -278,15 +282,6 @@ export function attemptRoutes(deps: AppDeps, access: SvixAccess): Route[] {
 /** Whether the token may see an endpoint and its attempts. */
 function allowed(principal: Principal, app: Application, endpoint: Endpoint): boolean {
   return (['get', 'attempts'] as const).every((action) => allows(principal.rules, onEndpoint(action, app.logId, endpoint.webhook.id)));
-}
-
-function passes(attempt: DeliveryAttempt, query: Omit<AttemptQuery, 'belowId'>): boolean {
-  const success = attempt.statusCode !== null && attempt.statusCode >= 200 && attempt.statusCode < 300;
-  if (query.succeeded !== undefined && query.succeeded !== success) return false;
-  if (query.codeClass !== undefined && Math.floor((attempt.statusCode ?? 0) / 100) !== query.codeClass) return false;
-  if (query.before !== undefined && attempt.time >= query.before) return false;
-  if (query.after !== undefined && attempt.time < query.after) return false;
-  return true;
 }
 
 /** Where a list held in memory goes on after `iterator` (one of its ids); an iterator it did not give is refused. */

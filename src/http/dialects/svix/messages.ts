@@ -53,9 +53,9 @@ export function messageRoutes(deps: AppDeps, access: SvixAccess): Route[] {
           fail('field_invalid', `payloadRetentionPeriod must be 1 to ${MAX_RETENTION_DAYS} days`);
         }
         supportedOnlyNull(body, ['deliverAt', 'transformationsParams']);
-        // All checked before an inline application is made: a refused message leaves nothing behind.
         const attributes = attributesOf({ eventType: body.eventType, eventId: body.eventId, channels: body.channels, tags: body.tags })!;
-        checkAttributes(attributes, 'of the message');
+        // Publishing checks them too, but after an inline application is made: a refused message must leave nothing behind.
+        if (body.application) checkAttributes(attributes, 'of the message');
         const key = request.headers['idempotency-key'];
         if (typeof key === 'string') checkIdempotencyKey(key);
         const app = await applicationFor(request);

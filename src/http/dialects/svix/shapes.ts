@@ -1,4 +1,13 @@
-import type { Application, DeliveryAttempt, DeliveryStatus, DeliveryTask, EventType, Integration, Message } from '../../../domain/types.js';
+import {
+  type Application,
+  type DeliveryAttempt,
+  type DeliveryStatus,
+  type DeliveryTask,
+  type EventType,
+  type Integration,
+  isSuccess,
+  type Message,
+} from '../../../domain/types.js';
 import type { Endpoint } from '../../../egress/endpoints.js';
 import { svixIds } from '../../../protocols/svix/ids.js';
 
@@ -67,8 +76,7 @@ export function svixStatus(state: { status: DeliveryStatus; nextAttemptAt: numbe
 }
 
 export function svixAttempt(logId: string, url: string, attempt: DeliveryAttempt) {
-  const success = attempt.statusCode !== null && attempt.statusCode >= 200 && attempt.statusCode < 300;
-  const status: StatusName = success ? 'success' : 'fail';
+  const status: StatusName = isSuccess(attempt.statusCode) ? 'success' : 'fail';
   return {
     id: svixIds.attempt(attempt.webhookId, attempt.id!),
     msgId: svixIds.message(logId, attempt.offset),
