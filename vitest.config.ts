@@ -18,6 +18,8 @@ const API_TESTS = [
   'test/retention.test.ts',
   'test/cli.egress.test.ts',
   'test/svix.*.test.ts',
+  'test/events.*.test.ts',
+  'test/kwp.*.test.ts',
 ];
 
 /**

@@ -211,6 +211,8 @@ export interface DeliveryTask {
   webhookId: string;
   /** replay-missing: a replay of the messages the destination has no delivery state for (never attempted nor skipped). */
   kind: 'resend' | 'replay' | 'replay-missing' | 'recover';
+  /** A resend of these offsets alone (ascending) within [position, endOffset); null: the whole range. */
+  offsets: number[] | null;
   status: 'running' | 'finished' | 'failed';
   /**
    * resend and replay: offsets [since, endOffset), and with byTime only the
@@ -282,6 +284,8 @@ export interface IngressWebhook extends SignatureOptions {
   secret: string;
   /** Answer a repeated provider delivery id within 24 hours without appending again. */
   deduplicate: boolean;
+  /** Keep requests refused for their signature in the quarantine, for inspection. */
+  keepRejected: boolean;
 }
 
 /** How long an idempotency key (a provider's delivery id) is remembered: a repeat within it is a duplicate. */
@@ -289,6 +293,44 @@ export const DUPLICATE_WINDOW_MS = 24 * 3600 * 1000;
 
 /** Why a request to an ingress webhook was refused; counted per webhook. */
 export type RejectReason = 'missing_signature' | 'malformed_signature' | 'bad_signature' | 'stale_timestamp' | 'body_too_large';
+
+/**
+ * One request an ingress webhook received: accepted and appended at
+ * `offset`, or refused for its signature and kept in the quarantine with
+ * what the sender sent. An accepted event's record outlives its message
+ * (retention), as long as the attempt history.
+ */
+export interface EventRecord {
+  /** evt_<KSUID>: sorts by the time it was received. */
+  id: string;
+  sourceId: string;
+  logId: string;
+  /** null: refused, never appended. */
+  offset: number | null;
+  /** ms since the epoch. */
+  receivedAt: number;
+  /** When the signature was checked (ms). */
+  validatedAt: number;
+  /** When its append was committed (ms), written by the append; null when refused. */
+  queuedAt: number | null;
+  size: number;
+  /** sha256 of the body, hex. */
+  hash: string;
+  refused?: { reason: RejectReason; detail: string; headers: MessageHeaders; body: Buffer };
+}
+
+/** A Kaiman Webhooks Proxy channel: a log fed by an ingress webhook, drained by its own bearer. */
+export interface Channel {
+  name: string;
+  logId: string;
+  /** The ingress webhook whose URL the channel's POSTs go through. */
+  sourceId: string;
+  /** Offsets below it were read and count as gone. */
+  cursor: number;
+  /** Declared in the YAML config: synchronised from it at start. */
+  fromConfig: boolean;
+  createdAt: number;
+}
 
 /** Text labels of an application or endpoint, by name. */
 export type Labels = Record<string, string>;

@@ -1,12 +1,14 @@
 import type {
   Application,
   AttemptQuery,
+  Channel,
   CursorOffset,
   DeliveryAttempt,
   DeliveryState,
   DeliveryTask,
   EgressWebhook,
   EndpointFields,
+  EventRecord,
   EventType,
   IngressWebhook,
   Integration,
@@ -65,6 +67,8 @@ export interface Store {
   readonly eventTypes: EventTypeStore;
   readonly idempotency: IdempotencyStore;
   readonly integrations: IntegrationStore;
+  readonly events: EventStore;
+  readonly channels: ChannelStore;
   /**
    * Calls `listener` with every change made through this store, right after
    * its commit and before the write resolves, and, where nodes share the
@@ -163,6 +167,8 @@ export interface AppendRequest {
    * transaction, so two concurrent copies cannot both land.
    */
   claims?: AppendClaim[];
+  /** The record of the received request this append is (ingress): written in the same transaction, with the offset of its first message and the commit time as queuedAt. */
+  event?: EventRecord;
 }
 
 /**
@@ -233,6 +239,8 @@ export interface RetentionStore {
    * tasks stay, whatever their age.
    */
   purgeDeliveryHistory(before: number, limit: number): Promise<number>;
+  /** Forgets event records of accepted requests received before `acceptedBefore` (ms), and quarantined ones received before `refusedBefore`. */
+  purgeEvents(acceptedBefore: number, refusedBefore: number, limit: number): Promise<number>;
 }
 
 export interface NewEgressWebhook {
@@ -456,4 +464,63 @@ export interface IntegrationStore {
   rotate(id: string, token: Token, key: string, nowMs: number): Promise<Integration | undefined>;
   /** Deletes the integration and its token. */
   delete(id: string): Promise<Integration | undefined>;
+}
+
+/** Which event records to read. Filters left out match everything. */
+export interface EventFilter {
+  /** Only records of these logs; null: of every log. */
+  logIds: string[] | null;
+  sourceId?: string;
+  /** Received at or after, ms. */
+  fromMs?: number;
+  /** Received at or before, ms. */
+  toMs?: number;
+  /** true: accepted only; false: refused only. */
+  accepted?: boolean;
+  /**
+   * Only records whose payload (an accepted event's message value, a refused
+   * one's body) holds these bytes, looked for among the newest `scan`
+   * records that match the other filters.
+   */
+  search?: { bytes: Buffer; scan: number };
+}
+
+export interface EventStore {
+  /** Keeps a refused request; of its source's refused requests, the newest `keep` stay. */
+  quarantine(record: EventRecord, keep: number): Promise<void>;
+  get(id: string): Promise<EventRecord | undefined>;
+  /** Records matching `filter`, newest first: `limit` of them after skipping `skip`. */
+  list(filter: EventFilter, skip: number, limit: number): Promise<EventRecord[]>;
+  count(filter: EventFilter): Promise<number>;
+  /**
+   * Deletes the record and, for an accepted event, its message and every
+   * delivery state, attempt and parked retry of it, in one transaction. The
+   * offset stays taken: the log's next offset never moves back, and readers
+   * skip it as they skip what retention removed.
+   */
+  delete(id: string): Promise<EventRecord | undefined>;
+}
+
+export interface ChannelStore {
+  /** false (writing nothing) when the name is taken. */
+  create(channel: Channel, tokenHash: string): Promise<boolean>;
+  get(name: string): Promise<Channel | undefined>;
+  /** The channel whose reading bearer hashes to `tokenHash`. */
+  byTokenHash(tokenHash: string): Promise<Channel | undefined>;
+  /** Ordered by name. */
+  list(): Promise<Channel[]>;
+  /** Replaces the reading bearer's hash. */
+  setTokenHash(name: string, tokenHash: string): Promise<Channel | undefined>;
+  delete(name: string): Promise<Channel | undefined>;
+  /**
+   * Holds the channel for `reader` until `untilMs`, unless another reader
+   * holds it past `nowMs`; returns its cursor, or undefined when it is held
+   * (or gone).
+   */
+  hold(name: string, reader: string, nowMs: number, untilMs: number): Promise<number | undefined>;
+  /**
+   * Lets the channel go, moving its cursor to `cursor` first when given;
+   * only while `reader` holds it. false when it did not.
+   */
+  release(name: string, reader: string, cursor: number | null): Promise<boolean>;
 }

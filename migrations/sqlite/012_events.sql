@@ -1,0 +1,44 @@
+-- What arrived: a small record of each request an ingress webhook accepted,
+-- kept as long as the attempt history (after retention removed its message,
+-- the event still lists and its payload answers 410), and the quarantine:
+-- requests refused for their signature, kept with their headers and body.
+
+CREATE TABLE events (
+  id           TEXT PRIMARY KEY,      -- evt_<KSUID>: sorts by time received
+  source_id    TEXT NOT NULL,         -- the ingress webhook
+  log_id       TEXT NOT NULL,
+  msg_offset   INTEGER,               -- NULL: refused, never appended
+  received_at  INTEGER NOT NULL,      -- ms since the epoch
+  validated_at INTEGER NOT NULL,      -- ms: the signature was checked
+  size         INTEGER NOT NULL,      -- body bytes
+  hash         TEXT NOT NULL,         -- sha256 of the body, hex
+  reason       TEXT,                  -- refused: why (a reject reason); NULL when accepted
+  detail       TEXT,                  -- refused: the message the sender got
+  headers      TEXT,                  -- refused: JSON (an accepted event's are its message's)
+  body         BLOB                   -- refused: the body as received
+);
+CREATE INDEX events_by_source ON events (source_id, id);
+CREATE INDEX events_by_message ON events (log_id, msg_offset);
+CREATE INDEX events_refused ON events (source_id, id) WHERE reason IS NOT NULL;
+CREATE INDEX events_refused_by_age ON events (id) WHERE reason IS NOT NULL;
+
+-- Whether requests refused for their signature are kept (quarantined).
+ALTER TABLE ingress_webhooks ADD COLUMN keep_rejected INTEGER NOT NULL DEFAULT 1;
+
+-- A resend of chosen offsets (an event replay): a JSON array, ascending; NULL for a range.
+ALTER TABLE delivery_tasks ADD COLUMN offsets TEXT;
+
+-- Kaiman Webhooks Proxy channels: a log fed by an ingress webhook, drained by
+-- a bearer of its own. Offsets below the cursor were read. A reader holds the
+-- channel while its answer is written, so two never get the same webhooks.
+CREATE TABLE channels (
+  name        TEXT PRIMARY KEY,
+  log_id      TEXT NOT NULL,
+  source_id   TEXT NOT NULL,
+  token_hash  TEXT NOT NULL UNIQUE,   -- sha256 of the reading bearer, hex
+  cursor      INTEGER NOT NULL,
+  reader      TEXT,                   -- who holds it, until read_until (ms)
+  read_until  INTEGER,
+  from_config INTEGER NOT NULL,       -- declared in the YAML config
+  created_at  INTEGER NOT NULL
+);
