@@ -15,10 +15,12 @@ import { EgressWebhooks } from './egress/egress-webhooks.js';
 import { Endpoints } from './egress/endpoints.js';
 import { EventTypes } from './egress/event-types.js';
 import { buildApp } from './http/app.js';
+import { EVENTS_ERRORS, EVENTS_PREFIX, eventsApi } from './http/dialects/events/index.js';
 import { KLEV, klevApi } from './http/dialects/klev/index.js';
 import { SVIX_ERRORS, SVIX_PREFIX, svixApi } from './http/dialects/svix/index.js';
 import { ingressEndpoint } from './http/ingress.js';
-import { IngressWebhooks } from './ingress/ingress-webhooks.js';
+import { IngressWebhooks, QUARANTINE_DAYS } from './ingress/ingress-webhooks.js';
+import { ReceivedEvents } from './ingress/received-events.js';
 import { Applications } from './log/applications.js';
 import { Consumer } from './log/consumer.js';
 import { Events } from './log/events.js';
@@ -33,6 +35,8 @@ import { migratePostgres } from './store/postgres/migrate.js';
 import { openSqliteStore } from './store/sqlite/index.js';
 import type { Store } from './store/store.js';
 import { VERSION } from './version.js';
+
+const DAY_MS = 24 * 3600 * 1000;
 
 /** How long a shutdown waits for requests in flight before closing their connections. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -81,23 +85,29 @@ export async function startServer(config: Config, print: (line: string) => void 
       })
     : null;
   const intervalMs = config.retentionIntervalSeconds * 1000;
+  const historyMs = config.attemptRetentionDays * DAY_MS;
   const idempotencyKeys = new IdempotencyKeys(store.idempotency);
   const retention = works
     ? new RetentionJob(
         store.retention,
         intervalMs,
-        config.attemptRetentionDays * 24 * 3600 * 1000,
+        historyMs,
         logger,
         () => {
           const now = Date.now();
           return store.cluster.lead('retention', nodeId, now, now + 2 * intervalMs + leaseMs);
         },
-        [(limit) => idempotencyKeys.purge(Date.now(), limit), (limit) => store.tokens.purgeExpired(Date.now(), limit)],
+        [
+          (limit) => idempotencyKeys.purge(Date.now(), limit),
+          (limit) => store.tokens.purgeExpired(Date.now(), limit),
+          // An event's record lasts as long as its attempts; the quarantine is shorter-lived.
+          (limit) => store.retention.purgeEvents(Date.now() - historyMs, Date.now() - QUARANTINE_DAYS * DAY_MS, limit),
+        ],
       )
     : null;
   let closing = false;
 
-  const ingress = new IngressWebhooks(store.ingress, store.logs, publisher, logger);
+  const ingress = new IngressWebhooks(store.ingress, store.logs, publisher, store.events, logger);
 
   // The one path of changes, this node's and others': publishes wake long-polls and lanes,
   // webhook changes reach their lanes and the ingress settings cache before the API answers.
@@ -114,6 +124,7 @@ export async function startServer(config: Config, print: (line: string) => void 
 
   const egress = new EgressWebhooks(store.egress, store.logs, config.allowPrivateDestinations);
   const eventTypes = new EventTypes(store.eventTypes);
+  const deliveries = new Deliveries(store.egress, store.logs, store.messages, (id) => dispatcher?.sending(id) ?? []);
   const deps = {
     tokens,
     logs: new Logs(store.logs),
@@ -121,8 +132,9 @@ export async function startServer(config: Config, print: (line: string) => void 
     publisher,
     consumer: new Consumer(store.logs, store.messages, notifier),
     egress,
-    deliveries: new Deliveries(store.egress, store.logs, store.messages, (id) => dispatcher?.sending(id) ?? []),
+    deliveries,
     ingress,
+    receivedEvents: new ReceivedEvents(store.events, store.ingress, store.egress, store.messages, deliveries),
     applications: new Applications(store.applications, store.logs),
     endpoints: new Endpoints(egress, store.endpoints, eventTypes),
     eventTypes,
@@ -132,12 +144,14 @@ export async function startServer(config: Config, print: (line: string) => void 
     isClosing: () => closing,
   };
   const requestTimeoutMs = config.requestTimeoutSeconds * 1000;
-  // klev is the root dialect: errors raised before routing are written in its body, but under the Svix API's prefix in Svix's.
-  const errorsFor = (url: string | undefined) => (url === SVIX_PREFIX || url?.startsWith(`${SVIX_PREFIX}/`) ? SVIX_ERRORS : { body: klevErrorBody });
+  // klev is the root dialect: errors raised before routing are written in its body, but under another dialect's prefix in that one's.
+  const under = (prefix: string, url: string | undefined) => url === prefix || url?.startsWith(`${prefix}/`) || url?.startsWith(`${prefix}?`);
+  const errorsFor = (url: string | undefined) => (under(SVIX_PREFIX, url) ? SVIX_ERRORS : under(EVENTS_PREFIX, url) ? EVENTS_ERRORS : { body: klevErrorBody });
   const app = serves ? buildApp(deps, { maxBodyBytes: config.maxBodyBytes, requestTimeoutMs, logger, errorsFor }) : null;
   if (app) {
     app.register(klevApi, { deps, maxResponseBytes: config.maxResponseBytes, requestTimeoutMs, version: VERSION });
     app.register(svixApi, { deps, version: VERSION, prefix: SVIX_PREFIX });
+    app.register(eventsApi, { deps, version: VERSION, prefix: EVENTS_PREFIX });
     // The public URLs of klev's ingress webhooks.
     app.register(ingressEndpoint, { ingress, maxRequestsPerClient: config.ingressMaxRequestsPerClient, errorBody: klevErrorBody, dialect: KLEV });
   }

@@ -102,7 +102,7 @@ describe('ingress hardening', () => {
 
     it('answers 404, not 500, at the URL of a webhook stored with such a type before types were checked strictly', async () => {
       const id = newId('iwh');
-      const settings = { header: '', algorithm: 'sha256', encoding: 'hex', prefix: '', deduplicate: true } as const;
+      const settings = { header: '', algorithm: 'sha256', encoding: 'hex', prefix: '', deduplicate: true, keepRejected: true } as const;
       await s.server.store.ingress.create({ id, logId: log, metadata: 'legacy', type: 'constructor', secret: 's', ...settings });
       expect((await post(id, '{}', {})).body.error).toBe('ERR_KLEV_API_0118');
       const update = await s.request('PATCH', `/ingress_webhook/${id}`, { body: { metadata: 'renamed' } });

@@ -47,6 +47,7 @@ export function describeStoreConformance(backend: string, harness: StoreHarness,
       encoding: 'hex' as const,
       prefix: '',
       deduplicate: true,
+      keepRejected: true,
     });
     const makeLog = (settings: Partial<RetentionSettings> = {}, metadata = '') =>
       store.logs.create({ id: newId('log'), metadata, ...NO_RETENTION, ...settings });
@@ -598,6 +599,7 @@ export function describeStoreConformance(backend: string, harness: StoreHarness,
         id: newId('tsk'),
         webhookId,
         kind: 'replay',
+        offsets: null,
         status: 'running',
         since: 0,
         until: null,

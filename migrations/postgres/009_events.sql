@@ -10,6 +10,7 @@ CREATE TABLE events (
   msg_offset   bigint,               -- NULL: refused, never appended
   received_at  bigint NOT NULL,      -- ms since the epoch
   validated_at bigint NOT NULL,      -- ms: the signature was checked
+  queued_at    bigint,               -- ms: its append committed; NULL when refused
   size         bigint NOT NULL,      -- body bytes
   hash         text NOT NULL,         -- sha256 of the body, hex
   reason       text,                  -- refused: why (a reject reason); NULL when accepted

@@ -10,6 +10,7 @@ CREATE TABLE events (
   msg_offset   INTEGER,               -- NULL: refused, never appended
   received_at  INTEGER NOT NULL,      -- ms since the epoch
   validated_at INTEGER NOT NULL,      -- ms: the signature was checked
+  queued_at    INTEGER,               -- ms: its append committed; NULL when refused
   size         INTEGER NOT NULL,      -- body bytes
   hash         TEXT NOT NULL,         -- sha256 of the body, hex
   reason       TEXT,                  -- refused: why (a reject reason); NULL when accepted

@@ -10,6 +10,7 @@ interface Settings {
   encoding?: string;
   prefix?: string;
   deduplicate?: boolean;
+  keepRejected?: boolean;
 }
 
 /** The options that set a webhook's settings, shared by create and update. */
@@ -21,7 +22,8 @@ function withSettings(command: Command): Command {
     .option('--algorithm <algorithm>', `${typesUsing('signatureOptions')}: sha1, sha256 (default) or sha512`)
     .option('--encoding <encoding>', `${typesUsing('signatureOptions')}: hex (default) or base64`)
     .option('--prefix <prefix>', `${typesUsing('signatureOptions')}: text before the signature, such as 'sha256='`)
-    .option('--no-deduplicate', 'append a repeated provider delivery id again instead of answering it as a duplicate');
+    .option('--no-deduplicate', 'append a repeated provider delivery id again instead of answering it as a duplicate')
+    .option('--no-keep-rejected', 'do not keep requests refused for their signature (the quarantine that `hooklog events` shows)');
 }
 
 function settingsBody(opts: Settings) {
@@ -33,6 +35,7 @@ function settingsBody(opts: Settings) {
     encoding: opts.encoding,
     prefix: opts.prefix,
     deduplicate: opts.deduplicate,
+    keep_rejected: opts.keepRejected,
   };
 }
 
@@ -60,8 +63,9 @@ export function ingressCommand(program: Command): void {
   ingress.command('get <webhook_id>').action(action((client, id: string) => call(client, 'GET', path(id))));
   withSettings(ingress.command('update <webhook_id>')).action(
     action((client, id: string, opts: Settings) => {
-      // commander sets deduplicate to true unless --no-deduplicate is given; an update sends it only when given.
-      const body = settingsBody({ ...opts, deduplicate: opts.deduplicate === false ? false : undefined });
+      // commander sets negatable flags to true unless --no-… is given; an update sends them only when given.
+      const given = (flag: boolean | undefined) => (flag === false ? false : undefined);
+      const body = settingsBody({ ...opts, deduplicate: given(opts.deduplicate), keepRejected: given(opts.keepRejected) });
       return call(client, 'PATCH', path(id), { body });
     }),
   );

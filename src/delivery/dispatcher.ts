@@ -514,19 +514,27 @@ class Lane {
    */
   private async taskMessages(webhook: EgressWebhook, task: DeliveryTask): Promise<{ batch: Message[]; through: number | null }> {
     const { store, messages } = this.deps;
+    if (task.offsets) {
+      const offsets = task.offsets.filter((offset) => offset >= task.position).slice(0, BATCH);
+      return { batch: await this.messagesAt(webhook.logId, offsets), through: offsets.length > 0 ? offsets.at(-1)! + 1 : null };
+    }
     if (task.kind !== 'recover') {
       const read = await messages.read(webhook.logId, task.position, Math.min(BATCH, Math.max(1, task.endOffset - task.position)), { maxBytes: BATCH_BYTES });
       const batch = read.filter((message) => message.offset < task.endOffset);
       return { batch, through: batch.length === read.length && read.length > 0 ? read.at(-1)!.offset + 1 : null };
     }
     const offsets = await store.failedSince(this.id, task.since, task.position, task.endOffset, BATCH, task.until ?? undefined);
+    return { batch: await this.messagesAt(webhook.logId, offsets), through: offsets.length > 0 ? offsets.at(-1)! + 1 : null };
+  }
+
+  /** The messages at some offsets, one read each: those retention (or an event's deletion) removed since are left out. */
+  private async messagesAt(logId: string, offsets: number[]): Promise<Message[]> {
     const batch: Message[] = [];
     for (const offset of offsets) {
-      const [message] = await messages.read(webhook.logId, offset, 1);
-      // Retention may have removed it since.
+      const [message] = await this.deps.messages.read(logId, offset, 1);
       if (message?.offset === offset) batch.push(message);
     }
-    return { batch, through: offsets.length > 0 ? offsets.at(-1)! + 1 : null };
+    return batch;
   }
 
   private async signingSecrets(now: number): Promise<string[]> {

@@ -11,6 +11,7 @@ export type ErrorKind =
   | 'unauthenticated'
   | 'forbidden'
   | 'not_found'
+  | 'gone'
   | 'conflict'
   | 'unsupported'
   | 'method_not_allowed'
@@ -90,6 +91,9 @@ export const errorCatalog = {
   request_in_progress: entry('conflict', 'Request in progress'),
   message_expunged: entry('conflict', 'Message content expunged'),
   operation_unsupported: entry('unsupported', 'Operation not supported'),
+  event_not_found: entry('not_found', 'Event not found'),
+  payload_expired: entry('gone', 'Event payload expired'),
+  event_not_replayable: entry('conflict', 'Event cannot be replayed'),
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorName = keyof typeof errorCatalog;

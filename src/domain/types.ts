@@ -316,7 +316,8 @@ export interface EventRecord {
   size: number;
   /** sha256 of the body, hex. */
   hash: string;
-  refused?: { reason: RejectReason; detail: string; headers: MessageHeaders; body: Buffer };
+  /** A refused request as it came; `body` is read with one record at a time, not with lists. */
+  refused?: { reason: RejectReason; detail: string; headers: MessageHeaders; body?: Buffer };
 }
 
 /** A Kaiman Webhooks Proxy channel: a log fed by an ingress webhook, drained by its own bearer. */

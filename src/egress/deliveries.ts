@@ -123,6 +123,25 @@ export class Deliveries {
     return this.start(webhook, { kind: 'resend', since: offset, until: null, byTime: false, position: offset, endOffset: offset + 1, total: 1 });
   }
 
+  /**
+   * Sends some messages again, one manual attempt each, in one task: those
+   * of `offsets` that the log still holds and the destination's filter lets
+   * through. Resolves the task and the offsets it sends, or undefined when
+   * none is left to send.
+   */
+  async resendEach(webhookId: string, offsets: number[]): Promise<{ task: DeliveryTask; offsets: number[] } | undefined> {
+    const webhook = await this.webhook(webhookId);
+    const chosen: number[] = [];
+    for (const offset of [...new Set(offsets)].sort((a, b) => a - b)) {
+      const [message] = await this.messages.read(webhook.logId, offset, 1);
+      if (message?.offset === offset && wants(webhook, message.attributes)) chosen.push(offset);
+    }
+    if (chosen.length === 0) return undefined;
+    const [first, last] = [chosen[0]!, chosen.at(-1)!];
+    const range = { kind: 'resend', since: first, until: null, byTime: false, position: first, endOffset: last + 1, total: chosen.length } as const;
+    return { task: await this.start(webhook, range, chosen), offsets: chosen };
+  }
+
   /** Sends a range of the log again, as manual attempts, without moving the cursor; messages published after this call are left to it. */
   async replay(webhookId: string, range: ReplayRange): Promise<DeliveryTask> {
     const webhook = await this.webhook(webhookId);
@@ -177,6 +196,7 @@ export class Deliveries {
   private async start(
     webhook: EgressWebhook,
     range: Pick<DeliveryTask, 'kind' | 'since' | 'until' | 'byTime' | 'position' | 'endOffset' | 'total'>,
+    offsets: number[] | null = null,
   ): Promise<DeliveryTask> {
     // The lane that runs tasks serves active destinations only: a task would wait unseen.
     if (!webhook.state.active)
@@ -190,6 +210,7 @@ export class Deliveries {
       id: newId('tsk'),
       webhookId: webhook.id,
       ...range,
+      offsets,
       // Nothing to send: finished from the start, so no lane needs to look at it.
       status: empty ? 'finished' : 'running',
       position: empty ? range.endOffset : range.position,

@@ -6,6 +6,7 @@ import type { EgressWebhooks } from '../egress/egress-webhooks.js';
 import type { Endpoints } from '../egress/endpoints.js';
 import type { EventTypes } from '../egress/event-types.js';
 import type { IngressWebhooks } from '../ingress/ingress-webhooks.js';
+import type { ReceivedEvents } from '../ingress/received-events.js';
 import type { Applications } from '../log/applications.js';
 import type { Consumer } from '../log/consumer.js';
 import type { Events } from '../log/events.js';
@@ -23,6 +24,7 @@ export interface AppDeps {
   egress: EgressWebhooks;
   deliveries: Deliveries;
   ingress: IngressWebhooks;
+  receivedEvents: ReceivedEvents;
   applications: Applications;
   endpoints: Endpoints;
   eventTypes: EventTypes;

@@ -9,6 +9,7 @@ export const statusOf: Record<ErrorKind, number> = {
   unauthenticated: 401,
   forbidden: 403,
   not_found: 404,
+  gone: 410,
   method_not_allowed: 405,
   unsupported_media_type: 415,
   too_large: 413,

@@ -1,3 +1,5 @@
+import { fail } from '../domain/errors.js';
+
 /** Names of query parameters that could not be decoded, kept apart from the parsed values. */
 export const MALFORMED = Symbol('malformed query parameters');
 
@@ -38,4 +40,12 @@ function decode(raw: string): string | null {
   } catch {
     return null;
   }
+}
+
+/** A time (ISO 8601) of the query, or of the body with `error` field_invalid, in ms. */
+export function timeOf(raw: string | undefined, name: string, error: 'query_param_invalid' | 'field_invalid' = 'query_param_invalid'): number | undefined {
+  if (raw === undefined) return undefined;
+  const ms = Date.parse(raw);
+  if (Number.isNaN(ms)) fail(error, `${name} must be an ISO 8601 time`);
+  return ms;
 }

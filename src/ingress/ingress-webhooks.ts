@@ -1,10 +1,12 @@
+import { hash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { demand, onLog, type Principal } from '../auth/principal.js';
 import { attributesOf, isEventId, isEventType } from '../domain/attributes.js';
 import { fail } from '../domain/errors.js';
-import { isId, newId } from '../domain/ids.js';
+import { isId, newId, newOrderedId } from '../domain/ids.js';
 import {
   DUPLICATE_WINDOW_MS,
+  type EventRecord,
   type HmacAlgorithm,
   type IngressWebhook,
   type MessageAttributes,
@@ -13,7 +15,7 @@ import {
   type SignatureEncoding,
 } from '../domain/types.js';
 import type { Publisher } from '../log/publisher.js';
-import type { IngressChanges, IngressStore, LogStore } from '../store/store.js';
+import type { EventStore, IngressChanges, IngressStore, LogStore } from '../store/store.js';
 import { providerOf, typeNames } from './providers/registry.js';
 import type { Provider } from './providers/verifier.js';
 import { storedHeaders } from './stored-headers.js';
@@ -24,6 +26,10 @@ import { storedHeaders } from './stored-headers.js';
  * this bounds how stale they can be when an announcement is missed.
  */
 const SETTINGS_CACHE_MS = 1000;
+
+/** Refused requests kept per webhook; older ones go as new ones come. Those older than QUARANTINE_DAYS go too (the retention job). */
+export const QUARANTINE_KEEP = 1000;
+export const QUARANTINE_DAYS = 7;
 
 const ALGORITHMS: readonly HmacAlgorithm[] = ['sha1', 'sha256', 'sha512'];
 const ENCODINGS: readonly SignatureEncoding[] = ['hex', 'base64'];
@@ -41,6 +47,7 @@ export interface IngressInput {
   encoding?: string;
   prefix?: string;
   deduplicate?: boolean;
+  keepRejected?: boolean;
 }
 
 export type IngressUpdate = Omit<Partial<IngressInput>, 'logId' | 'type'>;
@@ -85,6 +92,7 @@ export class IngressWebhooks {
     private readonly store: IngressStore,
     private readonly logs: Pick<LogStore, 'get'>,
     private readonly publisher: Pick<Publisher, 'publish' | 'publishOnce'>,
+    private readonly events: Pick<EventStore, 'quarantine'>,
     private readonly logger: MetricsLogger,
   ) {}
 
@@ -104,6 +112,7 @@ export class IngressWebhooks {
       encoding: oneOf(ENCODINGS, input.encoding ?? 'hex', 'encoding'),
       prefix: input.prefix ?? '',
       deduplicate: input.deduplicate ?? true,
+      keepRejected: input.keepRejected ?? true,
     };
     checkSettings(provider, webhook);
     await this.store.create(webhook);
@@ -121,7 +130,8 @@ export class IngressWebhooks {
   /** Changes a webhook. Every setting but metadata decides which requests its URL appends, so changing one needs the right to publish to its log. */
   async update(by: Principal, id: string, update: IngressUpdate): Promise<IngressWebhook> {
     const current = await this.get(id);
-    const verifiesDifferently = Object.entries(update).some(([field, value]) => field !== 'metadata' && value !== undefined);
+    // Keeping refused requests or not changes what is appended no more than metadata does.
+    const verifiesDifferently = Object.entries(update).some(([field, value]) => field !== 'metadata' && field !== 'keepRejected' && value !== undefined);
     if (verifiesDifferently) demand(by, onLog('publish', current.logId));
     const changes: IngressChanges = {
       metadata: update.metadata,
@@ -131,6 +141,7 @@ export class IngressWebhooks {
       encoding: update.encoding === undefined ? undefined : oneOf(ENCODINGS, update.encoding, 'encoding'),
       prefix: update.prefix,
       deduplicate: update.deduplicate,
+      keepRejected: update.keepRejected,
     };
     const merged = { ...current, ...Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined)) };
     const provider = providerOf(current.type) ?? fail('field_invalid', `type '${current.type}' is not supported; delete this webhook and create another`);
@@ -170,20 +181,41 @@ export class IngressWebhooks {
     };
   }
 
-  /** Verifies one request to the public URL and appends it; fails with 404 or 401 as the provider should see. */
-  async receive(id: string, body: Buffer, headers: IncomingHttpHeaders): Promise<Received> {
+  /**
+   * Verifies one request to the public URL and appends it, with the record
+   * of its arrival; fails with 404 or 401 as the provider should see. A
+   * request refused for its signature is kept in the quarantine first, where
+   * the webhook says so. `receivedAt` is when the request arrived (ms).
+   */
+  async receive(id: string, body: Buffer, headers: IncomingHttpHeaders, receivedAt = Date.now()): Promise<Received> {
     const { webhook, provider } = (await this.settings(id)) ?? notFound(id);
     this.count(id, 'received');
     const verdict = provider.verify({ body, headers, secret: webhook.secret, nowSeconds: Date.now() / 1000, options: webhook });
+    const secretHeader = provider.secretInHeader ? webhook.header : undefined;
+    const record = (): EventRecord => ({
+      id: newOrderedId('evt', receivedAt),
+      sourceId: id,
+      logId: webhook.logId,
+      offset: null,
+      receivedAt,
+      validatedAt: Date.now(),
+      queuedAt: null,
+      size: body.length,
+      hash: hash('sha256', body, 'hex'),
+    });
     if (!verdict.ok) {
       this.count(id, `rejected:${verdict.reason}`);
+      if (webhook.keepRejected)
+        await this.quarantine({
+          ...record(),
+          refused: { reason: verdict.reason, detail: verdict.message, headers: storedHeaders(headers, secretHeader), body },
+        });
       fail('signature_invalid', verdict.message);
     }
     if (verdict.respond) {
       this.count(id, 'handshake');
       return { status: 'answered', ...verdict.respond };
     }
-    const secretHeader = provider.secretInHeader ? webhook.header : undefined;
     const attributes = eventAttributes(verdict);
     const message: NewMessage = {
       key: verdict.deliveryId === undefined ? null : Buffer.from(verdict.deliveryId),
@@ -191,7 +223,7 @@ export class IngressWebhooks {
       headers: storedHeaders(headers, secretHeader),
       ...(attributes && { attributes }),
     };
-    const appended = await this.append(webhook, message, verdict.deliveryId).catch((err: unknown) => {
+    const appended = await this.append(webhook, message, verdict.deliveryId, record()).catch((err: unknown) => {
       this.count(id, 'failed');
       throw err;
     });
@@ -208,13 +240,19 @@ export class IngressWebhooks {
   }
 
   /** Appends a verified request, unless its delivery id was appended within the duplicate window. */
-  private async append(webhook: IngressWebhook, message: NewMessage, deliveryId: string | undefined): Promise<Received & { status: 'accepted' | 'duplicate' }> {
+  private async append(
+    webhook: IngressWebhook,
+    message: NewMessage,
+    deliveryId: string | undefined,
+    event: EventRecord,
+  ): Promise<Received & { status: 'accepted' | 'duplicate' }> {
     if (webhook.deduplicate && deliveryId !== undefined) {
       const now = Date.now();
-      const once = await this.publisher.publishOnce(webhook.logId, [message], [{ scope: webhook.id, key: deliveryId, since: now - DUPLICATE_WINDOW_MS, now }]);
+      const claim = { scope: webhook.id, key: deliveryId, since: now - DUPLICATE_WINDOW_MS, now };
+      const once = await this.publisher.publishOnce(webhook.logId, [message], [claim], event);
       return 'duplicate' in once ? { status: 'duplicate' } : { status: 'accepted', offset: once.offset };
     }
-    const next = await this.publisher.publish(webhook.logId, [message]);
+    const next = await this.publisher.publish(webhook.logId, [message], event);
     return { status: 'accepted', offset: next - 1 };
   }
 
@@ -239,6 +277,17 @@ export class IngressWebhooks {
     const settings = { webhook, provider, until: now + SETTINGS_CACHE_MS };
     this.cache.set(id, settings);
     return settings;
+  }
+
+  /**
+   * Keeps a refused request for inspection, the newest QUARANTINE_KEEP per
+   * webhook. Best effort, like counting: the sender gets its 401 whether or
+   * not it was kept.
+   */
+  private async quarantine(record: EventRecord): Promise<void> {
+    await this.events
+      .quarantine(record, QUARANTINE_KEEP)
+      .catch((err: unknown) => this.logger.error({ err, webhookId: record.sourceId }, 'quarantining a refused request failed'));
   }
 
   private count(webhookId: string, name: Counter): void {

@@ -1,6 +1,6 @@
 import { checkAttributes } from '../domain/attributes.js';
 import { fail, HooklogError } from '../domain/errors.js';
-import type { NewMessage } from '../domain/types.js';
+import type { EventRecord, NewMessage } from '../domain/types.js';
 import type { AppendClaim, AppendOutcome, AppendRequest, MessageStore } from '../store/store.js';
 import { nowMicros } from './clock.js';
 
@@ -57,10 +57,10 @@ export class Publisher {
     private readonly inFlight = Infinity,
   ) {}
 
-  /** Appends `messages` to the log and resolves with the log's next offset once committed. */
-  async publish(logId: string, messages: NewMessage[]): Promise<number> {
+  /** Appends `messages` to the log (with the record of the request they came in, if any) and resolves with the log's next offset once committed. */
+  async publish(logId: string, messages: NewMessage[], event?: EventRecord): Promise<number> {
     checkBatchSize(messages.length);
-    const outcome = await this.append({ logId, messages });
+    const outcome = await this.append({ logId, messages, ...(event && { event }) });
     return 'nextOffset' in outcome ? outcome.nextOffset : fail('internal', 'an append without claims was refused as a duplicate');
   }
 
@@ -70,8 +70,8 @@ export class Publisher {
    * duplicate with the index of the first claim held and the offset of the
    * first message appended under it (null where that is not known).
    */
-  async publishOnce(logId: string, messages: NewMessage[], claims: AppendClaim[]): Promise<PublishedOnce> {
-    const outcome = await this.append({ logId, messages, claims });
+  async publishOnce(logId: string, messages: NewMessage[], claims: AppendClaim[], event?: EventRecord): Promise<PublishedOnce> {
+    const outcome = await this.append({ logId, messages, claims, ...(event && { event }) });
     return 'nextOffset' in outcome ? { offset: outcome.nextOffset - messages.length } : outcome;
   }
 

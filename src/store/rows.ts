@@ -4,10 +4,13 @@ import type {
   DeliveryAttempt,
   DeliveryTask,
   EgressWebhook,
+  EventRecord,
   IngressWebhook,
   Log,
   MessageAttributes,
   MessageDelivery,
+  MessageHeaders,
+  RejectReason,
   StoredDeliveryStatus,
   Token,
 } from '../domain/types.js';
@@ -181,6 +184,8 @@ export interface TaskRow {
   error: string;
   created_at: number;
   updated_at: number;
+  /** JSON array, or NULL for a range. */
+  offsets: string | null;
 }
 
 export const toTask = (row: TaskRow): DeliveryTask => ({
@@ -200,6 +205,7 @@ export const toTask = (row: TaskRow): DeliveryTask => ({
   error: row.error,
   createdAt: row.created_at,
   updatedAt: row.updated_at,
+  offsets: row.offsets === null ? null : (JSON.parse(row.offsets) as number[]),
 });
 
 export interface IngressRow {
@@ -213,6 +219,7 @@ export interface IngressRow {
   encoding: IngressWebhook['encoding'];
   prefix: string;
   deduplicate: Flag;
+  keep_rejected: Flag;
 }
 
 export const toIngressWebhook = (row: IngressRow): IngressWebhook => ({
@@ -226,6 +233,7 @@ export const toIngressWebhook = (row: IngressRow): IngressWebhook => ({
   encoding: row.encoding,
   prefix: row.prefix,
   deduplicate: flag(row.deduplicate),
+  keepRejected: flag(row.keep_rejected),
 });
 
 export interface CounterDelta {
@@ -288,3 +296,60 @@ export const toDelivery = (row: DeliveryRow): MessageDelivery => ({
   statusCode: row.status_code,
   updatedAt: row.updated_at,
 });
+
+/** An events row; `body` is read only for one record at a time. */
+export interface EventRow {
+  id: string;
+  source_id: string;
+  log_id: string;
+  msg_offset: number | null;
+  received_at: number;
+  validated_at: number;
+  queued_at: number | null;
+  size: number;
+  hash: string;
+  reason: RejectReason | null;
+  detail: string | null;
+  headers: string | null;
+  body?: Buffer | null;
+}
+
+export const toEventRecord = (row: EventRow): EventRecord => ({
+  id: row.id,
+  sourceId: row.source_id,
+  logId: row.log_id,
+  offset: row.msg_offset,
+  receivedAt: row.received_at,
+  validatedAt: row.validated_at,
+  queuedAt: row.queued_at,
+  size: row.size,
+  hash: row.hash,
+  ...(row.reason !== null && {
+    refused: {
+      reason: row.reason,
+      detail: row.detail ?? '',
+      headers: row.headers === null ? {} : (JSON.parse(row.headers) as MessageHeaders),
+      ...(row.body && { body: row.body }),
+    },
+  }),
+});
+
+/** An event record as the columns of its row, in EVENT_COLUMNS order; `queuedAt` is the append's. */
+export const eventValues = (record: EventRecord, offset: number | null, queuedAt: number | null) => [
+  record.id,
+  record.sourceId,
+  record.logId,
+  offset,
+  record.receivedAt,
+  record.validatedAt,
+  queuedAt,
+  record.size,
+  record.hash,
+  record.refused?.reason ?? null,
+  record.refused?.detail ?? null,
+  record.refused ? JSON.stringify(record.refused.headers) : null,
+  record.refused?.body ?? null,
+];
+
+/** The columns of an events row, written in eventValues order; `body` last, so that lists can leave it out. */
+export const EVENT_COLUMNS = 'id, source_id, log_id, msg_offset, received_at, validated_at, queued_at, size, hash, reason, detail, headers';

@@ -369,6 +369,7 @@ export interface IngressChanges {
   encoding?: IngressWebhook['encoding'];
   prefix?: string;
   deduplicate?: boolean;
+  keepRejected?: boolean;
 }
 
 export interface IngressStore {

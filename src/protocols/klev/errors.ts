@@ -63,6 +63,9 @@ const NUMBERS: Record<ErrorName, string> = {
   request_in_progress: '0141',
   message_expunged: '0142',
   operation_unsupported: '0143',
+  event_not_found: '0144',
+  payload_expired: '0145',
+  event_not_replayable: '0146',
 };
 
 export function klevCode(name: ErrorName): string {

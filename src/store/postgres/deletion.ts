@@ -8,6 +8,7 @@ const HISTORIES = {
   delivery_attempts: { table: 'delivery_attempts', owner: 'webhook_id', key: 'id' },
   deliveries: { table: 'deliveries', owner: 'webhook_id', key: 'webhook_id, msg_offset' },
   idempotency_keys: { table: 'idempotency_keys', owner: 'scope', key: 'scope, key' },
+  events: { table: 'events', owner: 'log_id', key: 'id' },
 } as const;
 type HistoryKind = keyof typeof HISTORIES;
 
@@ -28,6 +29,7 @@ export const postgresDeletion = {
     const [row] = (await q.query<LogRow>({ text: `DELETE FROM logs WHERE id = $1 RETURNING ${LOG_COLUMNS}`, values: [id] })).rows;
     if (!row) return undefined;
     await q.query({ text: 'INSERT INTO deleted_logs (seq) VALUES ($1)', values: [row.seq] });
+    await queue(q, 'events', id);
     await q.query({ text: 'DELETE FROM offsets WHERE log_id = $1', values: [id] });
     // Webhooks cannot outlive their log, whose offsets never come back.
     const ids = async (table: string) =>

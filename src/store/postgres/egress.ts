@@ -384,8 +384,8 @@ export function postgresEgress(db: Db, changes: Changes): EgressStore {
       db.tx(async (q, onCommit) => {
         await q.query({
           text: `INSERT INTO delivery_tasks (id, webhook_id, kind, status, since, until, by_time, position, end_offset, total, sent, succeeded,
-                   failed, error, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+                   failed, error, created_at, updated_at, offsets)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
           values: [
             task.id,
             task.webhookId,
@@ -403,6 +403,7 @@ export function postgresEgress(db: Db, changes: Changes): EgressStore {
             task.error,
             task.createdAt,
             task.updatedAt,
+            task.offsets && JSON.stringify(task.offsets),
           ],
         });
         await changes.announce(q, onCommit, 'egress_changed', [task.webhookId]);

@@ -6,6 +6,7 @@ import { Db } from './db.js';
 import { postgresEgress } from './egress.js';
 import { postgresEndpoints } from './endpoints.js';
 import { postgresEventTypes } from './event-types.js';
+import { postgresEvents } from './events.js';
 import { postgresIdempotency } from './idempotency.js';
 import { postgresIngress } from './ingress.js';
 import { postgresIntegrations } from './integrations.js';
@@ -50,6 +51,7 @@ export async function openPostgresStore(url: string, options: PostgresOptions): 
       eventTypes: postgresEventTypes(db),
       idempotency: postgresIdempotency(db),
       integrations: postgresIntegrations(db),
+      events: postgresEvents(db),
       // This node's changes reach the feed after each commit; other nodes' through the listener.
       async watch(onChange: (change: StoreChange) => void) {
         changes.feed.subscribe(onChange);

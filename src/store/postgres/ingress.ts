@@ -22,7 +22,7 @@ export function postgresIngress(db: Db, changes: Changes): IngressStore {
   return {
     async create(webhook) {
       await db.query({
-        text: `INSERT INTO ingress_webhooks (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+        text: `INSERT INTO ingress_webhooks (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
         values: [
           webhook.id,
           webhook.logId,
@@ -34,6 +34,7 @@ export function postgresIngress(db: Db, changes: Changes): IngressStore {
           webhook.encoding,
           webhook.prefix,
           webhook.deduplicate,
+          webhook.keepRejected,
         ],
       });
     },
@@ -55,7 +56,7 @@ export function postgresIngress(db: Db, changes: Changes): IngressStore {
             text: `UPDATE ingress_webhooks SET
                  metadata = coalesce($2, metadata), secret = coalesce($3, secret), header = coalesce($4, header),
                  algorithm = coalesce($5, algorithm), encoding = coalesce($6, encoding), prefix = coalesce($7, prefix),
-                 deduplicate = coalesce($8, deduplicate)
+                 deduplicate = coalesce($8, deduplicate), keep_rejected = coalesce($9, keep_rejected)
                WHERE id = $1 RETURNING ${COLUMNS}`,
             values: [
               id,
@@ -66,6 +67,7 @@ export function postgresIngress(db: Db, changes: Changes): IngressStore {
               changed.encoding ?? null,
               changed.prefix ?? null,
               changed.deduplicate ?? null,
+              changed.keepRejected ?? null,
             ],
           })
         ).rows;

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { Message, MessageAttributes, MessageHeaders } from '../../domain/types.js';
+import type { EventRecord, Message, MessageAttributes, MessageHeaders } from '../../domain/types.js';
 import { attributesJson, messageBytes } from '../rows.js';
 import type { AppendClaim, AppendOutcome, AppendRequest, MessageStore, ReadOptions } from '../store.js';
 import { BinaryRows } from './copy.js';
@@ -54,6 +54,29 @@ FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) AS c(scope, key,
 ORDER BY scope, key
 ON CONFLICT (scope, key) DO UPDATE SET created_at = excluded.created_at, msg_offset = excluded.msg_offset`;
 
+/** Records of accepted requests, written with their messages: a refused request never takes this path (see EventStore.quarantine). */
+async function insertAccepted(q: pg.PoolClient, events: Array<{ record: EventRecord; offset: number }>, queuedAt: number): Promise<void> {
+  const column = <T>(pick: (event: { record: EventRecord; offset: number }) => T) => events.map(pick);
+  await q.query({
+    name: 'append-events',
+    text: `INSERT INTO events (id, source_id, log_id, msg_offset, received_at, validated_at, queued_at, size, hash)
+           SELECT id, source_id, log_id, msg_offset, received_at, validated_at, $7, size, hash
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $8::bigint[], $9::text[])
+             AS e(id, source_id, log_id, msg_offset, received_at, validated_at, size, hash)`,
+    values: [
+      column((e) => e.record.id),
+      column((e) => e.record.sourceId),
+      column((e) => e.record.logId),
+      column((e) => e.offset),
+      column((e) => e.record.receivedAt),
+      column((e) => e.record.validatedAt),
+      queuedAt,
+      column((e) => e.record.size),
+      column((e) => e.record.hash),
+    ],
+  });
+}
+
 /** A claim's identity, for telling claims of the same group apart. */
 const claimKey = (claim: AppendClaim) => `${claim.scope}\u0000${claim.key}`;
 
@@ -100,7 +123,8 @@ export function postgresMessages(db: Db, changes: Changes): MessageStore {
     const rows = new BinaryRows();
     const outcomes: AppendOutcome[] = [];
     const grownIds = new Set<string>();
-    for (const { logId, messages, claims } of requests) {
+    const events: Array<{ record: EventRecord; offset: number }> = [];
+    for (const { logId, messages, claims, event } of requests) {
       const log = heads.get(logId);
       if (!log) {
         outcomes.push({ logMissing: true });
@@ -119,6 +143,7 @@ export function postgresMessages(db: Db, changes: Changes): MessageStore {
           stamped.push({ claim, offset });
         }
       }
+      if (event) events.push({ record: event, offset: log.next });
       for (const message of messages) {
         const headers = message.headers ? JSON.stringify(message.headers) : null;
         const attributes = message.attributes ? attributesJson(message.attributes) : null;
@@ -145,6 +170,7 @@ export function postgresMessages(db: Db, changes: Changes): MessageStore {
     }
     if (grownIds.size === 0) return outcomes;
     await rows.copyInto(q, 'messages', ['log_seq', 'msg_offset', 'time', 'key', 'value', 'headers', 'attributes', 'late']);
+    if (events.length > 0) await insertAccepted(q, events, Math.floor(nowMicros / 1000));
     const grown = [...grownIds].map((id) => [id, heads.get(id)!] as const);
     await q.query({
       name: 'append-advance',

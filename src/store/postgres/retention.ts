@@ -1,3 +1,4 @@
+import { firstIdAt } from '../../domain/ids.js';
 import { type LogRow, toLog } from '../rows.js';
 import type { RetentionStore } from '../store.js';
 import { LOG_COLUMNS } from './columns.js';
@@ -102,6 +103,23 @@ export function postgresRetention(db: Db): RetentionStore {
         values: [before, limit],
       });
       return result.rowCount ?? 0;
+    },
+    async purgeEvents(acceptedBefore, refusedBefore, limit) {
+      let deleted = 0;
+      // Ids sort by the second they were made in: the bound one second on covers every record of a time before.
+      for (const [accepted, before] of [
+        [true, acceptedBefore],
+        [false, refusedBefore],
+      ] as const) {
+        if (deleted >= limit) break;
+        const { rowCount } = await db.query({
+          text: `DELETE FROM events WHERE id IN (
+                   SELECT id FROM events WHERE id < $1 AND reason IS ${accepted ? '' : 'NOT '}NULL AND received_at < $2 LIMIT $3)`,
+          values: [firstIdAt('evt', before + 1000), before, limit - deleted],
+        });
+        deleted += rowCount ?? 0;
+      }
+      return deleted;
     },
     async purgeDeliveryHistory(before, limit) {
       let deleted = 0;

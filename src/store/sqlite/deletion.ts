@@ -55,6 +55,7 @@ export function sqliteDeletion(db: Database): SqliteDeletion {
       'DELETE FROM deliveries WHERE webhook_id = @id AND msg_offset IN (SELECT msg_offset FROM deliveries WHERE webhook_id = @id LIMIT @limit)',
     ),
     idempotency_keys: db.prepare('DELETE FROM idempotency_keys WHERE (scope, key) IN (SELECT scope, key FROM idempotency_keys WHERE scope = @id LIMIT @limit)'),
+    events: db.prepare('DELETE FROM events WHERE id IN (SELECT id FROM events WHERE log_id = @id LIMIT @limit)'),
   };
   const historyPurged = db.prepare('DELETE FROM purges WHERE kind = ? AND id = ?');
 
@@ -82,6 +83,7 @@ export function sqliteDeletion(db: Database): SqliteDeletion {
       const row = removeLog.get(id);
       if (!row) return undefined;
       queueMessages.run(row.seq);
+      queue.run('events', id);
       removeOffsets.run(id);
       // Webhooks cannot outlive their log, whose offsets never come back.
       const egressIds = egressOf.all(id).map((webhook) => webhook.id);
@@ -117,4 +119,4 @@ export function sqliteDeletion(db: Database): SqliteDeletion {
   };
 }
 
-type HistoryKind = 'delivery_attempts' | 'deliveries' | 'idempotency_keys';
+type HistoryKind = 'delivery_attempts' | 'deliveries' | 'idempotency_keys' | 'events';

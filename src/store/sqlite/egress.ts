@@ -132,9 +132,9 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>, deletio
   );
   const insertTask = db.prepare(
     `INSERT INTO delivery_tasks (id, webhook_id, kind, status, since, until, by_time, position, end_offset, total, sent, succeeded, failed,
-       error, created_at, updated_at)
+       error, created_at, updated_at, offsets)
      VALUES (@id, @webhookId, @kind, @status, @since, @until, @byTime, @position, @endOffset, @total, @sent, @succeeded, @failed, @error,
-       @createdAt, @updatedAt)`,
+       @createdAt, @updatedAt, @offsets)`,
   );
   const taskById = db.prepare<[string], TaskRow>('SELECT * FROM delivery_tasks WHERE id = ?');
   const runningTasks = db.prepare<[string], TaskRow>("SELECT * FROM delivery_tasks WHERE webhook_id = ? AND status = 'running' ORDER BY created_at, id");
@@ -203,7 +203,7 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>, deletio
   // Attempts that finish in the same turn of the event loop (many lanes at
   // once) are written in one transaction: one commit instead of one each.
   const recorder = new GroupWriter<OwnedRecord>((records) => recordAll.immediate(records));
-  const taskParams = (task: DeliveryTask) => ({ ...task, byTime: task.byTime ? 1 : 0 });
+  const taskParams = (task: DeliveryTask) => ({ ...task, byTime: task.byTime ? 1 : 0, offsets: task.offsets && JSON.stringify(task.offsets) });
 
   // After the commit, so that a lane that hears of the change reads it.
   const changed = (webhookId: string) => feed.emit({ kind: 'egress_changed', webhookId });

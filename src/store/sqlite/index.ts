@@ -9,6 +9,7 @@ import { sqliteDeletion } from './deletion.js';
 import { sqliteEgress } from './egress.js';
 import { sqliteEndpoints } from './endpoints.js';
 import { sqliteEventTypes } from './event-types.js';
+import { sqliteEvents } from './events.js';
 import { prepareFiles } from './files.js';
 import { sqliteIdempotency } from './idempotency.js';
 import { sqliteIngress } from './ingress.js';
@@ -70,6 +71,7 @@ export function openSqliteStore(dataDir: string, sync: 'full' | 'normal' = 'full
     eventTypes: sqliteEventTypes(db, durable),
     idempotency: sqliteIdempotency(db, durable),
     integrations: sqliteIntegrations(db, durable, tokens.insert),
+    events: sqliteEvents(db, durable),
     // One process owns the file: every change is made here, and emitted after its commit.
     async watch(listener) {
       feed.subscribe(listener);

@@ -7,8 +7,8 @@ import type { SqliteDeletion } from './deletion.js';
 
 export function sqliteIngress(db: Database, durable: () => Promise<void>, deletion: SqliteDeletion, feed: ChangeFeed): IngressStore {
   const insert = db.prepare(
-    `INSERT INTO ingress_webhooks (id, log_id, metadata, type, secret, header, algorithm, encoding, prefix, deduplicate)
-     VALUES (@id, @logId, @metadata, @type, @secret, @header, @algorithm, @encoding, @prefix, @deduplicate)`,
+    `INSERT INTO ingress_webhooks (id, log_id, metadata, type, secret, header, algorithm, encoding, prefix, deduplicate, keep_rejected)
+     VALUES (@id, @logId, @metadata, @type, @secret, @header, @algorithm, @encoding, @prefix, @deduplicate, @keepRejected)`,
   );
   const byId = db.prepare<[string], IngressRow>('SELECT * FROM ingress_webhooks WHERE id = ?');
   const list = db.prepare<[{ metadata: string | null }], IngressRow>(
@@ -18,7 +18,7 @@ export function sqliteIngress(db: Database, durable: () => Promise<void>, deleti
     `UPDATE ingress_webhooks SET
        metadata = coalesce(@metadata, metadata), secret = coalesce(@secret, secret), header = coalesce(@header, header),
        algorithm = coalesce(@algorithm, algorithm), encoding = coalesce(@encoding, encoding), prefix = coalesce(@prefix, prefix),
-       deduplicate = coalesce(@deduplicate, deduplicate)
+       deduplicate = coalesce(@deduplicate, deduplicate), keep_rejected = coalesce(@keepRejected, keep_rejected)
      WHERE id = @id RETURNING *`,
   );
   const bump = db.prepare(
@@ -39,7 +39,7 @@ export function sqliteIngress(db: Database, durable: () => Promise<void>, deleti
 
   return {
     async create(webhook) {
-      insert.run({ ...webhook, deduplicate: webhook.deduplicate ? 1 : 0 });
+      insert.run({ ...webhook, deduplicate: webhook.deduplicate ? 1 : 0, keepRejected: webhook.keepRejected ? 1 : 0 });
       await durable();
     },
     async get(id) {
@@ -58,7 +58,8 @@ export function sqliteIngress(db: Database, durable: () => Promise<void>, deleti
         algorithm: changes.algorithm ?? null,
         encoding: changes.encoding ?? null,
         prefix: changes.prefix ?? null,
-        deduplicate: changes.deduplicate === undefined ? null : changes.deduplicate ? 1 : 0,
+        deduplicate: flagOrNull(changes.deduplicate),
+        keepRejected: flagOrNull(changes.keepRejected),
       });
       await durable();
       if (row) changed(id);
@@ -78,3 +79,5 @@ export function sqliteIngress(db: Database, durable: () => Promise<void>, deleti
     },
   };
 }
+
+const flagOrNull = (value: boolean | undefined) => (value === undefined ? null : value ? 1 : 0);

@@ -3,6 +3,7 @@ import type { Message, MessageAttributes, MessageHeaders } from '../../domain/ty
 import type { ChangeFeed } from '../change-feed.js';
 import { attributesJson, grownLogs, messageBytes } from '../rows.js';
 import type { AppendClaim, AppendOutcome, AppendRequest, MessageStore, ReadOptions } from '../store.js';
+import { sqliteEventInsert } from './events.js';
 
 /**
  * Raw rows (arrays, not objects) read about 40 % faster for large ranges.
@@ -52,6 +53,7 @@ export function sqliteMessages(db: Database, durable: () => Promise<void>, feed:
     `UPDATE logs SET size_bytes = size_bytes - ifnull((SELECT length(value) FROM messages WHERE log_seq = @seq AND msg_offset = @offset), 0)
      WHERE seq = @seq`,
   );
+  const insertEvent = sqliteEventInsert(db);
   const nilValue = db.prepare<[number, number]>('UPDATE messages SET value = NULL WHERE log_seq = ? AND msg_offset = ?');
   const ranges = new Map<string, Statement>();
   // SQLite hands text straight to V8, which decodes UTF-8 as Buffer#toString would.
@@ -105,7 +107,7 @@ export function sqliteMessages(db: Database, durable: () => Promise<void>, feed:
   // per group, and requests for the same log get consecutive offsets in order.
   const appendAll = db.transaction((requests: AppendRequest[], nowMicros: number): AppendOutcome[] => {
     const heads = new Map<string, { seq: number; next: number; bytes: number; maxBytes: number; maxTime: number } | null>();
-    const outcomes = requests.map(({ logId, messages, claims }): AppendOutcome => {
+    const outcomes = requests.map(({ logId, messages, claims, event }): AppendOutcome => {
       let log = heads.get(logId);
       if (log === undefined) {
         const row = head.get(logId);
@@ -115,6 +117,7 @@ export function sqliteMessages(db: Database, durable: () => Promise<void>, feed:
       if (log === null) return { logMissing: true };
       const duplicate = claims && claimAll(claims, messages.length > 0 ? log.next : null);
       if (duplicate) return duplicate;
+      if (event) insertEvent(event, log.next, Math.floor(nowMicros / 1000));
       for (const message of messages) {
         const headers = message.headers ? JSON.stringify(message.headers) : null;
         const attributes = message.attributes ? attributesJson(message.attributes) : null;

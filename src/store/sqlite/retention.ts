@@ -1,4 +1,5 @@
 import type { Database, Statement } from 'better-sqlite3';
+import { firstIdAt } from '../../domain/ids.js';
 import { type LogRow, toLog } from '../rows.js';
 import type { RetentionStore } from '../store.js';
 import type { SqliteDeletion } from './deletion.js';
@@ -76,6 +77,18 @@ export function sqliteRetention(db: Database, deletion: SqliteDeletion): Retenti
     db.prepare("DELETE FROM delivery_tasks WHERE id IN (SELECT id FROM delivery_tasks WHERE updated_at < @before AND status <> 'running' LIMIT @limit)"),
   ];
 
+  // Records of accepted requests go with the attempt history; refused ones sooner, by their own index.
+  const oldEvents = [
+    db.prepare(
+      `DELETE FROM events WHERE id IN (
+         SELECT id FROM events WHERE id < @acceptedBefore AND reason IS NULL AND received_at < @acceptedMs LIMIT @limit)`,
+    ),
+    db.prepare(
+      `DELETE FROM events WHERE id IN (
+         SELECT id FROM events WHERE id < @refusedBefore AND reason IS NOT NULL AND received_at < @refusedMs LIMIT @limit)`,
+    ),
+  ];
+
   /** Runs a RETURNING delete for one log and keeps its size_bytes in step. */
   const deleteAndShrink = <P extends object>(logId: string, statement: Statement<[P], { size: number }>, params: (seq: number) => P): number =>
     db
@@ -124,6 +137,21 @@ export function sqliteRetention(db: Database, deletion: SqliteDeletion): Retenti
     },
     async purgeIdempotencyKeys(before, limit) {
       return oldKeys.run({ before, limit }).changes;
+    },
+    async purgeEvents(acceptedBefore, refusedBefore, limit) {
+      // Ids sort by the second they were made in: the bound one second on covers every record of a time before.
+      const params = {
+        acceptedBefore: firstIdAt('evt', acceptedBefore + 1000),
+        acceptedMs: acceptedBefore,
+        refusedBefore: firstIdAt('evt', refusedBefore + 1000),
+        refusedMs: refusedBefore,
+      };
+      let deleted = 0;
+      for (const statement of oldEvents) {
+        if (deleted >= limit) break;
+        deleted += statement.run({ ...params, limit: limit - deleted }).changes;
+      }
+      return deleted;
     },
     async purgeDeliveryHistory(before, limit) {
       let deleted = 0;

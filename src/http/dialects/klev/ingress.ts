@@ -15,7 +15,11 @@ const settings = {
   encoding: Type.Optional(field.text(`${typesUsing('signatureOptions')}: hex or base64`)),
   prefix: Type.Optional(field.text(`${typesUsing('signatureOptions')}: text before the signature in its header`)),
   deduplicate: Type.Optional(field.boolean('drop a delivery whose provider event id was already appended')),
+  keep_rejected: Type.Optional(field.boolean('keep requests refused for their signature in the quarantine, for inspection (default true)')),
 };
+
+/** The settings of a request body, as the service names them. */
+const settingsOf = ({ keep_rejected: keepRejected, ...rest }: { keep_rejected?: boolean }) => ({ ...rest, keepRejected });
 
 const update = { params: schemas.params.ingress, body: field.object(settings), response: schemas.ingressWebhook };
 
@@ -24,7 +28,7 @@ export function ingressRoutes({ ingress }: AppDeps): Route[] {
     { subject: 'ingress_webhooks' as const, action, objectId: request.params.webhook_id },
   ];
   const updateWebhook = async (request: RouteRequest<typeof update>) =>
-    klevIngressWebhook(await ingress.update(request.principal!, request.params.webhook_id, request.body));
+    klevIngressWebhook(await ingress.update(request.principal!, request.params.webhook_id, settingsOf(request.body)));
   const updateRoute = (method: 'POST' | 'PATCH') =>
     route({
       method,
@@ -59,7 +63,7 @@ export function ingressRoutes({ ingress }: AppDeps): Route[] {
       permissions: () => [{ subject: 'ingress_webhooks', action: 'create' }],
       handler: async (request) => {
         const { log_id: logId, ...input } = request.body;
-        return klevIngressWebhook(await ingress.create(request.principal!, { logId, ...input }));
+        return klevIngressWebhook(await ingress.create(request.principal!, { logId, type: input.type, ...settingsOf(input) }));
       },
     }),
     route({

@@ -144,6 +144,7 @@ export const ingressWebhook = Type.Object({
   encoding: optional(Type.String()),
   prefix: optional(Type.String()),
   deduplicate: Type.Boolean(),
+  keep_rejected: Type.Boolean(),
 });
 export const ingressMetrics = Type.Object({
   webhook_id: Type.String(),

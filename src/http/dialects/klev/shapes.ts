@@ -134,5 +134,6 @@ export function klevIngressWebhook(webhook: IngressWebhook) {
     ...(generic && { header: webhook.header }),
     ...(providerOf(webhook.type)?.needs.signatureOptions && { algorithm: webhook.algorithm, encoding: webhook.encoding, prefix: webhook.prefix }),
     deduplicate: webhook.deduplicate,
+    keep_rejected: webhook.keepRejected,
   };
 }

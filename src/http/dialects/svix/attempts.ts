@@ -8,11 +8,12 @@ import type { Endpoint } from '../../../egress/endpoints.js';
 import { hasAttributes } from '../../../log/events.js';
 import { svixIds } from '../../../protocols/svix/ids.js';
 import type { AppDeps } from '../../deps.js';
+import { timeOf } from '../../query.js';
 import { type Route, route } from '../../router.js';
 import { field } from '../../schema.js';
 import { onEndpoint, type SvixAccess } from './access.js';
 import { messageOf } from './messages.js';
-import { limitOf, newestFirst, timeOf } from './paging.js';
+import { limitOf, newestFirst } from './paging.js';
 import * as schemas from './schemas.js';
 import { STATUS, svixAttempt, svixEndpoint, svixMessage, svixStatus } from './shapes.js';
 

@@ -4,10 +4,11 @@ import { fail } from '../../../domain/errors.js';
 import { MAX_CUSTOM_HEADERS } from '../../../egress/custom-headers.js';
 import { svixIds } from '../../../protocols/svix/ids.js';
 import type { AppDeps } from '../../deps.js';
+import { timeOf } from '../../query.js';
 import { type Route, route } from '../../router.js';
 import { field } from '../../schema.js';
 import { onEndpoint, type SvixAccess } from './access.js';
-import { page, pageQuery, supportedOnlyNull, timeOf } from './paging.js';
+import { page, pageQuery, supportedOnlyNull } from './paging.js';
 import * as schemas from './schemas.js';
 import { svixEndpoint, svixMessage, svixTask } from './shapes.js';
 

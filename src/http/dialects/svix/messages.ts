@@ -8,10 +8,11 @@ import type { ApplicationInput } from '../../../log/applications.js';
 import { nowMicros } from '../../../log/clock.js';
 import { svixIds } from '../../../protocols/svix/ids.js';
 import type { AppDeps } from '../../deps.js';
+import { timeOf } from '../../query.js';
 import { type Route, route } from '../../router.js';
 import { field } from '../../schema.js';
 import type { SvixAccess } from './access.js';
-import { limitOf, newestFirst, supportedOnlyNull, timeOf } from './paging.js';
+import { limitOf, newestFirst, supportedOnlyNull } from './paging.js';
 import * as schemas from './schemas.js';
 import { svixMessage } from './shapes.js';
 

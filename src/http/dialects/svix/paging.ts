@@ -50,14 +50,6 @@ export function newestFirst<S>(data: S[], next: string | null) {
   return { data, iterator: next, prevIterator: null, done: next === null };
 }
 
-/** A time (ISO 8601) of the query, or of the body with `error` field_invalid, in ms. */
-export function timeOf(raw: string | undefined, name: string, error: 'query_param_invalid' | 'field_invalid' = 'query_param_invalid'): number | undefined {
-  if (raw === undefined) return undefined;
-  const ms = Date.parse(raw);
-  if (Number.isNaN(ms)) fail(error, `${name} must be an ISO 8601 time`);
-  return ms;
-}
-
 /** Fields of Svix's models hooklog does not support: accepted as null or left out, refused (400) otherwise. */
 export function supportedOnlyNull(body: object, names: string[]): void {
   for (const name of names) {

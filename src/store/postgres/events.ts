@@ -1,0 +1,111 @@
+import { firstIdAt } from '../../domain/ids.js';
+import { EVENT_COLUMNS, type EventRow, eventValues, toEventRecord } from '../rows.js';
+import type { EventFilter, EventStore } from '../store.js';
+import type { Db } from './db.js';
+
+/**
+ * The WHERE clause of a filter, with its values from `$first` on. Times
+ * become a range of ids as well (ids sort by the second they were made in),
+ * so that the primary key's index narrows them before received_at is checked.
+ */
+function where(filter: EventFilter, first: number): { sql: string; values: unknown[] } {
+  const conditions: string[] = [];
+  const values: unknown[] = [];
+  const param = (value: unknown) => {
+    values.push(value);
+    return `$${first + values.length - 1}`;
+  };
+  if (filter.logIds) conditions.push(`log_id = ANY(${param(filter.logIds)}::text[])`);
+  if (filter.sourceId !== undefined) conditions.push(`source_id = ${param(filter.sourceId)}`);
+  if (filter.fromMs !== undefined) conditions.push(`id >= ${param(firstIdAt('evt', filter.fromMs))} AND received_at >= ${param(filter.fromMs)}`);
+  if (filter.toMs !== undefined) conditions.push(`id < ${param(firstIdAt('evt', filter.toMs + 1000))} AND received_at <= ${param(filter.toMs)}`);
+  if (filter.accepted !== undefined) conditions.push(filter.accepted ? 'reason IS NULL' : 'reason IS NOT NULL');
+  return { sql: conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '', values };
+}
+
+/**
+ * The rows matching a filter as a query to page or count. A search looks in
+ * the newest `scan` rows only: an accepted event's payload is its message's
+ * value, a refused one's its body.
+ */
+function matching(filter: EventFilter): { sql: string; values: unknown[] } {
+  if (!filter.search) {
+    const { sql, values } = where(filter, 1);
+    return { sql: `SELECT ${EVENT_COLUMNS} FROM events ${sql}`, values };
+  }
+  const { sql, values } = where(filter, 3);
+  const columns = EVENT_COLUMNS.split(', ')
+    .map((column) => `w.${column}`)
+    .join(', ');
+  return {
+    sql: `SELECT ${columns}
+          FROM (SELECT ${EVENT_COLUMNS}, body FROM events ${sql} ORDER BY id DESC LIMIT $1) w
+          LEFT JOIN logs l ON l.id = w.log_id
+          LEFT JOIN messages m ON m.log_seq = l.seq AND m.msg_offset = w.msg_offset
+          WHERE position($2::bytea IN coalesce(m.value, w.body)) > 0`,
+    values: [filter.search.scan, filter.search.bytes, ...values],
+  };
+}
+
+export function postgresEvents(db: Db): EventStore {
+  return {
+    quarantine: (record, keep) =>
+      db.tx(async (q) => {
+        const values = eventValues(record, null, null);
+        await q.query({
+          name: 'events-quarantine',
+          text: `INSERT INTO events (${EVENT_COLUMNS}, body) VALUES (${values.map((_, i) => `$${i + 1}`).join(', ')})`,
+          values,
+        });
+        // The oldest refused requests of the source beyond the newest `keep`.
+        await q.query({
+          name: 'events-quarantine-overflow',
+          text: `DELETE FROM events WHERE reason IS NOT NULL AND source_id = $1 AND id <= (
+                   SELECT id FROM events WHERE reason IS NOT NULL AND source_id = $1 ORDER BY id DESC LIMIT 1 OFFSET $2)`,
+          values: [record.sourceId, keep],
+        });
+      }),
+    async get(id) {
+      const [row] = await db.rows<EventRow>({ name: 'events-get', text: `SELECT ${EVENT_COLUMNS}, body FROM events WHERE id = $1`, values: [id] });
+      return row && toEventRecord(row);
+    },
+    async list(filter, skip, limit) {
+      const { sql, values } = matching(filter);
+      const n = values.length;
+      const rows = await db.rows<EventRow>({
+        text: `SELECT * FROM (${sql}) matched ORDER BY id DESC LIMIT $${n + 1} OFFSET $${n + 2}`,
+        values: [...values, limit, skip],
+      });
+      return rows.map(toEventRecord);
+    },
+    async count(filter) {
+      const { sql, values } = matching(filter);
+      const [row] = await db.rows<{ n: number }>({ text: `SELECT count(*)::bigint AS n FROM (${sql}) matched`, values });
+      return row!.n;
+    },
+    delete: (id) =>
+      db.tx(async (q) => {
+        const [row] = (await q.query<EventRow>({ text: `DELETE FROM events WHERE id = $1 RETURNING ${EVENT_COLUMNS}`, values: [id] })).rows;
+        if (!row) return undefined;
+        if (row.msg_offset !== null) {
+          // The log's row first, as retention and appends lock it before its messages: size_bytes stays true, and none deadlock.
+          const [log] = (await q.query<{ seq: number }>({ text: 'SELECT seq FROM logs WHERE id = $1 FOR UPDATE', values: [row.log_id] })).rows;
+          if (log) {
+            await q.query({
+              text: `WITH gone AS (DELETE FROM messages WHERE log_seq = $1 AND msg_offset = $2
+                                   RETURNING coalesce(octet_length(key), 0) + coalesce(octet_length(value), 0) AS bytes)
+                     UPDATE logs SET size_bytes = size_bytes - (SELECT coalesce(sum(bytes), 0) FROM gone) WHERE seq = $1`,
+              values: [log.seq, row.msg_offset],
+            });
+            for (const table of ['deliveries', 'delivery_attempts', 'retry_set']) {
+              await q.query({
+                text: `DELETE FROM ${table} WHERE webhook_id IN (SELECT id FROM egress_webhooks WHERE log_id = $1) AND msg_offset = $2`,
+                values: [row.log_id, row.msg_offset],
+              });
+            }
+          }
+        }
+        return toEventRecord(row);
+      }),
+  };
+}
