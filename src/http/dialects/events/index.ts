@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { type TSchema, Type } from 'typebox';
 import { fail, HooklogError } from '../../../domain/errors.js';
 import { EVENT_STATUSES, type EventStatus, MAX_BULK_REPLAY } from '../../../ingress/received-events.js';
-import { hookbaseErrorBody } from '../../../protocols/hookbase/errors.js';
+import { hookbaseErrorBody } from '../../../protocols/events/errors.js';
 import type { AppDeps } from '../../deps.js';
 import { errorHandler, statusOf, type WireErrors } from '../../errors.js';
 import { documentRoute } from '../../openapi.js';
