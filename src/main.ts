@@ -2,6 +2,7 @@
 import { Command, Option } from 'commander';
 import { action, call } from './cli/client.js';
 import { egressCommand } from './cli/egress.js';
+import { eventsCommand } from './cli/events.js';
 import { ingressCommand } from './cli/ingress.js';
 import { logsCommand } from './cli/logs.js';
 import { messagesCommands } from './cli/messages.js';
@@ -27,6 +28,7 @@ messagesCommands(program);
 offsetsCommand(program);
 egressCommand(program);
 ingressCommand(program);
+eventsCommand(program);
 receiveCommand(program);
 
 await program.parseAsync(process.argv);

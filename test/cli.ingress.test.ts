@@ -10,7 +10,7 @@ describe('CLI: ingress webhooks', () => {
   it('points a GitHub-style sender at hooklog and consumes what arrived, as the README shows', async () => {
     const { log_id } = await cli('logs', 'create', '--metadata', 'github events');
     const webhook = await cli('ingress-webhooks', 'create', '--log-id', log_id, '--type', 'github', '--secret', 'gh-secret', '--metadata', 'repo');
-    expect(webhook).toEqual({ webhook_id: expect.stringMatching(/^iwh_/), metadata: 'repo', log_id, type: 'github', deduplicate: true });
+    expect(webhook).toEqual({ webhook_id: expect.stringMatching(/^iwh_/), metadata: 'repo', log_id, type: 'github', deduplicate: true, keep_rejected: true });
     const body = JSON.stringify({ action: 'opened', number: 7 });
     const res = await fetch(`${fixture.server.url}/ingress/${webhook.webhook_id}`, {
       method: 'POST',
@@ -59,8 +59,8 @@ describe('CLI: ingress webhooks', () => {
       '--no-deduplicate',
     );
     expect(created).toMatchObject({ type: 'hmac', header: 'X-Sig', algorithm: 'sha512', encoding: 'base64', prefix: 'sha512=', deduplicate: false });
-    const updated = await cli('ingress-webhooks', 'update', created.webhook_id, '--metadata', 'renamed', '--secret', 't');
-    expect(updated).toMatchObject({ metadata: 'renamed', deduplicate: false });
+    const updated = await cli('ingress-webhooks', 'update', created.webhook_id, '--metadata', 'renamed', '--secret', 't', '--no-keep-rejected');
+    expect(updated).toMatchObject({ metadata: 'renamed', deduplicate: false, keep_rejected: false });
     expect((await cli('ingress-webhooks', 'list', '--metadata', 'renamed')).items).toEqual([updated]);
     expect(await cli('ingress-webhooks', 'get', created.webhook_id)).toEqual(updated);
     expect((await cli('ingress-webhooks', 'delete', created.webhook_id)).webhook_id).toBe(created.webhook_id);

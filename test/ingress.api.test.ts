@@ -37,6 +37,7 @@ describe('ingress webhooks API and behaviour', () => {
       log_id: log,
       type: 'slack',
       deduplicate: true,
+      keep_rejected: true,
     });
     const id = created.body.webhook_id;
     expect((await s.request('GET', `/ingress_webhook/${id}`)).body).toEqual(created.body);
