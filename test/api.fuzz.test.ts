@@ -1,6 +1,8 @@
+import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { errorCatalog } from '../src/domain/errors.js';
+import { EVENTS, EVENTS_PREFIX } from '../src/http/dialects/events/index.js';
 import { KLEV } from '../src/http/dialects/klev/index.js';
 import { SVIX } from '../src/http/dialects/svix/index.js';
 import { type RawResponse, rawRequest } from './helpers/raw-http.js';
@@ -115,6 +117,8 @@ interface Ids {
   token: string;
   /** An application with an endpoint, a message, an attempt, a task, an integration, and an event type. */
   svix: SvixFixture;
+  /** An event of the events API, received by the GitHub ingress webhook. */
+  event: string;
 }
 
 /** Text, odd text, and the ids that exist, so that some requests get past the id checks. */
@@ -233,10 +237,16 @@ function seedOf(route: string): number {
 
 /** Whether a path is the Svix API's, answered in its error bodies. */
 const isSvix = (path: string) => path.startsWith(`${SVIX_PREFIX}/`);
+/** Whether a path is the events API's, answered in Hookbase's error bodies. */
+const isEvents = (path: string) => path === EVENTS_PREFIX || path.startsWith(`${EVENTS_PREFIX}/`) || path.startsWith(`${EVENTS_PREFIX}?`);
 const CODES = Object.keys(errorCatalog);
 
 /** A 4xx body as the path's API writes it: klev's code, or Svix's `{code, detail}` (or for bad input, 422, the list of validation errors). */
 function expectErrorBody(path: string, res: RawResponse, described: string): void {
+  if (isEvents(path)) {
+    expect(res.body, described).toEqual({ error: expect.any(String), message: expect.any(String), code: expect.stringMatching(/^[A-Z_0-9]+$/) });
+    return;
+  }
   if (!isSvix(path)) {
     expect(res.body, described).toEqual({ error: expect.stringMatching(/^ERR_KLEV_API_\d{4}$/), message: expect.any(String), details: expect.any(String) });
     return;
@@ -285,6 +295,18 @@ function svixIdOf(placeholder: string, f: SvixFixture, pick: number): string {
   }
 }
 
+/** An event the GitHub webhook `source` (secret `s`) received. */
+async function receivedEvent(s: TestServer, source: string): Promise<string> {
+  const body = '{"fuzz":true}';
+  const signature = `sha256=${createHmac('sha256', 's').update(body).digest('hex')}`;
+  const res = await rawRequest(s.url, 'POST', `/ingress/${source}`, {
+    body,
+    headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature },
+  });
+  expect(res.status).toBe(200);
+  return (await s.request('GET', EVENTS_PREFIX, { query: { sourceId: source } })).body.data[0].id;
+}
+
 describe('fuzzing every route', () => {
   let s: TestServer;
   let ids: Ids;
@@ -312,6 +334,7 @@ describe('fuzzing every route', () => {
       ingress,
       token: (await admin('/tokens', { acl: ['logs:get'] })).token_id,
       svix: await makeSvixFixture(s),
+      event: await receivedEvent(s, ingress[0]!),
     };
   });
   afterAll(async () => {
@@ -469,13 +492,33 @@ describe('fuzzing every route', () => {
         }
         await remove(route, `${SVIX_PREFIX}/app/${f.app}`, `/log/${f.otherLog}`, `${SVIX_PREFIX}/event-type/${f.eventType}?expunge=true`);
       }
+
+      // The events API: each route's valid request about one received event, the event deleted last.
+      const eventLog = (await t.request('POST', '/logs', { body: {} })).body.log_id;
+      const github = (await t.request('POST', '/ingress_webhooks', { body: { log_id: eventLog, type: 'github', secret: 's' } })).body.webhook_id;
+      await t.request('POST', '/egress_webhooks', { body: { log_id: eventLog, destination: 'http://127.0.0.1:9/fuzz' } });
+      const event = await receivedEvent(t, github);
+      stored = undefined;
+      const listQuery = { page: 1, pageSize: 5, sourceId: github, status: 'pending', from: '2020-01-01T00:00:00Z', to: '2100-01-01T00:00:00Z', search: 'fuzz' };
+      const eventRequests: Array<[string, { path: string } & RequestOptions]> = [
+        ['GET', { path: EVENTS_PREFIX, query: { ...listQuery, signatureValid: 'true' } }],
+        ['GET', { path: `${EVENTS_PREFIX}/${event}`, query: { includePayload: 'true', includeDeliveries: 'true' } }],
+        ['GET', { path: `${EVENTS_PREFIX}/${event}/payload` }],
+        ['GET', { path: `${EVENTS_PREFIX}/${event}/deliveries`, query: { status: 'pending' } }],
+        ['GET', { path: `${EVENTS_PREFIX}/${event}/timeline` }],
+        ['POST', { path: `${EVENTS_PREFIX}/${event}/replay`, body: { destinationIds: [] } }],
+        ['POST', { path: `${EVENTS_PREFIX}/bulk/replay`, body: { eventIds: [event], destinationIds: [] } }],
+        ['DELETE', { path: `${EVENTS_PREFIX}/${event}` }],
+      ];
+      for (const [method, request] of eventRequests) await spoil(method, request, request.path.includes(event) ? [{ id: event, values: pathValues }] : []);
     },
     FUZZ_TIMEOUT_MS,
   );
 
-  it('covers every route of both dialects', () => {
+  it('covers every route of every dialect', () => {
     expect(routesOf(s, { dialect: KLEV }).length).toBeGreaterThan(30);
     expect(routesOf(s, { dialect: SVIX }).length).toBeGreaterThan(50);
+    expect(routesOf(s, { dialect: EVENTS })).toHaveLength(9);
   });
 
   it(
@@ -523,6 +566,7 @@ describe('fuzzing every route', () => {
    * parts, by id or uid.
    */
   function real(pattern: string, _id: string, pick: number, payload: Buffer): string {
+    if (isEvents(pattern)) return pattern.replace(':id', ids.event);
     if (isSvix(pattern)) return pattern.replace(/:[a-z_]+/g, (placeholder) => svixIdOf(placeholder, ids.svix, pick));
     const existing = pattern.startsWith('/ingress')
       ? ids.ingress[payload.length % ids.ingress.length]!

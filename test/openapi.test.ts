@@ -47,6 +47,19 @@ describe('GET /openapi.json', () => {
     expect(documented.sort()).toEqual(svix.sort());
   });
 
+  it('serves the events API its own valid document, at /api/events/openapi.json, listing its routes only', async () => {
+    const res = await s.request('GET', '/api/events/openapi.json', { token: null });
+    expect(res.status).toBe(200);
+    const result = await validate(structuredClone(res.body));
+    expect(result.valid, result.valid ? '' : compileErrors(result)).toBe(true);
+    const documented = Object.entries(res.body.paths as Record<string, Record<string, unknown>>).flatMap(([path, operations]) =>
+      Object.keys(operations).map((method) => `${method.toUpperCase()} ${path.replace(/\{([a-z_]+)\}/gi, ':$1')}`),
+    );
+    const events = s.server.app!.routeTable.filter((entry) => entry.dialect === 'events').map((entry) => `${entry.method} ${entry.url}`);
+    expect(events).toContain('POST /api/events/bulk/replay');
+    expect(documented.sort()).toEqual(events.sort());
+  });
+
   it('cannot miss a route: one registered around the route table stops the server from starting', async () => {
     const app = buildApp(
       { isClosing: () => false },
