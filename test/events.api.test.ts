@@ -215,6 +215,14 @@ describe('events API: what arrived through the ingress webhooks', () => {
     expect((await s().request('GET', `/ingress_webhook/${source}/metrics`)).body.rejected).toEqual({ bad_signature: 2 });
   });
 
+  it('keeps the newest 1,000 refused requests of a source', async () => {
+    const forged = Array.from({ length: 1005 }, (_, i) => i);
+    for (let i = 0; i < forged.length; i += 50) await Promise.all(forged.slice(i, i + 50).map((n) => github({ n }, { secret: 'wrong' })));
+    const refused = await events({ signatureValid: 'false', pageSize: 100 });
+    expect(refused.body.pagination.total).toBe(1000);
+    expect((await s().request('GET', `/ingress_webhook/${source}/metrics`)).body.rejected).toEqual({ bad_signature: 1005 });
+  });
+
   it('replays one event and 100 at once, observed at the receiver as manual attempts', async () => {
     const ok = await destination('/ok');
     const other = await destination('/other');

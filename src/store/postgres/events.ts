@@ -51,6 +51,8 @@ export function postgresEvents(db: Db): EventStore {
   return {
     quarantine: (record, keep) =>
       db.tx(async (q) => {
+        // One quarantine write per source at a time: concurrent ones would each miss the others' rows when trimming to `keep`.
+        await q.query({ name: 'events-quarantine-lock', text: "SELECT pg_advisory_xact_lock(hashtext('quarantine ' || $1))", values: [record.sourceId] });
         const values = eventValues(record, null, null);
         await q.query({
           name: 'events-quarantine',
