@@ -5,6 +5,7 @@
 //   BENCH_RUNS=5 BENCH_SECONDS=10 node bench/run.js
 //   BENCH_ONLY=history node bench/run.js   (only the attempt-history reads)
 //   BENCH_ONLY=svix node bench/run.js      (only the Svix API against the klev API)
+//   BENCH_ONLY=events node bench/run.js    (only the events API over 1,000,000 events)
 import { spawn } from 'node:child_process';
 import { createHmac, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -480,6 +481,122 @@ async function attemptHistory(backend) {
   return results;
 }
 
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
+
+/**
+ * The events API over a long history: EVENTS events of one GitHub source
+ * (written straight into the database, messages and event records alike,
+ * as months of deliveries would leave them; a tenth of them also delivered
+ * to one destination), then pages of 20 read through the API: the newest
+ * with its total, a time window, a search for text in the payload, and a
+ * status worked out from the deliveries.
+ */
+async function eventHistory(backend) {
+  const { newOrderedId } = await import('../dist/domain/ids.js');
+  const db = await freshBackend(backend);
+  db.env.HOOKLOG_ALLOW_PRIVATE_DESTINATIONS = 'true';
+  let [server] = await nodes(db.env, 1);
+  const log = (await api(server.url, 'POST', '/logs', {})).log_id;
+  const source = (await api(server.url, 'POST', '/ingress_webhooks', { log_id: log, type: 'github', secret: GITHUB_SECRET, metadata: 'github' })).webhook_id;
+  const webhook = (await api(server.url, 'POST', '/egress_webhooks', { log_id: log, destination: 'http://127.0.0.1:9/', mode: 'parallel' })).webhook_id;
+  await server.stop();
+  const start = Date.now() - EVENTS * 10;
+  // One event every 10 ms of the past; one in 1,000 payloads holds the text searched for.
+  const row = (i) => {
+    const at = start + i * 10;
+    const value = Buffer.from(JSON.stringify({ ref: 'refs/heads/main', n: i, marker: i % 1000 === 7 ? 'needle-7' : 'hay', padding: 'p'.repeat(150) }));
+    return { i, at, value, id: newOrderedId('evt', at) };
+  };
+  const BATCH = 10_000;
+  if (backend.sqliteSync) {
+    const { default: Database } = await import('better-sqlite3');
+    const sqlite = new Database(join(db.env.HOOKLOG_DATA_DIR, 'hooklog.db'));
+    const seq = sqlite.prepare('SELECT seq FROM logs WHERE id = ?').get(log).seq;
+    const message = sqlite.prepare('INSERT INTO messages (log_seq, msg_offset, time, key, value, headers) VALUES (?, ?, ?, NULL, ?, ?)');
+    const event = sqlite.prepare(
+      'INSERT INTO events (id, source_id, log_id, msg_offset, received_at, validated_at, queued_at, size, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    const delivery = sqlite.prepare("INSERT INTO deliveries (webhook_id, msg_offset, status, attempts, status_code, updated_at) VALUES (?, ?, 'success', 1, 200, ?)");
+    const headers = JSON.stringify({ 'content-type': 'application/json', 'x-github-event': 'push' });
+    const insert = sqlite.transaction((from) => {
+      for (let i = from; i < Math.min(EVENTS, from + BATCH); i++) {
+        const r = row(i);
+        message.run(seq, i, r.at * 1000, r.value, headers);
+        event.run(r.id, source, log, i, r.at, r.at, r.at, r.value.length, 'ab');
+        if (i % 10 === 0) delivery.run(webhook, i, r.at);
+      }
+    });
+    for (let from = 0; from < EVENTS; from += BATCH) insert(from);
+    sqlite.prepare('UPDATE logs SET next_offset = ? WHERE seq = ?').run(EVENTS, seq);
+    sqlite.prepare('UPDATE egress_webhooks SET next_offset = ? WHERE id = ?').run(EVENTS, webhook);
+    sqlite.close();
+  } else {
+    const client = new pg.Client({ connectionString: PG_URL });
+    await client.connect();
+    await client.query(`SET search_path = ${db.schema}`);
+    const seq = (await client.query('SELECT seq FROM logs WHERE id = $1', [log])).rows[0].seq;
+    for (let from = 0; from < EVENTS; from += BATCH) {
+      const rows = Array.from({ length: Math.min(BATCH, EVENTS - from) }, (_, k) => row(from + k));
+      await client.query(
+        `INSERT INTO messages (log_seq, msg_offset, time, value, headers)
+         SELECT $1, o, t, v, '{"content-type":"application/json","x-github-event":"push"}' FROM unnest($2::bigint[], $3::bigint[], $4::bytea[]) AS m(o, t, v)`,
+        [seq, rows.map((r) => r.i), rows.map((r) => r.at * 1000), rows.map((r) => r.value)],
+      );
+      await client.query(
+        `INSERT INTO events (id, source_id, log_id, msg_offset, received_at, validated_at, queued_at, size, hash)
+         SELECT id, $1, $2, o, t, t, t, s, 'ab' FROM unnest($3::text[], $4::bigint[], $5::bigint[], $6::bigint[]) AS e(id, o, t, s)`,
+        [source, log, rows.map((r) => r.id), rows.map((r) => r.i), rows.map((r) => r.at), rows.map((r) => r.value.length)],
+      );
+      const delivered = rows.filter((r) => r.i % 10 === 0);
+      await client.query(
+        `INSERT INTO deliveries (webhook_id, msg_offset, status, attempts, status_code, updated_at)
+         SELECT $1, o, 'success', 1, 200, t FROM unnest($2::bigint[], $3::bigint[]) AS d(o, t)`,
+        [webhook, delivered.map((r) => r.i), delivered.map((r) => r.at)],
+      );
+    }
+    await client.query('UPDATE logs SET next_offset = $1 WHERE seq = $2', [EVENTS, seq]);
+    await client.query('UPDATE egress_webhooks SET next_offset = $1 WHERE id = $2', [EVENTS, webhook]);
+    await client.query('ANALYZE');
+    await client.end();
+  }
+  [server] = await nodes(db.env, 1);
+  const hour = new Date(start + EVENTS * 5).toISOString();
+  const hourLater = new Date(start + EVENTS * 5 + 3_600_000).toISOString();
+  const pages = {
+    newest: '',
+    window: `from=${hour}&to=${hourLater}`,
+    search: 'search=needle-7',
+    status: 'status=delivered',
+    deep: `page=${EVENTS / 40}`,
+  };
+  const results = {};
+  for (const [name, query] of Object.entries(pages)) {
+    const runs = (results[name] = []);
+    for (let i = 0; i < RUNS; i++) runs.push(await load({ url: `${server.url}/api/events?${query}`, connections: 1, headers: auth }));
+    results[`${name}Total`] = (await api(server.url, 'GET', `/api/events?${query}`)).pagination.total;
+  }
+  await server.stop();
+  await db.drop();
+  return results;
+}
+
+/** The events API tables, from eventHistory on both backends. */
+function printEvents(runs) {
+  console.log(`\nThe events API over ${fmt(EVENTS)} events of one source: pages of 20, one client (req/s, p50 / p99).\n`);
+  console.log('| page | total it reports | SQLite | PostgreSQL |');
+  console.log('| --- | --- | --- | --- |');
+  for (const [name, what] of [
+    ['newest', 'the newest, with the total of all'],
+    ['window', 'an hour of events (`from`, `to`)'],
+    ['search', 'a payload substring (`search`, newest 10,000 scanned)'],
+    ['status', '`status=delivered` (newest 10,000 looked at)'],
+    ['deep', 'a page half way back (`page=`)'],
+  ]) {
+    const cell = (r) => `${fmt(pick(r[name], 'rps'))}, ${pick(r[name], 'p50')} / **${pick(r[name], 'p99')} ms**`;
+    console.log(`| ${what} | ${fmt(runs.sqlite[`${name}Total`])} | ${cell(runs.sqlite)} | ${cell(runs.postgres)} |`);
+  }
+}
+
 const fmt = (n, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const pick = (runs, field) => median(runs.map((r) => r[field]));
 
@@ -555,6 +672,12 @@ if (process.env.BENCH_ONLY === 'history') {
   process.exit(0);
 }
 
+// BENCH_ONLY=events measures the events API over a long history alone.
+if (process.env.BENCH_ONLY === 'events') {
+  printEvents({ sqlite: await eventHistory({ sqliteSync: 'full' }), postgres: await eventHistory({}) });
+  process.exit(0);
+}
+
 // BENCH_ONLY=svix measures the Svix API against the klev API alone (about 3 minutes).
 if (process.env.BENCH_ONLY === 'svix') {
   const stored = printSvix({ sqlite: await svix({ sqliteSync: 'full' }), postgres: await svix({}) });
@@ -572,6 +695,7 @@ const postgres = {
   pushTwo: await delivery({}, 2),
 };
 const svixRuns = { sqlite: await svix({ sqliteSync: 'full' }), postgres: await svix({}) };
+const eventRuns = { sqlite: await eventHistory({ sqliteSync: 'full' }), postgres: await eventHistory({}) };
 const baseRps = median(base.publish.map((r) => r.rps));
 const ingestBaseRps = median(base.ingest.map((r) => r.rps));
 
@@ -646,6 +770,7 @@ console.log(
 printHistory(history);
 
 let lost = !printSvix(svixRuns);
+printEvents(eventRuns);
 for (const [sync, h] of [
   ...Object.entries(modes).map(([m, h]) => [`sqlite_sync=${m}`, h]),
   ['PostgreSQL, 1 node', postgres.one],

@@ -12,7 +12,7 @@ describe('events API: what arrived through the ingress webhooks', () => {
   const s = () => env.s;
 
   /** A GitHub delivery signed by GitHub's own library; `secret` wrong for a forged one. */
-  const github = async (payload: unknown, { delivery = crypto.randomUUID(), secret = SECRET, to = source, event = 'push' } = {}) => {
+  const github = async (payload: unknown, { delivery = crypto.randomUUID() as string, secret = SECRET, to = source, event = 'push' } = {}) => {
     const body = JSON.stringify(payload);
     const res = await fetch(`${s().url}/ingress/${to}`, {
       method: 'POST',
@@ -157,7 +157,7 @@ describe('events API: what arrived through the ingress webhooks', () => {
   });
 
   it('answers bad queries and unknown ids with Hookbase errors, and changes nothing', async () => {
-    for (const query of [
+    const bad: Array<Record<string, string | number>> = [
       { pageSize: 101 },
       { pageSize: 0 },
       { page: 'x' },
@@ -165,7 +165,8 @@ describe('events API: what arrived through the ingress webhooks', () => {
       { from: 'yesterday' },
       { signatureValid: 'yes' },
       { search: '' },
-    ]) {
+    ];
+    for (const query of bad) {
       const res = await events(query);
       expect(res.status, JSON.stringify(query)).toBe(400);
       expect(res.body).toEqual({ error: 'Bad Request', message: expect.any(String), code: 'QUERY_PARAM_INVALID' });

@@ -35,8 +35,8 @@ export function table(rows: string[][]): string {
     .join('\n');
 }
 
-/** A human table on a terminal, JSON for a pipe or a file: what a script reads stays stable. */
-const forHumans = () => process.stdout.isTTY === true;
+/** A human table on a terminal, JSON for a pipe, a file or `--json`: what a script reads stays stable. */
+const forHumans = (opts: { json?: boolean }) => process.stdout.isTTY === true && opts.json !== true;
 
 function eventTable(events: EventSummary[]): string {
   const header = ['ID', 'SOURCE', 'STATUS', 'DELIVERED', 'FAILED', 'BYTES', 'RECEIVED'];
@@ -73,8 +73,9 @@ export function eventsCommand(program: Command): void {
     .option('--to <time>', 'received at or before (ISO 8601)')
     .option('--search <text>', 'a substring of the payload')
     .option('--signature-valid <true|false>', 'true: accepted only; false: refused for their signature only')
+    .option('--json', 'JSON even on a terminal')
     .action(
-      action(async (client, opts: Record<string, string | number | undefined>) => {
+      action(async (client, opts: Record<string, string | number | undefined> & { json?: boolean }) => {
         const query = {
           page: opts.page,
           pageSize: opts.pageSize,
@@ -89,7 +90,7 @@ export function eventsCommand(program: Command): void {
           data: EventSummary[];
           pagination: { total: number; page: number; pageSize: number };
         };
-        if (!forHumans()) return page;
+        if (!forHumans(opts)) return page;
         const { total, page: number, pageSize } = page.pagination;
         process.stdout.write(`${eventTable(page.data)}\npage ${number} of ${Math.max(1, Math.ceil(total / pageSize))}, ${total} events\n`);
         return undefined;
@@ -100,8 +101,9 @@ export function eventsCommand(program: Command): void {
     .command('get <event_id>')
     .description('one event with its deliveries')
     .option('--payload', 'with the payload')
+    .option('--json', 'JSON even on a terminal')
     .action(
-      action(async (client, id: string, opts: { payload?: boolean }) => {
+      action(async (client, id: string, opts: { payload?: boolean; json?: boolean }) => {
         const query = { includeDeliveries: true, ...(opts.payload && { includePayload: true }) };
         const event = (await call(client, 'GET', `api/events/${encodeURIComponent(id)}`, { query })) as EventSummary & {
           deliveries: Delivery[];
@@ -109,7 +111,7 @@ export function eventsCommand(program: Command): void {
           payload?: unknown;
           rejectionMessage?: string;
         };
-        if (!forHumans()) return event;
+        if (!forHumans(opts)) return event;
         const lines = [
           eventTable([event]),
           '',
@@ -128,14 +130,15 @@ export function eventsCommand(program: Command): void {
     .command('replay <event_id...>')
     .description('deliver events again (up to 100), to every active destination of their logs or to --destination ones')
     .option('--destination <webhook_id>', 'only this egress webhook (repeatable)', collect)
+    .option('--json', 'JSON even on a terminal')
     .action(
-      action(async (client, ids: string[], opts: { destination?: string[] }) => {
+      action(async (client, ids: string[], opts: { destination?: string[]; json?: boolean }) => {
         const body = { ...(opts.destination && { destinationIds: opts.destination }) };
         const replayed =
           ids.length === 1
             ? await call(client, 'POST', `api/events/${encodeURIComponent(ids[0]!)}/replay`, { body })
             : await call(client, 'POST', 'api/events/bulk/replay', { body: { eventIds: ids, ...body } });
-        if (!forHumans()) return replayed;
+        if (!forHumans(opts)) return replayed;
         const { deliveriesCreated } = replayed as { deliveriesCreated: number };
         process.stdout.write(`queued ${deliveriesCreated} deliveries\n`);
         return undefined;
