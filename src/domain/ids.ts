@@ -45,13 +45,15 @@ export function newOrderedId(prefix: IdPrefix, nowMs: number = Date.now()): stri
 }
 
 /**
- * The lowest id of `prefix` made in the second that holds `ms`: every id made
- * at or after that second sorts at or above it. Lets a range of times be
- * looked up through an index of ids.
+ * The lowest id newOrderedId makes at `ms` or later: every id it made before
+ * sorts below it. Lets a range of times be looked up through an index of
+ * ids alone.
  */
-export function firstIdAt(prefix: IdPrefix, ms: number): string {
+export function firstOrderedIdAt(prefix: IdPrefix, ms: number): string {
   const bytes = Buffer.alloc(20);
-  bytes.writeUInt32BE(Math.min(0xffffffff, Math.max(0, Math.floor(ms / 1000) - KSUID_EPOCH_SECONDS)), 0);
+  const clamped = Math.min(Math.max(ms, KSUID_EPOCH_SECONDS * 1000), (KSUID_EPOCH_SECONDS + 0xffffffff) * 1000);
+  bytes.writeUInt32BE(Math.floor(clamped / 1000) - KSUID_EPOCH_SECONDS, 0);
+  bytes.writeUIntBE(Math.floor(clamped), 4, 6);
   return `${prefix}_${toBase62(bytes).padStart(KSUID_LENGTH, '0')}`;
 }
 

@@ -55,9 +55,8 @@ export interface EventView {
 
 export interface EventPage {
   events: EventView[];
+  /** With `search` or `status`, the matches among the newest EVENTS_SCANNED only. */
   total: number;
-  /** The total counts matches among the newest EVENTS_SCANNED only. */
-  scanned: boolean;
 }
 
 /**
@@ -86,21 +85,28 @@ export class ReceivedEvents {
       ...(query.search !== undefined && { search: { bytes: Buffer.from(query.search), scan: EVENTS_SCANNED } }),
     };
     // Refused requests are the rejected ones; no accepted event is.
-    if (query.status === 'rejected') filter.accepted = filter.accepted === true ? undefined : false;
-    if (query.status === 'rejected' && query.signatureValid === true) return { events: [], total: 0, scanned: false };
+    if (query.status === 'rejected') {
+      if (query.signatureValid === true) return { events: [], total: 0 };
+      filter.accepted = false;
+    }
     const skip = (query.page - 1) * query.pageSize;
     const destinations = await this.destinationsFor(by);
-    if (query.status === undefined || query.status === 'rejected') {
+    const worked = query.status !== undefined && query.status !== 'rejected';
+    if (!worked && query.search === undefined) {
       const [records, total] = await Promise.all([this.store.list(filter, skip, query.pageSize), this.store.count(filter)]);
-      return { events: await this.views(records, destinations, false), total, scanned: query.search !== undefined };
+      return { events: await this.views(records, destinations, false), total };
     }
-    // A status is worked out from the deliveries: the newest EVENTS_SCANNED candidates are looked at, and paged here.
-    filter.accepted = true;
-    if (query.signatureValid === false) return { events: [], total: 0, scanned: false };
-    const candidates = await this.store.list(filter, 0, EVENTS_SCANNED);
-    const statuses = await this.statuses(candidates, destinations);
-    const matched = candidates.filter((record) => statuses.get(record.id) === query.status);
-    return { events: await this.views(matched.slice(skip, skip + query.pageSize), destinations, false), total: matched.length, scanned: true };
+    // A search or a status looks at the newest EVENTS_SCANNED candidates once, and pages here.
+    if (worked) {
+      if (query.signatureValid === false) return { events: [], total: 0 };
+      filter.accepted = true;
+    }
+    let matched = await this.store.list(filter, 0, EVENTS_SCANNED);
+    if (worked) {
+      const statuses = await this.statuses(matched, destinations);
+      matched = matched.filter((record) => statuses.get(record.id) === query.status);
+    }
+    return { events: await this.views(matched.slice(skip, skip + query.pageSize), destinations, false), total: matched.length };
   }
 
   /** One event; with `attempts`, each delivery's attempts too. */
@@ -136,6 +142,9 @@ export class ReceivedEvents {
         if (!all.some((webhook) => webhook.id === destinationId)) fail('egress_webhook_not_found', `egress webhook '${destinationId}' does not exist`);
       }
     }
+    // Named destinations must all be able to take a task, or none is given one.
+    const inactive = destinationIds && all.find((webhook) => destinationIds.includes(webhook.id) && !webhook.state.active);
+    if (inactive) fail('egress_webhook_inactive', `egress webhook '${inactive.id}' is inactive (${inactive.state.inactiveReason}); re-activate it first`);
     const byLog = byLogOf(records);
     const queued = new Set<string>();
     let deliveriesCreated = 0;

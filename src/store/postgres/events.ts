@@ -1,12 +1,12 @@
-import { firstIdAt } from '../../domain/ids.js';
+import { firstOrderedIdAt } from '../../domain/ids.js';
 import { EVENT_COLUMNS, type EventRow, eventValues, toEventRecord } from '../rows.js';
 import type { EventFilter, EventStore } from '../store.js';
 import type { Db } from './db.js';
 
 /**
  * The WHERE clause of a filter, with its values from `$first` on. Times
- * become a range of ids as well (ids sort by the second they were made in),
- * so that the primary key's index narrows them before received_at is checked.
+ * are a range of ids, which sort by the millisecond they were received in
+ * (newOrderedId): the primary key's index answers them alone.
  */
 function where(filter: EventFilter, first: number): { sql: string; values: unknown[] } {
   const conditions: string[] = [];
@@ -17,8 +17,8 @@ function where(filter: EventFilter, first: number): { sql: string; values: unkno
   };
   if (filter.logIds) conditions.push(`log_id = ANY(${param(filter.logIds)}::text[])`);
   if (filter.sourceId !== undefined) conditions.push(`source_id = ${param(filter.sourceId)}`);
-  if (filter.fromMs !== undefined) conditions.push(`id >= ${param(firstIdAt('evt', filter.fromMs))} AND received_at >= ${param(filter.fromMs)}`);
-  if (filter.toMs !== undefined) conditions.push(`id < ${param(firstIdAt('evt', filter.toMs + 1000))} AND received_at <= ${param(filter.toMs)}`);
+  if (filter.fromMs !== undefined) conditions.push(`id >= ${param(firstOrderedIdAt('evt', filter.fromMs))}`);
+  if (filter.toMs !== undefined) conditions.push(`id < ${param(firstOrderedIdAt('evt', filter.toMs + 1))}`);
   if (filter.accepted !== undefined) conditions.push(filter.accepted ? 'reason IS NULL' : 'reason IS NOT NULL');
   return { sql: conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '', values };
 }

@@ -1,4 +1,4 @@
-import { firstIdAt } from '../../domain/ids.js';
+import { firstOrderedIdAt } from '../../domain/ids.js';
 import { type LogRow, toLog } from '../rows.js';
 import type { RetentionStore } from '../store.js';
 import { LOG_COLUMNS } from './columns.js';
@@ -106,7 +106,7 @@ export function postgresRetention(db: Db): RetentionStore {
     },
     async purgeEvents(acceptedBefore, refusedBefore, limit) {
       let deleted = 0;
-      // Ids sort by the second they were made in: the bound one second on covers every record of a time before.
+      // Ids sort by the millisecond they were received in: a range of the primary key.
       for (const [accepted, before] of [
         [true, acceptedBefore],
         [false, refusedBefore],
@@ -114,8 +114,8 @@ export function postgresRetention(db: Db): RetentionStore {
         if (deleted >= limit) break;
         const { rowCount } = await db.query({
           text: `DELETE FROM events WHERE id IN (
-                   SELECT id FROM events WHERE id < $1 AND reason IS ${accepted ? '' : 'NOT '}NULL AND received_at < $2 LIMIT $3)`,
-          values: [firstIdAt('evt', before + 1000), before, limit - deleted],
+                   SELECT id FROM events WHERE id < $1 AND reason IS ${accepted ? '' : 'NOT '}NULL LIMIT $2)`,
+          values: [firstOrderedIdAt('evt', before), limit - deleted],
         });
         deleted += rowCount ?? 0;
       }

@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import { firstIdAt } from '../../domain/ids.js';
+import { firstOrderedIdAt } from '../../domain/ids.js';
 import type { EventRecord } from '../../domain/types.js';
 import { EVENT_COLUMNS, type EventRow, eventValues, toEventRecord } from '../rows.js';
 import type { EventFilter, EventStore } from '../store.js';
@@ -15,9 +15,9 @@ export function sqliteEventInsert(db: Database): (record: EventRecord, offset: n
 }
 
 /**
- * The WHERE clause and parameters of a filter. Times become a range of ids
- * as well (ids sort by the second they were made in), so that the primary
- * key's index narrows them before received_at is checked exactly.
+ * The WHERE clause and parameters of a filter. Times
+ * are a range of ids, which sort by the millisecond they were received in
+ * (newOrderedId): the primary key's index answers them alone.
  */
 function where(filter: EventFilter): { sql: string; params: Record<string, unknown> } {
   const conditions: string[] = [];
@@ -33,12 +33,12 @@ function where(filter: EventFilter): { sql: string; params: Record<string, unkno
     params.sourceId = filter.sourceId;
   }
   if (filter.fromMs !== undefined) {
-    conditions.push('id >= @fromId AND received_at >= @fromMs');
-    Object.assign(params, { fromId: firstIdAt('evt', filter.fromMs), fromMs: filter.fromMs });
+    conditions.push('id >= @fromId');
+    params.fromId = firstOrderedIdAt('evt', filter.fromMs);
   }
   if (filter.toMs !== undefined) {
-    conditions.push('id < @toId AND received_at <= @toMs');
-    Object.assign(params, { toId: firstIdAt('evt', filter.toMs + 1000), toMs: filter.toMs });
+    conditions.push('id < @toId');
+    params.toId = firstOrderedIdAt('evt', filter.toMs + 1);
   }
   if (filter.accepted !== undefined) conditions.push(filter.accepted ? 'reason IS NULL' : 'reason IS NOT NULL');
   return { sql: conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '', params };

@@ -1,5 +1,5 @@
 import type { Database, Statement } from 'better-sqlite3';
-import { firstIdAt } from '../../domain/ids.js';
+import { firstOrderedIdAt } from '../../domain/ids.js';
 import { type LogRow, toLog } from '../rows.js';
 import type { RetentionStore } from '../store.js';
 import type { SqliteDeletion } from './deletion.js';
@@ -81,11 +81,11 @@ export function sqliteRetention(db: Database, deletion: SqliteDeletion): Retenti
   const oldEvents = [
     db.prepare(
       `DELETE FROM events WHERE id IN (
-         SELECT id FROM events WHERE id < @acceptedBefore AND reason IS NULL AND received_at < @acceptedMs LIMIT @limit)`,
+         SELECT id FROM events WHERE id < @acceptedBefore AND reason IS NULL LIMIT @limit)`,
     ),
     db.prepare(
       `DELETE FROM events WHERE id IN (
-         SELECT id FROM events WHERE id < @refusedBefore AND reason IS NOT NULL AND received_at < @refusedMs LIMIT @limit)`,
+         SELECT id FROM events WHERE id < @refusedBefore AND reason IS NOT NULL LIMIT @limit)`,
     ),
   ];
 
@@ -139,13 +139,8 @@ export function sqliteRetention(db: Database, deletion: SqliteDeletion): Retenti
       return oldKeys.run({ before, limit }).changes;
     },
     async purgeEvents(acceptedBefore, refusedBefore, limit) {
-      // Ids sort by the second they were made in: the bound one second on covers every record of a time before.
-      const params = {
-        acceptedBefore: firstIdAt('evt', acceptedBefore + 1000),
-        acceptedMs: acceptedBefore,
-        refusedBefore: firstIdAt('evt', refusedBefore + 1000),
-        refusedMs: refusedBefore,
-      };
+      // Ids sort by the millisecond they were received in: a range of the primary key.
+      const params = { acceptedBefore: firstOrderedIdAt('evt', acceptedBefore), refusedBefore: firstOrderedIdAt('evt', refusedBefore) };
       let deleted = 0;
       for (const statement of oldEvents) {
         if (deleted >= limit) break;
