@@ -127,10 +127,13 @@ export class IngressWebhooks {
     return this.store.list(filter);
   }
 
-  /** Changes a webhook. Every setting but metadata decides which requests its URL appends, so changing one needs the right to publish to its log. */
+  /**
+   * Changes a webhook. Every setting but metadata and keepRejected decides
+   * which requests its URL appends, so changing one needs the right to
+   * publish to its log.
+   */
   async update(by: Principal, id: string, update: IngressUpdate): Promise<IngressWebhook> {
     const current = await this.get(id);
-    // Keeping refused requests or not changes what is appended no more than metadata does.
     const verifiesDifferently = Object.entries(update).some(([field, value]) => field !== 'metadata' && field !== 'keepRejected' && value !== undefined);
     if (verifiesDifferently) demand(by, onLog('publish', current.logId));
     const changes: IngressChanges = {
