@@ -4,6 +4,7 @@ import type { Token } from '../../domain/types.js';
 import { ChangeFeed } from '../change-feed.js';
 import type { Store } from '../store.js';
 import { sqliteApplications } from './applications.js';
+import { sqliteChannels } from './channels.js';
 import { sqliteCluster } from './cluster.js';
 import { sqliteDeletion } from './deletion.js';
 import { sqliteEgress } from './egress.js';
@@ -70,6 +71,7 @@ export function openSqliteStore(dataDir: string, sync: 'full' | 'normal' = 'full
     eventTypes: sqliteEventTypes(db, durable),
     idempotency: sqliteIdempotency(db, durable),
     integrations: sqliteIntegrations(db, durable, tokens.insert),
+    channels: sqliteChannels(db, durable),
     // One process owns the file: every change is made here, and emitted after its commit.
     async watch(listener) {
       feed.subscribe(listener);
