@@ -90,6 +90,10 @@ export const errorCatalog = {
   request_in_progress: entry('conflict', 'Request in progress'),
   message_expunged: entry('conflict', 'Message content expunged'),
   operation_unsupported: entry('unsupported', 'Operation not supported'),
+  channel_not_found: entry('not_found', 'Channel not found'),
+  channel_exists: entry('conflict', 'Channel already exists'),
+  channel_token_invalid: entry('unauthenticated', 'Channel token invalid'),
+  channel_token_other: entry('forbidden', 'Token of another channel'),
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorName = keyof typeof errorCatalog;

@@ -63,6 +63,10 @@ const NUMBERS: Record<ErrorName, string> = {
   request_in_progress: '0141',
   message_expunged: '0142',
   operation_unsupported: '0143',
+  channel_not_found: '0150',
+  channel_exists: '0151',
+  channel_token_invalid: '0152',
+  channel_token_other: '0153',
 };
 
 export function klevCode(name: ErrorName): string {
