@@ -9,6 +9,7 @@ import type { Config } from './config/schema.js';
 import { Dispatcher } from './delivery/dispatcher.js';
 import { OutboundClient } from './delivery/outbound.js';
 import { RetrySchedule } from './delivery/schedule.js';
+import type { HooklogError } from './domain/errors.js';
 import { randomBase62 } from './domain/ids.js';
 import { Deliveries } from './egress/deliveries.js';
 import { EgressWebhooks } from './egress/egress-webhooks.js';
@@ -16,8 +17,10 @@ import { Endpoints } from './egress/endpoints.js';
 import { EventTypes } from './egress/event-types.js';
 import { buildApp } from './http/app.js';
 import { KLEV, klevApi } from './http/dialects/klev/index.js';
+import { KWP_PREFIX, kwpApi } from './http/dialects/kwp/index.js';
 import { SVIX_ERRORS, SVIX_PREFIX, svixApi } from './http/dialects/svix/index.js';
 import { ingressEndpoint } from './http/ingress.js';
+import { Channels } from './ingress/channels.js';
 import { IngressWebhooks } from './ingress/ingress-webhooks.js';
 import { Applications } from './log/applications.js';
 import { Consumer } from './log/consumer.js';
@@ -27,7 +30,8 @@ import { LogNotifier } from './log/notifier.js';
 import { Offsets } from './log/offsets.js';
 import { Publisher } from './log/publisher.js';
 import { RetentionJob } from './log/retention.js';
-import { klevErrorBody } from './protocols/klev/errors.js';
+import { klevCode, klevErrorBody } from './protocols/klev/errors.js';
+import { kwpErrorBody } from './protocols/kwp/errors.js';
 import { openPostgresStore } from './store/postgres/index.js';
 import { migratePostgres } from './store/postgres/migrate.js';
 import { openSqliteStore } from './store/sqlite/index.js';
@@ -112,17 +116,25 @@ export async function startServer(config: Config, print: (line: string) => void 
     }
   });
 
+  const logs = new Logs(store.logs);
+  const channels = new Channels(store.channels, logs, ingress, store.messages);
+  const kept = await channels.sync(config.channels.map(({ name, secretHeader, secret, token }) => ({ name, secretHeader, secret, token })));
+  for (const name of kept) {
+    logger.warn({ channel: name }, 'channel is no longer in the config: kept with its webhooks; delete it with `hooklog channels delete` if unwanted');
+  }
+
   const egress = new EgressWebhooks(store.egress, store.logs, config.allowPrivateDestinations);
   const eventTypes = new EventTypes(store.eventTypes);
   const deps = {
     tokens,
-    logs: new Logs(store.logs),
+    logs,
     offsets: new Offsets(store.offsets, store.logs),
     publisher,
     consumer: new Consumer(store.logs, store.messages, notifier),
     egress,
     deliveries: new Deliveries(store.egress, store.logs, store.messages, (id) => dispatcher?.sending(id) ?? []),
     ingress,
+    channels,
     applications: new Applications(store.applications, store.logs),
     endpoints: new Endpoints(egress, store.endpoints, eventTypes),
     eventTypes,
@@ -132,12 +144,22 @@ export async function startServer(config: Config, print: (line: string) => void 
     isClosing: () => closing,
   };
   const requestTimeoutMs = config.requestTimeoutSeconds * 1000;
-  // klev is the root dialect: errors raised before routing are written in its body, but under the Svix API's prefix in Svix's.
-  const errorsFor = (url: string | undefined) => (url === SVIX_PREFIX || url?.startsWith(`${SVIX_PREFIX}/`) ? SVIX_ERRORS : { body: klevErrorBody });
+  // klev is the root dialect: errors raised before routing are written in its body, but under the Svix and KWP APIs' prefixes in theirs.
+  const under = (url: string | undefined, prefix: string) => url === prefix || url?.startsWith(`${prefix}/`) === true;
+  const kwpErrors = { body: (error: HooklogError) => kwpErrorBody(error, klevCode(error.errorName)) };
+  const errorsFor = (url: string | undefined) => (under(url, SVIX_PREFIX) ? SVIX_ERRORS : under(url, KWP_PREFIX) ? kwpErrors : { body: klevErrorBody });
   const app = serves ? buildApp(deps, { maxBodyBytes: config.maxBodyBytes, requestTimeoutMs, logger, errorsFor }) : null;
   if (app) {
     app.register(klevApi, { deps, maxResponseBytes: config.maxResponseBytes, requestTimeoutMs, version: VERSION });
     app.register(svixApi, { deps, version: VERSION, prefix: SVIX_PREFIX });
+    app.register(kwpApi, {
+      channels,
+      maxResponseBytes: config.maxResponseBytes,
+      requestTimeoutMs,
+      maxRequestsPerClient: config.ingressMaxRequestsPerClient,
+      errorBody: kwpErrors.body,
+      prefix: KWP_PREFIX,
+    });
     // The public URLs of klev's ingress webhooks.
     app.register(ingressEndpoint, { ingress, maxRequestsPerClient: config.ingressMaxRequestsPerClient, errorBody: klevErrorBody, dialect: KLEV });
   }
