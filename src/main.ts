@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
+import { channelsCommand } from './cli/channels.js';
 import { action, call } from './cli/client.js';
 import { egressCommand } from './cli/egress.js';
 import { ingressCommand } from './cli/ingress.js';
@@ -27,6 +28,7 @@ messagesCommands(program);
 offsetsCommand(program);
 egressCommand(program);
 ingressCommand(program);
+channelsCommand(program);
 receiveCommand(program);
 
 await program.parseAsync(process.argv);
