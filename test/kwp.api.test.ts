@@ -140,6 +140,15 @@ describe('Kaiman Webhooks Proxy channels', () => {
     const basic = await fetch(`${s.url}/api/webhook/kwp-a`, { headers: { authorization: `Basic ${a.token}` } });
     expect(basic.status).toBe(401);
 
+    // A HEAD takes nothing: its answer has no body to carry them.
+    const head = await fetch(`${s.url}/api/webhook/kwp-a`, { method: 'HEAD', headers: { authorization: `Bearer ${a.token}` } });
+    expect(head.status).toBe(200);
+    // Too large a body: refused before it is read, in KWP's body.
+    expect(await send(s, 'kwp-a', 'x'.repeat(2 * 1024 * 1024), { 'x-secret': 'shh' })).toEqual({
+      status: 413,
+      body: { error: expect.any(String), code: code('0101') },
+    });
+
     const now = Math.floor(Date.now() / 1000);
     const taken = await take(s, 'kwp-a', a.token);
     expect(taken.status).toBe(200);
@@ -225,6 +234,48 @@ describe('Kaiman Webhooks Proxy channels', () => {
     expect(received.length).toBe(sent.length);
     expect(new Set(received).size).toBe(received.length);
     expect([...received].sort()).toEqual([...sent].sort());
+  }, 60_000);
+});
+
+describe.runIf(process.env.HOOKLOG_TEST_BACKEND === 'postgres')('Kaiman Webhooks Proxy channels on two nodes sharing PostgreSQL', () => {
+  let one: TestServer;
+  let two: TestServer;
+  beforeAll(async () => {
+    one = await startTestServer({ channels: [{ name: 'shared', token: 'shared-token' }] });
+    two = await startTestServer({ databaseUrl: one.databaseUrl, channels: [{ name: 'shared', token: 'shared-token' }] });
+  });
+  afterAll(async () => {
+    await two?.close();
+    await one?.close();
+  });
+
+  it('hands every webhook to exactly one reader, whichever node they ask', async () => {
+    const sent: number[] = [];
+    const received: number[] = [];
+    const until = Date.now() + 3000;
+    let sending = true;
+    const sender = async (i: number) => {
+      for (let n = i; Date.now() < until; n += 10) {
+        expect((await send(i % 2 ? one : two, 'shared', JSON.stringify({ n }))).status).toBe(200);
+        sent.push(n);
+      }
+    };
+    const drainer = async (node: TestServer) => {
+      for (;;) {
+        const wasSending = sending;
+        const res = await take(node, 'shared', 'shared-token');
+        expect(res.status).toBe(200);
+        received.push(...res.body.map((w: { payload: { n: number } }) => w.payload.n));
+        if (!wasSending && res.body.length === 0) return;
+      }
+    };
+    const drainers = [one, one, one, two, two, two].map(drainer);
+    await Promise.all(Array.from({ length: 10 }, (_, i) => sender(i)));
+    sending = false;
+    await Promise.all(drainers);
+    expect(sent.length).toBeGreaterThan(50);
+    expect(new Set(received).size).toBe(received.length);
+    expect([...received].sort((a, b) => a - b)).toEqual([...sent].sort((a, b) => a - b));
   }, 60_000);
 });
 

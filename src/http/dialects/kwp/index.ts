@@ -77,6 +77,8 @@ export async function kwpApi(
       public: true,
       handler: async (request, reply) => {
         const channel = await channels.authorize(request.params.channel, bearerOf(request.headers.authorization));
+        // Fastify answers HEAD with this route too: its answer has no body, so it must take nothing.
+        if (request.method === 'HEAD') return reply.type('application/json; charset=utf-8').send('[]');
         responses.admit();
         const reading = await channels.read(channel, { maxBytes: maxResponseBytes, encode: kwpWebhookJson });
         const raw = reply.raw;
