@@ -7,10 +7,13 @@ import { ConfigError, loadConfig } from '../src/config/load.js';
 import type { ChannelConfig } from '../src/config/schema.js';
 import { useCliServer } from './helpers/cli.js';
 import { createSchema } from './helpers/postgres.js';
-import { ADMIN, removeDir, startTestServer, type TestServer, tempDir } from './helpers/server.js';
+import { ADMIN, type ApiResponse, removeDir, startTestServer, type TestServer, tempDir } from './helpers/server.js';
+
+/** A KWP answer: its status and parsed JSON body. */
+type Answer = Pick<ApiResponse, 'status' | 'body'>;
 
 /** A POST as a provider sends it, answered with its status and parsed body. */
-async function send(s: TestServer, channel: string, body: string | Buffer, headers: Record<string, string> = {}) {
+async function send(s: TestServer, channel: string, body: string | Buffer, headers: Record<string, string> = {}): Promise<Answer> {
   const res = await fetch(`${s.url}/api/webhook/${channel}`, {
     method: 'POST',
     body: typeof body === 'string' ? body : new Blob([new Uint8Array(body)]),
@@ -20,7 +23,7 @@ async function send(s: TestServer, channel: string, body: string | Buffer, heade
 }
 
 /** A GET as a KWP client sends it; `token` null sends no Authorization header. */
-async function take(s: TestServer, channel: string, token: string | null) {
+async function take(s: TestServer, channel: string, token: string | null): Promise<Answer> {
   const res = await fetch(`${s.url}/api/webhook/${channel}`, { headers: token === null ? {} : { authorization: `Bearer ${token}` } });
   return { status: res.status, body: await res.json() };
 }
@@ -314,11 +317,11 @@ describe('Kaiman Webhooks Proxy channels: a client that goes away mid-answer', (
     for (let attempt = 0; attempt < 50 && all.length === 0; attempt++) {
       const res = await fetch(`${s.url}/api/webhook/large`, { headers: { authorization: 'Bearer large-token-0123' } });
       expect(res.status).toBe(200);
-      all = await res.json();
+      all = (await res.json()) as typeof all;
       if (all.length === 0) await new Promise((resolve) => setTimeout(resolve, 100));
     }
     expect(all.map((w) => w.payload.i)).toEqual(Array.from({ length: count }, (_, i) => i));
-    expect((await fetch(`${s.url}/api/webhook/large`, { headers: { authorization: 'Bearer large-token-0123' } }).then((r) => r.json())).length).toBe(0);
+    expect((await take(s, 'large', 'large-token-0123')).body).toEqual([]);
   }, 60_000);
 });
 
