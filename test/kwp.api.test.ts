@@ -323,6 +323,38 @@ describe('Kaiman Webhooks Proxy channels: a client that goes away mid-answer', (
     expect(all.map((w) => w.payload.i)).toEqual(Array.from({ length: count }, (_, i) => i));
     expect((await take(s, 'large', 'large-token-0123')).body).toEqual([]);
   }, 60_000);
+
+  it('makes a second GET wait while the first answer is being written, then gives it what the first client did not take', async () => {
+    const { body: c } = await s.request('GET', '/channel/large');
+    const payload = JSON.stringify({ data: 'y'.repeat(64 * 1024) });
+    for (let i = 0; i < 1000; i += 50) {
+      const batch = Array.from({ length: 50 }, (_, j) => ({ value: payload.replace('{', `{"i":${i + j},`) }));
+      expect((await s.request('POST', `/messages/${c.log_id}`, { body: { messages: batch } })).status).toBe(200);
+    }
+    // The first client gets the answer's start, then stops reading: the rest of the answer waits in the server.
+    const first = httpRequest(`${s.url}/api/webhook/large`, { headers: { authorization: 'Bearer large-token-0123' } });
+    first.on('error', () => undefined);
+    const started = new Promise<void>((resolve) =>
+      first.once('response', (res) =>
+        res.once('data', () => {
+          res.pause();
+          resolve();
+        }),
+      ),
+    );
+    first.end();
+    await started;
+    const second = take(s, 'large', 'large-token-0123');
+    let answered = false;
+    void second.then(() => (answered = true));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(answered).toBe(false);
+    first.destroy();
+    const { status, body } = await second;
+    expect(status).toBe(200);
+    expect(body.map((w: { payload: { i: number } }) => w.payload.i)).toEqual(Array.from({ length: 1000 }, (_, i) => i));
+    expect((await take(s, 'large', 'large-token-0123')).body).toEqual([]);
+  }, 60_000);
 });
 
 describe('Kaiman Webhooks Proxy channels declared in the config', () => {

@@ -1,4 +1,5 @@
 import { hash } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
 import { demand, type Principal } from '../auth/principal.js';
 import { CHANNEL_NAME_RULE, isChannelName } from '../domain/channels.js';
 import { fail, HooklogError } from '../domain/errors.js';
@@ -158,7 +159,7 @@ export class Channels {
   }
 
   /** A POST to the channel: its ingress webhook checks the secret header, then appends the exact body. */
-  async receive(name: string, body: Buffer, headers: Parameters<IngressWebhooks['receive']>[2]): Promise<Received> {
+  async receive(name: string, body: Buffer, headers: IncomingHttpHeaders): Promise<Received> {
     const channel = await this.find(name);
     try {
       return await this.ingress.receive(channel.sourceId, body, headers);
@@ -197,12 +198,13 @@ export class Channels {
    * as the readers before it took what there was.
    */
   async read(channel: Channel, { maxBytes, encode }: ReadRequest): Promise<Reading> {
-    const leave = await this.queue(channel.name);
+    const deadline = Date.now() + WAIT_MS;
+    const leave = await this.queue(channel.name, deadline);
     if (!leave) return { items: [], finish: async () => undefined };
     const reader = randomBase62(16);
     let cursor: number | undefined;
     try {
-      cursor = await this.hold(channel.name, reader, Date.now() + WAIT_MS);
+      cursor = await this.hold(channel.name, reader, deadline);
       if (cursor === undefined) {
         leave();
         return { items: [], finish: async () => undefined };
@@ -239,8 +241,8 @@ export class Channels {
     }
   }
 
-  /** Waits for this node's earlier readers of the channel; returns how to let the next one go, or null when the wait ran out. */
-  private async queue(name: string): Promise<(() => void) | null> {
+  /** Waits for this node's earlier readers of the channel until `deadline`; returns how to let the next one go, or null when the wait ran out. */
+  private async queue(name: string, deadline: number): Promise<(() => void) | null> {
     const before = this.queues.get(name) ?? Promise.resolve();
     let leave!: () => void;
     const done = new Promise<void>((resolve) => {
@@ -256,7 +258,7 @@ export class Channels {
     const turn = await Promise.race([
       before.then(() => true),
       new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(false), WAIT_MS);
+        timer = setTimeout(() => resolve(false), deadline - Date.now());
       }),
     ]);
     clearTimeout(timer);
