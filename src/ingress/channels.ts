@@ -188,7 +188,7 @@ export class Channels {
     if (!holder) fail('channel_token_invalid', 'the token is not the token of a channel');
     if (holder.name === name) return holder;
     await this.find(name);
-    fail('channel_token_other', `the token is not channel '${name}'s`);
+    fail('channel_token_other', `the token belongs to another channel than '${name}'`);
   }
 
   /**
