@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
+import { channelsCommand } from './cli/channels.js';
 import { action, call } from './cli/client.js';
 import { egressCommand } from './cli/egress.js';
 import { eventsCommand } from './cli/events.js';
@@ -29,6 +30,7 @@ offsetsCommand(program);
 egressCommand(program);
 ingressCommand(program);
 eventsCommand(program);
+channelsCommand(program);
 receiveCommand(program);
 
 await program.parseAsync(process.argv);

@@ -9,6 +9,7 @@ import type { Config } from './config/schema.js';
 import { Dispatcher } from './delivery/dispatcher.js';
 import { OutboundClient } from './delivery/outbound.js';
 import { RetrySchedule } from './delivery/schedule.js';
+import type { HooklogError } from './domain/errors.js';
 import { randomBase62 } from './domain/ids.js';
 import { Deliveries } from './egress/deliveries.js';
 import { EgressWebhooks } from './egress/egress-webhooks.js';
@@ -17,8 +18,10 @@ import { EventTypes } from './egress/event-types.js';
 import { buildApp } from './http/app.js';
 import { EVENTS_ERRORS, EVENTS_PREFIX, eventsApi } from './http/dialects/events/index.js';
 import { KLEV, klevApi } from './http/dialects/klev/index.js';
+import { KWP_PREFIX, kwpApi } from './http/dialects/kwp/index.js';
 import { SVIX_ERRORS, SVIX_PREFIX, svixApi } from './http/dialects/svix/index.js';
 import { ingressEndpoint } from './http/ingress.js';
+import { Channels } from './ingress/channels.js';
 import { IngressWebhooks, QUARANTINE_DAYS } from './ingress/ingress-webhooks.js';
 import { ReceivedEvents } from './ingress/received-events.js';
 import { Applications } from './log/applications.js';
@@ -29,7 +32,8 @@ import { LogNotifier } from './log/notifier.js';
 import { Offsets } from './log/offsets.js';
 import { Publisher } from './log/publisher.js';
 import { RetentionJob } from './log/retention.js';
-import { klevErrorBody } from './protocols/klev/errors.js';
+import { klevCode, klevErrorBody } from './protocols/klev/errors.js';
+import { kwpErrorBody } from './protocols/kwp/errors.js';
 import { openPostgresStore } from './store/postgres/index.js';
 import { migratePostgres } from './store/postgres/migrate.js';
 import { openSqliteStore } from './store/sqlite/index.js';
@@ -122,12 +126,19 @@ export async function startServer(config: Config, print: (line: string) => void 
     }
   });
 
+  const logs = new Logs(store.logs);
+  const channels = new Channels(store.channels, logs, ingress, store.messages);
+  const kept = await channels.sync(config.channels.map(({ name, secretHeader, secret, token }) => ({ name, secretHeader, secret, token })));
+  for (const name of kept) {
+    logger.warn({ channel: name }, 'channel is no longer in the config: kept with its webhooks; delete it with `hooklog channels delete` if unwanted');
+  }
+
   const egress = new EgressWebhooks(store.egress, store.logs, config.allowPrivateDestinations);
   const eventTypes = new EventTypes(store.eventTypes);
   const deliveries = new Deliveries(store.egress, store.logs, store.messages, (id) => dispatcher?.sending(id) ?? []);
   const deps = {
     tokens,
-    logs: new Logs(store.logs),
+    logs,
     offsets: new Offsets(store.offsets, store.logs),
     publisher,
     consumer: new Consumer(store.logs, store.messages, notifier),
@@ -135,6 +146,7 @@ export async function startServer(config: Config, print: (line: string) => void 
     deliveries,
     ingress,
     receivedEvents: new ReceivedEvents(store.events, store.ingress, store.egress, store.messages, deliveries),
+    channels,
     applications: new Applications(store.applications, store.logs),
     endpoints: new Endpoints(egress, store.endpoints, eventTypes),
     eventTypes,
@@ -146,12 +158,22 @@ export async function startServer(config: Config, print: (line: string) => void 
   const requestTimeoutMs = config.requestTimeoutSeconds * 1000;
   // klev is the root dialect: errors raised before routing are written in its body, but under another dialect's prefix in that one's.
   const under = (prefix: string, url: string | undefined) => url === prefix || url?.startsWith(`${prefix}/`) || url?.startsWith(`${prefix}?`);
-  const errorsFor = (url: string | undefined) => (under(SVIX_PREFIX, url) ? SVIX_ERRORS : under(EVENTS_PREFIX, url) ? EVENTS_ERRORS : { body: klevErrorBody });
+  const kwpErrors = { body: (error: HooklogError) => kwpErrorBody(error, klevCode(error.errorName)) };
+  const errorsFor = (url: string | undefined) =>
+    under(SVIX_PREFIX, url) ? SVIX_ERRORS : under(EVENTS_PREFIX, url) ? EVENTS_ERRORS : under(KWP_PREFIX, url) ? kwpErrors : { body: klevErrorBody };
   const app = serves ? buildApp(deps, { maxBodyBytes: config.maxBodyBytes, requestTimeoutMs, logger, errorsFor }) : null;
   if (app) {
     app.register(klevApi, { deps, maxResponseBytes: config.maxResponseBytes, requestTimeoutMs, version: VERSION });
     app.register(svixApi, { deps, version: VERSION, prefix: SVIX_PREFIX });
     app.register(eventsApi, { deps, version: VERSION, prefix: EVENTS_PREFIX });
+    app.register(kwpApi, {
+      channels,
+      maxResponseBytes: config.maxResponseBytes,
+      requestTimeoutMs,
+      maxRequestsPerClient: config.ingressMaxRequestsPerClient,
+      errorBody: kwpErrors.body,
+      prefix: KWP_PREFIX,
+    });
     // The public URLs of klev's ingress webhooks.
     app.register(ingressEndpoint, { ingress, maxRequestsPerClient: config.ingressMaxRequestsPerClient, errorBody: klevErrorBody, dialect: KLEV });
   }

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 import { errorCatalog } from '../src/domain/errors.js';
 import { EVENTS, EVENTS_PREFIX } from '../src/http/dialects/events/index.js';
 import { KLEV } from '../src/http/dialects/klev/index.js';
+import { KWP_PREFIX } from '../src/http/dialects/kwp/index.js';
 import { SVIX } from '../src/http/dialects/svix/index.js';
 import { type RawResponse, rawRequest } from './helpers/raw-http.js';
 import { type Fixture, MATRIX, makeFixture, routesOf } from './helpers/routes.js';
@@ -241,10 +242,15 @@ const isSvix = (path: string) => path.startsWith(`${SVIX_PREFIX}/`);
 const isEvents = (path: string) => path === EVENTS_PREFIX || path.startsWith(`${EVENTS_PREFIX}/`) || path.startsWith(`${EVENTS_PREFIX}?`);
 const CODES = Object.keys(errorCatalog);
 
-/** A 4xx body as the path's API writes it: klev's code, or Svix's `{code, detail}` (or for bad input, 422, the list of validation errors). */
+/** A 4xx body as the path's API writes it: klev's code, KWP's error with klev's code, or Svix's `{code, detail}` (or for bad input, 422, the list of validation errors). */
 function expectErrorBody(path: string, res: RawResponse, described: string): void {
   if (isEvents(path)) {
     expect(res.body, described).toEqual({ error: expect.any(String), message: expect.any(String), code: expect.stringMatching(/^[A-Z_0-9]+$/) });
+    return;
+  }
+  if (path.startsWith(`${KWP_PREFIX}/`)) {
+    // Kaiman Webhooks Proxy's `{"error": "..."}`, with klev's code beside it.
+    expect(res.body, described).toEqual({ error: expect.any(String), code: expect.stringMatching(/^ERR_KLEV_API_\d{4}$/) });
     return;
   }
   if (!isSvix(path)) {

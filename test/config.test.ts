@@ -35,6 +35,7 @@ describe('configuration', () => {
       databasePoolSize: 10,
       role: 'all',
       leaseSeconds: 15,
+      channels: [],
     });
   });
 

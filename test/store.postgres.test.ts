@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { openPostgresStore } from '../src/store/postgres/index.js';
 import { migratePostgres } from '../src/store/postgres/migrate.js';
 import { adminQuery, createSchema, postgresAvailable, type TestSchema } from './helpers/postgres.js';
+import { describeChannelStoreConformance } from './store.conformance.channels.js';
 import { describeEventStoreConformance } from './store.conformance.events.js';
 import { describeStoreConformance } from './store.conformance.js';
 import { describeSvixStoreConformance } from './store.conformance.svix.js';
@@ -23,6 +24,7 @@ const harness = { make: async () => openPostgresStore((await freshSchema()).url,
 describeStoreConformance('postgres', harness, available);
 describeSvixStoreConformance('postgres', harness, available);
 describeEventStoreConformance('postgres', harness, available);
+describeChannelStoreConformance('postgres', harness, available);
 
 describe.runIf(available)('postgres migrations', () => {
   it('nodes migrating at once take turns: each migration is applied exactly once', async () => {

@@ -43,3 +43,5 @@ CREATE TABLE channels (
   from_config boolean NOT NULL,       -- declared in the YAML config
   created_at  bigint NOT NULL
 );
+-- Deleting a log deletes its channel.
+CREATE INDEX channels_by_log ON channels (log_id);

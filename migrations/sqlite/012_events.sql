@@ -43,3 +43,5 @@ CREATE TABLE channels (
   from_config INTEGER NOT NULL,       -- declared in the YAML config
   created_at  INTEGER NOT NULL
 );
+-- Deleting a log deletes its channel.
+CREATE INDEX channels_by_log ON channels (log_id);

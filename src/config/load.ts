@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { type Config, envName, LOG_LEVELS, ROLES, type Setting, SQLITE_SYNC, settings } from './schema.js';
+import { CHANNEL_NAME_RULE, isChannelName } from '../domain/channels.js';
+import { CHANNELS_KEY, type ChannelConfig, type Config, envName, LOG_LEVELS, ROLES, type Setting, SQLITE_SYNC, settings } from './schema.js';
 
 /** Node's timers hold at most 2^31 - 1 ms; a longer one fires after 1 ms instead. */
 const MAX_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
@@ -18,7 +19,7 @@ export class ConfigError extends Error {
  * fails with a message that names the key and where it came from.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const config = Object.fromEntries(settings.map((s) => [s.field, s.default])) as unknown as Config;
+  const config = { ...Object.fromEntries(settings.map((s) => [s.field, s.default])), channels: [] } as unknown as Config;
   const assign = (setting: Setting, raw: unknown, source: string) => {
     (config as unknown as Record<string, unknown>)[setting.field] = coerce(setting, raw, source);
   };
@@ -26,8 +27,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const file = env.HOOKLOG_CONFIG;
   if (file) {
     for (const [key, raw] of Object.entries(readYaml(file))) {
+      if (key === CHANNELS_KEY) {
+        config.channels = parseChannels(raw, `${file}: ${CHANNELS_KEY}`);
+        continue;
+      }
       const setting = settings.find((s) => s.key === key);
-      if (!setting) throw new ConfigError(`${file}: unknown setting '${key}' (known: ${settings.map((s) => s.key).join(', ')})`);
+      if (!setting) throw new ConfigError(`${file}: unknown setting '${key}' (known: ${[...settings.map((s) => s.key), CHANNELS_KEY].join(', ')})`);
       assign(setting, raw, `${file}: ${key}`);
     }
   }
@@ -49,7 +54,56 @@ export function checkConfig(config: Config): Config {
   if (config.role !== 'all' && !config.databaseUrl) {
     throw new ConfigError(`role '${config.role}' needs a database that nodes share: set database_url (HOOKLOG_DATABASE_URL)`);
   }
+  checkChannels(config.channels, CHANNELS_KEY);
   return config;
+}
+
+/** The keys of a `channels:` entry, as Kaiman Webhooks Proxy's config.yml spells them. */
+const CHANNEL_KEYS: Record<string, keyof ChannelConfig> = { name: 'name', 'secret-header': 'secretHeader', 'webhook-secret': 'secret', token: 'token' };
+
+/** `channels:`: a list of mappings with KWP's keys, each value a string. */
+function parseChannels(raw: unknown, source: string): ChannelConfig[] {
+  if (raw === null || raw === undefined) return [];
+  if (!Array.isArray(raw)) throw new ConfigError(`${source}: expected a list of channels, got ${JSON.stringify(raw)}`);
+  return raw.map((entry, i) => {
+    const where = `${source}[${i}]`;
+    if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) throw new ConfigError(`${where}: expected a mapping with name and token`);
+    const channel: Partial<ChannelConfig> = {};
+    for (const [key, value] of Object.entries(entry)) {
+      const field = CHANNEL_KEYS[key];
+      if (!field) throw new ConfigError(`${where}: unknown key '${key}' (known: ${Object.keys(CHANNEL_KEYS).join(', ')})`);
+      if (typeof value !== 'string') throw new ConfigError(`${where}.${key}: expected a string, got ${JSON.stringify(value)}`);
+      channel[field] = value;
+    }
+    return channel as ChannelConfig;
+  });
+}
+
+/**
+ * What channels must be before they are set in the store: a name fit for a
+ * URL, a token (unique: it alone says which channel a GET reads), and the
+ * secret header and its secret together or not at all.
+ */
+function checkChannels(channels: readonly ChannelConfig[], source: string): void {
+  const names = new Set<string>();
+  const tokens = new Set<string>();
+  channels.forEach((channel, i) => {
+    const where = `${source}[${i}]`;
+    if (typeof channel.name !== 'string' || !isChannelName(channel.name)) {
+      throw new ConfigError(`${where}.name: must be ${CHANNEL_NAME_RULE}, got ${JSON.stringify(channel.name ?? null)}`);
+    }
+    if (names.has(channel.name)) throw new ConfigError(`${where}.name: channel '${channel.name}' is declared twice`);
+    names.add(channel.name);
+    if (typeof channel.token !== 'string' || channel.token === '') throw new ConfigError(`${where}.token: channel '${channel.name}' needs a non-empty token`);
+    if (tokens.has(channel.token)) throw new ConfigError(`${where}.token: channel '${channel.name}' has the token of another channel; each needs its own`);
+    tokens.add(channel.token);
+    const header = channel.secretHeader ?? '';
+    const secret = channel.secret ?? '';
+    if (header !== '' && secret === '')
+      throw new ConfigError(`${where}.webhook-secret: channel '${channel.name}' has a secret-header, so it needs a webhook-secret`);
+    if (header === '' && secret !== '')
+      throw new ConfigError(`${where}.secret-header: channel '${channel.name}' has a webhook-secret, so it needs a secret-header`);
+  });
 }
 
 function readYaml(file: string): Record<string, unknown> {

@@ -25,7 +25,20 @@ export interface Config {
   databasePoolSize: number;
   role: Role;
   leaseSeconds: number;
+  /** Kaiman Webhooks Proxy channels declared in the YAML file (`channels:`); set in the store at every start. */
+  channels: ChannelConfig[];
 }
+
+/** One entry of `channels:`, with Kaiman Webhooks Proxy's config.yml keys: name, secret-header, webhook-secret, token. */
+export interface ChannelConfig {
+  name: string;
+  secretHeader?: string;
+  secret?: string;
+  token: string;
+}
+
+/** The YAML key of the channel list: a list, not one value, so it has no environment variable. */
+export const CHANNELS_KEY = 'channels';
 
 export const ROLES = ['all', 'api', 'worker'] as const;
 /** api: serves HTTP only. worker: delivers and runs retention, with no HTTP listener. all: both. */

@@ -94,6 +94,10 @@ export const errorCatalog = {
   event_not_found: entry('not_found', 'Event not found'),
   payload_expired: entry('gone', 'Event payload expired'),
   event_not_replayable: entry('conflict', 'Event cannot be replayed'),
+  channel_not_found: entry('not_found', 'Channel not found'),
+  channel_exists: entry('conflict', 'Channel already exists'),
+  channel_token_invalid: entry('unauthenticated', 'Channel token invalid'),
+  channel_token_other: entry('forbidden', 'Token of another channel'),
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorName = keyof typeof errorCatalog;

@@ -5,6 +5,7 @@ import type { Deliveries } from '../egress/deliveries.js';
 import type { EgressWebhooks } from '../egress/egress-webhooks.js';
 import type { Endpoints } from '../egress/endpoints.js';
 import type { EventTypes } from '../egress/event-types.js';
+import type { Channels } from '../ingress/channels.js';
 import type { IngressWebhooks } from '../ingress/ingress-webhooks.js';
 import type { ReceivedEvents } from '../ingress/received-events.js';
 import type { Applications } from '../log/applications.js';
@@ -25,6 +26,7 @@ export interface AppDeps {
   deliveries: Deliveries;
   ingress: IngressWebhooks;
   receivedEvents: ReceivedEvents;
+  channels: Channels;
   applications: Applications;
   endpoints: Endpoints;
   eventTypes: EventTypes;

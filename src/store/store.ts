@@ -503,7 +503,7 @@ export interface EventStore {
 }
 
 export interface ChannelStore {
-  /** false (writing nothing) when the name is taken. */
+  /** false (writing nothing) when the name, or the token hash, is taken. */
   create(channel: Channel, tokenHash: string): Promise<boolean>;
   get(name: string): Promise<Channel | undefined>;
   /** The channel whose reading bearer hashes to `tokenHash`. */
@@ -512,6 +512,8 @@ export interface ChannelStore {
   list(): Promise<Channel[]>;
   /** Replaces the reading bearer's hash. */
   setTokenHash(name: string, tokenHash: string): Promise<Channel | undefined>;
+  /** Points the channel at another ingress webhook (its POSTs change from unsigned to secret-header, or back). */
+  setSource(name: string, sourceId: string): Promise<Channel | undefined>;
   delete(name: string): Promise<Channel | undefined>;
   /**
    * Holds the channel for `reader` until `untilMs`, unless another reader

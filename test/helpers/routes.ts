@@ -19,6 +19,8 @@ export interface Fixture {
   attempt: string;
   /** A token with rights over `log` only. */
   token: string;
+  /** A Kaiman Webhooks Proxy channel, with its log and ingress webhook. */
+  channel: { name: string; log: string; ingress: string };
 }
 
 export interface Entry {
@@ -212,6 +214,23 @@ export const MATRIX: Record<string, Entry> = {
     (f) => [`ingress_webhooks:get:${f.ingress}`],
     (f) => ({ path: `/ingress_webhook/${f.ingress}/metrics` }),
   ),
+
+  'GET /channels': entry(
+    () => ['logs:list'],
+    () => ({ path: '/channels' }),
+  ),
+  'POST /channels': entry(
+    () => ['logs:create', 'ingress_webhooks:create'],
+    (f) => ({ path: '/channels', body: { name: `${f.channel.name}-new`, secret_header: 'X-Token', secret: 's' } }),
+  ),
+  'GET /channel/:name': entry(
+    (f) => [`logs:get:${f.channel.log}`],
+    (f) => ({ path: `/channel/${f.channel.name}` }),
+  ),
+  'DELETE /channel/:name': entry(
+    (f) => [`logs:delete:${f.channel.log}`, `ingress_webhooks:delete:${f.channel.ingress}`],
+    (f) => ({ path: `/channel/${f.channel.name}` }),
+  ),
 };
 
 /** Makes the objects one route's request names, through the admin token. */
@@ -241,6 +260,10 @@ export async function makeFixture(s: TestServer): Promise<Fixture> {
     attempt,
     ingress: (await admin('/ingress_webhooks', { log_id: log, type: 'github', secret: 'matrix secret' })).webhook_id,
     token: (await admin('/tokens', { acl: [`logs:get:${log}`] })).token_id,
+    channel: await (async () => {
+      const made = await admin('/channels', { name: `matrix-${log.slice(-12)}` });
+      return { name: made.name, log: made.log_id, ingress: made.ingress_webhook_id };
+    })(),
   };
 }
 

@@ -66,6 +66,10 @@ const NUMBERS: Record<ErrorName, string> = {
   event_not_found: '0144',
   payload_expired: '0145',
   event_not_replayable: '0146',
+  channel_not_found: '0150',
+  channel_exists: '0151',
+  channel_token_invalid: '0152',
+  channel_token_other: '0153',
 };
 
 export function klevCode(name: ErrorName): string {

@@ -43,6 +43,8 @@ export const postgresDeletion = {
     await q.query({ text: 'DELETE FROM tokens WHERE id IN (SELECT token_id FROM integrations WHERE log_id = $1)', values: [id] });
     await q.query({ text: 'DELETE FROM integrations WHERE log_id = $1', values: [id] });
     await q.query({ text: 'DELETE FROM tokens WHERE application = $1', values: [id] });
+    // A channel is its log too: its name and reading bearer go with it.
+    await q.query({ text: 'DELETE FROM channels WHERE log_id = $1', values: [id] });
     return { log: toLog(row), egress, ingress };
   },
 

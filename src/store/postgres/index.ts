@@ -1,6 +1,7 @@
 import { ChangeFeed } from '../change-feed.js';
 import type { Store, StoreChange } from '../store.js';
 import { postgresApplications } from './applications.js';
+import { postgresChannels } from './channels.js';
 import { postgresCluster } from './cluster.js';
 import { Db } from './db.js';
 import { postgresEgress } from './egress.js';
@@ -52,6 +53,7 @@ export async function openPostgresStore(url: string, options: PostgresOptions): 
       idempotency: postgresIdempotency(db),
       integrations: postgresIntegrations(db),
       events: postgresEvents(db),
+      channels: postgresChannels(db),
       // This node's changes reach the feed after each commit; other nodes' through the listener.
       async watch(onChange: (change: StoreChange) => void) {
         changes.feed.subscribe(onChange);

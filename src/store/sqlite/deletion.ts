@@ -28,6 +28,7 @@ export function sqliteDeletion(db: Database): SqliteDeletion {
   const removeIntegrationTokens = db.prepare('DELETE FROM tokens WHERE id IN (SELECT token_id FROM integrations WHERE log_id = ?)');
   const removeIntegrations = db.prepare('DELETE FROM integrations WHERE log_id = ?');
   const removeApplicationTokens = db.prepare('DELETE FROM tokens WHERE application = ?');
+  const removeChannel = db.prepare('DELETE FROM channels WHERE log_id = ?');
 
   const removeEgress = db.prepare<[string], EgressWebhookRow>('DELETE FROM egress_webhooks WHERE id = ? RETURNING *');
   const removeSecrets = db.prepare('DELETE FROM egress_secrets WHERE webhook_id = ?');
@@ -95,6 +96,8 @@ export function sqliteDeletion(db: Database): SqliteDeletion {
       removeIntegrationTokens.run(id);
       removeIntegrations.run(id);
       removeApplicationTokens.run(id);
+      // A channel is its log too: its name and reading bearer go with it.
+      removeChannel.run(id);
       return { log: toLog(row), egress: egressIds, ingress: ingressIds };
     },
     egress,

@@ -4,6 +4,7 @@ import type { Token } from '../../domain/types.js';
 import { ChangeFeed } from '../change-feed.js';
 import type { Store } from '../store.js';
 import { sqliteApplications } from './applications.js';
+import { sqliteChannels } from './channels.js';
 import { sqliteCluster } from './cluster.js';
 import { sqliteDeletion } from './deletion.js';
 import { sqliteEgress } from './egress.js';
@@ -72,6 +73,7 @@ export function openSqliteStore(dataDir: string, sync: 'full' | 'normal' = 'full
     idempotency: sqliteIdempotency(db, durable),
     integrations: sqliteIntegrations(db, durable, tokens.insert),
     events: sqliteEvents(db, durable),
+    channels: sqliteChannels(db, durable),
     // One process owns the file: every change is made here, and emitted after its commit.
     async watch(listener) {
       feed.subscribe(listener);

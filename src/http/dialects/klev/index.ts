@@ -7,6 +7,7 @@ import { errorHandler } from '../../errors.js';
 import { documentRoute } from '../../openapi.js';
 import { ResponseBudget } from '../../response-budget.js';
 import { registerRoutes, route } from '../../router.js';
+import { channelRoutes } from './channels.js';
 import { deliveryRoutes } from './deliveries.js';
 import { egressRoutes } from './egress.js';
 import { ingressRoutes } from './ingress.js';
@@ -31,6 +32,8 @@ const RESOURCES = {
   '/ingress': 'public URL of an ingress webhook: POST /ingress/{webhook_id}',
   '/egress_webhook': 'get/update/delete egress webhook, status, rotate secret',
   '/egress_webhooks': 'list/create egress webhooks',
+  '/channel': 'get/delete Kaiman Webhooks Proxy channel',
+  '/channels': 'list/create Kaiman Webhooks Proxy channels, received and read at /api/webhook/{name}',
 };
 
 /** The dialect's name in the route table: the document of `GET /openapi.json` lists its routes. */
@@ -76,5 +79,6 @@ export async function klevApi(app: FastifyInstance, { deps, maxResponseBytes, re
     ...egressRoutes(deps),
     ...deliveryRoutes(deps),
     ...ingressRoutes(deps),
+    ...channelRoutes(deps),
   ]);
 }
