@@ -179,6 +179,18 @@ describe('Kaiman Webhooks Proxy channels', () => {
       [1, 'plain text'],
     ]);
     expect(b.log_id).not.toBe(a.log_id);
+
+    // Its webhooks are events of the events API too, its source named after it; the refused POSTs are in its quarantine, with the reason.
+    const events = (await s.request('GET', '/api/events', { query: { sourceId: a.ingress_webhook_id } })).body;
+    expect(events.data.map((e: { offset: number | null; status: string }) => [e.offset, e.status])).toEqual([
+      [null, 'rejected'],
+      [null, 'rejected'],
+      [1, 'pending'],
+      [0, 'pending'],
+    ]);
+    expect(events.data[0]).toMatchObject({ source: { id: a.ingress_webhook_id, name: 'kwp-a' }, signatureValid: false, rejectionReason: 'missing_signature' });
+    expect(events.data[1].rejectionReason).toBe('bad_signature');
+    expect(JSON.stringify(events)).not.toContain('shh');
   });
 
   it('answers at most 1000 webhooks per GET, and no more bytes than max_response_bytes', async () => {
