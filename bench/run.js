@@ -516,7 +516,9 @@ async function eventHistory(backend) {
     const event = sqlite.prepare(
       'INSERT INTO events (id, source_id, log_id, msg_offset, received_at, validated_at, queued_at, size, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
-    const delivery = sqlite.prepare("INSERT INTO deliveries (webhook_id, msg_offset, status, attempts, status_code, updated_at) VALUES (?, ?, 'success', 1, 200, ?)");
+    const delivery = sqlite.prepare(
+      "INSERT INTO deliveries (webhook_id, msg_offset, status, attempts, status_code, updated_at) VALUES (?, ?, 'success', 1, 200, ?)",
+    );
     const headers = JSON.stringify({ 'content-type': 'application/json', 'x-github-event': 'push' });
     const insert = sqlite.transaction((from) => {
       for (let i = from; i < Math.min(EVENTS, from + BATCH); i++) {
