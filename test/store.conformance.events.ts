@@ -110,12 +110,16 @@ export function describeEventStoreConformance(backend: string, harness: StoreHar
       const a = await accepted('{"x":"needle"}', base);
       await accepted('{"x":"hay"}', base + 1);
       await store.events.quarantine(refused('a needle too', base + 2), 10);
-      const search = (text: string, scan = 100) => ({ logIds: null, search: { bytes: Buffer.from(text), scan } });
+      const search = (text: string, scan = 100, scanBytes = 1000) => ({ logIds: null, search: { bytes: Buffer.from(text), scan, scanBytes } });
       expect(await store.events.count(search('needle'))).toBe(2);
       expect((await store.events.list(search('needle'), 0, 10)).map((e) => e.offset)).toEqual([null, 0]);
       expect(await store.events.count(search('absent'))).toBe(0);
-      // Only the newest `scan` are looked at.
+      // Only the newest `scan` are looked at, and no further back than `scanBytes` (each record here is 3 bytes).
       expect(await store.events.count(search('needle', 2))).toBe(1);
+      expect(await store.events.count(search('needle', 100, 7))).toBe(2);
+      expect(await store.events.count(search('needle', 100, 6))).toBe(1);
+      expect(await store.events.count(search('needle', 100, 1))).toBe(1);
+      expect(await store.events.count(search('needle', 100, 0))).toBe(0);
       expect(a.event.id).toBeDefined();
     });
 
@@ -146,8 +150,11 @@ export function describeEventStoreConformance(backend: string, harness: StoreHar
       expect(await store.events.get(young.event.id)).toBeDefined();
       expect(await store.events.get(youngRefused.id)).toBeDefined();
       await store.logs.delete(logId);
-      while ((await store.retention.purgeDeleted(100)) > 0);
+      // Gone for every read at once; purged later, in steps.
       expect(await store.events.count(all)).toBe(0);
+      expect(await store.events.get(young.event.id)).toBeUndefined();
+      while ((await store.retention.purgeDeleted(100)) > 0);
+      expect(await store.events.count({ ...all, accepted: true })).toBe(0);
     });
   });
 }

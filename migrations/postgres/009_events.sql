@@ -19,7 +19,8 @@ CREATE TABLE events (
   body         bytea                  -- refused: the body as received
 );
 CREATE INDEX events_by_source ON events (source_id, id);
-CREATE INDEX events_by_message ON events (log_id, msg_offset);
+-- Lists of the events of some logs (a token limited to them), newest first; and a deleted log's purge.
+CREATE INDEX events_by_log ON events (log_id, id);
 CREATE INDEX events_refused ON events (source_id, id) WHERE reason IS NOT NULL;
 CREATE INDEX events_refused_by_age ON events (id) WHERE reason IS NOT NULL;
 

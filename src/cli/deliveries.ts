@@ -1,5 +1,6 @@
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
 import { action, type ClientOptions, call, collect, integer } from './client.js';
+import { type Output, show, table, time } from './output.js';
 
 /**
  * The delivery operations of one egress webhook: its attempts, its summary,
@@ -38,34 +39,8 @@ interface Summary {
   end_offset: number;
 }
 
-interface Output {
-  json?: boolean;
-}
-
 /** How often a waiting command asks for its task. */
 const POLL_MS = 500;
-
-const wantsJson = (opts: Output) => opts.json === true || !process.stdout.isTTY;
-
-/** Columns padded to their widest cell. */
-function table(head: string[], rows: Array<Array<string | number>>): string {
-  const cells = [head, ...rows.map((row) => row.map(String))];
-  const widths = head.map((_, i) => Math.max(...cells.map((row) => row[i]!.length)));
-  return `${cells
-    .map((row) =>
-      row
-        .map((cell, i) => cell.padEnd(widths[i]!))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n')}\n`;
-}
-
-/** Prints JSON, or `text` of it on a terminal; nothing is left for `action` to print. */
-function show(opts: Output, value: unknown, text: () => string): undefined {
-  process.stdout.write(wantsJson(opts) ? `${JSON.stringify(value, null, 2)}\n` : text());
-  return undefined;
-}
 
 const iso = (micros: number) => new Date(Math.floor(micros / 1000)).toISOString();
 
@@ -86,16 +61,6 @@ function taskText(task: Task): string {
     ['failed', task.failed],
     ...(task.error ? [['error', task.error] as [string, string]] : []),
   ]);
-}
-
-/** A time as microseconds since the epoch, or as a date the JavaScript Date parses (2026-11-24T10:00:00Z). */
-function time(flag: string) {
-  return (raw: string): number => {
-    if (/^\d+$/.test(raw)) return Number(raw);
-    const ms = Date.parse(raw);
-    if (Number.isNaN(ms)) throw new InvalidArgumentError(`${flag} must be microseconds since the epoch or a date such as 2026-11-24T10:00:00Z`);
-    return ms * 1000;
-  };
 }
 
 /**

@@ -1,7 +1,7 @@
 import { wants } from '../delivery/filter.js';
 import { fail } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
-import type { AttemptQuery, DeliveryAttempt, DeliveryStatus, DeliveryTask, EgressWebhook } from '../domain/types.js';
+import type { AttemptQuery, DeliveryAttempt, DeliveryStatus, DeliveryTask, EgressWebhook, Message } from '../domain/types.js';
 import type { EgressStore, LogStore, MessageStore } from '../store/store.js';
 
 /** Most attempts one page lists. */
@@ -124,22 +124,24 @@ export class Deliveries {
   }
 
   /**
-   * Sends some messages again, one manual attempt each, in one task: those
-   * of `offsets` that the log still holds and the destination's filter lets
-   * through. Resolves the task and the offsets it sends, or undefined when
+   * Sends some messages of the destination's log again, one manual attempt
+   * each, in one task: those the destination's filter lets through. The
+   * caller read them (MessageStore.describe); those it could not find are
+   * left out. Resolves the task and the offsets it sends, or undefined when
    * none is left to send.
    */
-  async resendEach(webhookId: string, offsets: number[]): Promise<{ task: DeliveryTask; offsets: number[] } | undefined> {
+  async resendEach(webhookId: string, messages: Array<Pick<Message, 'offset' | 'attributes'>>): Promise<{ task: DeliveryTask; offsets: number[] } | undefined> {
     const webhook = await this.webhook(webhookId);
-    const chosen: number[] = [];
-    for (const offset of [...new Set(offsets)].sort((a, b) => a - b)) {
-      const [message] = await this.messages.read(webhook.logId, offset, 1);
-      if (message?.offset === offset && wants(webhook, message.attributes)) chosen.push(offset);
-    }
+    const chosen = [...new Set(messages.filter((message) => wants(webhook, message.attributes)).map((message) => message.offset))].sort((a, b) => a - b);
     if (chosen.length === 0) return undefined;
     const [first, last] = [chosen[0]!, chosen.at(-1)!];
     const range = { kind: 'resend', since: first, until: null, byTime: false, position: first, endOffset: last + 1, total: chosen.length } as const;
     return { task: await this.start(webhook, range, chosen), offsets: chosen };
+  }
+
+  /** Fails as starting a task on the destination now would: it is inactive, or runs as many tasks as it may. */
+  async ready(webhookId: string): Promise<void> {
+    await this.checkReady(await this.webhook(webhookId));
   }
 
   /** Sends a range of the log again, as manual attempts, without moving the cursor; messages published after this call are left to it. */
@@ -198,12 +200,7 @@ export class Deliveries {
     range: Pick<DeliveryTask, 'kind' | 'since' | 'until' | 'byTime' | 'position' | 'endOffset' | 'total'>,
     offsets: number[] | null = null,
   ): Promise<DeliveryTask> {
-    // The lane that runs tasks serves active destinations only: a task would wait unseen.
-    if (!webhook.state.active)
-      fail('egress_webhook_inactive', `egress webhook '${webhook.id}' is inactive (${webhook.state.inactiveReason}); re-activate it first`);
-    if ((await this.store.runningTasks(webhook.id)).length >= MAX_RUNNING_TASKS) {
-      fail('too_many_tasks', `egress webhook '${webhook.id}' has ${MAX_RUNNING_TASKS} tasks running; wait for one to end`);
-    }
+    await this.checkReady(webhook);
     const now = Date.now();
     const empty = range.position >= range.endOffset || range.total === 0;
     const task: DeliveryTask = {
@@ -223,6 +220,15 @@ export class Deliveries {
     };
     await this.store.createTask(task);
     return task;
+  }
+
+  private async checkReady(webhook: EgressWebhook): Promise<void> {
+    // The lane that runs tasks serves active destinations only: a task would wait unseen.
+    if (!webhook.state.active)
+      fail('egress_webhook_inactive', `egress webhook '${webhook.id}' is inactive (${webhook.state.inactiveReason}); re-activate it first`);
+    if ((await this.store.runningTasks(webhook.id)).length >= MAX_RUNNING_TASKS) {
+      fail('too_many_tasks', `egress webhook '${webhook.id}' has ${MAX_RUNNING_TASKS} tasks running; wait for one to end`);
+    }
   }
 
   private async webhook(id: string): Promise<EgressWebhook> {

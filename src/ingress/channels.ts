@@ -94,7 +94,8 @@ export class Channels {
       // The webhook appends to the channel's own new log alone: the rights to create both are all it needs.
       const source = await this.ingress.create(CHANNEL_ITSELF, { logId: log.id, metadata: input.name, ...sourceSettings(input) });
       const channel: Channel = { name: input.name, logId: log.id, sourceId: source.id, cursor: 0, fromConfig, createdAt: Date.now() };
-      if (!(await this.store.create(channel, tokenHash))) taken(input.name);
+      // Another create, here or on another node, took the name or the token since the checks above.
+      if (!(await this.store.create(channel, tokenHash))) fail('channel_exists', `a channel named '${input.name}', or one with this token, exists`);
       return { channel, token };
     } catch (err) {
       // Deleting the log deletes its webhook too.
@@ -289,8 +290,12 @@ export class Channels {
       if (!holder) await this.store.setTokenHash(channel.name, tokenHash);
     }
     const wanted = sourceSettings(input);
-    const source = await this.ingress.get(channel.sourceId);
-    if (source.type === wanted.type) {
+    // Its webhook may have been deleted through the native API: the channel then gets a new one.
+    const source = await this.ingress.get(channel.sourceId).catch((err: unknown) => {
+      if (err instanceof HooklogError && err.errorName === 'ingress_webhook_not_found') return undefined;
+      throw err;
+    });
+    if (source?.type === wanted.type) {
       if (source.header !== (wanted.header ?? '') || source.secret !== (wanted.secret ?? '')) {
         await this.ingress.update(CHANNEL_ITSELF, source.id, { header: wanted.header, secret: wanted.secret });
       }
@@ -299,7 +304,7 @@ export class Channels {
     // The type of a webhook never changes: the channel moves to a new one.
     const replacement = await this.ingress.create(CHANNEL_ITSELF, { logId: channel.logId, metadata: channel.name, ...wanted });
     await this.store.setSource(channel.name, replacement.id);
-    await this.ingress.delete(source.id);
+    if (source) await this.ingress.delete(source.id);
   }
 
   private async find(name: string): Promise<Channel> {

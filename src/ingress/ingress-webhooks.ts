@@ -30,6 +30,8 @@ const SETTINGS_CACHE_MS = 1000;
 /** Refused requests kept per webhook; older ones go as new ones come. Those older than QUARANTINE_DAYS go too (the retention job). */
 export const QUARANTINE_KEEP = 1000;
 export const QUARANTINE_DAYS = 7;
+/** Most bytes of a refused body kept: enough to see what was sent; its size and hash are the whole body's. */
+export const QUARANTINE_BODY_BYTES = 64 * 1024;
 
 const ALGORITHMS: readonly HmacAlgorithm[] = ['sha1', 'sha256', 'sha512'];
 const ENCODINGS: readonly SignatureEncoding[] = ['hex', 'base64'];
@@ -87,6 +89,8 @@ export interface MetricsLogger {
  */
 export class IngressWebhooks {
   private readonly cache = new Map<string, { webhook: IngressWebhook; provider: Provider; until: number }>();
+  /** Webhooks whose refused request is being quarantined on this node. */
+  private readonly quarantining = new Set<string>();
 
   constructor(
     private readonly store: IngressStore,
@@ -188,9 +192,10 @@ export class IngressWebhooks {
    * Verifies one request to the public URL and appends it, with the record
    * of its arrival; fails with 404 or 401 as the provider should see. A
    * request refused for its signature is kept in the quarantine first, where
-   * the webhook says so. `receivedAt` is when the request arrived (ms).
+   * the webhook says so.
    */
-  async receive(id: string, body: Buffer, headers: IncomingHttpHeaders, receivedAt = Date.now()): Promise<Received> {
+  async receive(id: string, body: Buffer, headers: IncomingHttpHeaders): Promise<Received> {
+    const receivedAt = Date.now();
     const { webhook, provider } = (await this.settings(id)) ?? notFound(id);
     this.count(id, 'received');
     const verdict = provider.verify({ body, headers, secret: webhook.secret, nowSeconds: Date.now() / 1000, options: webhook });
@@ -211,7 +216,12 @@ export class IngressWebhooks {
       if (webhook.keepRejected)
         await this.quarantine({
           ...record(),
-          refused: { reason: verdict.reason, detail: verdict.message, headers: storedHeaders(headers, secretHeader), body },
+          refused: {
+            reason: verdict.reason,
+            detail: verdict.message,
+            headers: storedHeaders(headers, secretHeader),
+            body: body.subarray(0, QUARANTINE_BODY_BYTES),
+          },
         });
       fail('signature_invalid', verdict.message);
     }
@@ -285,12 +295,20 @@ export class IngressWebhooks {
   /**
    * Keeps a refused request for inspection, the newest QUARANTINE_KEEP per
    * webhook. Best effort, like counting: the sender gets its 401 whether or
-   * not it was kept.
+   * not it was kept. Anyone may send forgeries, so a webhook has one write at
+   * a time on a node, and requests refused meanwhile are counted but not
+   * kept: a flood costs one database connection, and a sample of it stays.
    */
   private async quarantine(record: EventRecord): Promise<void> {
-    await this.events
-      .quarantine(record, QUARANTINE_KEEP)
-      .catch((err: unknown) => this.logger.error({ err, webhookId: record.sourceId }, 'quarantining a refused request failed'));
+    if (this.quarantining.has(record.sourceId)) return;
+    this.quarantining.add(record.sourceId);
+    try {
+      await this.events.quarantine(record, QUARANTINE_KEEP);
+    } catch (err) {
+      this.logger.error({ err, webhookId: record.sourceId }, 'quarantining a refused request failed');
+    } finally {
+      this.quarantining.delete(record.sourceId);
+    }
   }
 
   private count(webhookId: string, name: Counter): void {

@@ -7,6 +7,7 @@ import type {
   EventRecord,
   IngressWebhook,
   Log,
+  Message,
   MessageAttributes,
   MessageDelivery,
   MessageHeaders,
@@ -353,3 +354,11 @@ export const eventValues = (record: EventRecord, offset: number | null, queuedAt
 
 /** The columns of an events row, written in eventValues order; `body` last, so that lists can leave it out. */
 export const EVENT_COLUMNS = 'id, source_id, log_id, msg_offset, received_at, validated_at, queued_at, size, hash, reason, detail, headers';
+
+/** A message's headers and attributes, from their JSON columns (see MessageStore.describe). */
+export function describedMessage(headers: string | null, attributes: string | null): Pick<Message, 'headers' | 'attributes'> {
+  return {
+    ...(headers !== null && { headers: JSON.parse(headers) as MessageHeaders }),
+    ...(attributes !== null && { attributes: JSON.parse(attributes) as MessageAttributes }),
+  };
+}

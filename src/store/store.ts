@@ -206,6 +206,12 @@ export interface MessageStore {
   readBackward(logId: string, below: number, limit: number, options?: ReadOptions): Promise<Message<string>[]>;
   /** The offset remembered for a claim (see AppendRequest.claims) made since `since` (ms). */
   claimedOffset(scope: string, key: string, since: number): Promise<number | undefined>;
+  /**
+   * The headers and attributes of those of the messages at `offsets` that the
+   * log holds, by offset: what describes a message without its key and
+   * value, which may be large.
+   */
+  describe(logId: string, offsets: number[]): Promise<Map<number, Pick<Message, 'headers' | 'attributes'>>>;
   /** Replaces the value of the message at `offset` with nil (its content is expunged); false if there is none. */
   expungeValue(logId: string, offset: number): Promise<boolean>;
 }
@@ -481,11 +487,16 @@ export interface EventFilter {
   /**
    * Only records whose payload (an accepted event's message value, a refused
    * one's body) holds these bytes, looked for among the newest `scan`
-   * records that match the other filters.
+   * records that match the other filters, and no further back than
+   * `scanBytes` of payload.
    */
-  search?: { bytes: Buffer; scan: number };
+  search?: { bytes: Buffer; scan: number; scanBytes: number };
 }
 
+/**
+ * Event records. Those of a deleted log are purged in steps by the
+ * retention job; until then no read returns them.
+ */
 export interface EventStore {
   /** Keeps a refused request; of its source's refused requests, the newest `keep` stay. */
   quarantine(record: EventRecord, keep: number): Promise<void>;

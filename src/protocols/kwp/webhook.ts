@@ -1,4 +1,4 @@
-import { isUtf8 } from 'node:buffer';
+import { jsonText } from '../../domain/payload.js';
 import type { Message } from '../../domain/types.js';
 
 // Kaiman Webhooks Proxy's wire form of a pending webhook, as its GET answers
@@ -16,15 +16,5 @@ export function kwpWebhookJson(message: Message): string {
 }
 
 function payloadJson(value: Buffer | null): string {
-  if (value === null) return '""';
-  const text = value.toString('utf8');
-  if (isUtf8(value) && text.trim() !== '') {
-    try {
-      JSON.parse(text);
-      return text;
-    } catch {
-      // Not JSON: sent as a string below.
-    }
-  }
-  return JSON.stringify(text);
+  return jsonText(value) ?? JSON.stringify(value === null ? '' : value.toString('utf8'));
 }

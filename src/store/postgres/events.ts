@@ -9,7 +9,8 @@ import type { Db } from './db.js';
  * (newOrderedId): the primary key's index answers them alone.
  */
 function where(filter: EventFilter, first: number): { sql: string; values: unknown[] } {
-  const conditions: string[] = [];
+  // A deleted log's records wait for the retention job: not one is read meanwhile.
+  const conditions: string[] = ["log_id NOT IN (SELECT id FROM purges WHERE kind = 'events')"];
   const values: unknown[] = [];
   const param = (value: unknown) => {
     values.push(value);
@@ -20,30 +21,32 @@ function where(filter: EventFilter, first: number): { sql: string; values: unkno
   if (filter.fromMs !== undefined) conditions.push(`id >= ${param(firstOrderedIdAt('evt', filter.fromMs))}`);
   if (filter.toMs !== undefined) conditions.push(`id < ${param(firstOrderedIdAt('evt', filter.toMs + 1))}`);
   if (filter.accepted !== undefined) conditions.push(filter.accepted ? 'reason IS NULL' : 'reason IS NOT NULL');
-  return { sql: conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '', values };
+  return { sql: `WHERE ${conditions.join(' AND ')}`, values };
 }
 
 /**
  * The rows matching a filter as a query to page or count. A search looks in
- * the newest `scan` rows only: an accepted event's payload is its message's
- * value, a refused one's its body.
+ * the newest `scan` rows only, and no further back than `scanBytes` of
+ * payload: an accepted event's payload is its message's value, a refused
+ * one's its body.
  */
 function matching(filter: EventFilter): { sql: string; values: unknown[] } {
   if (!filter.search) {
     const { sql, values } = where(filter, 1);
     return { sql: `SELECT ${EVENT_COLUMNS} FROM events ${sql}`, values };
   }
-  const { sql, values } = where(filter, 3);
+  const { sql, values } = where(filter, 4);
   const columns = EVENT_COLUMNS.split(', ')
     .map((column) => `w.${column}`)
     .join(', ');
   return {
     sql: `SELECT ${columns}
-          FROM (SELECT ${EVENT_COLUMNS}, body FROM events ${sql} ORDER BY id DESC LIMIT $1) w
+          FROM (SELECT *, sum(size) OVER (ORDER BY id DESC ROWS UNBOUNDED PRECEDING) - size AS before
+                FROM (SELECT ${EVENT_COLUMNS}, body FROM events ${sql} ORDER BY id DESC LIMIT $1) newest) w
           LEFT JOIN logs l ON l.id = w.log_id
           LEFT JOIN messages m ON m.log_seq = l.seq AND m.msg_offset = w.msg_offset
-          WHERE position($2::bytea IN coalesce(m.value, w.body)) > 0`,
-    values: [filter.search.scan, filter.search.bytes, ...values],
+          WHERE w.before < $3 AND position($2::bytea IN coalesce(m.value, w.body)) > 0`,
+    values: [filter.search.scan, filter.search.bytes, filter.search.scanBytes, ...values],
   };
 }
 
@@ -68,7 +71,11 @@ export function postgresEvents(db: Db): EventStore {
         });
       }),
     async get(id) {
-      const [row] = await db.rows<EventRow>({ name: 'events-get', text: `SELECT ${EVENT_COLUMNS}, body FROM events WHERE id = $1`, values: [id] });
+      const [row] = await db.rows<EventRow>({
+        name: 'events-get',
+        text: `SELECT ${EVENT_COLUMNS}, body FROM events WHERE id = $1 AND log_id NOT IN (SELECT id FROM purges WHERE kind = 'events')`,
+        values: [id],
+      });
       return row && toEventRecord(row);
     },
     async list(filter, skip, limit) {

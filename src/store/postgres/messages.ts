@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { EventRecord, Message, MessageAttributes, MessageHeaders } from '../../domain/types.js';
-import { attributesJson, messageBytes } from '../rows.js';
+import { attributesJson, describedMessage, messageBytes } from '../rows.js';
 import type { AppendClaim, AppendOutcome, AppendRequest, MessageStore, ReadOptions } from '../store.js';
 import { BinaryRows } from './copy.js';
 import type { Db } from './db.js';
@@ -253,6 +253,16 @@ export function postgresMessages(db: Db, changes: Changes): MessageStore {
         values: [scope, key, since],
       });
       return row?.msg_offset ?? undefined;
+    },
+    async describe(logId, offsets) {
+      if (offsets.length === 0) return new Map();
+      const rows = await db.rows<{ msg_offset: number; headers: string | null; attributes: string | null }>({
+        name: 'describe-messages',
+        text: `SELECT msg_offset, headers, attributes FROM messages
+               WHERE log_seq = (SELECT seq FROM logs WHERE id = $1) AND msg_offset = ANY($2::bigint[])`,
+        values: [logId, offsets],
+      });
+      return new Map(rows.map((row) => [row.msg_offset, describedMessage(row.headers, row.attributes)]));
     },
     expungeValue: (logId, offset) =>
       db.tx(async (q) => {

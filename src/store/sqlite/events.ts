@@ -20,7 +20,8 @@ export function sqliteEventInsert(db: Database): (record: EventRecord, offset: n
  * (newOrderedId): the primary key's index answers them alone.
  */
 function where(filter: EventFilter): { sql: string; params: Record<string, unknown> } {
-  const conditions: string[] = [];
+  // A deleted log's records wait for the retention job: not one is read meanwhile.
+  const conditions: string[] = ["log_id NOT IN (SELECT id FROM purges WHERE kind = 'events')"];
   const params: Record<string, unknown> = {};
   if (filter.logIds) {
     conditions.push(`log_id IN (${filter.logIds.map((_, i) => `@log${i}`).join(', ') || 'NULL'})`);
@@ -41,32 +42,38 @@ function where(filter: EventFilter): { sql: string; params: Record<string, unkno
     params.toId = firstOrderedIdAt('evt', filter.toMs + 1);
   }
   if (filter.accepted !== undefined) conditions.push(filter.accepted ? 'reason IS NULL' : 'reason IS NOT NULL');
-  return { sql: conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '', params };
+  return { sql: `WHERE ${conditions.join(' AND ')}`, params };
 }
 
 /**
  * The rows matching a filter, newest first, as a query to page or count.
- * A search looks in the newest `scan` rows only, in SQL: an accepted
- * event's payload is its message's value, a refused one's its body.
+ * A search looks in the newest `scan` rows only, and no further back than
+ * `scanBytes` of payload, in SQL: an accepted event's payload is its
+ * message's value, a refused one's its body.
  */
 function matching(filter: EventFilter): { sql: string; params: Record<string, unknown> } {
   const { sql, params } = where(filter);
   if (!filter.search) return { sql: `SELECT ${EVENT_COLUMNS} FROM events ${sql}`, params };
+  const columns = (table: string) =>
+    EVENT_COLUMNS.split(', ')
+      .map((column) => `${table}.${column}`)
+      .join(', ');
   return {
-    sql: `SELECT ${EVENT_COLUMNS.split(', ')
-      .map((column) => `w.${column}`)
-      .join(', ')}
-          FROM (SELECT ${EVENT_COLUMNS}, body FROM events ${sql} ORDER BY id DESC LIMIT @scan) w
+    sql: `SELECT ${columns('w')}
+          FROM (SELECT *, sum(size) OVER (ORDER BY id DESC ROWS UNBOUNDED PRECEDING) - size AS before
+                FROM (SELECT ${EVENT_COLUMNS}, body FROM events ${sql} ORDER BY id DESC LIMIT @scan)) w
           LEFT JOIN logs l ON l.id = w.log_id
           LEFT JOIN messages m ON m.log_seq = l.seq AND m.msg_offset = w.msg_offset
-          WHERE instr(coalesce(m.value, w.body), @search) > 0`,
-    params: { ...params, scan: filter.search.scan, search: filter.search.bytes },
+          WHERE w.before < @scanBytes AND instr(coalesce(m.value, w.body), @search) > 0`,
+    params: { ...params, scan: filter.search.scan, scanBytes: filter.search.scanBytes, search: filter.search.bytes },
   };
 }
 
 export function sqliteEvents(db: Database, durable: () => Promise<void>): EventStore {
   const insert = sqliteEventInsert(db);
-  const byId = db.prepare<[string], EventRow>(`SELECT ${EVENT_COLUMNS}, body FROM events WHERE id = ?`);
+  const byId = db.prepare<[string], EventRow>(
+    `SELECT ${EVENT_COLUMNS}, body FROM events WHERE id = ? AND log_id NOT IN (SELECT id FROM purges WHERE kind = 'events')`,
+  );
   // The oldest refused requests of a source beyond the newest `keep`.
   const overflow = db.prepare<[{ sourceId: string; keep: number }]>(
     `DELETE FROM events WHERE reason IS NOT NULL AND source_id = @sourceId AND id <= (

@@ -1,7 +1,7 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { Message, MessageAttributes, MessageHeaders } from '../../domain/types.js';
 import type { ChangeFeed } from '../change-feed.js';
-import { attributesJson, grownLogs, messageBytes } from '../rows.js';
+import { attributesJson, describedMessage, grownLogs, messageBytes } from '../rows.js';
 import type { AppendClaim, AppendOutcome, AppendRequest, MessageStore, ReadOptions } from '../store.js';
 import { sqliteEventInsert } from './events.js';
 
@@ -54,6 +54,10 @@ export function sqliteMessages(db: Database, durable: () => Promise<void>, feed:
      WHERE seq = @seq`,
   );
   const insertEvent = sqliteEventInsert(db);
+  const described = db.prepare<[string, string], { msg_offset: number; headers: string | null; attributes: string | null }>(
+    `SELECT msg_offset, headers, attributes FROM messages
+     WHERE log_seq = (SELECT seq FROM logs WHERE id = ?) AND msg_offset IN (SELECT value FROM json_each(?))`,
+  );
   const nilValue = db.prepare<[number, number]>('UPDATE messages SET value = NULL WHERE log_seq = ? AND msg_offset = ?');
   const ranges = new Map<string, Statement>();
   // SQLite hands text straight to V8, which decodes UTF-8 as Buffer#toString would.
@@ -188,6 +192,10 @@ export function sqliteMessages(db: Database, durable: () => Promise<void>, feed:
     },
     async claimedOffset(scope, key, since) {
       return heldKey.get(scope, key, since)?.msg_offset ?? undefined;
+    },
+    async describe(logId, offsets) {
+      if (offsets.length === 0) return new Map();
+      return new Map(described.all(logId, JSON.stringify(offsets)).map((row) => [row.msg_offset, describedMessage(row.headers, row.attributes)]));
     },
     async expungeValue(logId, offset) {
       const expunged = expunge.immediate(logId, offset);

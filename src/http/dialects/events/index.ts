@@ -2,7 +2,8 @@ import { STATUS_CODES } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { type TSchema, Type } from 'typebox';
 import { fail, HooklogError } from '../../../domain/errors.js';
-import { EVENT_STATUSES, type EventStatus, MAX_BULK_REPLAY } from '../../../ingress/received-events.js';
+import { isId } from '../../../domain/ids.js';
+import { EVENT_STATUSES, type EventStatus, MAX_BULK_REPLAY, payloadOf } from '../../../ingress/received-events.js';
 import { hookbaseErrorBody } from '../../../protocols/events/errors.js';
 import type { AppDeps } from '../../deps.js';
 import { errorHandler, statusOf, type WireErrors } from '../../errors.js';
@@ -18,6 +19,8 @@ export const EVENTS_PREFIX = '/api/events';
 export const EVENTS_ERRORS: WireErrors = { body: (error) => hookbaseErrorBody(error, STATUS_CODES[statusOf[error.entry.kind]] ?? 'Error') };
 
 const MAX_PAGE_SIZE = 100;
+/** Highest page: a page costs a walk of the index up to it, and 10 million pages reach past a billion events. */
+const MAX_PAGE = 10_000_000;
 /** Longest search text: a substring is looked for in every payload scanned, so it stays short. */
 const MAX_SEARCH_LENGTH = 256;
 
@@ -127,7 +130,8 @@ export async function eventsApi(app: FastifyInstance, { deps, version }: { deps:
       },
       handler: async (request) => {
         const { query } = request;
-        const page = integerOf(query.page, 'page', 1, Number.MAX_SAFE_INTEGER) ?? 1;
+        const page = integerOf(query.page, 'page', 1, MAX_PAGE) ?? 1;
+        if (query.sourceId !== undefined && !isId('iwh', query.sourceId)) fail('query_param_invalid', 'sourceId must be an ingress webhook id (iwh_…)');
         const pageSize = integerOf(query.pageSize, 'pageSize', 1, MAX_PAGE_SIZE) ?? 20;
         if (query.search !== undefined && (query.search === '' || query.search.length > MAX_SEARCH_LENGTH)) {
           fail('query_param_invalid', `search must be 1 to ${MAX_SEARCH_LENGTH} characters`);
@@ -154,8 +158,7 @@ export async function eventsApi(app: FastifyInstance, { deps, version }: { deps:
         const withPayload = booleanOf(request.query.includePayload, 'includePayload') ?? false;
         const withDeliveries = booleanOf(request.query.includeDeliveries, 'includeDeliveries') ?? false;
         const view = await events.get(request.principal!, request.params.id, { attempts: withDeliveries });
-        const payload = withPayload ? (await events.payload(request.principal!, request.params.id)).body : undefined;
-        return eventJson(view, { ...(payload && { payload }), deliveries: withDeliveries });
+        return eventJson(view, { ...(withPayload && { payload: payloadOf(view).body }), deliveries: withDeliveries });
       },
     }),
     route({

@@ -1,17 +1,14 @@
+import { jsonText } from '../../../domain/payload.js';
 import type { DeliveryAttempt, EventRecord, Message } from '../../../domain/types.js';
 import { isSuccess } from '../../../domain/types.js';
 import type { EventDelivery, EventView } from '../../../ingress/received-events.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-/** A payload as the API shows it: parsed when the body is JSON, the text otherwise. */
+/** A payload as the API shows it: parsed when the body is JSON, its text otherwise. */
 export function payloadJson(body: Buffer): unknown {
-  const text = body.toString('utf8');
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
+  const json = jsonText(body);
+  return json === undefined ? body.toString('utf8') : JSON.parse(json);
 }
 
 /** The headers an event arrived with: a refused one's as kept, an accepted one's as stored with its message (gone with it). */
@@ -23,7 +20,7 @@ export function eventJson(view: EventView, include: { payload?: Buffer; deliveri
   return {
     id: record.id,
     sourceId: record.sourceId,
-    source: { id: record.sourceId, name: source ? source.metadata : null },
+    source: { id: record.sourceId, name: source && source.metadata !== '' ? source.metadata : null },
     logId: record.logId,
     offset: record.offset,
     status,
@@ -45,10 +42,10 @@ export function eventJson(view: EventView, include: { payload?: Buffer; deliveri
 /** `dlv_` + the destination's KSUID + the offset: stable, and unique across destinations and logs. */
 const deliveryId = (webhookId: string, offset: number) => `dlv_${webhookId.slice('ewh_'.length)}${offset}`;
 
-/** One event's delivery to one destination, from its attempts (oldest first). */
+/** One event's delivery to one destination, from its attempts (oldest first): latency and deliveredAt are the latest success's. */
 export function deliveryJson(record: EventRecord, { destination, status, attempts }: EventDelivery) {
   const last = attempts.at(-1);
-  const delivered = attempts.find((attempt) => isSuccess(attempt.statusCode));
+  const delivered = attempts.filter((attempt) => isSuccess(attempt.statusCode)).at(-1);
   return {
     id: deliveryId(destination.id, record.offset!),
     destinationId: destination.id,
@@ -62,9 +59,10 @@ export function deliveryJson(record: EventRecord, { destination, status, attempt
   };
 }
 
-function attemptJson(attempt: DeliveryAttempt) {
+/** `number`: its place among the delivery's attempts, manual ones included (their own count starts again at 1 for each resend). */
+function attemptJson(attempt: DeliveryAttempt, number: number) {
   return {
-    attemptNumber: attempt.attempt,
+    attemptNumber: number,
     startedAt: iso(attempt.time),
     completedAt: iso(attempt.time + attempt.durationMs),
     status: isSuccess(attempt.statusCode) ? 'success' : 'failed',
@@ -84,7 +82,7 @@ export function timelineJson({ record, deliveries }: EventView) {
     deliveries: deliveries.map(({ destination, attempts }) => ({
       destinationId: destination.id,
       destinationName: destination.metadata === '' ? null : destination.metadata,
-      attempts: attempts.map(attemptJson),
+      attempts: attempts.map((attempt, i) => attemptJson(attempt, i + 1)),
     })),
     totalDuration: last - record.receivedAt,
   };
