@@ -165,6 +165,9 @@ describe('events API: what arrived through the ingress webhooks', () => {
       { from: 'yesterday' },
       { signatureValid: 'yes' },
       { search: '' },
+      { sourceId: '' },
+      { sourceId: 'log_0000000000000000000000000000' },
+      { page: 10_000_001 },
     ];
     for (const query of bad) {
       const res = await events(query);
@@ -314,6 +317,16 @@ describe('events API: what arrived through the ingress webhooks', () => {
     );
     expect((await s().request('POST', `/api/events/${mine}/replay`, { token: operator })).body.deliveriesCreated).toBe(1);
     expect((await s().request('GET', '/api/events', { token: await token(['logs:list']) })).body.pagination.total).toBe(0);
+  });
+
+  it('forgets the events of a deleted log at once, quarantined ones too', async () => {
+    await github({ kept: false });
+    await github({ forged: true }, { secret: 'wrong' });
+    const ids = (await events()).body.data.map((e: { id: string }) => e.id);
+    expect(ids).toHaveLength(2);
+    expect((await s().request('DELETE', `/log/${env.log}`)).status).toBe(200);
+    expect((await events()).body.pagination.total).toBe(0);
+    for (const id of ids) expect((await s().request('GET', `/api/events/${id}/payload`)).status).toBe(404);
   });
 
   it('serves its OpenAPI document', async () => {
