@@ -1,5 +1,6 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -366,6 +367,45 @@ describe('Kaiman Webhooks Proxy channels: a client that goes away mid-answer', (
     expect(status).toBe(200);
     expect(body.map((w: { payload: { i: number } }) => w.payload.i)).toEqual(Array.from({ length: 1000 }, (_, i) => i));
     expect((await take(s, 'large', 'large-token-0123')).body).toEqual([]);
+  }, 60_000);
+});
+
+describe('Kaiman Webhooks Proxy channels: a client that stops reading', () => {
+  let s: TestServer;
+  beforeAll(async () => {
+    // A stalled answer is cut after 1 s without progress.
+    s = await startTestServer({
+      maxResponseBytes: 128 * 1024 * 1024,
+      maxBodyBytes: 8 * 1024 * 1024,
+      requestTimeoutSeconds: 1,
+      channels: [{ name: 'stalled', token: 'stalled-token-0123' }],
+    });
+  });
+  afterAll(async () => {
+    await s.close();
+  });
+
+  it('gives the webhooks of an answer cut off because its client stopped reading to the next GET', async () => {
+    const { body: c } = await s.request('GET', '/channel/stalled');
+    const payload = JSON.stringify({ data: 'z'.repeat(64 * 1024) });
+    // 65 MB: more than loopback's socket buffers hold, so the answer stalls in the server.
+    for (let i = 0; i < 1000; i += 50) {
+      const batch = Array.from({ length: 50 }, (_, j) => ({ value: payload.replace('{', `{"i":${i + j},`) }));
+      expect((await s.request('POST', `/messages/${c.log_id}`, { body: { messages: batch } })).status).toBe(200);
+    }
+    // Asks, then reads nothing until the server has cut the connection.
+    const { port } = new URL(s.url);
+    const client = connect(Number(port), '127.0.0.1');
+    client.pause();
+    client.write('GET /api/webhook/stalled HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer stalled-token-0123\r\n\r\n');
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    client.destroy();
+    let all: Array<{ payload: { i: number } }> = [];
+    for (let attempt = 0; attempt < 50 && all.length === 0; attempt++) {
+      all = (await take(s, 'stalled', 'stalled-token-0123')).body;
+      if (all.length === 0) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(all.map((w) => w.payload.i)).toEqual(Array.from({ length: 1000 }, (_, i) => i));
   }, 60_000);
 });
 

@@ -22,7 +22,7 @@ export const EVENTS_SCANNED = 10_000;
 /** Most attempts of one message to one destination read back. */
 const ATTEMPTS_READ = 250;
 /** How far back a search looks in payload bytes, whatever the number of events: the scan reads each payload. */
-const SEARCHED_BYTES = 64 * 1024 * 1024;
+const SEARCHED_BYTES = 32 * 1024 * 1024;
 /** Most events one bulk replay names. */
 export const MAX_BULK_REPLAY = 100;
 

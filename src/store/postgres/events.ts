@@ -25,7 +25,9 @@ function where(filter: EventFilter, first: number): { sql: string; values: unkno
 }
 
 /**
- * The rows matching a filter as a query to page or count. A search looks in
+ * The rows matching a filter as a query to page or count. The window is
+ * chosen from the narrow columns alone: the bodies of refused requests are
+ * read for the rows it keeps only. A search looks in
  * the newest `scan` rows only, and no further back than `scanBytes` of
  * payload: an accepted event's payload is its message's value, a refused
  * one's its body.
@@ -42,10 +44,11 @@ function matching(filter: EventFilter): { sql: string; values: unknown[] } {
   return {
     sql: `SELECT ${columns}
           FROM (SELECT *, sum(size) OVER (ORDER BY id DESC ROWS UNBOUNDED PRECEDING) - size AS before
-                FROM (SELECT ${EVENT_COLUMNS}, body FROM events ${sql} ORDER BY id DESC LIMIT $1) newest) w
+                FROM (SELECT ${EVENT_COLUMNS} FROM events ${sql} ORDER BY id DESC LIMIT $1) newest) w
+          JOIN events e ON e.id = w.id
           LEFT JOIN logs l ON l.id = w.log_id
           LEFT JOIN messages m ON m.log_seq = l.seq AND m.msg_offset = w.msg_offset
-          WHERE w.before < $3 AND position($2::bytea IN coalesce(m.value, w.body)) > 0`,
+          WHERE w.before < $3 AND position($2::bytea IN coalesce(m.value, e.body)) > 0`,
     values: [filter.search.scan, filter.search.bytes, filter.search.scanBytes, ...values],
   };
 }

@@ -47,6 +47,8 @@ function where(filter: EventFilter): { sql: string; params: Record<string, unkno
 
 /**
  * The rows matching a filter, newest first, as a query to page or count.
+ * The window is chosen from the narrow columns alone: the bodies of refused
+ * requests are read for the rows it keeps only.
  * A search looks in the newest `scan` rows only, and no further back than
  * `scanBytes` of payload, in SQL: an accepted event's payload is its
  * message's value, a refused one's its body.
@@ -61,10 +63,11 @@ function matching(filter: EventFilter): { sql: string; params: Record<string, un
   return {
     sql: `SELECT ${columns('w')}
           FROM (SELECT *, sum(size) OVER (ORDER BY id DESC ROWS UNBOUNDED PRECEDING) - size AS before
-                FROM (SELECT ${EVENT_COLUMNS}, body FROM events ${sql} ORDER BY id DESC LIMIT @scan)) w
+                FROM (SELECT ${EVENT_COLUMNS} FROM events ${sql} ORDER BY id DESC LIMIT @scan)) w
+          JOIN events e ON e.id = w.id
           LEFT JOIN logs l ON l.id = w.log_id
           LEFT JOIN messages m ON m.log_seq = l.seq AND m.msg_offset = w.msg_offset
-          WHERE w.before < @scanBytes AND instr(coalesce(m.value, w.body), @search) > 0`,
+          WHERE w.before < @scanBytes AND instr(coalesce(m.value, e.body), @search) > 0`,
     params: { ...params, scan: filter.search.scan, scanBytes: filter.search.scanBytes, search: filter.search.bytes },
   };
 }

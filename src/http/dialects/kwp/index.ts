@@ -14,6 +14,8 @@ export const KWP = 'kwp';
 export const KWP_PREFIX = '/api/webhook';
 /** How many full answers may be held in memory while their clients read them. */
 const RESPONSES_IN_FLIGHT = 32;
+/** How often a written answer's socket is looked at until its buffer is empty. */
+const DRAIN_POLL_MS = 10;
 
 export interface KwpOptions {
   channels: Channels;
@@ -84,23 +86,38 @@ export async function kwpApi(
         const raw = reply.raw;
         const socket = request.raw.socket;
         // The webhooks count as read only once the whole answer was handed to the
-        // connection; a client gone before (or one too slow to read it in
-        // ANSWER_MS, whose connection is cut) leaves them for the next read.
-        // 'finish' alone does not tell: Node emits it too when the last write
-        // failed because the client reset the connection, so the socket's
-        // error is looked at once the response closed.
+        // operating system; a client gone before (or one too slow to read it in
+        // ANSWER_MS, whose connection is then cut) leaves them for the next read.
+        // The response's 'finish' does not tell: it comes once the answer is in
+        // the socket's own buffer, which a cut or a reset throws away. So after
+        // it the socket's buffer is watched until it is empty, and any socket
+        // error or the cut in the meantime means not written.
         let broken = false;
+        let settled = false;
         const onSocketError = () => {
           broken = true;
         };
         socket.on('error', onSocketError);
-        const cut = setTimeout(() => raw.destroy(), ANSWER_MS);
+        const cut = setTimeout(() => {
+          broken = true;
+          raw.destroy();
+        }, ANSWER_MS);
         const settle = (written: boolean) => {
+          if (settled) return;
+          settled = true;
           clearTimeout(cut);
           socket.off('error', onSocketError);
           reading.finish(written).catch((err: unknown) => request.log.error({ err, channel: channel.name }, 'releasing a channel failed'));
         };
-        raw.once('close', () => settle(raw.writableFinished && !broken && !socket.errored));
+        const drained = () => {
+          if (broken || socket.destroyed || socket.errored) settle(false);
+          else if (socket.writableLength === 0) settle(true);
+          else setTimeout(drained, DRAIN_POLL_MS);
+        };
+        raw.once('finish', drained);
+        raw.once('close', () => {
+          if (!raw.writableFinished) settle(false);
+        });
         if (raw.destroyed || socket.destroyed) settle(false);
         const body = Buffer.from(`[${reading.items.join(',')}]`);
         try {
