@@ -16,7 +16,7 @@ CREATE TABLE events (
   reason       text,                  -- refused: why (a reject reason); NULL when accepted
   detail       text,                  -- refused: the message the sender got
   headers      text,                  -- refused: JSON (an accepted event's are its message's)
-  body         bytea                  -- refused: the body as received
+  body         bytea                  -- refused: the body as received (its first 64 KiB)
 );
 CREATE INDEX events_by_source ON events (source_id, id);
 -- Lists of the events of some logs (a token limited to them), newest first; and a deleted log's purge.

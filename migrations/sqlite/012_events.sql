@@ -16,8 +16,8 @@ CREATE TABLE events (
   reason       TEXT,                  -- refused: why (a reject reason); NULL when accepted
   detail       TEXT,                  -- refused: the message the sender got
   headers      TEXT,                  -- refused: JSON (an accepted event's are its message's)
-  body         BLOB                   -- refused: the body as received
-);
+  body         BLOB                   -- refused: the body as received (its first 64 KiB)
+) WITHOUT ROWID;                      -- the id is the table's key: one tree less to write per request
 CREATE INDEX events_by_source ON events (source_id, id);
 -- Lists of the events of some logs (a token limited to them), newest first; and a deleted log's purge.
 CREATE INDEX events_by_log ON events (log_id, id);
