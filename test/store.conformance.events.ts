@@ -123,6 +123,29 @@ export function describeEventStoreConformance(backend: string, harness: StoreHar
       expect(a.event.id).toBeDefined();
     });
 
+    it('describes messages by offset: headers and attributes of those the log holds', async () => {
+      const [outcome] = await store.messages.append(
+        [
+          {
+            logId,
+            messages: [
+              { key: null, value: Buffer.from('a'), headers: { 'x-a': '1' }, attributes: { eventType: 'push' } },
+              { key: null, value: Buffer.from('b') },
+            ],
+          },
+        ],
+        Date.now() * 1000,
+      );
+      expect(outcome).toEqual({ nextOffset: 2 });
+      const described = await store.messages.describe(logId, [0, 1, 7]);
+      expect([...described.entries()].sort(([a], [b]) => a - b)).toEqual([
+        [0, { headers: { 'x-a': '1' }, attributes: { eventType: 'push' } }],
+        [1, {}],
+      ]);
+      expect((await store.messages.describe(newId('log'), [0])).size).toBe(0);
+      expect((await store.messages.describe(logId, [])).size).toBe(0);
+    });
+
     it('deletes an event with its message and deliveries; the offset is never given again', async () => {
       const { event } = await accepted('gone');
       await accepted('stays');
