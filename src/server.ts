@@ -128,7 +128,7 @@ export async function startServer(config: Config, print: (line: string) => void 
 
   const logs = new Logs(store.logs);
   const channels = new Channels(store.channels, logs, ingress, store.messages);
-  const kept = await channels.sync(config.channels.map(({ name, secretHeader, secret, token }) => ({ name, secretHeader, secret, token })));
+  const kept = await channels.sync(config.channels);
   for (const name of kept) {
     logger.warn({ channel: name }, 'channel is no longer in the config: kept with its webhooks; delete it with `hooklog channels delete` if unwanted');
   }

@@ -1,5 +1,6 @@
 import { attributesOf } from '../domain/attributes.js';
 import type {
+  Channel,
   CursorOffset,
   DeliveryAttempt,
   DeliveryTask,
@@ -362,3 +363,22 @@ export function describedMessage(headers: string | null, attributes: string | nu
     ...(attributes !== null && { attributes: JSON.parse(attributes) as MessageAttributes }),
   };
 }
+
+/** A `channels` row, as both backends read it. */
+export interface ChannelRow {
+  name: string;
+  log_id: string;
+  source_id: string;
+  cursor: number;
+  from_config: Flag;
+  created_at: number;
+}
+
+export const toChannel = (row: ChannelRow): Channel => ({
+  name: row.name,
+  logId: row.log_id,
+  sourceId: row.source_id,
+  cursor: row.cursor,
+  fromConfig: flag(row.from_config),
+  createdAt: row.created_at,
+});

@@ -1,4 +1,4 @@
-import { type ChannelRow, toChannel } from '../channel-rows.js';
+import { type ChannelRow, toChannel } from '../rows.js';
 import type { ChannelStore } from '../store.js';
 import type { Db } from './db.js';
 
@@ -16,7 +16,7 @@ export function postgresChannels(db: Db): ChannelStore {
   };
   return {
     async create(channel, tokenHash) {
-      // DO NOTHING on either unique column: a taken name or token hash writes nothing, which the caller tells apart.
+      // DO NOTHING on either unique column: a taken name or token hash writes nothing.
       const { rowCount } = await db.query({
         text: `INSERT INTO channels (name, log_id, source_id, token_hash, cursor, from_config, created_at)
                VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,

@@ -1,12 +1,12 @@
 import type { Database } from 'better-sqlite3';
-import { type ChannelRow, toChannel } from '../channel-rows.js';
+import { type ChannelRow, toChannel } from '../rows.js';
 import type { ChannelStore } from '../store.js';
 
 const COLUMNS = 'name, log_id, source_id, cursor, from_config, created_at';
 
 /** Kaiman Webhooks Proxy channels. One process owns the file, so a hold only guards against this process's own readers. */
 export function sqliteChannels(db: Database, durable: () => Promise<void>): ChannelStore {
-  // OR IGNORE: a taken name or token hash writes nothing, which the caller tells apart.
+  // OR IGNORE: a taken name or token hash writes nothing.
   const insert = db.prepare(
     `INSERT OR IGNORE INTO channels (name, log_id, source_id, token_hash, cursor, from_config, created_at)
      VALUES (@name, @logId, @sourceId, @tokenHash, @cursor, @fromConfig, @createdAt)`,
