@@ -107,7 +107,7 @@ export function describeEventStoreConformance(backend: string, harness: StoreHar
 
     it('searches payloads, of accepted events in their messages and of refused ones in their bodies, within the scan', async () => {
       const base = Date.now() - HOUR;
-      const a = await accepted('{"x":"needle"}', base);
+      await accepted('{"x":"needle"}', base);
       await accepted('{"x":"hay"}', base + 1);
       await store.events.quarantine(refused('a needle too', base + 2), 10);
       const search = (text: string, scan = 100, scanBytes = 1000) => ({ logIds: null, search: { bytes: Buffer.from(text), scan, scanBytes } });
@@ -120,7 +120,6 @@ export function describeEventStoreConformance(backend: string, harness: StoreHar
       expect(await store.events.count(search('needle', 100, 6))).toBe(1);
       expect(await store.events.count(search('needle', 100, 1))).toBe(1);
       expect(await store.events.count(search('needle', 100, 0))).toBe(0);
-      expect(a.event.id).toBeDefined();
     });
 
     it('describes messages by offset: headers and attributes of those the log holds', async () => {

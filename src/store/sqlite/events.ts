@@ -29,10 +29,8 @@ function where(filter: EventFilter, deletedLogs: string[]): { sql: string; param
     params.deletedLogs = JSON.stringify(deletedLogs);
   }
   if (filter.logIds) {
-    conditions.push(`log_id IN (${filter.logIds.map((_, i) => `@log${i}`).join(', ') || 'NULL'})`);
-    filter.logIds.forEach((id, i) => {
-      params[`log${i}`] = id;
-    });
+    conditions.push('log_id IN (SELECT value FROM json_each(@logIds))');
+    params.logIds = JSON.stringify(filter.logIds);
   }
   if (filter.sourceId !== undefined) {
     conditions.push('source_id = @sourceId');
@@ -98,13 +96,13 @@ export function sqliteEvents(db: Database, durable: () => Promise<void>): EventS
   const ofDestinations = (table: string) =>
     db.prepare<[string, number]>(`DELETE FROM ${table} WHERE webhook_id IN (SELECT id FROM egress_webhooks WHERE log_id = ?) AND msg_offset = ?`);
   const removeDeliveries = ['deliveries', 'delivery_attempts', 'retry_set'].map(ofDestinations);
+  // One statement per combination of filters, a few dozen at most: lists of logs are JSON parameters.
   const queries = new Map<string, ReturnType<Database['prepare']>>();
   const prepared = (sql: string) => {
     let statement = queries.get(sql);
     if (!statement) {
       statement = db.prepare(sql);
-      // Each combination of filters is one statement: at most a few dozen, but a long list of logs is one each.
-      if (queries.size < 256) queries.set(sql, statement);
+      queries.set(sql, statement);
     }
     return statement;
   };
