@@ -211,6 +211,7 @@ export async function startServer(config: Config, print: (line: string) => void 
         clearTimeout(force);
       }
       await publisher.drain();
+      await ingress.flushCounts();
       await sender.close();
       await retention?.stop();
       await store.close();
@@ -243,7 +244,8 @@ async function listen(app: FastifyInstance, config: Config): Promise<{ address: 
 
 /** The backend the configuration names: PostgreSQL when `database_url` is set, SQLite in `data_dir` otherwise. */
 async function openStore(config: Config, logger: Logger): Promise<Store> {
-  if (!config.databaseUrl) return openSqliteStore(config.dataDir, config.sqliteSync, { allowReadableDir: config.allowReadableDataDir });
+  if (!config.databaseUrl)
+    return openSqliteStore(config.dataDir, { sync: config.sqliteSync, cacheMb: config.sqliteCacheMb, allowReadableDir: config.allowReadableDataDir });
   return openPostgresStore(config.databaseUrl, {
     poolSize: config.databasePoolSize,
     onWatchError: (err) => logger.warn({ err }, 'lost the database connection that hears other nodes; reconnecting'),
@@ -256,6 +258,6 @@ export async function migrate(config: Config): Promise<string> {
     const applied = await migratePostgres(config.databaseUrl);
     return applied.length ? `applied migrations ${applied.join(', ')}` : 'the database is up to date';
   }
-  await openSqliteStore(config.dataDir, config.sqliteSync, { allowReadableDir: config.allowReadableDataDir }).close();
+  await openSqliteStore(config.dataDir, { sync: config.sqliteSync, cacheMb: config.sqliteCacheMb, allowReadableDir: config.allowReadableDataDir }).close();
   return `the SQLite database in ${config.dataDir} is up to date`;
 }

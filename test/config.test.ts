@@ -28,6 +28,7 @@ describe('configuration', () => {
       attemptRetentionDays: 30,
       logLevel: 'info',
       sqliteSync: 'full',
+      sqliteCacheMb: 32,
       retrySchedule: [0, 5, 300, 1800, 7200, 18000, 36000, 36000],
       deliveryTimeoutSeconds: 15,
       allowPrivateDestinations: false,

@@ -100,6 +100,24 @@ describe('durability', () => {
     removeDir(dataDir);
   });
 
+  it('SIGTERM writes the ingress counts still held in memory', async () => {
+    const dataDir = tempDir();
+    const env = { HOOKLOG_DATA_DIR: dataDir, HOOKLOG_ADMIN_TOKEN: ADMIN };
+    let server = await spawnServer(env);
+    const log = (await request(server.url, 'POST', '/logs', { body: {} })).body.log_id;
+    const webhook = (await request(server.url, 'POST', '/ingress_webhooks', { body: { log_id: log, type: 'none' } })).body.webhook_id;
+    for (let i = 0; i < 3; i++) expect((await request(server.url, 'POST', `/ingress/${webhook}`, { body: { i }, token: null })).status).toBe(200);
+    // Counts are written once a second; the shutdown comes before that.
+    server.proc.kill('SIGTERM');
+    expect((await server.exited).code).toBe(0);
+
+    server = await spawnServer(env);
+    expect((await request(server.url, 'GET', `/ingress_webhook/${webhook}/metrics`)).body).toMatchObject({ received: 3, accepted: 3 });
+    server.proc.kill('SIGTERM');
+    await server.exited;
+    removeDir(dataDir);
+  });
+
   it('the first start without HOOKLOG_ADMIN_TOKEN prints an admin token once, and it works', async () => {
     const dataDir = tempDir();
     let server = await spawnServer({ HOOKLOG_DATA_DIR: dataDir });

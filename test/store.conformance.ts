@@ -361,6 +361,19 @@ export function describeStoreConformance(backend: string, harness: StoreHarness,
         expect((await store.messages.getByKey(log.id, Buffer.alloc(0)))?.value?.toString()).toBe('empty');
         expect(await store.messages.getByKey(log.id, bytes('missing'))).toBeUndefined();
       });
+
+      // SQLite files its key index by generations of 65,536 offsets (migration 013); a lookup crosses them.
+      it('finds the newest message by key across many thousands of messages', async () => {
+        const log = await makeLog();
+        const filler = (n: number, tag: string) => Array.from({ length: n }, (_, i) => msg(`${tag}-${i}`, 'f'));
+        await append(log.id, [msg('old', 'only-once'), msg('both', 'first'), ...filler(39_998, 'a')]);
+        await append(log.id, [...filler(40_000, 'b'), msg('both', 'second'), msg('late', 'last')]);
+        expect((await store.messages.getByKey(log.id, bytes('old')))?.offset).toBe(0);
+        expect(await store.messages.getByKey(log.id, bytes('both'))).toMatchObject({ offset: 80_000, value: bytes('second') });
+        expect((await store.messages.getByKey(log.id, bytes('late')))?.offset).toBe(80_001);
+        expect((await store.messages.getByKey(log.id, bytes('b-39999')))?.offset).toBe(79_999);
+        expect(await store.messages.getByKey(log.id, bytes('missing'))).toBeUndefined();
+      });
     });
 
     describe('idempotent appends and headers', () => {
@@ -1022,15 +1035,29 @@ export function describeStoreConformance(backend: string, harness: StoreHarness,
         expect(await store.egress.deliveryStates(other.id, [1, 2])).toEqual(new Map());
       });
 
-      it('parks retries and returns the one due first', async () => {
+      it('parks retries with their attempts, and returns the one due first', async () => {
         const log = await makeLog();
         const webhook = await newWebhook(log.id, { mode: 'parallel' });
-        await store.egress.park(webhook.id, { offset: 3, failures: 1, nextAttemptAt: 900 });
-        await store.egress.park(webhook.id, { offset: 1, failures: 2, nextAttemptAt: 500 });
+        await store.egress.claim('node-a', 1_000, 9_000, 10);
+        const failed = (offset: number, retry: DeliveryRecord['retry']): DeliveryRecord => ({
+          ...record({ ...attempt(webhook.id, offset), statusCode: 500, error: 'HTTP 500' }, undefined, 'pending'),
+          retry,
+        });
+        await store.egress.recordAttempt(failed(3, { offset: 3, failures: 1, nextAttemptAt: 900 }), 'node-a');
+        await store.egress.recordAttempt(failed(1, { offset: 1, failures: 2, nextAttemptAt: 500 }), 'node-a');
         expect(await store.egress.nextParked(webhook.id)).toEqual({ offset: 1, failures: 2, nextAttemptAt: 500 });
-        await store.egress.park(webhook.id, { offset: 1, failures: 3, nextAttemptAt: 950 });
+        expect((await store.egress.attempts(webhook.id, { limit: 10 })).map((a) => a.offset)).toEqual([1, 3]);
+        await store.egress.recordAttempt(failed(1, { offset: 1, failures: 3, nextAttemptAt: 950 }), 'node-a');
         expect(await store.egress.nextParked(webhook.id)).toEqual({ offset: 3, failures: 1, nextAttemptAt: 900 });
-        await store.egress.unpark(webhook.id, 3);
+        // Only the lease holder changes the retry set.
+        await store.egress.recordAttempt({ ...record(attempt(webhook.id, 3)), retry: null }, 'node-b');
+        expect(await store.egress.nextParked(webhook.id)).toEqual({ offset: 3, failures: 1, nextAttemptAt: 900 });
+        // In one group, a message's last change wins: parked again, then delivered.
+        await Promise.all([
+          store.egress.recordAttempt(failed(3, { offset: 3, failures: 2, nextAttemptAt: 800 }), 'node-a'),
+          store.egress.recordAttempt({ ...record(attempt(webhook.id, 3)), retry: null }, 'node-a'),
+        ]);
+        expect(await store.egress.nextParked(webhook.id)).toEqual({ offset: 1, failures: 3, nextAttemptAt: 950 });
         await store.egress.unpark(webhook.id, 1);
         expect(await store.egress.nextParked(webhook.id)).toBeUndefined();
       });
@@ -1139,6 +1166,21 @@ export function describeStoreConformance(backend: string, harness: StoreHarness,
         expect(await offsetsOf(log.id)).toEqual([1, 2, 3, 4]);
         expect(await store.retention.compact(log.id, 100, 100)).toBe(1);
         expect(await offsetsOf(log.id)).toEqual([1, 3, 4]);
+      });
+
+      it('compacts keys overwritten many thousands of messages later, a limited step at a time', async () => {
+        const log = await makeLog({ compacting: true });
+        const keyed = (tag: string, n: number) => Array.from({ length: n }, (_, i) => msg(`${tag}-${i}`, 'v', 10));
+        // Keys r-0..r-149 at offsets 0..149, written again at 80,000..80,149; the rest are never overwritten.
+        await append(log.id, [...keyed('r', 150), ...keyed('u', 79_850)]);
+        await append(log.id, keyed('r', 150));
+        expect(await store.retention.compact(log.id, 100, 100)).toBe(100);
+        expect(await store.retention.compact(log.id, 100, 100)).toBe(50);
+        expect(await store.retention.compact(log.id, 100, 100)).toBe(0);
+        const first = await store.messages.read(log.id, 0, 1);
+        expect(first[0]?.offset).toBe(150);
+        expect((await store.messages.getByKey(log.id, bytes('r-7')))?.offset).toBe(80_007);
+        expect((await store.messages.getByKey(log.id, bytes('u-7')))?.offset).toBe(157);
       });
 
       it('expires messages with a key and nil value once old enough', async () => {

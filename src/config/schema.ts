@@ -18,6 +18,7 @@ export interface Config {
   attemptRetentionDays: number;
   logLevel: LogLevel;
   sqliteSync: SqliteSync;
+  sqliteCacheMb: number;
   retrySchedule: number[];
   deliveryTimeoutSeconds: number;
   allowPrivateDestinations: boolean;
@@ -177,6 +178,14 @@ export const settings: readonly Setting[] = [
     default: 'full',
     description:
       'full: a 2xx for a write waits until it is flushed to disk and survives power loss; normal: it waits until the OS has it, which survives a crash or kill of hooklog but not of the machine, and is faster',
+  },
+  {
+    key: 'sqlite_cache_mb',
+    field: 'sqliteCacheMb',
+    type: 'positive_integer',
+    default: 32,
+    description:
+      "SQLite's page cache in MiB: the indexes' newest pages and their upper levels stay in memory while logs grow; the OS caches the rest of the file",
   },
   {
     key: 'retry_schedule',

@@ -230,10 +230,20 @@ export function postgresMessages(db: Db, changes: Changes): MessageStore {
   // PostgreSQL refuses to convert invalid UTF-8, so decoding happens here, as Buffer#toString does.
   const decoded = (messages: Message[]): Message<string>[] => messages.map((m) => ({ ...m, key: text(m.key), value: text(m.value) }));
 
-  const latest = (nil: boolean) =>
-    `SELECT msg_offset, time, key, value, attributes FROM messages
-     WHERE log_seq = (SELECT seq FROM logs WHERE id = $1) AND ${nil ? 'key IS NULL' : 'key = $2'}
+  const latestNil = `SELECT msg_offset, time, key, value, attributes FROM messages
+     WHERE log_seq = (SELECT seq FROM logs WHERE id = $1) AND key IS NULL
      ORDER BY msg_offset DESC LIMIT 1`;
+  // The key index is filed by generation (migration 010): each is looked in,
+  // newest first, and the first holding the key holds its newest message.
+  // The LATERAL probe makes the generations the outer loop, so rows come in
+  // their order and LIMIT 1 stops at the first hit; a log with no messages
+  // left gives an empty series.
+  const latestByKey = `SELECT m.msg_offset, m.time, m.key, m.value, m.attributes
+     FROM logs l,
+       generate_series((l.next_offset - 1) >> 16, (SELECT coalesce(min(msg_offset), l.next_offset) FROM messages WHERE log_seq = l.seq) >> 16, -1) AS g,
+       LATERAL (SELECT * FROM messages WHERE log_seq = l.seq AND (msg_offset >> 16) = g AND key = $2 ORDER BY msg_offset DESC LIMIT 1) m
+     WHERE l.id = $1
+     LIMIT 1`;
 
   return {
     async append(requests, nowMicros) {
@@ -278,7 +288,7 @@ export function postgresMessages(db: Db, changes: Changes): MessageStore {
         return nilled.rowCount === 1;
       }),
     async getByKey(logId, key) {
-      const [row] = await db.arrays<Row>({ text: latest(key === null), values: key === null ? [logId] : [logId, key] });
+      const [row] = await db.arrays<Row>(key === null ? { text: latestNil, values: [logId] } : { text: latestByKey, values: [logId, key] });
       return row && toMessage(row);
     },
   };

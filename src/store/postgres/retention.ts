@@ -87,8 +87,14 @@ export function postgresRetention(db: Db): RetentionStore {
         deleteWhere(
           q,
           log.seq,
+          // The key index is filed by generation (migration 010): a later message
+          // with the key is looked for in this one's generation and each newer one.
+          // The LIMIT keeps the lookup a probe per generation: as a semi-join the
+          // planner may drop the generation from the index condition and scan.
           `m.key IS NOT NULL AND m.time < $3
-           AND EXISTS (SELECT 1 FROM messages n WHERE n.log_seq = $1 AND n.key = m.key AND n.msg_offset > m.msg_offset)`,
+           AND EXISTS (
+             SELECT 1 FROM generate_series(m.msg_offset >> 16, (SELECT (next_offset - 1) >> 16 FROM logs WHERE seq = $1)) AS g,
+               LATERAL (SELECT 1 FROM messages n WHERE n.log_seq = $1 AND (n.msg_offset >> 16) = g AND n.key = m.key AND n.msg_offset > m.msg_offset LIMIT 1) later)`,
           [beforeMicros],
           limit,
         ),

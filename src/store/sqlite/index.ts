@@ -5,6 +5,7 @@ import { ChangeFeed } from '../change-feed.js';
 import type { Store } from '../store.js';
 import { sqliteApplications } from './applications.js';
 import { sqliteChannels } from './channels.js';
+import { Checkpointer, WRITER_CHECKPOINT_PAGES } from './checkpointer.js';
 import { sqliteCluster } from './cluster.js';
 import { sqliteDeletion } from './deletion.js';
 import { sqliteEgress } from './egress.js';
@@ -25,6 +26,15 @@ import { WalSync } from './wal-sync.js';
 
 const SQLITE_FILE = 'hooklog.db';
 
+export interface SqliteOptions {
+  sync: 'full' | 'normal';
+  /** The page cache, in MiB. */
+  cacheMb: number;
+  allowReadableDir: boolean;
+}
+
+const DEFAULTS: SqliteOptions = { sync: 'full', cacheMb: 32, allowReadableDir: false };
+
 /**
  * Opens (creating if needed) the embedded database in `dataDir`.
  * WAL lets readers run beside the writer. With `sync` full (the default) every
@@ -35,15 +45,20 @@ const SQLITE_FILE = 'hooklog.db';
  * A data directory that other users can read is refused unless
  * `allowReadableDir`.
  */
-export function openSqliteStore(dataDir: string, sync: 'full' | 'normal' = 'full', options = { allowReadableDir: false }): Store {
+export function openSqliteStore(dataDir: string, options: Partial<SqliteOptions> = {}): Store {
+  const { sync, cacheMb, allowReadableDir } = { ...DEFAULTS, ...options };
   const file = join(dataDir, SQLITE_FILE);
-  prepareFiles(dataDir, file, options);
+  prepareFiles(dataDir, file, { allowReadableDir });
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   // NORMAL leaves the WAL flush to WalSync, off the event loop; checkpoints still sync.
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
+  // Negative: in KiB rather than pages.
+  db.pragma(`cache_size = ${-cacheMb * 1024}`);
   migrate(db);
+  db.pragma(`wal_autocheckpoint = ${WRITER_CHECKPOINT_PAGES}`);
+  const checkpointer = new Checkpointer(file);
 
   const wal = new WalSync(`${file}-wal`);
   const durable = sync === 'full' ? () => wal.sync() : () => Promise.resolve();
@@ -85,6 +100,7 @@ export function openSqliteStore(dataDir: string, sync: 'full' | 'normal' = 'full
     },
     async close() {
       await wal.close();
+      await checkpointer.close();
       if (db.open) db.close();
     },
   };

@@ -18,6 +18,9 @@ function fromRaw<T extends Buffer | string>(row: RawRow<T>): Message<T> {
   return message;
 }
 
+/** The generation of the key index (migration 013) an offset's key is filed under. */
+export const keyGeneration = (offset: number): number => Math.floor(offset / 65_536);
+
 /** A message's bytes as reads count them against their limit: key, value, headers and attributes (see messageBytes). */
 const READ_BYTES = 'ifnull(length(key), 0) + ifnull(length(value), 0) + ifnull(length(CAST(headers AS BLOB)), 0) + ifnull(length(CAST(attributes AS BLOB)), 0)';
 
@@ -77,13 +80,17 @@ export function sqliteMessages(db: Database, durable: () => Promise<void>, feed:
     }
     return statement;
   };
-  const latestByKey = db
-    .prepare<[string, Buffer], RawRow<Buffer>>(
+  // One generation of the key index (see migration 013): the newest message with the key among offsets >> 16 = gen.
+  const latestByKeyIn = db
+    .prepare<[{ seq: number; gen: number; key: Buffer }], RawRow<Buffer>>(
       `SELECT msg_offset, time, key, value, attributes FROM messages
-       WHERE log_seq = (SELECT seq FROM logs WHERE id = ?) AND key = ?
+       WHERE log_seq = @seq AND msg_offset >> 16 = @gen AND key = @key
        ORDER BY msg_offset DESC LIMIT 1`,
     )
     .raw(true);
+  const keyedSpan = db.prepare<[string], { seq: number; first: number | null; last: number | null }>(
+    `SELECT seq, (SELECT min(msg_offset) FROM messages WHERE log_seq = logs.seq) AS first, next_offset - 1 AS last FROM logs WHERE id = ?`,
+  );
   const latestNilKey = db
     .prepare<[string], RawRow<Buffer>>(
       `SELECT msg_offset, time, key, value, attributes FROM messages
@@ -203,8 +210,18 @@ export function sqliteMessages(db: Database, durable: () => Promise<void>, feed:
       return expunged;
     },
     async getByKey(logId, key) {
-      const row = key === null ? latestNilKey.get(logId) : latestByKey.get(logId, key);
-      return row && fromRaw(row);
+      if (key === null) {
+        const row = latestNilKey.get(logId);
+        return row && fromRaw(row);
+      }
+      // Newest generation first: the first one holding the key holds its newest message.
+      const span = keyedSpan.get(logId);
+      if (!span || span.first === null || span.last === null) return undefined;
+      for (let gen = keyGeneration(span.last); gen >= keyGeneration(span.first); gen--) {
+        const row = latestByKeyIn.get({ seq: span.seq, gen, key });
+        if (row) return fromRaw(row);
+      }
+      return undefined;
     },
   };
 }

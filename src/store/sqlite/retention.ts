@@ -3,12 +3,22 @@ import { firstOrderedIdAt } from '../../domain/ids.js';
 import { type LogRow, toLog } from '../rows.js';
 import type { RetentionStore } from '../store.js';
 import type { SqliteDeletion } from './deletion.js';
+import { keyGeneration } from './messages.js';
 
 interface Bounded {
   seq: number;
   before: number;
   limit: number;
 }
+
+/**
+ * Index probes a compaction statement may make: a message whose key is never
+ * written again costs one per newer generation, so a window spans fewer
+ * offsets the more generations a log has (tens of milliseconds each).
+ */
+const COMPACTION_PROBES = 65_536;
+/** How long one call compacts before it hands back, keeping its place: the retention job (and shutdown) wait no longer. */
+const COMPACTION_CALL_MS = 2_000;
 
 /** The bytes trim_bytes counts: key and value. */
 const STORED_BYTES = 'ifnull(length(key), 0) + ifnull(length(value), 0)';
@@ -47,14 +57,25 @@ export function sqliteRetention(db: Database, deletion: SqliteDeletion): Retenti
   const oldest = db.prepare<[number, number], { msg_offset: number; size: number }>(
     `SELECT msg_offset, ${STORED_BYTES} AS size FROM messages WHERE log_seq = ? ORDER BY msg_offset LIMIT ?`,
   );
-  const overwritten = db.prepare<[Bounded], { size: number }>(
+  // A keyed message is overwritten once a later one has its key. The key index
+  // is filed by generation (migration 013), so the later one is looked for in
+  // the message's own generation and each newer one (@gens lists them all).
+  const overwritten = db.prepare<[Bounded & { from: number; to: number; gens: string }], { size: number }>(
     `DELETE FROM messages WHERE log_seq = @seq AND msg_offset IN (
        SELECT m.msg_offset FROM messages m
-       WHERE m.log_seq = @seq AND m.key IS NOT NULL AND m.time < @before
-         AND EXISTS (SELECT 1 FROM messages n WHERE n.log_seq = @seq AND n.key = m.key AND n.msg_offset > m.msg_offset)
+       WHERE m.log_seq = @seq AND m.msg_offset >= @from AND m.msg_offset < @to AND m.key IS NOT NULL AND m.time < @before
+         AND EXISTS (
+           SELECT 1 FROM messages n
+           WHERE n.log_seq = @seq AND n.key = m.key AND n.msg_offset > m.msg_offset
+             AND n.msg_offset >> 16 IN (SELECT value FROM json_each(@gens) WHERE value >= m.msg_offset >> 16))
        LIMIT @limit)
      RETURNING ${STORED_BYTES} AS size`,
   );
+  const span = db.prepare<[number], { first: number | null; next: number }>(
+    'SELECT (SELECT min(msg_offset) FROM messages WHERE log_seq = logs.seq) AS first, next_offset AS next FROM logs WHERE seq = ?',
+  );
+  /** Where each log's compaction goes on from: a pass walks the log in windows, and the next one starts over. */
+  const compacted = new Map<string, number>();
   const expired = db.prepare<[Bounded], { size: number }>(
     `DELETE FROM messages WHERE log_seq = @seq AND msg_offset IN (
        SELECT msg_offset FROM messages
@@ -127,7 +148,30 @@ export function sqliteRetention(db: Database, deletion: SqliteDeletion): Retenti
       });
     },
     async compact(logId, beforeMicros, limit) {
-      return deleteAndShrink(logId, overwritten, (seq) => ({ seq, before: beforeMicros, limit }));
+      // Each window of offsets is one statement, so a log whose keys are
+      // rarely overwritten (every lookup finds nothing, in every generation)
+      // holds the writer for one window at a time, not for the whole log;
+      // a long log takes several calls, each going on where the last stopped.
+      let deleted = 0;
+      const until = Date.now() + COMPACTION_CALL_MS;
+      while (deleted < limit && Date.now() < until) {
+        const log = seqOf.get(logId);
+        const at = log && span.get(log.seq);
+        const from = at && at.first !== null ? Math.max(compacted.get(logId) ?? 0, at.first) : Infinity;
+        // The end of the log (or of a log now gone or empty): the next pass starts over.
+        if (!at || from >= at.next) {
+          compacted.delete(logId);
+          return deleted;
+        }
+        const generations = keyGeneration(at.next - 1) - keyGeneration(from) + 1;
+        const to = from + Math.max(16, Math.floor(COMPACTION_PROBES / generations));
+        const gens = JSON.stringify(Array.from({ length: generations }, (_, i) => keyGeneration(from) + i));
+        deleted += deleteAndShrink(logId, overwritten, (seq) => ({ seq, before: beforeMicros, limit: limit - deleted, from, to, gens }));
+        // A window cut short by the limit is looked at again.
+        if (deleted < limit) compacted.set(logId, to);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      return deleted;
     },
     async expire(logId, beforeMicros, limit) {
       return deleteAndShrink(logId, expired, (seq) => ({ seq, before: beforeMicros, limit }));
