@@ -11,7 +11,7 @@ describe('egress delivery across a crash', () => {
     receiver.fallback = { status: 200, delayMs: 3 };
     let server = await spawnServer(env);
     const log = (await request(server.url, 'POST', '/logs', { body: {} })).body.log_id;
-    await request(server.url, 'POST', '/egress_webhooks', { body: { log_id: log, destination: receiver.url } });
+    const id = (await request(server.url, 'POST', '/egress_webhooks', { body: { log_id: log, destination: receiver.url } })).body.webhook_id;
     const total = 300;
     await request(server.url, 'POST', `/messages/${log}`, { body: { messages: Array.from({ length: total }, (_, i) => ({ value: String(i) })) } });
 
@@ -34,6 +34,25 @@ describe('egress delivery across a crash', () => {
     const runs = rewind === -1 ? [seen] : [seen.slice(0, rewind), seen.slice(rewind)];
     for (const run of runs) expect(run).toEqual(run.map((_, i) => run[0]! + i));
     if (runs.length === 2) expect(runs[1]![0]).toBeLessThanOrEqual(runs[0]!.at(-1)! + 1);
+
+    // The records are exact across the crash, though several attempts share a
+    // transaction: once the cursor is past every message, each message has a
+    // recorded 2xx attempt, and no more of them than the receiver had.
+    const cursor = async () => (await request(server.url, 'GET', `/egress_webhook/${id}/status`)).body.next_offset;
+    while ((await cursor()) !== total && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await cursor()).toBe(total);
+    const delivered = new Map<number, number>();
+    for (let page: { attempts: Array<{ offset: number; status_code?: number }>; next_cursor: string | null } | undefined; page?.next_cursor !== null; ) {
+      const query = { limit: 250, ...(page ? { cursor: page.next_cursor! } : {}) };
+      page = (await request(server.url, 'GET', `/egress_webhook/${id}/attempts`, { query })).body;
+      for (const attempt of page!.attempts) if (attempt.status_code === 200) delivered.set(attempt.offset, (delivered.get(attempt.offset) ?? 0) + 1);
+    }
+    const received = new Map<number, number>();
+    for (const offset of seen) received.set(offset, (received.get(offset) ?? 0) + 1);
+    const inexact = Array.from({ length: total }, (_, offset) => offset).filter(
+      (offset) => !delivered.has(offset) || delivered.get(offset)! > received.get(offset)!,
+    );
+    expect(inexact).toEqual([]);
 
     server.proc.kill('SIGTERM');
     await server.exited;

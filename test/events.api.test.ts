@@ -260,6 +260,9 @@ describe('events API: what arrived through the ingress webhooks', () => {
     const ok = await destination('/ok');
     for (let i = 0; i < 3; i++) await github({ i });
     await env.receiver.waitFor(3);
+    // The attempts' records commit a moment after their answers (several share a transaction).
+    const recorded = async () => (await s().request('GET', `/egress_webhook/${ok}/attempts`, { query: { len: 10 } })).body.attempts.length;
+    await eventually(async () => expect(await recorded()).toBe(3));
     const [newest, middle] = (await events()).body.data;
     expect(middle.offset).toBe(1);
     expect((await s().request('DELETE', `/api/events/${middle.id}`)).status).toBe(204);

@@ -70,7 +70,7 @@ describe('bounded work', () => {
 
   beforeAll(async () => {
     dataDir = tempDir();
-    await seed(openSqliteStore(dataDir, 'normal'), bigLog, 1024);
+    await seed(openSqliteStore(dataDir, { sync: 'normal' }), bigLog, 1024);
     server = await spawnServer({
       HOOKLOG_DATA_DIR: dataDir,
       HOOKLOG_ADMIN_TOKEN: ADMIN,

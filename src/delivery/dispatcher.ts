@@ -8,9 +8,17 @@ import { payloadOf } from './payload.js';
 import type { RetrySchedule } from './schedule.js';
 import { signatureHeaders } from './signing.js';
 
-/** Messages read from the log per batch, and at most this many bytes of them (beyond the first): lanes run by the hundred. */
+/** Messages a lane reads from the log per batch at most, and at most this many bytes of them (beyond the first). */
 const BATCH = 100;
 const BATCH_BYTES = 4 * 1024 * 1024;
+/**
+ * What all lanes of a node hold at once, read but not yet sent: each lane's
+ * batch is an equal share of it. Lanes run by the thousand, so a full batch
+ * each would hold a large backlog in memory; a lane of a few slow ones still
+ * reads BATCH at a time.
+ */
+const READ_AHEAD_MESSAGES = 10_000;
+const READ_AHEAD_BYTES = 64 * 1024 * 1024;
 /** A caught-up lane re-reads its webhook at least this often, even with no news. */
 const IDLE_MS = 30_000;
 /** setTimeout's limit. */
@@ -22,6 +30,12 @@ const TASK_CONCURRENCY = 8;
 
 export interface Sender {
   post(url: string, body: Buffer, headers: Record<string, string>, signal?: AbortSignal): Promise<OutboundResponse>;
+}
+
+/** How much one lane may read ahead: its share of READ_AHEAD_MESSAGES and READ_AHEAD_BYTES. */
+interface ReadAhead {
+  messages: number;
+  bytes: number;
 }
 
 export interface DispatcherDeps {
@@ -145,11 +159,20 @@ export class Dispatcher {
               id,
               this.deps,
               () => this.leasedUntil,
+              () => this.readAhead(),
               () => this.exited(id),
             ),
           );
       }
     }
+  }
+
+  private readAhead(): ReadAhead {
+    const lanes = Math.max(1, this.lanes.size);
+    return {
+      messages: Math.max(1, Math.min(BATCH, Math.floor(READ_AHEAD_MESSAGES / lanes))),
+      bytes: Math.min(BATCH_BYTES, Math.floor(READ_AHEAD_BYTES / lanes)),
+    };
   }
 
   /** A lane ended (its webhook was deleted or deactivated, or its lease was lost): free the webhook for whoever should serve it. */
@@ -171,6 +194,8 @@ class Lane {
    * read, while it commits.
    */
   private recording: Promise<void> = Promise.resolve();
+  /** The write of the last record that changed the retry set: the set is read again only once it committed. */
+  private retrySetRecorded: Promise<void> = Promise.resolve();
   /**
    * The delivery state after the lane's last attempt, written or being
    * written. The lane goes by it rather than by the store's copy, which lags
@@ -200,6 +225,7 @@ class Lane {
     private readonly id: string,
     private readonly deps: DispatcherDeps,
     private readonly leasedUntil: () => number,
+    private readonly readAhead: () => ReadAhead,
     onExit: () => void,
   ) {
     this.done = this.run()
@@ -263,6 +289,7 @@ class Lane {
     if (!state.active) return false;
     const webhook = { ...stored, state };
     const now = Date.now();
+    if (webhook.mode === 'parallel') await this.retrySetRecorded;
     const parked = webhook.mode === 'parallel' ? await store.nextParked(this.id) : undefined;
     if (parked && parked.nextAttemptAt <= now) {
       await this.retryParked(webhook, parked);
@@ -284,7 +311,8 @@ class Lane {
     const stopWaiting = new AbortController();
     const grown = notifier.subscribe(webhook.logId, IDLE_MS, AbortSignal.any([stopWaiting.signal, this.halted.signal]));
     try {
-      const batch = await messages.read(webhook.logId, state.nextOffset, BATCH, { maxBytes: BATCH_BYTES });
+      const { messages: limit, bytes } = this.readAhead();
+      const batch = await messages.read(webhook.logId, state.nextOffset, limit, { maxBytes: bytes });
       // With a task to run, an empty log only hands the turn back.
       if (batch.length === 0 && !task) await this.idle(parked ? parked.nextAttemptAt - now : IDLE_MS, grown);
       else if (batch.length > 0) await this.deliverBatch(webhook, batch);
@@ -335,7 +363,7 @@ class Lane {
 
   /** Sends one message on the schedule, records the attempt with the new state, and returns that state. */
   private async attempt(webhook: EgressWebhook, state: DeliveryState, message: Message, failuresBefore: number, fromRetrySet: boolean): Promise<DeliveryState> {
-    const { store, schedule } = this.deps;
+    const { schedule } = this.deps;
     const sent = await this.send(webhook, message);
     // Cut short by our own shutdown or a change of the webhook: not the destination's
     // failure, so no attempt is recorded and the message is tried again.
@@ -347,9 +375,8 @@ class Lane {
       attempt: this.attemptOf(message, sent, failuresBefore + 1, 'scheduled'),
       delivery: { offset: message.offset, ...outcome.delivery, statusCode: response.statusCode, at: endedAtMs },
       state: outcome.state,
+      retry: outcome.retry,
     });
-    if (outcome.retry === null) await store.unpark(this.id, message.offset);
-    else if (outcome.retry) await store.park(this.id, outcome.retry);
     return outcome.state;
   }
 
@@ -366,12 +393,9 @@ class Lane {
       attempt: this.attemptOf(message, sent, 1, 'manual'),
       // Tentative: a failure leaves a message whose retries are scheduled pending, and one delivered before delivered.
       delivery: { offset: message.offset, status: ok ? 'success' : 'failed', nextAttemptAt: null, statusCode, at: sent.endedAtMs, tentative: !ok },
+      // Delivered by hand: its scheduled retries are no longer needed.
+      ...(ok && webhook.mode === 'parallel' ? { retry: null } : {}),
     });
-    if (ok && webhook.mode === 'parallel') {
-      // Delivered by hand: its scheduled retries are no longer needed, once that is recorded.
-      await this.recording;
-      if (!this.unrecorded) await this.deps.store.unpark(this.id, message.offset);
-    }
     return ok;
   }
 
@@ -429,6 +453,7 @@ class Lane {
       this.unrecorded = true;
       this.deps.logger.error({ err, webhookId: this.id }, 'recording a delivery attempt failed');
     });
+    if (record.retry !== undefined) this.retrySetRecorded = this.recording;
   }
 
   /**
@@ -451,7 +476,7 @@ class Lane {
   }
 
   /**
-   * Runs one chunk of a task: up to BATCH messages from its position, sent as
+   * Runs one chunk of a task: up to a batch of messages from its position, sent as
    * manual attempts, then its progress saved. A task ends when its range is
    * done; one whose progress cannot be saved (the lease passed on) is left to
    * the new holder, which goes on from the last saved position.
@@ -514,16 +539,17 @@ class Lane {
    */
   private async taskMessages(webhook: EgressWebhook, task: DeliveryTask): Promise<{ batch: Message[]; through: number | null }> {
     const { store, messages } = this.deps;
+    const { messages: limit, bytes } = this.readAhead();
     if (task.offsets) {
-      const offsets = task.offsets.filter((offset) => offset >= task.position).slice(0, BATCH);
+      const offsets = task.offsets.filter((offset) => offset >= task.position).slice(0, limit);
       return { batch: await this.messagesAt(webhook.logId, offsets), through: offsets.length > 0 ? offsets.at(-1)! + 1 : null };
     }
     if (task.kind !== 'recover') {
-      const read = await messages.read(webhook.logId, task.position, Math.min(BATCH, Math.max(1, task.endOffset - task.position)), { maxBytes: BATCH_BYTES });
+      const read = await messages.read(webhook.logId, task.position, Math.min(limit, Math.max(1, task.endOffset - task.position)), { maxBytes: bytes });
       const batch = read.filter((message) => message.offset < task.endOffset);
       return { batch, through: batch.length === read.length && read.length > 0 ? read.at(-1)!.offset + 1 : null };
     }
-    const offsets = await store.failedSince(this.id, task.since, task.position, task.endOffset, BATCH, task.until ?? undefined);
+    const offsets = await store.failedSince(this.id, task.since, task.position, task.endOffset, limit, task.until ?? undefined);
     return { batch: await this.messagesAt(webhook.logId, offsets), through: offsets.length > 0 ? offsets.at(-1)! + 1 : null };
   }
 

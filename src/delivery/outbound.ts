@@ -105,10 +105,27 @@ function statusLine(status: number): string {
   return `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n`;
 }
 
+/**
+ * Header names as written (Content-Length), by the lower case undici gives:
+ * receivers send the same few names each time, and a lookup costs less than
+ * the regular expression. Bounded, since a receiver may send any names.
+ */
+const canonicalNames = new Map<string, string>();
+const MAX_CANONICAL_NAMES = 1_000;
+
+function canonicalName(name: string): string {
+  let canonical = canonicalNames.get(name);
+  if (canonical === undefined) {
+    canonical = name.replace(/(^|-)([a-z])/g, (_, dash: string, letter: string) => dash + letter.toUpperCase());
+    if (canonicalNames.size < MAX_CANONICAL_NAMES) canonicalNames.set(name, canonical);
+  }
+  return canonical;
+}
+
 function headerLines(headers: Record<string, string | string[] | undefined>): string {
   let lines = '';
   for (const [name, value] of Object.entries(headers)) {
-    const canonical = name.replace(/(^|-)([a-z])/g, (_, dash: string, letter: string) => dash + letter.toUpperCase());
+    const canonical = canonicalName(name);
     for (const item of Array.isArray(value) ? value : [value ?? '']) lines += `${canonical}: ${item}\r\n`;
   }
   return lines;

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomFillSync } from 'node:crypto';
 import { HooklogError } from './errors.js';
 
 /**
@@ -13,10 +13,26 @@ const KSUID_LENGTH = 27;
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const KSUID_PATTERN = /^[0-9A-Za-z]{27}$/;
 
+/**
+ * Random bytes for ids, drawn from the system's generator a few KiB at a
+ * time, each byte used once (as Node's randomUUID does): a call into it per
+ * id cost more than the rest of the id, and every received webhook makes one.
+ */
+const entropy = Buffer.alloc(4096);
+let entropyUsed = entropy.length;
+
+function randomInto(bytes: Buffer, at: number, count: number): void {
+  if (entropyUsed + count > entropy.length) {
+    randomFillSync(entropy);
+    entropyUsed = 0;
+  }
+  entropy.copy(bytes, at, entropyUsed, (entropyUsed += count));
+}
+
 function ksuid(nowMs: number = Date.now()): string {
   const bytes = Buffer.alloc(20);
   bytes.writeUInt32BE(Math.floor(nowMs / 1000) - KSUID_EPOCH_SECONDS, 0);
-  randomBytes(16).copy(bytes, 4);
+  randomInto(bytes, 4, 16);
   return toBase62(bytes).padStart(KSUID_LENGTH, '0');
 }
 
@@ -40,7 +56,7 @@ export function newOrderedId(prefix: IdPrefix, nowMs: number = Date.now()): stri
   bytes.writeUInt32BE(Math.floor(nowMs / 1000) - KSUID_EPOCH_SECONDS, 0);
   bytes.writeUIntBE(nowMs, 4, 6);
   bytes.writeUInt16BE(Math.min(sequence, 0xffff), 10);
-  randomBytes(8).copy(bytes, 12);
+  randomInto(bytes, 12, 8);
   return `${prefix}_${toBase62(bytes).padStart(KSUID_LENGTH, '0')}`;
 }
 

@@ -27,6 +27,14 @@ import { storedHeaders } from './stored-headers.js';
  */
 const SETTINGS_CACHE_MS = 1000;
 
+/**
+ * How often the counters of received requests are written; reading them
+ * writes first. Counting is best effort: a crash loses at most this much of
+ * it. Written every event-loop turn, they were a transaction of their own
+ * beside each group commit: 6–10 µs of a verified webhook's 100 µs of CPU.
+ */
+const COUNTS_FLUSH_MS = 1000;
+
 /** Refused requests kept per webhook; older ones go as new ones come. Those older than QUARANTINE_DAYS go too (the retention job). */
 export const QUARANTINE_KEEP = 1000;
 export const QUARANTINE_DAYS = 7;
@@ -91,6 +99,11 @@ export class IngressWebhooks {
   private readonly cache = new Map<string, { webhook: IngressWebhook; provider: Provider; until: number }>();
   /** Webhooks whose refused request is being quarantined on this node. */
   private readonly quarantining = new Set<string>();
+  /** Counts not yet written, summed per webhook and counter. */
+  private counts = new Map<string, { webhookId: string; name: Counter; by: number }>();
+  private countsTimer: NodeJS.Timeout | null = null;
+  /** Settles once the counts handed to the store so far are written. */
+  private countsWritten: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly store: IngressStore,
@@ -172,6 +185,7 @@ export class IngressWebhooks {
 
   async metrics(id: string): Promise<IngressMetrics> {
     await this.get(id);
+    await this.flushCounts();
     const counters = await this.store.counters(id);
     const rejected = Object.fromEntries(
       Object.entries(counters)
@@ -312,8 +326,29 @@ export class IngressWebhooks {
   }
 
   private count(webhookId: string, name: Counter): void {
-    // Counters are best effort: a failure to count never fails the webhook.
-    this.store.count([{ webhookId, name, by: 1 }]).catch((err: unknown) => this.logger.error({ err, webhookId }, 'counting an ingress event failed'));
+    const key = `${webhookId}\u0000${name}`;
+    const pending = this.counts.get(key);
+    if (pending) pending.by++;
+    else this.counts.set(key, { webhookId, name, by: 1 });
+    this.countsTimer ??= setTimeout(() => void this.flushCounts(), COUNTS_FLUSH_MS).unref();
+  }
+
+  /**
+   * Writes the counts made so far, and resolves once every count made before
+   * the call is written (those of a flush already under way too). Counters
+   * are best effort: a failure to count never fails a webhook.
+   */
+  async flushCounts(): Promise<void> {
+    if (this.countsTimer) clearTimeout(this.countsTimer);
+    this.countsTimer = null;
+    if (this.counts.size > 0) {
+      const deltas = [...this.counts.values()];
+      this.counts = new Map();
+      this.countsWritten = this.countsWritten
+        .then(() => this.store.count(deltas))
+        .catch((err: unknown) => this.logger.error({ err }, 'counting ingress events failed'));
+    }
+    await this.countsWritten;
   }
 }
 

@@ -44,7 +44,11 @@ import type {
  * - delivery progress: the cursor, attempts and retries of egress webhooks.
  *   These writes resolve once committed, without waiting for the disk flush:
  *   losing the newest of them to a power cut means delivering a message
- *   again, never skipping one.
+ *   again, never skipping one. The records of attempts that end within
+ *   DELIVERY_RECORD_WINDOW_MS of each other share one transaction, and an
+ *   attempt's record commits with the cursor that moves past its message, so
+ *   a crash loses at most that window's records: those messages are sent
+ *   again, in order, and no cursor ever passes a message without its attempt.
  *
  * Every other write resolves only after it is durably committed.
  *
@@ -52,6 +56,9 @@ import type {
  *   webhook's lane, the retention job) until a time. Leases that are not
  *   renewed expire, so another node takes over the work of a node that died.
  */
+/** How long a delivery record waits for others to share its transaction: one commit per window instead of one per attempt. */
+export const DELIVERY_RECORD_WINDOW_MS = 25;
+
 export interface Store {
   readonly capabilities: StoreCapabilities;
   readonly tokens: TokenStore;
@@ -296,6 +303,22 @@ export interface DeliveryRecord {
   delivery: { offset: number; status: StoredDeliveryStatus; nextAttemptAt: number | null; statusCode: number | null; at: number; tentative?: boolean };
   /** The webhook's new state, for scheduled deliveries; manual attempts leave it as it is. */
   state?: DeliveryState;
+  /**
+   * Parallel mode: parks the message for this retry, or drops it from the
+   * retry set (null). In the record's transaction, so the cursor never moves
+   * past a failed message without its retry, and a delivered one leaves the
+   * retry set only with its attempt recorded.
+   */
+  retry?: ParkedRetry | null;
+}
+
+/**
+ * Whether a record commits without waiting out DELIVERY_RECORD_WINDOW_MS:
+ * its lane reads back next what it changes (the retry set), or waits for it
+ * (a task's chunk of manual attempts, before its progress is saved).
+ */
+export function isUrgent(record: DeliveryRecord): boolean {
+  return record.retry !== undefined || record.attempt?.trigger === 'manual';
 }
 
 export interface EgressStore {
@@ -360,8 +383,7 @@ export interface EgressStore {
   expungeResponse(id: string, attemptId: number): Promise<boolean>;
   /** The stored delivery states of those of `offsets` the webhook has one for (attempted or skipped), by offset. */
   deliveryStates(id: string, offsets: number[]): Promise<Map<number, MessageDelivery>>;
-  /** Parks (or re-parks) a message for a later try, in parallel mode. */
-  park(id: string, retry: ParkedRetry): Promise<void>;
+  /** Drops a message from the retry set without an attempt (retention removed it). */
   unpark(id: string, offset: number): Promise<void>;
   /** The parked retry due first, if any. */
   nextParked(id: string): Promise<ParkedRetry | undefined>;

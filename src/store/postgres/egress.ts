@@ -1,9 +1,9 @@
 import { fail } from '../../domain/errors.js';
-import type { StoredDeliveryStatus } from '../../domain/types.js';
+import type { ParkedRetry, StoredDeliveryStatus } from '../../domain/types.js';
 import { attemptConditions } from '../attempt-query.js';
 import { GroupWriter } from '../group-writer.js';
 import { type AttemptRow, activation, type DeliveryRow, type EgressWebhookRow, type TaskRow, toAttempt, toDelivery, toEgressWebhook, toTask } from '../rows.js';
-import type { DeliveryRecord, EgressStore } from '../store.js';
+import { DELIVERY_RECORD_WINDOW_MS, type DeliveryRecord, type EgressStore, isUrgent } from '../store.js';
 import { unlessUidTaken } from './applications.js';
 import { ATTEMPT_COLUMNS, EGRESS_COLUMNS as COLUMNS, TASK_COLUMNS } from './columns.js';
 import type { Db } from './db.js';
@@ -21,7 +21,8 @@ function columnsOf<T>(items: T[], pick: Record<string, (item: T) => unknown>): u
 /**
  * Writes a group of delivery records with one statement, for the webhooks
  * this node still holds: their new states (the last state per webhook in the
- * group wins), their attempts and the deliveries of their messages. A webhook
+ * group wins), their attempts, the deliveries of their messages and their
+ * changes to the retry set (the last per message wins). A webhook
  * deleted, or leased to another node, while its attempt was in flight keeps
  * no record of it.
  */
@@ -52,6 +53,19 @@ tried AS (
                          $20::text[], $21::text[])
     AS a(webhook_id, msg_offset, attempt, time, status_code, duration_ms, response, error, trigger)
   WHERE a.webhook_id IN (SELECT id FROM held)
+),
+retry_changes AS (
+  SELECT * FROM unnest($30::text[], $31::bigint[], $32::integer[], $33::bigint[]) AS r(webhook_id, msg_offset, failures, next_attempt_at)
+  WHERE r.webhook_id IN (SELECT id FROM held)
+),
+-- A change with no failures drops the message from the retry set.
+parked AS (
+  INSERT INTO retry_set (webhook_id, msg_offset, failures, next_attempt_at)
+  SELECT webhook_id, msg_offset, failures, next_attempt_at FROM retry_changes WHERE failures IS NOT NULL
+  ON CONFLICT (webhook_id, msg_offset) DO UPDATE SET failures = excluded.failures, next_attempt_at = excluded.next_attempt_at
+),
+unparked AS (
+  DELETE FROM retry_set r USING retry_changes c WHERE c.failures IS NULL AND r.webhook_id = c.webhook_id AND r.msg_offset = c.msg_offset
 ),
 -- A failed manual attempt leaves a pending delivery pending (its schedule goes on), and a delivered one delivered.
 kept AS (
@@ -87,6 +101,15 @@ function deliveryRows(records: OwnedRecord[]): DeliveryWrite[] {
     rows.set(key, keep ? { ...row, status: 'pending', nextAttemptAt: before.nextAttemptAt } : row);
   }
   return [...rows.values()];
+}
+
+/** The retry set's changes of a group, one per message: an upsert may not touch a row twice, and the last change wins. */
+function retryChanges(records: OwnedRecord[]): Array<{ webhookId: string; offset: number; retry: ParkedRetry | null }> {
+  const changes = new Map<string, { webhookId: string; offset: number; retry: ParkedRetry | null }>();
+  for (const [{ webhookId, delivery, retry }] of records) {
+    if (retry !== undefined) changes.set(`${webhookId}\u0000${delivery.offset}`, { webhookId, offset: delivery.offset, retry });
+  }
+  return [...changes.values()];
 }
 
 export function postgresEgress(db: Db, changes: Changes): EgressStore {
@@ -136,9 +159,15 @@ export function postgresEgress(db: Db, changes: Changes): EgressStore {
       at: (d) => d.at,
       tentative: (d) => d.tentative,
     });
+    const retries = columnsOf(retryChanges(records), {
+      webhookId: (r) => r.webhookId,
+      offset: (r) => r.offset,
+      failures: (r) => r.retry?.failures ?? null,
+      nextAttemptAt: (r) => r.retry?.nextAttemptAt ?? null,
+    });
     const held = [owners.map(([id]) => id), owners.map(([, owner]) => owner)];
-    await db.query({ name: 'egress-record', text: RECORD_SQL, values: [...held, ...states, ...attempts, ...deliveries] });
-  });
+    await db.query({ name: 'egress-record', text: RECORD_SQL, values: [...held, ...states, ...attempts, ...deliveries, ...retries] });
+  }, DELIVERY_RECORD_WINDOW_MS);
 
   return {
     async create(webhook) {
@@ -305,7 +334,7 @@ export function postgresEgress(db: Db, changes: Changes): EgressStore {
       return rows.map((row) => ({ secret: row.secret, expiresAt: row.expires_at }));
     },
     recordAttempt(record, owner) {
-      return recorder.write([record, owner]);
+      return recorder.write([record, owner], isUrgent(record));
     },
     async attempts(id, query) {
       const values: unknown[] = [id];
@@ -439,13 +468,6 @@ export function postgresEgress(db: Db, changes: Changes): EgressStore {
         values: [belowId ?? null, limit],
       });
       return rows.map(toTask);
-    },
-    async park(id, retry) {
-      await db.query({
-        text: `INSERT INTO retry_set (webhook_id, msg_offset, failures, next_attempt_at) VALUES ($1, $2, $3, $4)
-               ON CONFLICT (webhook_id, msg_offset) DO UPDATE SET failures = excluded.failures, next_attempt_at = excluded.next_attempt_at`,
-        values: [id, retry.offset, retry.failures, retry.nextAttemptAt],
-      });
     },
     async unpark(id, offset) {
       await db.query({ name: 'egress-unpark', text: 'DELETE FROM retry_set WHERE webhook_id = $1 AND msg_offset = $2', values: [id, offset] });

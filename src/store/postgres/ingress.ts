@@ -1,5 +1,4 @@
-import { GroupWriter } from '../group-writer.js';
-import { type CounterDelta, type IngressRow, sumDeltas, toIngressWebhook } from '../rows.js';
+import { type IngressRow, sumDeltas, toIngressWebhook } from '../rows.js';
 import type { IngressStore } from '../store.js';
 import { INGRESS_COLUMNS as COLUMNS } from './columns.js';
 import type { Db } from './db.js';
@@ -7,18 +6,6 @@ import { postgresDeletion } from './deletion.js';
 import type { Changes } from './watch.js';
 
 export function postgresIngress(db: Db, changes: Changes): IngressStore {
-  // Counting happens on every request: deltas of one event-loop turn are summed
-  // per counter (one INSERT may not touch a row twice) and written together.
-  const counter = new GroupWriter<CounterDelta>(async (deltas) => {
-    const rows = sumDeltas(deltas);
-    await db.query({
-      name: 'ingress-count',
-      text: `INSERT INTO ingress_metrics (webhook_id, name, count) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])
-             ON CONFLICT (webhook_id, name) DO UPDATE SET count = ingress_metrics.count + excluded.count`,
-      values: [rows.map((r) => r.webhookId), rows.map((r) => r.name), rows.map((r) => r.by)],
-    });
-  });
-
   return {
     async create(webhook) {
       await db.query({
@@ -81,7 +68,14 @@ export function postgresIngress(db: Db, changes: Changes): IngressStore {
         return deleted;
       }),
     async count(deltas) {
-      await Promise.all(deltas.map((delta) => counter.write(delta)));
+      // Summed per counter first: one INSERT may not touch a row twice.
+      const rows = sumDeltas(deltas);
+      await db.query({
+        name: 'ingress-count',
+        text: `INSERT INTO ingress_metrics (webhook_id, name, count) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])
+               ON CONFLICT (webhook_id, name) DO UPDATE SET count = ingress_metrics.count + excluded.count`,
+        values: [rows.map((r) => r.webhookId), rows.map((r) => r.name), rows.map((r) => r.by)],
+      });
     },
     async counters(id) {
       const rows = await db.rows<{ name: string; count: number }>({

@@ -5,7 +5,7 @@ import { attemptConditions } from '../attempt-query.js';
 import type { ChangeFeed } from '../change-feed.js';
 import { GroupWriter } from '../group-writer.js';
 import { type AttemptRow, activation, type DeliveryRow, type EgressWebhookRow, type TaskRow, toAttempt, toDelivery, toEgressWebhook, toTask } from '../rows.js';
-import type { DeliveryRecord, EgressStore } from '../store.js';
+import { DELIVERY_RECORD_WINDOW_MS, type DeliveryRecord, type EgressStore, isUrgent } from '../store.js';
 import { unlessUidTaken } from './applications.js';
 import type { SqliteDeletion } from './deletion.js';
 
@@ -187,11 +187,26 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>, deletio
   });
   // A webhook deleted, or leased to another node, while its attempt was in
   // flight keeps no record of it: the new holder makes the attempt again.
+  // A webhook's last state in the group is the one that counts: one update of
+  // its row per group, not one per attempt.
   const recordAll = db.transaction((records: OwnedRecord[]) => {
-    for (const [{ webhookId, attempt, delivery, state }, owner] of records) {
-      const held = state ? saveState.run({ id: webhookId, owner, ...stateParams(state) }).changes === 1 : leaseHeld.get(webhookId, owner) !== undefined;
-      if (!held) continue;
+    const latest = new Map<string, DeliveryState>();
+    for (const [{ webhookId, state }] of records) if (state) latest.set(webhookId, state);
+    const held = new Map<string, boolean>();
+    const holds = (webhookId: string, owner: string) => {
+      let holding = held.get(webhookId);
+      if (holding === undefined) {
+        const state = latest.get(webhookId);
+        holding = state ? saveState.run({ id: webhookId, owner, ...stateParams(state) }).changes === 1 : leaseHeld.get(webhookId, owner) !== undefined;
+        held.set(webhookId, holding);
+      }
+      return holding;
+    };
+    for (const [{ webhookId, attempt, delivery, retry }, owner] of records) {
+      if (!holds(webhookId, owner)) continue;
       if (attempt) insertAttempt.run({ ...attempt, id: undefined });
+      if (retry) park.run(webhookId, retry.offset, retry.failures, retry.nextAttemptAt);
+      else if (retry === null) unpark.run(webhookId, delivery.offset);
       upsertDelivery.run({
         webhookId,
         ...delivery,
@@ -200,9 +215,9 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>, deletio
       });
     }
   });
-  // Attempts that finish in the same turn of the event loop (many lanes at
-  // once) are written in one transaction: one commit instead of one each.
-  const recorder = new GroupWriter<OwnedRecord>((records) => recordAll.immediate(records));
+  // Attempts that end within a short window (of one lane, or many at once) are
+  // written in one transaction: one commit instead of one each.
+  const recorder = new GroupWriter<OwnedRecord>((records) => recordAll.immediate(records), DELIVERY_RECORD_WINDOW_MS);
   const taskParams = (task: DeliveryTask) => ({ ...task, byTime: task.byTime ? 1 : 0, offsets: task.offsets && JSON.stringify(task.offsets) });
 
   // After the commit, so that a lane that hears of the change reads it.
@@ -269,7 +284,7 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>, deletio
       return validSecrets.all(id, nowMs).map((row) => ({ secret: row.secret, expiresAt: row.expires_at }));
     },
     recordAttempt(record, owner) {
-      return recorder.write([record, owner]);
+      return recorder.write([record, owner], isUrgent(record));
     },
     async attempts(id, query) {
       const values: number[] = [];
@@ -328,9 +343,6 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>, deletio
     },
     async listTasks({ belowId, limit }) {
       return listTasks.all({ belowId: belowId ?? null, limit }).map(toTask);
-    },
-    async park(id, retry) {
-      park.run(id, retry.offset, retry.failures, retry.nextAttemptAt);
     },
     async unpark(id, offset) {
       unpark.run(id, offset);

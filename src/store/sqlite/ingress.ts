@@ -1,6 +1,5 @@
 import type { Database } from 'better-sqlite3';
 import type { ChangeFeed } from '../change-feed.js';
-import { GroupWriter } from '../group-writer.js';
 import { type CounterDelta, type IngressRow, sumDeltas, toIngressWebhook } from '../rows.js';
 import type { IngressStore } from '../store.js';
 import type { SqliteDeletion } from './deletion.js';
@@ -29,13 +28,9 @@ export function sqliteIngress(db: Database, durable: () => Promise<void>, deleti
 
   const deleteWebhook = db.transaction((id: string) => deletion.ingress(id));
   const changed = (webhookId: string) => feed.emit({ kind: 'ingress_changed', webhookId });
-  // Counting happens on every request: deltas of one event-loop turn are summed
-  // per counter and written in one transaction.
-  const counter = new GroupWriter<CounterDelta>(
-    db.transaction((deltas: CounterDelta[]) => {
-      for (const sum of sumDeltas(deltas)) bump.run(sum);
-    }),
-  );
+  const countAll = db.transaction((deltas: CounterDelta[]) => {
+    for (const sum of sumDeltas(deltas)) bump.run(sum);
+  });
 
   return {
     async create(webhook) {
@@ -72,7 +67,7 @@ export function sqliteIngress(db: Database, durable: () => Promise<void>, deleti
       return deleted;
     },
     async count(deltas) {
-      await Promise.all(deltas.map((delta) => counter.write(delta)));
+      countAll.immediate(deltas);
     },
     async counters(id) {
       return Object.fromEntries(counters.all(id).map((row) => [row.name, row.count]));
