@@ -1,7 +1,10 @@
 // The customer's endpoint for the delivery benchmark: answers 200 at once and
 // records, for each delivery, how long after its message was committed it
-// arrived. GET /stats reports and resets.
+// arrived. GET /stats reports and resets. RECEIVER_DELAY_MS makes it a slow
+// receiver, which answers that long after a delivery arrived.
 import { createServer } from 'node:http';
+
+const delayMs = Number(process.env.RECEIVER_DELAY_MS ?? 0);
 
 let count = 0;
 let latenciesMs = [];
@@ -19,7 +22,8 @@ const server = createServer((req, res) => {
     count++;
     const { time } = JSON.parse(Buffer.concat(chunks).toString());
     latenciesMs.push(Date.now() - time / 1000);
-    res.writeHead(200, { 'content-length': 0 }).end();
+    if (delayMs > 0) setTimeout(() => res.writeHead(200, { 'content-length': 0 }).end(), delayMs);
+    else res.writeHead(200, { 'content-length': 0 }).end();
   });
 });
 server.listen(Number(process.env.PORT), '127.0.0.1', () => process.stdout.write('listening on\n'));
