@@ -1049,6 +1049,7 @@ export function describeStoreConformance(backend: string, harness: StoreHarness,
         expect((await store.egress.attempts(webhook.id, { limit: 10 })).map((a) => a.offset)).toEqual([1, 3]);
         await store.egress.recordAttempt(failed(1, { offset: 1, failures: 3, nextAttemptAt: 950 }), 'node-a');
         expect(await store.egress.nextParked(webhook.id)).toEqual({ offset: 3, failures: 1, nextAttemptAt: 900 });
+        expect(await store.egress.parked(webhook.id)).toEqual({ count: 2, firstOffset: 1 });
         // Only the lease holder changes the retry set.
         await store.egress.recordAttempt({ ...record(attempt(webhook.id, 3)), retry: null }, 'node-b');
         expect(await store.egress.nextParked(webhook.id)).toEqual({ offset: 3, failures: 1, nextAttemptAt: 900 });
@@ -1060,6 +1061,7 @@ export function describeStoreConformance(backend: string, harness: StoreHarness,
         expect(await store.egress.nextParked(webhook.id)).toEqual({ offset: 1, failures: 3, nextAttemptAt: 950 });
         await store.egress.unpark(webhook.id, 1);
         expect(await store.egress.nextParked(webhook.id)).toBeUndefined();
+        expect(await store.egress.parked(webhook.id)).toEqual({ count: 0, firstOffset: null });
       });
 
       it('is deleted with its log', async () => {

@@ -89,7 +89,17 @@ export interface Store {
    * Resolves false (storing nothing) when it was done before.
    */
   createBootstrapToken(token: Token): Promise<boolean>;
+  /** Connections of the pool, where the backend has one (PostgreSQL): for the metrics. */
+  poolUsage?(): PoolUsage;
   close(): Promise<void>;
+}
+
+export interface PoolUsage {
+  /** Connections open, idle or checked out. */
+  total: number;
+  idle: number;
+  /** Queries queued for a connection. */
+  waiting: number;
 }
 
 /** What differs between backends, declared once instead of tested for by name. */
@@ -387,6 +397,8 @@ export interface EgressStore {
   unpark(id: string, offset: number): Promise<void>;
   /** The parked retry due first, if any. */
   nextParked(id: string): Promise<ParkedRetry | undefined>;
+  /** How many messages wait in the retry set, and the lowest offset among them (null when none). */
+  parked(id: string): Promise<{ count: number; firstOffset: number | null }>;
 }
 
 export interface IngressChanges {

@@ -480,5 +480,13 @@ export function postgresEgress(db: Db, changes: Changes): EgressStore {
       });
       return row && { offset: row.msg_offset, failures: row.failures, nextAttemptAt: row.next_attempt_at };
     },
+    async parked(id) {
+      const [row] = (await db.rows<{ count: number; first: number | null }>({
+        name: 'egress-parked',
+        text: 'SELECT count(*) AS count, min(msg_offset) AS first FROM retry_set WHERE webhook_id = $1',
+        values: [id],
+      })) as [{ count: number; first: number | null }];
+      return { count: row.count, firstOffset: row.first };
+    },
   };
 }

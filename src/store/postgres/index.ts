@@ -71,6 +71,7 @@ export async function openPostgresStore(url: string, options: PostgresOptions): 
           await insertToken(q, token);
           return true;
         }),
+      poolUsage: () => ({ total: db.pool.totalCount, idle: db.pool.idleCount, waiting: db.pool.waitingCount }),
       async close() {
         await listener?.close();
         await db.close();

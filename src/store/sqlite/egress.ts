@@ -155,6 +155,10 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>, deletio
     'SELECT msg_offset, failures, next_attempt_at FROM retry_set WHERE webhook_id = ? ORDER BY next_attempt_at, msg_offset LIMIT 1',
   );
 
+  const parked = db.prepare<[string], { count: number; first: number | null }>(
+    'SELECT count(*) AS count, min(msg_offset) AS first FROM retry_set WHERE webhook_id = ?',
+  );
+
   const create = db.transaction((webhook: Parameters<EgressStore['create']>[0]) => {
     insert.run({
       ...webhook,
@@ -350,6 +354,10 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>, deletio
     async nextParked(id) {
       const row = nextParked.get(id);
       return row && { offset: row.msg_offset, failures: row.failures, nextAttemptAt: row.next_attempt_at };
+    },
+    async parked(id) {
+      const { count, first } = parked.get(id)!;
+      return { count, firstOffset: first };
     },
   };
 }
