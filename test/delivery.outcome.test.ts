@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { OutboundResponse } from '../src/delivery/outbound.js';
-import { type AttemptFacts, afterAttempt } from '../src/delivery/outcome.js';
+import { type AttemptFacts, afterAttempt, attemptOutcome } from '../src/delivery/outcome.js';
 import { RetrySchedule } from '../src/delivery/schedule.js';
 import type { DeliveryState } from '../src/domain/types.js';
 
@@ -27,6 +27,7 @@ const timeout: OutboundResponse = {
   body: '',
   durationMs: 15_000,
   error: 'timeout: no complete response within 15 s',
+  failure: 'timeout',
   retryAfterMs: null,
 };
 const facts = (overrides: Partial<AttemptFacts> = {}): AttemptFacts => ({
@@ -78,5 +79,15 @@ describe('afterAttempt', () => {
   it('deactivates when the schedule is used up', () => {
     const { state: after } = afterAttempt(state, schedule, facts({ failuresBefore: 2 }));
     expect(after).toMatchObject({ active: false, failures: 3, inactiveReason: `gave up on offset 7 after 3 attempts; last error: ${timeout.error}` });
+  });
+});
+
+describe('attemptOutcome', () => {
+  it('names an attempt by its status class, or by why no response came', () => {
+    const answered = (statusCode: number) => attemptOutcome({ ...timeout, statusCode, error: '', failure: null });
+    expect([204, 302, 404, 410, 503].map(answered)).toEqual(['success', 'http_other', 'http_4xx', 'http_4xx', 'http_5xx']);
+    expect(attemptOutcome(timeout)).toBe('timeout');
+    expect(attemptOutcome({ ...timeout, failure: 'address_refused' })).toBe('address_refused');
+    expect(attemptOutcome({ ...timeout, failure: 'network' })).toBe('network');
   });
 });

@@ -3,7 +3,7 @@ import type { LogNotifier } from '../log/notifier.js';
 import type { ClusterStore, DeliveryRecord, EgressStore, MessageStore } from '../store/store.js';
 import { wants } from './filter.js';
 import type { OutboundResponse } from './outbound.js';
-import { afterAttempt, errorOf, succeeded } from './outcome.js';
+import { type AttemptOutcome, afterAttempt, attemptOutcome, errorOf, succeeded } from './outcome.js';
 import { payloadOf } from './payload.js';
 import type { RetrySchedule } from './schedule.js';
 import { signatureHeaders } from './signing.js';
@@ -50,6 +50,12 @@ export interface DispatcherDeps {
   nodeId: string;
   /** How long a lease lasts unless renewed; leases are renewed three times per period. */
   leaseMs: number;
+  /** Where each attempt's outcome and time go: the metrics. */
+  recorder?: AttemptRecorder;
+}
+
+export interface AttemptRecorder {
+  attempted(webhookId: string, outcome: AttemptOutcome, seconds: number): void;
 }
 
 /**
@@ -80,6 +86,11 @@ export class Dispatcher {
     await this.balance().catch((err: unknown) => this.deps.logger.error({ err }, 'claiming webhooks failed'));
     this.timer = setInterval(() => this.rebalance(), this.deps.leaseMs / 3);
     this.timer.unref();
+  }
+
+  /** The webhooks this node holds a lease on and delivers to. */
+  held(): string[] {
+    return [...this.lanes.keys()];
   }
 
   /** The offsets this node is sending to a webhook right now. */
@@ -421,7 +432,9 @@ class Lane {
     this.inFlight.add(message.offset);
     try {
       const response = await this.deps.sender.post(webhook.destination, payload.body, headers, this.halted.signal);
-      return this.halted.signal.aborted ? undefined : { response, sentAtMs, endedAtMs: Date.now() };
+      if (this.halted.signal.aborted) return undefined;
+      this.deps.recorder?.attempted(this.id, attemptOutcome(response), response.durationMs / 1000);
+      return { response, sentAtMs, endedAtMs: Date.now() };
     } finally {
       this.inFlight.delete(message.offset);
     }

@@ -17,8 +17,13 @@ export interface OutboundResponse {
   durationMs: number;
   /** Why no response came; empty when one did. */
   error: string;
+  /** The kind of that reason, for the metrics; null when a response came. */
+  failure: NoResponse | null;
   retryAfterMs: number | null;
 }
+
+/** Why no response came: the time ran out, the address is refused by policy, or the connection failed. */
+export type NoResponse = 'timeout' | 'address_refused' | 'network';
 
 export interface OutboundOptions {
   timeoutMs: number;
@@ -73,11 +78,13 @@ export class OutboundClient {
         body: text,
         durationMs: elapsed(),
         error: '',
+        failure: null,
         retryAfterMs: parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter, Date.now()),
       };
     } catch (err) {
-      const error = timedOut ? `timeout: no complete response within ${this.options.timeoutMs / 1000} s` : describe(err, this.options.timeoutMs);
-      return { statusCode: null, raw: '', body: '', durationMs: elapsed(), error, retryAfterMs: null };
+      const failure = timedOut ? 'timeout' : failureOf(err);
+      const error = failure === 'timeout' ? `timeout: no complete response within ${this.options.timeoutMs / 1000} s` : describe(err);
+      return { statusCode: null, raw: '', body: '', durationMs: elapsed(), error, failure, retryAfterMs: null };
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener('abort', stop);
@@ -131,11 +138,16 @@ function headerLines(headers: Record<string, string | string[] | undefined>): st
   return lines;
 }
 
-function describe(err: unknown, timeoutMs: number): string {
+const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
+
+function failureOf(err: unknown): NoResponse {
+  const error = err as { code?: string; cause?: unknown };
+  if (error.code !== undefined && TIMEOUTS.has(error.code)) return 'timeout';
+  return error instanceof PrivateAddressError || error.cause instanceof PrivateAddressError ? 'address_refused' : 'network';
+}
+
+function describe(err: unknown): string {
   const error = err as { name?: string; code?: string; message?: string; cause?: unknown };
-  if (error.code === 'UND_ERR_HEADERS_TIMEOUT' || error.code === 'UND_ERR_BODY_TIMEOUT' || error.code === 'UND_ERR_CONNECT_TIMEOUT') {
-    return `timeout: no complete response within ${timeoutMs / 1000} s`;
-  }
   if (error instanceof PrivateAddressError) return error.message;
   const cause = error.cause as { code?: string; message?: string } | undefined;
   if (cause instanceof PrivateAddressError) return cause.message;

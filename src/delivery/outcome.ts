@@ -1,5 +1,5 @@
 import { type DeliveryMode, type DeliveryState, isSuccess, type ParkedRetry, type StoredDeliveryStatus } from '../domain/types.js';
-import type { OutboundResponse } from './outbound.js';
+import type { NoResponse, OutboundResponse } from './outbound.js';
 import type { RetrySchedule } from './schedule.js';
 
 /** What one attempt changes: the webhook's state, in parallel mode the retry set, and where the message stands. */
@@ -27,6 +27,15 @@ export interface AttemptFacts {
 
 export function succeeded(response: OutboundResponse): boolean {
   return isSuccess(response.statusCode);
+}
+
+/** An attempt's result as a fixed set of kinds: what the metrics count attempts by. */
+export type AttemptOutcome = 'success' | 'http_4xx' | 'http_5xx' | 'http_other' | NoResponse;
+
+export function attemptOutcome({ statusCode, failure }: OutboundResponse): AttemptOutcome {
+  if (statusCode === null) return failure ?? 'network';
+  if (isSuccess(statusCode)) return 'success';
+  return statusCode >= 500 ? 'http_5xx' : statusCode >= 400 ? 'http_4xx' : 'http_other';
 }
 
 export function errorOf(response: OutboundResponse): string {

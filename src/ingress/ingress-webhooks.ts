@@ -1,5 +1,6 @@
 import { hash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import { demand, onLog, type Principal } from '../auth/principal.js';
 import { attributesOf, isEventId, isEventType } from '../domain/attributes.js';
 import { fail } from '../domain/errors.js';
@@ -83,11 +84,22 @@ export interface IngressMetrics {
 }
 
 /** The names counters are stored under. */
-type Counter = 'received' | 'accepted' | 'duplicate' | 'handshake' | 'failed' | `rejected:${RejectReason}`;
+type IngressCounter = 'received' | IngressResult;
+
+/** What a request to a known webhook's URL came to. */
+export type IngressResult = 'accepted' | 'duplicate' | 'handshake' | 'failed' | `rejected:${RejectReason}`;
 
 export interface MetricsLogger {
   error(obj: object, msg: string): void;
 }
+
+/** What ingress tells the metrics: each request's outcome (all but `received`), and how long a verified one took to commit. */
+export interface IngressRecorder {
+  ingressResult(webhookId: string, result: IngressResult): void;
+  ingested(seconds: number): void;
+}
+
+const NOT_RECORDED: IngressRecorder = { ingressResult() {}, ingested() {} };
 
 /**
  * Ingress webhooks: public URLs that check a provider's signature and append
@@ -100,7 +112,7 @@ export class IngressWebhooks {
   /** Webhooks whose refused request is being quarantined on this node. */
   private readonly quarantining = new Set<string>();
   /** Counts not yet written, summed per webhook and counter. */
-  private counts = new Map<string, { webhookId: string; name: Counter; by: number }>();
+  private counts = new Map<string, { webhookId: string; name: IngressCounter; by: number }>();
   private countsTimer: NodeJS.Timeout | null = null;
   /** Settles once the counts handed to the store so far are written. */
   private countsWritten: Promise<void> = Promise.resolve();
@@ -111,6 +123,7 @@ export class IngressWebhooks {
     private readonly publisher: Pick<Publisher, 'publish' | 'publishOnce'>,
     private readonly events: Pick<EventStore, 'quarantine'>,
     private readonly logger: MetricsLogger,
+    private readonly recorder: IngressRecorder = NOT_RECORDED,
   ) {}
 
   /** Creates a webhook for `by`, who must be allowed to publish to its log: its public URL appends there. */
@@ -210,6 +223,7 @@ export class IngressWebhooks {
    */
   async receive(id: string, body: Buffer, headers: IncomingHttpHeaders): Promise<Received> {
     const receivedAt = Date.now();
+    const started = performance.now();
     const { webhook, provider } = (await this.settings(id)) ?? notFound(id);
     this.count(id, 'received');
     const verdict = provider.verify({ body, headers, secret: webhook.secret, nowSeconds: Date.now() / 1000, options: webhook });
@@ -255,6 +269,7 @@ export class IngressWebhooks {
       throw err;
     });
     this.count(id, appended.status);
+    this.recorder.ingested((performance.now() - started) / 1000);
     return appended;
   }
 
@@ -325,7 +340,8 @@ export class IngressWebhooks {
     }
   }
 
-  private count(webhookId: string, name: Counter): void {
+  private count(webhookId: string, name: IngressCounter): void {
+    if (name !== 'received') this.recorder.ingressResult(webhookId, name);
     const key = `${webhookId}\u0000${name}`;
     const pending = this.counts.get(key);
     if (pending) pending.by++;

@@ -30,6 +30,8 @@ export interface ConsumeResult {
 
 /** Reads messages from logs: ranges with long-polling, single messages by offset or key. */
 export class Consumer {
+  private waiting = 0;
+
   constructor(
     private readonly logs: Pick<LogStore, 'get'>,
     private readonly messages: Pick<MessageStore, 'read' | 'readText' | 'getByKey'>,
@@ -82,7 +84,21 @@ export class Consumer {
     return (await this.logs.get(logId)) ?? fail('log_not_found', `log '${logId}' does not exist`);
   }
 
+  /** Consume requests waiting for messages right now. */
+  get waiters(): number {
+    return this.waiting;
+  }
+
   private async poll(logId: string, read: Read, pollMs: number, signal: AbortSignal): Promise<Message<Buffer | string>[]> {
+    this.waiting++;
+    try {
+      return await this.waitFor(logId, read, pollMs, signal);
+    } finally {
+      this.waiting--;
+    }
+  }
+
+  private async waitFor(logId: string, read: Read, pollMs: number, signal: AbortSignal): Promise<Message<Buffer | string>[]> {
     const deadline = Date.now() + pollMs;
     for (let remaining = pollMs; remaining > 0 && !signal.aborted && !this.notifier.isClosed; remaining = deadline - Date.now()) {
       const cancel = new AbortController();

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { checkAttributes } from '../domain/attributes.js';
 import { fail, HooklogError } from '../domain/errors.js';
 import type { EventRecord, NewMessage } from '../domain/types.js';
@@ -29,6 +30,14 @@ export function checkBatchSize(count: number): void {
 /** What publishOnce did: appended from `offset` on, or nothing because claim number `claim` was held. */
 export type PublishedOnce = { offset: number } | { duplicate: true; claim: number; offset: number | null };
 
+/** What the publisher tells the metrics: messages appended to a log, and each group commit's size and time. */
+export interface PublishRecorder {
+  appendedTo(logId: string, messages: number): void;
+  committed(requests: number, seconds: number): void;
+}
+
+const NOT_RECORDED: PublishRecorder = { appendedTo() {}, committed() {} };
+
 interface Pending {
   request: AppendRequest;
   resolve: (outcome: AppendOutcome) => void;
@@ -55,6 +64,7 @@ export class Publisher {
   constructor(
     private readonly store: Pick<MessageStore, 'append'>,
     private readonly inFlight = Infinity,
+    private readonly recorder: PublishRecorder = NOT_RECORDED,
   ) {}
 
   /** Appends `messages` to the log (with the record of the request they came in, if any) and resolves with the log's next offset once committed. */
@@ -116,6 +126,7 @@ export class Publisher {
   /** Appends `group` in one transaction and settles each request with its outcome. */
   private async commit(group: Pending[]): Promise<void> {
     let outcomes: AppendOutcome[];
+    const started = performance.now();
     try {
       outcomes = await this.store.append(
         group.map((p) => p.request),
@@ -132,8 +143,13 @@ export class Publisher {
       for (const pending of group) await this.commit([pending]);
       return;
     }
+    this.recorder.committed(group.length, (performance.now() - started) / 1000);
     // The store announced the grown logs after its commit; consumers waiting on them are awake.
-    for (const [i, pending] of group.entries()) pending.resolve(outcomes[i]!);
+    for (const [i, pending] of group.entries()) {
+      const outcome = outcomes[i]!;
+      if ('nextOffset' in outcome) this.recorder.appendedTo(pending.request.logId, pending.request.messages.length);
+      pending.resolve(outcome);
+    }
   }
 }
 

@@ -5,6 +5,30 @@ import { nowMicros } from './clock.js';
 /** Messages deleted per transaction: small enough that publishes never wait long behind a clean-up. */
 const STEP = 1000;
 
+/** What retention deletes, one kind per step of the job. */
+export type RetentionKind =
+  | 'trimmed_by_age'
+  | 'trimmed_by_size'
+  | 'compacted'
+  | 'expired'
+  | 'deleted_log_messages'
+  | 'idempotency_claims'
+  | 'delivery_history'
+  | 'idempotency_answers'
+  | 'expired_tokens'
+  | 'events';
+
+/** Another clean-up the job runs: forgets at most `limit` rows and answers how many. */
+export interface Forget {
+  kind: RetentionKind;
+  forget: (limit: number) => Promise<number>;
+}
+
+/** Where the rows each step deleted are counted: the metrics. */
+export interface RetentionRecorder {
+  retained(kind: RetentionKind, rows: number): void;
+}
+
 export interface RetentionLogger {
   error(obj: object, msg: string): void;
   debug(obj: object, msg: string): void;
@@ -20,6 +44,7 @@ export class RetentionJob {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private stopped = false;
+  private leading = false;
 
   /**
    * `lead` says whether this node should run now. Several nodes sharing a
@@ -32,13 +57,15 @@ export class RetentionJob {
     private readonly deliveryHistoryMs: number,
     private readonly logger: RetentionLogger,
     private readonly lead: () => Promise<boolean> = async () => true,
-    /**
-     * What else outlives its use, each forgetting at most `limit` rows and
-     * answering how many: answers to idempotency keys past their window,
-     * tokens past their expiry.
-     */
-    private readonly forgets: ReadonlyArray<(limit: number) => Promise<number>> = [],
+    /** What else outlives its use: answers to idempotency keys past their window, tokens past their expiry. */
+    private readonly forgets: readonly Forget[] = [],
+    private readonly recorder?: RetentionRecorder,
   ) {}
+
+  /** Whether this node ran the job last time it was due (it holds the job's lease). */
+  get isLeading(): boolean {
+    return this.leading;
+  }
 
   start(): void {
     this.timer = setInterval(() => {
@@ -56,7 +83,8 @@ export class RetentionJob {
   }
 
   private async runIfLeading(): Promise<void> {
-    if (!(await this.lead())) return;
+    this.leading = await this.lead();
+    if (!this.leading) return;
     const started = Date.now();
     await this.runOnce();
     this.logger.debug({ ms: Date.now() - started }, 'retention run');
@@ -67,30 +95,33 @@ export class RetentionJob {
     for (const log of await this.store.logsWithRetention()) {
       // One log the store cannot clean must not stop the clean-up of the others.
       try {
-        for (const step of this.stepsFor(log, now)) await this.repeat(step);
+        for (const [kind, step] of this.stepsFor(log, now)) await this.repeat(kind, step);
       } catch (err) {
         this.logger.error({ err, logId: log.id }, 'retention of a log failed');
       }
     }
-    await this.repeat(() => this.store.purgeDeleted(STEP));
-    await this.repeat(() => this.store.purgeIdempotencyKeys(Date.now() - DUPLICATE_WINDOW_MS, STEP));
-    await this.repeat(() => this.store.purgeDeliveryHistory(Date.now() - this.deliveryHistoryMs, STEP));
-    for (const forget of this.forgets) await this.repeat(() => forget(STEP));
+    await this.repeat('deleted_log_messages', () => this.store.purgeDeleted(STEP));
+    await this.repeat('idempotency_claims', () => this.store.purgeIdempotencyKeys(Date.now() - DUPLICATE_WINDOW_MS, STEP));
+    await this.repeat('delivery_history', () => this.store.purgeDeliveryHistory(Date.now() - this.deliveryHistoryMs, STEP));
+    for (const { kind, forget } of this.forgets) await this.repeat(kind, () => forget(STEP));
   }
 
-  private stepsFor(log: Log, now: number): Array<() => Promise<number>> {
+  private stepsFor(log: Log, now: number): Array<[RetentionKind, () => Promise<number>]> {
     const before = (seconds: number) => now - seconds * 1_000_000;
-    const steps: Array<() => Promise<number>> = [];
-    if (log.trimSeconds > 0) steps.push(() => this.store.trimByAge(log.id, before(log.trimSeconds), STEP));
-    if (log.trimBytes > 0) steps.push(() => this.store.trimBySize(log.id, log.trimBytes, STEP));
-    if (log.compacting) steps.push(() => this.store.compact(log.id, before(log.compactSeconds), STEP));
-    if (log.expireSeconds > 0) steps.push(() => this.store.expire(log.id, before(log.expireSeconds), STEP));
+    const steps: Array<[RetentionKind, () => Promise<number>]> = [];
+    if (log.trimSeconds > 0) steps.push(['trimmed_by_age', () => this.store.trimByAge(log.id, before(log.trimSeconds), STEP)]);
+    if (log.trimBytes > 0) steps.push(['trimmed_by_size', () => this.store.trimBySize(log.id, log.trimBytes, STEP)]);
+    if (log.compacting) steps.push(['compacted', () => this.store.compact(log.id, before(log.compactSeconds), STEP)]);
+    if (log.expireSeconds > 0) steps.push(['expired', () => this.store.expire(log.id, before(log.expireSeconds), STEP)]);
     return steps;
   }
 
-  /** Runs `step` until it deletes less than a full step, yielding between runs. */
-  private async repeat(step: () => Promise<number>): Promise<void> {
-    while (!this.stopped && (await step()) >= STEP) {
+  /** Runs `step` until it deletes less than a full step, yielding between runs, and counts what it deleted. */
+  private async repeat(kind: RetentionKind, step: () => Promise<number>): Promise<void> {
+    while (!this.stopped) {
+      const deleted = await step();
+      this.recorder?.retained(kind, deleted);
+      if (deleted < STEP) return;
       await new Promise((resolve) => setImmediate(resolve));
     }
   }
