@@ -20,6 +20,7 @@ const API_TESTS = [
   'test/svix.*.test.ts',
   'test/events.*.test.ts',
   'test/kwp.*.test.ts',
+  'test/metrics.test.ts',
 ];
 
 /**

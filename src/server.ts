@@ -21,6 +21,7 @@ import { KLEV, klevApi } from './http/dialects/klev/index.js';
 import { KWP_PREFIX, kwpApi } from './http/dialects/kwp/index.js';
 import { SVIX_ERRORS, SVIX_PREFIX, svixApi } from './http/dialects/svix/index.js';
 import { ingressEndpoint } from './http/ingress.js';
+import { measureRequests, metricsEndpoint } from './http/metrics.js';
 import { Channels } from './ingress/channels.js';
 import { IngressWebhooks, QUARANTINE_DAYS } from './ingress/ingress-webhooks.js';
 import { ReceivedEvents } from './ingress/received-events.js';
@@ -32,6 +33,8 @@ import { LogNotifier } from './log/notifier.js';
 import { Offsets } from './log/offsets.js';
 import { Publisher } from './log/publisher.js';
 import { RetentionJob } from './log/retention.js';
+import { Inventory } from './metrics/inventory.js';
+import { Metrics } from './metrics/metrics.js';
 import { klevCode, klevErrorBody } from './protocols/klev/errors.js';
 import { kwpErrorBody } from './protocols/kwp/errors.js';
 import { openPostgresStore } from './store/postgres/index.js';
@@ -41,6 +44,12 @@ import type { Store } from './store/store.js';
 import { VERSION } from './version.js';
 
 const DAY_MS = 24 * 3600 * 1000;
+
+/**
+ * How long a node reports the lag of inactive destinations after a scrape:
+ * another node's scrape takes over when this one is no longer scraped.
+ */
+const LAG_LEAD_MS = 120_000;
 
 /** How long a shutdown waits for requests in flight before closing their connections. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -71,8 +80,9 @@ export async function startServer(config: Config, print: (line: string) => void 
   const works = config.role !== 'api';
   const leaseMs = config.leaseSeconds * 1000;
 
+  const metrics = new Metrics();
   const notifier = new LogNotifier();
-  const publisher = new Publisher(store.messages, store.capabilities.appendsInFlight);
+  const publisher = new Publisher(store.messages, store.capabilities.appendsInFlight, metrics);
   const tokens = new Tokens(store.tokens, config.adminToken);
   const sender = new OutboundClient({ timeoutMs: config.deliveryTimeoutSeconds * 1000, allowPrivate: config.allowPrivateDestinations });
   const dispatcher = works
@@ -86,6 +96,7 @@ export async function startServer(config: Config, print: (line: string) => void 
         logger,
         nodeId,
         leaseMs,
+        recorder: metrics,
       })
     : null;
   const intervalMs = config.retentionIntervalSeconds * 1000;
@@ -102,16 +113,20 @@ export async function startServer(config: Config, print: (line: string) => void 
           return store.cluster.lead('retention', nodeId, now, now + 2 * intervalMs + leaseMs);
         },
         [
-          (limit) => idempotencyKeys.purge(Date.now(), limit),
-          (limit) => store.tokens.purgeExpired(Date.now(), limit),
+          { kind: 'idempotency_answers', forget: (limit) => idempotencyKeys.purge(Date.now(), limit) },
+          { kind: 'expired_tokens', forget: (limit) => store.tokens.purgeExpired(Date.now(), limit) },
           // An event's record lasts as long as its attempts; the quarantine is shorter-lived.
-          (limit) => store.retention.purgeEvents(Date.now() - historyMs, Date.now() - QUARANTINE_DAYS * DAY_MS, limit),
+          {
+            kind: 'events',
+            forget: (limit) => store.retention.purgeEvents(Date.now() - historyMs, Date.now() - QUARANTINE_DAYS * DAY_MS, limit),
+          },
         ],
+        metrics,
       )
     : null;
   let closing = false;
 
-  const ingress = new IngressWebhooks(store.ingress, store.logs, publisher, store.events, logger);
+  const ingress = new IngressWebhooks(store.ingress, store.logs, publisher, store.events, logger, metrics);
 
   // The one path of changes, this node's and others': publishes wake long-polls and lanes,
   // webhook changes reach their lanes and the ingress settings cache before the API answers.
@@ -135,13 +150,31 @@ export async function startServer(config: Config, print: (line: string) => void 
 
   const egress = new EgressWebhooks(store.egress, store.logs, config.allowPrivateDestinations);
   const eventTypes = new EventTypes(store.eventTypes);
+  const consumer = new Consumer(store.logs, store.messages, notifier);
+  const inventory = new Inventory({
+    logs: store.logs,
+    ingress: store.ingress,
+    egress: store.egress,
+    messages: store.messages,
+    held: () => dispatcher?.held() ?? [],
+    leadsInactive: () => {
+      const now = Date.now();
+      return store.cluster.lead('delivery_lag', nodeId, now, now + LAG_LEAD_MS);
+    },
+  });
+  metrics.observe({
+    waiters: () => consumer.waiters,
+    leases: () => ({ webhooks: dispatcher?.held().length ?? 0, retention: retention?.isLeading ?? false }),
+    ...(store.poolUsage && { pool: store.poolUsage }),
+    state: () => inventory.read(),
+  });
   const deliveries = new Deliveries(store.egress, store.logs, store.messages, (id) => dispatcher?.sending(id) ?? []);
   const deps = {
     tokens,
     logs,
     offsets: new Offsets(store.offsets, store.logs),
     publisher,
-    consumer: new Consumer(store.logs, store.messages, notifier),
+    consumer,
     egress,
     deliveries,
     ingress,
@@ -163,6 +196,10 @@ export async function startServer(config: Config, print: (line: string) => void 
     under(SVIX_PREFIX, url) ? SVIX_ERRORS : under(EVENTS_PREFIX, url) ? EVENTS_ERRORS : under(KWP_PREFIX, url) ? kwpErrors : { body: klevErrorBody };
   const app = serves ? buildApp(deps, { maxBodyBytes: config.maxBodyBytes, requestTimeoutMs, logger, errorsFor }) : null;
   if (app) {
+    const dialectOf = (url: string) =>
+      url.startsWith('/ingress/') ? 'ingress' : under(SVIX_PREFIX, url) ? 'svix' : under(EVENTS_PREFIX, url) ? 'events' : under(KWP_PREFIX, url) ? 'kwp' : KLEV;
+    measureRequests(app, metrics, dialectOf);
+    app.register(metricsEndpoint, { scrape: () => metrics.scrape(), token: config.metricsToken, errorBody: klevErrorBody, dialect: KLEV });
     app.register(klevApi, { deps, maxResponseBytes: config.maxResponseBytes, requestTimeoutMs, version: VERSION });
     app.register(svixApi, { deps, version: VERSION, prefix: SVIX_PREFIX });
     app.register(eventsApi, { deps, version: VERSION, prefix: EVENTS_PREFIX });

@@ -19,6 +19,7 @@ describe('configuration', () => {
       host: '',
       dataDir: './data',
       adminToken: '',
+      metricsToken: '',
       maxBodyBytes: 1048576,
       maxResponseBytes: 4194304,
       requestTimeoutSeconds: 30,

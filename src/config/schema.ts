@@ -9,6 +9,7 @@ export interface Config {
   host: string;
   dataDir: string;
   adminToken: string;
+  metricsToken: string;
   maxBodyBytes: number;
   maxResponseBytes: number;
   requestTimeoutSeconds: number;
@@ -125,6 +126,13 @@ export const settings: readonly Setting[] = [
     type: 'string',
     default: '',
     description: 'bootstrap bearer with full access, at least 24 characters; when empty, the first start creates an admin token and prints it once',
+  },
+  {
+    key: 'metrics_token',
+    field: 'metricsToken',
+    type: 'string',
+    default: '',
+    description: 'bearer that GET /metrics requires (Prometheus: authorization.credentials); when empty, /metrics is open to anyone who reaches the port',
   },
   {
     key: 'max_body_bytes',

@@ -98,6 +98,7 @@ export const errorCatalog = {
   channel_exists: entry('conflict', 'Channel already exists'),
   channel_token_invalid: entry('unauthenticated', 'Channel token invalid'),
   channel_token_other: entry('forbidden', 'Token of another channel'),
+  metrics_token_invalid: entry('unauthenticated', 'Metrics token invalid'),
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorName = keyof typeof errorCatalog;

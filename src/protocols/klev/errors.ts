@@ -70,6 +70,7 @@ const NUMBERS: Record<ErrorName, string> = {
   channel_exists: '0151',
   channel_token_invalid: '0152',
   channel_token_other: '0153',
+  metrics_token_invalid: '0160',
 };
 
 export function klevCode(name: ErrorName): string {
