@@ -2,6 +2,7 @@
 import { Command, Option } from 'commander';
 import { channelsCommand } from './cli/channels.js';
 import { action, call } from './cli/client.js';
+import { configCommand } from './cli/config.js';
 import { egressCommand } from './cli/egress.js';
 import { eventsCommand } from './cli/events.js';
 import { ingressCommand } from './cli/ingress.js';
@@ -19,6 +20,7 @@ const program = new Command('hooklog')
   .addOption(new Option('--token <bearer>', 'API token').env('HOOKLOG_TOKEN'));
 
 serveCommand(program);
+configCommand(program);
 program
   .command('paths')
   .description('list the API resources (also checks the token)')
