@@ -2,6 +2,7 @@
 import { Command, Option } from 'commander';
 import { channelsCommand } from './cli/channels.js';
 import { action, call, DEFAULT_URL } from './cli/client.js';
+import { completionCommand } from './cli/completion.js';
 import { configCommand } from './cli/config.js';
 import { egressCommand } from './cli/egress.js';
 import { eventsCommand } from './cli/events.js';
@@ -37,5 +38,6 @@ ingressCommand(program);
 eventsCommand(program);
 channelsCommand(program);
 receiveCommand(program);
+completionCommand(program);
 
 await program.parseAsync(process.argv);
