@@ -65,7 +65,7 @@ function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-/** Runs an action that returns JSON to print; an API error is printed and exits 1. */
+/** Runs an action that returns JSON to print; an API error is printed and exits 1; without a token nothing is called and it exits 2. */
 export function action<A extends unknown[]>(run: (options: ClientOptions, ...args: A) => Promise<unknown>) {
   return async (...args: unknown[]) => {
     const options = clientOptions(args.at(-1) as Command);
