@@ -10,9 +10,30 @@ describe('CLI: ingress webhooks', () => {
   it('points a GitHub-style sender at hooklog and consumes what arrived, as the README shows', async () => {
     const { log_id } = await cli('logs', 'create', '--metadata', 'github events');
     const webhook = await cli('ingress-webhooks', 'create', '--log-id', log_id, '--type', 'github', '--secret', 'gh-secret', '--metadata', 'repo');
-    expect(webhook).toEqual({ webhook_id: expect.stringMatching(/^iwh_/), metadata: 'repo', log_id, type: 'github', deduplicate: true, keep_rejected: true });
+    const path = `/ingress/${webhook.webhook_id}`;
+    expect(webhook).toEqual({
+      webhook_id: expect.stringMatching(/^iwh_/),
+      metadata: 'repo',
+      log_id,
+      type: 'github',
+      deduplicate: true,
+      keep_rejected: true,
+      path,
+      url: `${fixture.server.url}${path}`,
+    });
+    // Opened in a browser, the URL says what it is for.
+    const opened = await fetch(webhook.url);
+    expect(opened.status).toBe(405);
+    expect(opened.headers.get('allow')).toBe('POST');
+    expect(await opened.json()).toEqual({
+      error: 'ERR_KLEV_API_0006',
+      message: 'Method not allowed',
+      details: expect.stringMatching(
+        /^GET is not allowed on '\/ingress\/:webhook_id'; use POST: this is an ingress webhook’s public URL, where the provider POSTs/,
+      ),
+    });
     const body = JSON.stringify({ action: 'opened', number: 7 });
-    const res = await fetch(`${fixture.server.url}/ingress/${webhook.webhook_id}`, {
+    const res = await fetch(webhook.url, {
       method: 'POST',
       body,
       headers: {
@@ -26,6 +47,8 @@ describe('CLI: ingress webhooks', () => {
     const consumed = await cli('consume', log_id, '--offset', '-2');
     const delivery = '72d3162e-cc78-11e3-81ab-4c9367dc0958';
     expect(consumed.messages).toEqual([{ offset: 0, time: expect.any(Number), key: delivery, value: body, event_type: 'pull_request', event_id: delivery }]);
+    const [withHeaders] = (await cli('consume', log_id, '--offset', '-2', '--headers')).messages;
+    expect(withHeaders).toMatchObject({ ...consumed.messages[0], headers: { 'content-type': 'application/json', 'x-github-event': 'pull_request' } });
     expect(await cli('ingress-webhooks', 'metrics', webhook.webhook_id)).toEqual({
       webhook_id: webhook.webhook_id,
       received: 1,
@@ -61,6 +84,7 @@ describe('CLI: ingress webhooks', () => {
     expect(created).toMatchObject({ type: 'hmac', header: 'X-Sig', algorithm: 'sha512', encoding: 'base64', prefix: 'sha512=', deduplicate: false });
     const updated = await cli('ingress-webhooks', 'update', created.webhook_id, '--metadata', 'renamed', '--secret', 't', '--no-keep-rejected');
     expect(updated).toMatchObject({ metadata: 'renamed', deduplicate: false, keep_rejected: false });
+    expect(updated.url).toBe(`${fixture.server.url}/ingress/${created.webhook_id}`);
     expect((await cli('ingress-webhooks', 'list', '--metadata', 'renamed')).items).toEqual([updated]);
     expect(await cli('ingress-webhooks', 'get', created.webhook_id)).toEqual(updated);
     expect((await cli('ingress-webhooks', 'delete', created.webhook_id)).webhook_id).toBe(created.webhook_id);

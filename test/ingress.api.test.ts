@@ -38,6 +38,7 @@ describe('ingress webhooks API and behaviour', () => {
       type: 'slack',
       deduplicate: true,
       keep_rejected: true,
+      path: `/ingress/${created.body.webhook_id}`,
     });
     const id = created.body.webhook_id;
     expect((await s.request('GET', `/ingress_webhook/${id}`)).body).toEqual(created.body);

@@ -1,5 +1,11 @@
 import { type Command, InvalidArgumentError } from 'commander';
 
+/** Where the CLI sends requests when neither --url nor HOOKLOG_URL says. */
+export const DEFAULT_URL = 'http://127.0.0.1:8080';
+
+/** The exit code of a command that cannot call the API as configured (no token), as `serve` exits on a bad configuration. */
+export const EXIT_NOT_CONFIGURED = 2;
+
 /** Where the CLI sends requests: --url/--token, else HOOKLOG_URL/HOOKLOG_TOKEN. */
 export interface ClientOptions {
   url: string;
@@ -17,9 +23,14 @@ export class ApiError extends Error {
 
 export type QueryValues = Record<string, string | number | boolean | undefined>;
 
+/** A path of the API (leading slash or not) under the server URL, which may itself have a path behind a proxy. */
+export function urlOf(options: ClientOptions, path: string): URL {
+  return new URL(path.replace(/^\//, ''), options.url.endsWith('/') ? options.url : `${options.url}/`);
+}
+
 /** One API call. Resolves with the parsed JSON body of a 2xx, rejects with ApiError otherwise. */
 export async function call(options: ClientOptions, method: string, path: string, input: { query?: QueryValues; body?: unknown } = {}): Promise<unknown> {
-  const url = new URL(path, options.url.endsWith('/') ? options.url : `${options.url}/`);
+  const url = urlOf(options, path);
   for (const [name, value] of Object.entries(input.query ?? {})) {
     if (value !== undefined) url.searchParams.set(name, String(value));
   }
@@ -44,22 +55,30 @@ export async function call(options: ClientOptions, method: string, path: string,
   return parsed;
 }
 
-/** The client options of the root program, which every command inherits. */
+/** The client options of the root program, which every command inherits. A variable set but empty (`HOOKLOG_URL=`) counts as unset. */
 function clientOptions(command: Command): ClientOptions {
-  const { url, token } = command.optsWithGlobals<{ url: string; token?: string }>();
-  return { url, token };
+  const { url, token } = command.optsWithGlobals<{ url?: string; token?: string }>();
+  return { url: url || DEFAULT_URL, token: token || undefined };
 }
 
 function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-/** Runs an action that returns JSON to print; an API error is printed and exits 1. */
+/** Runs an action that returns JSON to print; an API error is printed and exits 1; without a token nothing is called and it exits 2. */
 export function action<A extends unknown[]>(run: (options: ClientOptions, ...args: A) => Promise<unknown>) {
   return async (...args: unknown[]) => {
-    const command = args.at(-1) as Command;
+    const options = clientOptions(args.at(-1) as Command);
+    if (!options.token) {
+      // Every API call needs a bearer: say which variable to set rather than show the server's 401.
+      process.stderr.write(
+        'hooklog: no API token: set HOOKLOG_TOKEN (or pass --token) to the admin token the server printed at its first start, or to a bearer from `hooklog tokens create`\n',
+      );
+      process.exitCode = EXIT_NOT_CONFIGURED;
+      return;
+    }
     try {
-      const result = await run(clientOptions(command), ...(args.slice(0, -1) as A));
+      const result = await run(options, ...(args.slice(0, -1) as A));
       if (result !== undefined) printJson(result);
     } catch (err) {
       if (err instanceof ApiError) {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { PROVIDERS, typesUsing } from '../ingress/providers/registry.js';
-import { action, call } from './client.js';
+import { action, type ClientOptions, call, urlOf } from './client.js';
 
 interface Settings {
   metadata?: string;
@@ -26,6 +26,23 @@ function withSettings(command: Command): Command {
     .option('--no-keep-rejected', 'do not keep requests refused for their signature (the quarantine that `hooklog events` shows)');
 }
 
+interface IngressWebhook {
+  path?: string;
+}
+
+/**
+ * Adds `url`, the address to give the provider: the API's `path` joined to the
+ * address this CLI reaches the server by (HOOKLOG_URL or --url). Behind a
+ * proxy that is the public host only when the CLI goes through it too.
+ */
+function withUrl(client: ClientOptions, webhook: IngressWebhook) {
+  return webhook.path === undefined ? webhook : { ...webhook, url: urlOf(client, webhook.path).href };
+}
+
+async function callWebhook(client: ClientOptions, method: string, path: string, input: { body?: unknown } = {}) {
+  return withUrl(client, (await call(client, method, path, input)) as IngressWebhook);
+}
+
 function settingsBody(opts: Settings) {
   return {
     metadata: opts.metadata,
@@ -45,11 +62,16 @@ export function ingressCommand(program: Command): void {
   ingress
     .command('list')
     .option('--metadata <text>', 'only webhooks with this metadata')
-    .action(action((client, opts: { metadata?: string }) => call(client, 'GET', 'ingress_webhooks', { query: { metadata: opts.metadata } })));
+    .action(
+      action(async (client, opts: { metadata?: string }) => {
+        const list = (await call(client, 'GET', 'ingress_webhooks', { query: { metadata: opts.metadata } })) as { items: IngressWebhook[] };
+        return { ...list, items: list.items.map((webhook) => withUrl(client, webhook)) };
+      }),
+    );
   withSettings(
     ingress
       .command('create')
-      .description('create a webhook; providers POST to /ingress/<webhook_id>')
+      .description('create a webhook; prints its url, where the provider POSTs: $HOOKLOG_URL/ingress/<webhook_id>')
       .requiredOption('--log-id <log_id>', 'the log that receives the webhooks')
       .requiredOption(
         '--type <type>',
@@ -57,16 +79,16 @@ export function ingressCommand(program: Command): void {
       ),
   ).action(
     action((client, opts: Settings & { logId: string; type: string }) =>
-      call(client, 'POST', 'ingress_webhooks', { body: { log_id: opts.logId, type: opts.type, ...settingsBody(opts) } }),
+      callWebhook(client, 'POST', 'ingress_webhooks', { body: { log_id: opts.logId, type: opts.type, ...settingsBody(opts) } }),
     ),
   );
-  ingress.command('get <webhook_id>').action(action((client, id: string) => call(client, 'GET', path(id))));
+  ingress.command('get <webhook_id>').action(action((client, id: string) => callWebhook(client, 'GET', path(id))));
   withSettings(ingress.command('update <webhook_id>')).action(
     action((client, id: string, opts: Settings) => {
       // commander sets negatable flags to true unless --no-… is given; an update sends them only when given.
       const given = (flag: boolean | undefined) => (flag === false ? false : undefined);
       const body = settingsBody({ ...opts, deduplicate: given(opts.deduplicate), keepRejected: given(opts.keepRejected) });
-      return call(client, 'PATCH', path(id), { body });
+      return callWebhook(client, 'PATCH', path(id), { body });
     }),
   );
   ingress.command('delete <webhook_id>').action(action((client, id: string) => call(client, 'DELETE', path(id))));

@@ -20,6 +20,7 @@ interface ConsumeOptions {
   poll?: number;
   encoding?: string;
   follow?: boolean;
+  headers?: boolean;
 }
 
 interface ConsumeResponse {
@@ -54,6 +55,7 @@ export function messagesCommands(program: Command): void {
     .option('--poll <ms>', 'wait this long for new messages', integer('--poll', 0))
     .option('--encoding <encoding>', 'string or base64')
     .option('--follow', 'keep long-polling and print each message as a JSON line')
+    .option('--headers', "include each message's stored request headers (ingress webhooks keep them, less secrets and hop-by-hop headers)")
     .action(action((client, logId: string, opts: ConsumeOptions) => (opts.follow ? follow(client, logId, opts) : consume(client, logId, opts))));
 
   program
@@ -117,6 +119,7 @@ function consume(client: ClientOptions, logId: string, opts: ConsumeOptions, off
       len: opts.size,
       poll: opts.poll,
       encoding: opts.encoding,
+      headers: opts.headers,
     },
   }) as Promise<ConsumeResponse>;
 }

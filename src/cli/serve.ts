@@ -8,12 +8,13 @@ function configOrExit(overrides: Partial<Config> = {}): Config {
   try {
     return checkConfig({ ...loadConfig(), ...overrides });
   } catch (err) {
-    return invalid(err);
+    if (err instanceof ConfigError) invalidConfiguration(err);
+    throw err;
   }
 }
 
-function invalid(err: unknown): never {
-  if (!(err instanceof ConfigError)) throw err;
+/** Exit 2 with a message naming what is wrong: the one answer to a bad configuration, whichever command loads it. */
+export function invalidConfiguration(err: ConfigError): never {
   process.stderr.write(`hooklog: invalid configuration: ${err.message}\n`);
   process.exit(2);
 }

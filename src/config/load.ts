@@ -13,34 +13,54 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
+/** Where a setting's value came from: its default, the YAML file named by HOOKLOG_CONFIG, or its environment variable. */
+export type SettingSource = { kind: 'default' } | { kind: 'file'; file: string } | { kind: 'env'; variable: string };
+
+export interface LoadedConfig {
+  config: Config;
+  /** Each field's source; a field not listed has its default. */
+  sources: ReadonlyMap<keyof Config, SettingSource>;
+  /** The YAML file read, if HOOKLOG_CONFIG named one. */
+  file?: string;
+}
+
 /**
  * Layers the defaults, then the YAML file named by HOOKLOG_CONFIG, then
  * HOOKLOG_* environment variables, and validates the result once. A bad value
  * fails with a message that names the key and where it came from.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  return loadConfigWithSources(env).config;
+}
+
+/** loadConfig, also saying where each value came from (for `hooklog config`). */
+export function loadConfigWithSources(env: NodeJS.ProcessEnv = process.env): LoadedConfig {
   const config = { ...Object.fromEntries(settings.map((s) => [s.field, s.default])), channels: [] } as unknown as Config;
-  const assign = (setting: Setting, raw: unknown, source: string) => {
-    (config as unknown as Record<string, unknown>)[setting.field] = coerce(setting, raw, source);
+  const sources = new Map<keyof Config, SettingSource>();
+  const assign = (setting: Setting, raw: unknown, where: string, source: SettingSource) => {
+    (config as unknown as Record<string, unknown>)[setting.field] = coerce(setting, raw, where);
+    sources.set(setting.field, source);
   };
 
-  const file = env.HOOKLOG_CONFIG;
+  const file = env.HOOKLOG_CONFIG || undefined;
   if (file) {
     for (const [key, raw] of Object.entries(readYaml(file))) {
       if (key === CHANNELS_KEY) {
         config.channels = parseChannels(raw, `${file}: ${CHANNELS_KEY}`);
+        sources.set('channels', { kind: 'file', file });
         continue;
       }
       const setting = settings.find((s) => s.key === key);
       if (!setting) throw new ConfigError(`${file}: unknown setting '${key}' (known: ${[...settings.map((s) => s.key), CHANNELS_KEY].join(', ')})`);
-      assign(setting, raw, `${file}: ${key}`);
+      assign(setting, raw, `${file}: ${key}`, { kind: 'file', file });
     }
   }
   for (const setting of settings) {
-    const raw = env[envName(setting)];
-    if (raw !== undefined) assign(setting, raw, envName(setting));
+    const variable = envName(setting);
+    const raw = env[variable];
+    if (raw !== undefined) assign(setting, raw, variable, { kind: 'env', variable });
   }
-  return checkConfig(config);
+  return { config: checkConfig(config), sources, file };
 }
 
 /** Rules between settings, checked after every layer (and after command-line overrides). */

@@ -71,6 +71,11 @@ export interface Setting {
   type: SettingType;
   default: Config[keyof Config];
   description: string;
+  /**
+   * Its value gives access, so whatever shows settings (`hooklog config`) masks it: `value`, all of it (a
+   * bearer); `url_password`, a URL's password and password parameters, so that its host, user and database still show.
+   */
+  secret?: 'value' | 'url_password';
 }
 
 export const settings: readonly Setting[] = [
@@ -95,6 +100,7 @@ export const settings: readonly Setting[] = [
     field: 'databaseUrl',
     type: 'string',
     default: '',
+    secret: 'url_password',
     description:
       'postgres://user:password@host:5432/db selects the PostgreSQL backend, which several hooklog nodes can share; empty uses SQLite in data_dir. Add ?options=-c%20search_path%3Dname to use a schema other than public',
   },
@@ -125,6 +131,7 @@ export const settings: readonly Setting[] = [
     field: 'adminToken',
     type: 'string',
     default: '',
+    secret: 'value',
     description: 'bootstrap bearer with full access, at least 24 characters; when empty, the first start creates an admin token and prints it once',
   },
   {

@@ -5,6 +5,17 @@ import { limitPerClient } from './client-limit.js';
 import { type ErrorBody, errorHandler } from './errors.js';
 import { registerRoutes, route } from './router.js';
 
+/**
+ * Where providers POST, relative to the server's public address. Only the
+ * operator knows that address behind a proxy, so the API answers the path and
+ * the client joins it to the address it reaches the server by.
+ */
+export function ingressPath(webhookId: string): string {
+  return `${INGRESS_PREFIX}${encodeURIComponent(webhookId)}`;
+}
+
+const INGRESS_PREFIX = '/ingress/';
+
 export interface IngressEndpointOptions {
   ingress: IngressWebhooks;
   maxRequestsPerClient: number;
@@ -33,7 +44,7 @@ export async function ingressEndpoint(app: FastifyInstance, { ingress, maxReques
   registerRoutes(app, { dialect }, [
     route({
       method: 'POST',
-      url: '/ingress/:webhook_id',
+      url: `${INGRESS_PREFIX}:webhook_id`,
       summary: 'receive a provider’s webhook: its signature is checked, then the exact bytes are appended to the log',
       schema: {
         // Any text: an id that names no webhook is a 404, like a deleted one.
@@ -42,6 +53,7 @@ export async function ingressEndpoint(app: FastifyInstance, { ingress, maxReques
         response: Type.Object({ status: Type.String({ description: 'accepted, or duplicate when deduplication dropped it' }) }),
       },
       public: true,
+      notAllowedHint: 'this is an ingress webhook’s public URL, where the provider POSTs its webhooks; opening it in a browser sends a GET',
       handler: async (request, reply) => {
         const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
         const received = await ingress.receive(request.params.webhook_id, body, request.headers);

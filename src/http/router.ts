@@ -37,6 +37,8 @@ export interface RouteDefinition<S extends RouteSchema> {
   permissions?: (request: RouteRequest<S>) => Permission[];
   /** No token at all: a public URL, authenticated otherwise (a provider's signature) or not at all. */
   public?: true;
+  /** What a 405 on this URL adds to "use POST": why the path is there, for someone who opened it by hand. */
+  notAllowedHint?: string;
   handler: (request: RouteRequest<S>, reply: FastifyReply) => Promise<unknown>;
 }
 
@@ -91,8 +93,10 @@ export function requireRegisteredRoutes(app: FastifyInstance): void {
  */
 export function registerRoutes(app: FastifyInstance, { dialect, tokens }: { dialect: string; tokens?: Tokens }, routes: Route[]): void {
   const methodsByUrl = new Map<string, Set<string>>();
-  for (const { method, url, summary, schema, permissions, handler, public: open } of routes) {
+  const hints = new Map<string, string>();
+  for (const { method, url, summary, schema, permissions, handler, public: open, notAllowedHint } of routes) {
     methodsByUrl.set(url, (methodsByUrl.get(url) ?? new Set()).add(method));
+    if (notAllowedHint) hints.set(url, notAllowedHint);
     if (!open && !tokens) throw new Error(`${method} ${url} needs a token check, and ${dialect} gave none`);
     const { params, querystring, body } = schema;
     const authorize = open ? undefined : authorizer(tokens!, permissions as ((request: FastifyRequest) => Permission[]) | undefined);
@@ -115,11 +119,17 @@ export function registerRoutes(app: FastifyInstance, { dialect, tokens }: { dial
   }
   for (const [url, served] of methodsByUrl) {
     const others = ALL_METHODS.filter((method) => !served.has(method));
+    const allow = [...served].join(', ');
+    const hint = hints.has(url) ? `: ${hints.get(url)}` : '';
     app.route({
       method: others,
       url,
       config: { [REGISTERED]: true },
-      handler: async (request) => fail('method_not_allowed', `${request.method} is not allowed on '${app.prefix}${url}'; use ${[...served].join(', ')}`),
+      handler: async (request, reply) => {
+        // RFC 9110 asks a 405 to list the methods the resource serves.
+        reply.header('allow', allow);
+        return fail('method_not_allowed', `${request.method} is not allowed on '${app.prefix}${url}'; use ${allow}${hint}`);
+      },
     });
   }
 }

@@ -145,6 +145,7 @@ export const ingressWebhook = Type.Object({
   prefix: optional(Type.String()),
   deduplicate: Type.Boolean(),
   keep_rejected: Type.Boolean(),
+  path: Type.String({ description: 'hooklog extension: where the provider POSTs, /ingress/{webhook_id}, to join to the server’s public address' }),
 });
 export const ingressMetrics = Type.Object({
   webhook_id: Type.String(),

@@ -3,6 +3,7 @@ import type { CursorOffset, DeliveryAttempt, DeliveryTask, EgressWebhook, Ingres
 import type { DeliverySummary } from '../../../egress/deliveries.js';
 import type { EgressStatus } from '../../../egress/egress-webhooks.js';
 import { providerOf } from '../../../ingress/providers/registry.js';
+import { ingressPath } from '../../ingress.js';
 
 /** Core objects in klev's JSON shapes. Zero settings and empty ACLs are omitted, as klev does. */
 
@@ -135,5 +136,6 @@ export function klevIngressWebhook(webhook: IngressWebhook) {
     ...(providerOf(webhook.type)?.needs.signatureOptions && { algorithm: webhook.algorithm, encoding: webhook.encoding, prefix: webhook.prefix }),
     deduplicate: webhook.deduplicate,
     keep_rejected: webhook.keepRejected,
+    path: ingressPath(webhook.id),
   };
 }
