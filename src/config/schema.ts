@@ -140,6 +140,7 @@ export const settings: readonly Setting[] = [
     type: 'string',
     default: '',
     description: 'bearer that GET /metrics requires (Prometheus: authorization.credentials); when empty, /metrics is open to anyone who reaches the port',
+    secret: 'value',
   },
   {
     key: 'max_body_bytes',
