@@ -28,6 +28,7 @@ import { Applications } from './log/applications.js';
 import { Consumer } from './log/consumer.js';
 import { Events } from './log/events.js';
 import { Logs } from './log/logs.js';
+import { LongPolls } from './log/long-polls.js';
 import { LogNotifier } from './log/notifier.js';
 import { Offsets } from './log/offsets.js';
 import { Publisher } from './log/publisher.js';
@@ -141,7 +142,7 @@ export async function startServer(config: Config, print: (line: string) => void 
     logs,
     offsets: new Offsets(store.offsets, store.logs),
     publisher,
-    consumer: new Consumer(store.logs, store.messages, notifier),
+    consumer: new Consumer(store.logs, store.messages, notifier, new LongPolls(config.maxLongPolls)),
     egress,
     deliveries,
     ingress,
@@ -161,7 +162,9 @@ export async function startServer(config: Config, print: (line: string) => void 
   const kwpErrors = { body: (error: HooklogError) => kwpErrorBody(error, klevCode(error.errorName)) };
   const errorsFor = (url: string | undefined) =>
     under(SVIX_PREFIX, url) ? SVIX_ERRORS : under(EVENTS_PREFIX, url) ? EVENTS_ERRORS : under(KWP_PREFIX, url) ? kwpErrors : { body: klevErrorBody };
-  const app = serves ? buildApp(deps, { maxBodyBytes: config.maxBodyBytes, requestTimeoutMs, logger, errorsFor }) : null;
+  const app = serves
+    ? buildApp(deps, { maxBodyBytes: config.maxBodyBytes, requestTimeoutMs, keepAliveTimeoutMs: config.keepAliveTimeoutSeconds * 1000, logger, errorsFor })
+    : null;
   if (app) {
     app.register(klevApi, { deps, maxResponseBytes: config.maxResponseBytes, requestTimeoutMs, version: VERSION });
     app.register(svixApi, { deps, version: VERSION, prefix: SVIX_PREFIX });
@@ -248,6 +251,8 @@ async function openStore(config: Config, logger: Logger): Promise<Store> {
     return openSqliteStore(config.dataDir, { sync: config.sqliteSync, cacheMb: config.sqliteCacheMb, allowReadableDir: config.allowReadableDataDir });
   return openPostgresStore(config.databaseUrl, {
     poolSize: config.databasePoolSize,
+    statementTimeoutMs: config.databaseStatementTimeoutSeconds * 1000,
+    acquireTimeoutMs: config.databaseAcquireTimeoutSeconds * 1000,
     onWatchError: (err) => logger.warn({ err }, 'lost the database connection that hears other nodes; reconnecting'),
   });
 }

@@ -1,6 +1,7 @@
 import { fail } from '../domain/errors.js';
 import { type Log, type Message, OFFSET_END, OFFSET_START } from '../domain/types.js';
 import type { LogStore, MessageStore, ReadOptions } from '../store/store.js';
+import type { LongPolls } from './long-polls.js';
 import type { LogNotifier } from './notifier.js';
 
 export interface ConsumeRequest {
@@ -34,6 +35,7 @@ export class Consumer {
     private readonly logs: Pick<LogStore, 'get'>,
     private readonly messages: Pick<MessageStore, 'read' | 'readText' | 'getByKey'>,
     private readonly notifier: LogNotifier,
+    private readonly longPolls: LongPolls,
   ) {}
 
   async consume({ logId, from, limit, maxBytes, pollMs, signal, as, headers }: ConsumeRequest): Promise<ConsumeResult> {
@@ -44,7 +46,7 @@ export class Consumer {
     const read: Read = as === 'text' ? () => this.readText(logId, start, limit, options, bytes) : bytes;
     let messages = await read();
     const waited = messages.length === 0 && pollMs > 0;
-    if (waited) messages = await this.poll(logId, read, pollMs, signal);
+    if (waited) messages = await this.longPolls.wait(() => this.poll(logId, read, pollMs, signal));
 
     const last = messages.at(-1);
     // With nothing to return, a start below the log's end means everything from
