@@ -74,7 +74,12 @@ describe('HTTP timeouts: slow and idle clients', () => {
     const answer = parseResponse(c.received());
     // One answer, the request's, and no 408 after it: the idle connection was simply closed.
     expect(answer.status).toBe(200);
-    expect(c.received().toString('latin1').match(/HTTP\/1\.1 /g)).toHaveLength(1);
+    expect(
+      c
+        .received()
+        .toString('latin1')
+        .match(/HTTP\/1\.1 /g),
+    ).toHaveLength(1);
   });
 
   it('answers a long-poll that waits longer than the request and keep-alive timeouts', async () => {
