@@ -54,6 +54,8 @@ export interface RunningServer {
   store: Store;
   /** Base URL the server answers on, e.g. http://127.0.0.1:8080; null on a worker-only node. */
   url: string | null;
+  /** The long-polls waiting on this node, and their bound. */
+  longPolls: LongPolls;
   /** Stops accepting requests, finishes those in flight, commits queued writes and closes storage. */
   close(): Promise<void>;
 }
@@ -73,6 +75,7 @@ export async function startServer(config: Config, print: (line: string) => void 
   const leaseMs = config.leaseSeconds * 1000;
 
   const notifier = new LogNotifier();
+  const longPolls = new LongPolls(config.maxLongPolls);
   const publisher = new Publisher(store.messages, store.capabilities.appendsInFlight);
   const tokens = new Tokens(store.tokens, config.adminToken);
   const sender = new OutboundClient({ timeoutMs: config.deliveryTimeoutSeconds * 1000, allowPrivate: config.allowPrivateDestinations });
@@ -142,7 +145,7 @@ export async function startServer(config: Config, print: (line: string) => void 
     logs,
     offsets: new Offsets(store.offsets, store.logs),
     publisher,
-    consumer: new Consumer(store.logs, store.messages, notifier, new LongPolls(config.maxLongPolls)),
+    consumer: new Consumer(store.logs, store.messages, notifier, longPolls),
     egress,
     deliveries,
     ingress,
@@ -201,6 +204,7 @@ export async function startServer(config: Config, print: (line: string) => void 
     logger,
     store,
     url: bound?.url ?? null,
+    longPolls,
     async close() {
       closing = true;
       // Deliveries stop first: their lanes wait on the notifier closed below.
