@@ -29,6 +29,7 @@ import { Applications } from './log/applications.js';
 import { Consumer } from './log/consumer.js';
 import { Events } from './log/events.js';
 import { Logs } from './log/logs.js';
+import { LongPolls } from './log/long-polls.js';
 import { LogNotifier } from './log/notifier.js';
 import { Offsets } from './log/offsets.js';
 import { Publisher } from './log/publisher.js';
@@ -62,6 +63,8 @@ export interface RunningServer {
   store: Store;
   /** Base URL the server answers on, e.g. http://127.0.0.1:8080; null on a worker-only node. */
   url: string | null;
+  /** The long-polls waiting on this node, and their bound. */
+  longPolls: LongPolls;
   /** Stops accepting requests, finishes those in flight, commits queued writes and closes storage. */
   close(): Promise<void>;
 }
@@ -82,6 +85,7 @@ export async function startServer(config: Config, print: (line: string) => void 
 
   const metrics = new Metrics();
   const notifier = new LogNotifier();
+  const longPolls = new LongPolls(config.maxLongPolls);
   const publisher = new Publisher(store.messages, store.capabilities.appendsInFlight, metrics);
   const tokens = new Tokens(store.tokens, config.adminToken);
   const sender = new OutboundClient({ timeoutMs: config.deliveryTimeoutSeconds * 1000, allowPrivate: config.allowPrivateDestinations });
@@ -150,7 +154,7 @@ export async function startServer(config: Config, print: (line: string) => void 
 
   const egress = new EgressWebhooks(store.egress, store.logs, config.allowPrivateDestinations);
   const eventTypes = new EventTypes(store.eventTypes);
-  const consumer = new Consumer(store.logs, store.messages, notifier);
+  const consumer = new Consumer(store.logs, store.messages, notifier, longPolls);
   const inventory = new Inventory({
     logs: store.logs,
     ingress: store.ingress,
@@ -163,7 +167,7 @@ export async function startServer(config: Config, print: (line: string) => void 
     },
   });
   metrics.observe({
-    waiters: () => consumer.waiters,
+    waiters: () => longPolls.waiting,
     leases: () => ({ webhooks: dispatcher?.held().length ?? 0, retention: retention?.isLeading ?? false }),
     ...(store.poolUsage && { pool: store.poolUsage }),
     state: () => inventory.read(),
@@ -194,7 +198,9 @@ export async function startServer(config: Config, print: (line: string) => void 
   const kwpErrors = { body: (error: HooklogError) => kwpErrorBody(error, klevCode(error.errorName)) };
   const errorsFor = (url: string | undefined) =>
     under(SVIX_PREFIX, url) ? SVIX_ERRORS : under(EVENTS_PREFIX, url) ? EVENTS_ERRORS : under(KWP_PREFIX, url) ? kwpErrors : { body: klevErrorBody };
-  const app = serves ? buildApp(deps, { maxBodyBytes: config.maxBodyBytes, requestTimeoutMs, logger, errorsFor }) : null;
+  const app = serves
+    ? buildApp(deps, { maxBodyBytes: config.maxBodyBytes, requestTimeoutMs, keepAliveTimeoutMs: config.keepAliveTimeoutSeconds * 1000, logger, errorsFor })
+    : null;
   if (app) {
     const dialectOf = (url: string) =>
       url.startsWith('/ingress/') ? 'ingress' : under(SVIX_PREFIX, url) ? 'svix' : under(EVENTS_PREFIX, url) ? 'events' : under(KWP_PREFIX, url) ? 'kwp' : KLEV;
@@ -235,6 +241,7 @@ export async function startServer(config: Config, print: (line: string) => void 
     logger,
     store,
     url: bound?.url ?? null,
+    longPolls,
     async close() {
       closing = true;
       // Deliveries stop first: their lanes wait on the notifier closed below.
@@ -285,6 +292,8 @@ async function openStore(config: Config, logger: Logger): Promise<Store> {
     return openSqliteStore(config.dataDir, { sync: config.sqliteSync, cacheMb: config.sqliteCacheMb, allowReadableDir: config.allowReadableDataDir });
   return openPostgresStore(config.databaseUrl, {
     poolSize: config.databasePoolSize,
+    statementTimeoutMs: config.databaseStatementTimeoutSeconds * 1000,
+    acquireTimeoutMs: config.databaseAcquireTimeoutSeconds * 1000,
     onWatchError: (err) => logger.warn({ err }, 'lost the database connection that hears other nodes; reconnecting'),
   });
 }

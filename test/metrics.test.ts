@@ -172,7 +172,7 @@ describe('GET /metrics', () => {
     s = await startTestServer({ metricsToken: METRICS_TOKEN });
     for (const authorization of [undefined, 'Bearer wrong-token', `Bearer ${METRICS_TOKEN}x`, METRICS_TOKEN]) {
       const res = await fetch(`${s.url}/metrics`, { headers: authorization ? { authorization } : {} });
-      expect([res.status, ((await res.json()) as { error: string }).error], String(authorization)).toEqual([401, 'ERR_KLEV_API_0160']);
+      expect([res.status, ((await res.json()) as { error: string }).error], String(authorization)).toEqual([401, 'ERR_KLEV_API_0162']);
     }
     expect(matching(await scrape(s), 'process_cpu_seconds_total')).toHaveLength(1);
     // The API's bearer is not the metrics bearer.

@@ -53,7 +53,7 @@ describe('GET /openapi.json', () => {
   it('cannot miss a route: one registered around the route table stops the server from starting', async () => {
     const app = buildApp(
       { isClosing: () => false },
-      { maxBodyBytes: 1024, requestTimeoutMs: 1000, logger: pino({ level: 'silent' }), errorsFor: () => ({ body: klevErrorBody }) },
+      { maxBodyBytes: 1024, requestTimeoutMs: 1000, keepAliveTimeoutMs: 1000, logger: pino({ level: 'silent' }), errorsFor: () => ({ body: klevErrorBody }) },
     );
     // The sanctioned way works,
     registerRoutes(app, { dialect: 'test' }, [
@@ -71,7 +71,7 @@ describe('GET /openapi.json', () => {
   it('fails closed when a route without a token check asks to check its token again', async () => {
     const app = buildApp(
       { isClosing: () => false },
-      { maxBodyBytes: 1024, requestTimeoutMs: 1000, logger: pino({ level: 'silent' }), errorsFor: () => ({ body: klevErrorBody }) },
+      { maxBodyBytes: 1024, requestTimeoutMs: 1000, keepAliveTimeoutMs: 1000, logger: pino({ level: 'silent' }), errorsFor: () => ({ body: klevErrorBody }) },
     );
     app.register(async (dialect) => {
       dialect.setErrorHandler(errorHandler({ body: klevErrorBody }));

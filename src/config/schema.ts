@@ -13,6 +13,8 @@ export interface Config {
   maxBodyBytes: number;
   maxResponseBytes: number;
   requestTimeoutSeconds: number;
+  keepAliveTimeoutSeconds: number;
+  maxLongPolls: number;
   ingressMaxRequestsPerClient: number;
   allowReadableDataDir: boolean;
   retentionIntervalSeconds: number;
@@ -25,6 +27,8 @@ export interface Config {
   allowPrivateDestinations: boolean;
   databaseUrl: string;
   databasePoolSize: number;
+  databaseStatementTimeoutSeconds: number;
+  databaseAcquireTimeoutSeconds: number;
   role: Role;
   leaseSeconds: number;
   /** Kaiman Webhooks Proxy channels declared in the YAML file (`channels:`); set in the store at every start. */
@@ -112,6 +116,21 @@ export const settings: readonly Setting[] = [
     description: "PostgreSQL connections per node, besides one that listens for other nodes' changes",
   },
   {
+    key: 'database_statement_timeout_seconds',
+    field: 'databaseStatementTimeoutSeconds',
+    type: 'seconds',
+    default: 60,
+    description:
+      'the longest one PostgreSQL statement may run (a publish behind a lock, a slow query); it is then cancelled and the request gets 503 with Retry-After. Migrations are not bounded',
+  },
+  {
+    key: 'database_acquire_timeout_seconds',
+    field: 'databaseAcquireTimeoutSeconds',
+    type: 'seconds',
+    default: 10,
+    description: 'how long a request waits for a free PostgreSQL connection of the pool (or for a new one to open); then it gets 503 with Retry-After',
+  },
+  {
     key: 'role',
     field: 'role',
     type: 'role',
@@ -163,6 +182,22 @@ export const settings: readonly Setting[] = [
     default: 30,
     description:
       'how long a client may take to send a whole request (line, headers and body); slower ones get 408 and are disconnected. Long-polls wait after their request arrived and are not cut short',
+  },
+  {
+    key: 'keep_alive_timeout_seconds',
+    field: 'keepAliveTimeoutSeconds',
+    type: 'seconds',
+    default: 72,
+    description:
+      'how long an idle keep-alive connection stays open for its next request; keep it above the idle timeout of a load balancer in front (60 s on most), or it may reuse a connection just closed',
+  },
+  {
+    key: 'max_long_polls',
+    field: 'maxLongPolls',
+    type: 'positive_integer',
+    default: 10_000,
+    description:
+      'consumes with poll that may wait for messages at once on this node; one more that would wait gets 429 with Retry-After. A consume that finds messages, or does not poll, is never refused',
   },
   {
     key: 'ingress_max_requests_per_client',

@@ -98,6 +98,8 @@ export const errorCatalog = {
   channel_exists: entry('conflict', 'Channel already exists'),
   channel_token_invalid: entry('unauthenticated', 'Channel token invalid'),
   channel_token_other: entry('forbidden', 'Token of another channel'),
+  too_many_long_polls: entry('rate_limited', 'Too many long-polls waiting'),
+  database_busy: entry('unavailable', 'Database busy'),
   metrics_token_invalid: entry('unauthenticated', 'Metrics token invalid'),
 } as const satisfies Record<string, CatalogEntry>;
 

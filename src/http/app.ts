@@ -14,6 +14,8 @@ export interface AppOptions {
   maxBodyBytes: number;
   /** How long a client may take to send a whole request: line, headers and body. */
   requestTimeoutMs: number;
+  /** How long an idle keep-alive connection waits for its next request. */
+  keepAliveTimeoutMs: number;
   logger: FastifyBaseLogger;
   /**
    * How errors raised before a request reaches a dialect (a malformed
@@ -43,6 +45,9 @@ export function buildApp(deps: Pick<AppDeps, 'isClosing'>, options: AppOptions):
     // every connectionsCheckingInterval. Long-polls are not affected: they
     // wait after their request has arrived.
     requestTimeout: timeoutMs,
+    // Between requests only: a connection that never sends one is cut by the
+    // headers timeout above, and a long-poll waits inside its request.
+    keepAliveTimeout: options.keepAliveTimeoutMs,
     // A request without Host is served like any other, rather than answered by Node with an empty 400.
     http: { requestTimeout: timeoutMs, headersTimeout: timeoutMs, connectionsCheckingInterval: Math.min(1000, timeoutMs / 2), requireHostHeader: false },
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH, querystringParser: parseQuery },

@@ -34,10 +34,11 @@ export class ResponseBudget {
     this.inFlightBytes += bytes;
     const socket = reply.raw.socket;
     // Node's server ends a socket whose timeout fires; a client that keeps reading, however slowly, resets it.
+    // Once the answer is sent Node puts its keep-alive timeout in this one's place: clearing it
+    // here, after that, would leave the idle connection open for ever.
     socket?.setTimeout(this.stallMs);
     reply.raw.once('close', () => {
       this.inFlightBytes -= bytes;
-      if (!socket?.destroyed) socket?.setTimeout(0);
     });
   }
 

@@ -1,6 +1,7 @@
 import { fail } from '../domain/errors.js';
 import { type Log, type Message, OFFSET_END, OFFSET_START } from '../domain/types.js';
 import type { LogStore, MessageStore, ReadOptions } from '../store/store.js';
+import type { LongPolls } from './long-polls.js';
 import type { LogNotifier } from './notifier.js';
 
 export interface ConsumeRequest {
@@ -30,12 +31,11 @@ export interface ConsumeResult {
 
 /** Reads messages from logs: ranges with long-polling, single messages by offset or key. */
 export class Consumer {
-  private waiting = 0;
-
   constructor(
     private readonly logs: Pick<LogStore, 'get'>,
     private readonly messages: Pick<MessageStore, 'read' | 'readText' | 'getByKey'>,
     private readonly notifier: LogNotifier,
+    private readonly longPolls: LongPolls,
   ) {}
 
   async consume({ logId, from, limit, maxBytes, pollMs, signal, as, headers }: ConsumeRequest): Promise<ConsumeResult> {
@@ -46,7 +46,7 @@ export class Consumer {
     const read: Read = as === 'text' ? () => this.readText(logId, start, limit, options, bytes) : bytes;
     let messages = await read();
     const waited = messages.length === 0 && pollMs > 0;
-    if (waited) messages = await this.poll(logId, read, pollMs, signal);
+    if (waited) messages = await this.longPolls.wait(() => this.waitFor(logId, read, pollMs, signal));
 
     const last = messages.at(-1);
     // With nothing to return, a start below the log's end means everything from
@@ -82,20 +82,6 @@ export class Consumer {
 
   private async requireLog(logId: string): Promise<Log> {
     return (await this.logs.get(logId)) ?? fail('log_not_found', `log '${logId}' does not exist`);
-  }
-
-  /** Consume requests waiting for messages right now. */
-  get waiters(): number {
-    return this.waiting;
-  }
-
-  private async poll(logId: string, read: Read, pollMs: number, signal: AbortSignal): Promise<Message<Buffer | string>[]> {
-    this.waiting++;
-    try {
-      return await this.waitFor(logId, read, pollMs, signal);
-    } finally {
-      this.waiting--;
-    }
   }
 
   private async waitFor(logId: string, read: Read, pollMs: number, signal: AbortSignal): Promise<Message<Buffer | string>[]> {

@@ -55,7 +55,7 @@ export function rawRequest(base: string, method: string, path: string, options: 
   });
 }
 
-function parseResponse(raw: Buffer): RawResponse {
+export function parseResponse(raw: Buffer): RawResponse {
   const end = raw.indexOf('\r\n\r\n');
   if (end < 0) throw new Error(`no complete HTTP response: ${JSON.stringify(raw.toString('latin1').slice(0, 200))}`);
   const [statusLine, ...lines] = raw.subarray(0, end).toString('latin1').split('\r\n');

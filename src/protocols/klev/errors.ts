@@ -70,7 +70,9 @@ const NUMBERS: Record<ErrorName, string> = {
   channel_exists: '0151',
   channel_token_invalid: '0152',
   channel_token_other: '0153',
-  metrics_token_invalid: '0160',
+  too_many_long_polls: '0160',
+  database_busy: '0161',
+  metrics_token_invalid: '0162',
 };
 
 export function klevCode(name: ErrorName): string {

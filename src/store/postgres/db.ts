@@ -6,6 +6,15 @@ export interface Queryable {
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(config: pg.QueryConfig): Promise<pg.QueryResult<R>>;
 }
 
+/** The pool's size and time limits. */
+export interface PoolLimits {
+  size: number;
+  /** How long a query waits for a free connection (and a new connection to open); default 5 s. */
+  acquireTimeoutMs?: number;
+  /** The longest a pooled statement may run before the server cancels it; default none. */
+  statementTimeoutMs?: number;
+}
+
 /** int8 columns (seqs, offsets, microsecond times) as numbers: all stay below 2^53. */
 const types = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
@@ -15,15 +24,25 @@ const types = {
 /**
  * The connection pool, with the one rule for database errors: failing to
  * reach the server (refused, cut off, restarting, out of connections) becomes
- * `database_unavailable`, a 503 that tells the client to retry; anything else
- * is a bug and stays a 500. The pool replaces broken connections by itself,
- * so the next request after an outage simply succeeds.
+ * `database_unavailable`, and a statement or a wait for a connection that
+ * ran out of time `database_busy`: both 503s that tell the client to retry;
+ * anything else is a bug and stays a 500. The pool replaces broken
+ * connections by itself, so the next request after an outage simply succeeds.
  */
 export class Db implements Queryable {
   readonly pool: pg.Pool;
 
-  constructor(url: string, poolSize: number) {
-    this.pool = new pg.Pool({ ...Db.clientConfig(url), max: poolSize });
+  constructor(url: string, limits: PoolLimits) {
+    this.pool = new pg.Pool({
+      ...Db.clientConfig(url),
+      max: limits.size,
+      // pg-pool waits this long for a free connection, and as long for a new one to connect.
+      connectionTimeoutMillis: limits.acquireTimeoutMs,
+      // Set by the server on each pooled session, so that a statement stuck behind a lock
+      // ends with an error instead of holding its request and its connection. Migrations
+      // and the listening connection open their own sessions and are not bounded.
+      ...(limits.statementTimeoutMs !== undefined && { statement_timeout: limits.statementTimeoutMs }),
+    });
     // An idle connection that dies (the server restarts) must not crash the process; the pool drops it.
     this.pool.on('error', () => {});
   }
@@ -104,10 +123,20 @@ function isConnectionError(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   const code = (err as { code?: unknown }).code;
   if (typeof code === 'string') return UNAVAILABLE_STATES.test(code) || code.startsWith('E'); // ECONNREFUSED, ECONNRESET, EPIPE…
-  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable/i.test(err.message);
+  return /Connection terminated|Client has encountered a connection error|not queryable/i.test(err.message);
 }
 
+/** SQLSTATE query_canceled: hooklog cancels nothing itself, so it is the statement timeout. */
+const STATEMENT_TIMEOUT = '57014';
+/** pg-pool's message when no connection became free in time (a new connection that cannot open says "connection timeout"). */
+const ACQUIRE_TIMEOUT = 'timeout exceeded when trying to connect';
+
 function asUnavailable(err: unknown): unknown {
-  if (err instanceof HooklogError || !isConnectionError(err)) return err;
-  return new HooklogError('database_unavailable', `the database cannot be reached (${(err as Error).message}); retry shortly`);
+  if (err instanceof HooklogError || !(err instanceof Error)) return err;
+  if ((err as { code?: unknown }).code === STATEMENT_TIMEOUT) {
+    return new HooklogError('database_busy', 'a database statement ran out of time (a lock held long, or an overloaded server); retry shortly');
+  }
+  if (err.message === ACQUIRE_TIMEOUT) return new HooklogError('database_busy', 'no database connection became free in time; retry shortly');
+  if (!isConnectionError(err)) return err;
+  return new HooklogError('database_unavailable', `the database cannot be reached (${err.message}); retry shortly`);
 }

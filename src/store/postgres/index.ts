@@ -21,6 +21,10 @@ import { ChangeListener, Changes } from './watch.js';
 
 export interface PostgresOptions {
   poolSize: number;
+  /** How long a query waits for a free pooled connection; default 5 s. */
+  acquireTimeoutMs?: number;
+  /** The longest one pooled statement may run; default none. Migrations and the listener are never bounded. */
+  statementTimeoutMs?: number;
   /** Where errors of the listening connection go; it reconnects by itself. */
   onWatchError?: (err: unknown) => void;
 }
@@ -32,7 +36,7 @@ export interface PostgresOptions {
  */
 export async function openPostgresStore(url: string, options: PostgresOptions): Promise<Store> {
   await migratePostgres(url);
-  const db = new Db(url, options.poolSize);
+  const db = new Db(url, { size: options.poolSize, acquireTimeoutMs: options.acquireTimeoutMs, statementTimeoutMs: options.statementTimeoutMs });
   let listener: ChangeListener | null = null;
   try {
     const [{ schema }] = (await db.rows<{ schema: string }>({ text: 'SELECT current_schema() AS schema' })) as [{ schema: string }];
