@@ -18,6 +18,7 @@ import type {
   NewMessage,
   PageQuery,
   ParkedRetry,
+  Readiness,
   RetentionSettings,
   StoredDeliveryStatus,
   Token,
@@ -89,8 +90,14 @@ export interface Store {
    * Resolves false (storing nothing) when it was done before.
    */
   createBootstrapToken(token: Token): Promise<boolean>;
+  /**
+   * Whether the database answers within `timeoutMs` and holds every
+   * migration this code knows: the readiness probe. Never rejects.
+   */
+  ready(timeoutMs: number): Promise<Readiness>;
   close(): Promise<void>;
 }
+
 
 /** What differs between backends, declared once instead of tested for by name. */
 export interface StoreCapabilities {
