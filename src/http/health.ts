@@ -38,7 +38,8 @@ export async function healthChecks(app: FastifyInstance, { readiness, errorBody 
     route({
       method: 'GET',
       url: '/readyz',
-      summary: 'readiness: 200 when the database answers within 1 s with its migrations applied and the node is not shutting down; 503 with the reason otherwise',
+      summary:
+        'readiness: 200 when the database answers within 1 s with its migrations applied and the node is not shutting down; 503 with the reason otherwise',
       schema: { response: Type.Object({ status: Type.Literal('ready') }) },
       public: true,
       whileClosing: true,

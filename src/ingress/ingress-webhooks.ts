@@ -86,6 +86,7 @@ export interface IngressMetrics {
 type Counter = 'received' | 'accepted' | 'duplicate' | 'handshake' | 'failed' | `rejected:${RejectReason}`;
 
 export interface MetricsLogger {
+  info(obj: object, msg: string): void;
   error(obj: object, msg: string): void;
 }
 
@@ -226,7 +227,7 @@ export class IngressWebhooks {
       hash: hash('sha256', body, 'hex'),
     });
     if (!verdict.ok) {
-      this.count(id, `rejected:${verdict.reason}`);
+      this.rejected(id, verdict.reason);
       if (webhook.keepRejected)
         await this.quarantine({
           ...record(),
@@ -262,8 +263,14 @@ export class IngressWebhooks {
   async tooLarge(id: string): Promise<void> {
     if (await this.settings(id)) {
       this.count(id, 'received');
-      this.count(id, 'rejected:body_too_large');
+      this.rejected(id, 'body_too_large');
     }
+  }
+
+  /** Counts a refused request and logs its reason code: never its headers, body or the verifier's detail, which quotes what was sent. */
+  private rejected(id: string, reason: RejectReason): void {
+    this.count(id, `rejected:${reason}`);
+    this.logger.info({ webhookId: id, reason }, 'ingress request rejected');
   }
 
   /** Appends a verified request, unless its delivery id was appended within the duplicate window. */

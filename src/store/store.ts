@@ -98,7 +98,6 @@ export interface Store {
   close(): Promise<void>;
 }
 
-
 /** What differs between backends, declared once instead of tested for by name. */
 export interface StoreCapabilities {
   /**
