@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
-import { type Logger, pino } from 'pino';
+import { type DestinationStream, type Logger, pino } from 'pino';
 import { IdempotencyKeys } from './auth/idempotency-keys.js';
 import { Integrations } from './auth/integrations.js';
 import { Tokens } from './auth/tokens.js';
@@ -71,8 +71,13 @@ export interface RunningServer {
  * asks for. An api node serves HTTP; a worker node delivers egress webhooks
  * and runs retention; `all` does both.
  */
-export async function startServer(config: Config, print: (line: string) => void = console.log): Promise<RunningServer> {
-  const logger = pino({ level: config.logLevel });
+export async function startServer(
+  config: Config,
+  print: (line: string) => void = console.log,
+  /** Where log lines go: stdout unless given (tests keep each run's logs in files). */
+  logDestination?: DestinationStream,
+): Promise<RunningServer> {
+  const logger = logDestination ? pino({ level: config.logLevel }, logDestination) : pino({ level: config.logLevel });
   const store = await openStore(config, logger);
   // One process owns a SQLite file, so a fixed identity lets it keep its leases across restarts.
   const nodeId = store.capabilities.sharedByNodes ? `${hostname()}-${process.pid}-${randomBase62(6)}` : 'local';
