@@ -1,4 +1,5 @@
 import { readdirSync } from 'node:fs';
+import { HooklogError } from '../domain/errors.js';
 import type { Readiness } from '../domain/types.js';
 
 /** A backend's numbered migration files, in the order they apply: `001_init.sql`, … */
@@ -25,7 +26,7 @@ export async function probeReadiness(appliedVersion: () => Promise<number | null
       (version ?? 0) >= newestVersion
         ? { ready: true }
         : { ready: false, reason: `migrations not applied: the database is at version ${version ?? 0}, this code needs ${newestVersion}` },
-    (err: unknown): Readiness => ({ ready: false, reason: `database error: ${(err as Error).message}` }),
+    (err: unknown): Readiness => ({ ready: false, reason: `database error: ${err instanceof HooklogError ? err.details : (err as Error).message}` }),
   );
   try {
     return await Promise.race([answered, late]);
