@@ -24,7 +24,7 @@ export default function setup(project: TestProject): () => void {
 }
 
 /** Each secret found in a log file, by where, with the secret masked. */
-export function leaksIn(dir: string): string[] {
+function leaksIn(dir: string): string[] {
   const files = readdirSync(dir);
   const secrets = new Set<string>();
   for (const file of files.filter((name) => name.startsWith('secrets-'))) {
