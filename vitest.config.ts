@@ -2,6 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 const shared = {
   setupFiles: ['test/helpers/setup.ts'],
+  // Gives the run a directory for its servers' logs, and fails it if they hold a secret the tests used.
+  globalSetup: ['test/helpers/log-check.ts'],
   testTimeout: 30_000,
   hookTimeout: 30_000,
   pool: 'forks' as const,

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
-import { type Logger, pino } from 'pino';
+import { type DestinationStream, type Logger, pino } from 'pino';
 import { IdempotencyKeys } from './auth/idempotency-keys.js';
 import { Integrations } from './auth/integrations.js';
 import { Tokens } from './auth/tokens.js';
@@ -20,8 +20,10 @@ import { EVENTS_ERRORS, EVENTS_PREFIX, eventsApi } from './http/dialects/events/
 import { KLEV, klevApi } from './http/dialects/klev/index.js';
 import { KWP_PREFIX, kwpApi } from './http/dialects/kwp/index.js';
 import { SVIX_ERRORS, SVIX_PREFIX, svixApi } from './http/dialects/svix/index.js';
+import { healthChecks, healthListener } from './http/health.js';
 import { ingressEndpoint } from './http/ingress.js';
 import { measureRequests, metricsEndpoint } from './http/metrics.js';
+import { logRequests } from './http/request-log.js';
 import { Channels } from './ingress/channels.js';
 import { IngressWebhooks, QUARANTINE_DAYS } from './ingress/ingress-webhooks.js';
 import { ReceivedEvents } from './ingress/received-events.js';
@@ -51,6 +53,8 @@ const DAY_MS = 24 * 3600 * 1000;
  * another node's scrape takes over when this one is no longer scraped.
  */
 const LAG_LEAD_MS = 120_000;
+/** How long /readyz waits for the database. */
+const READY_TIMEOUT_MS = 1000;
 
 /** How long a shutdown waits for requests in flight before closing their connections. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -65,6 +69,10 @@ export interface RunningServer {
   url: string | null;
   /** The long-polls waiting on this node, and their bound. */
   longPolls: LongPolls;
+  /** The listener on health_port, which serves only the health checks (and the plugins added to it); null when health_port is 0. */
+  health: FastifyInstance | null;
+  /** Its base URL; null when health_port is 0. */
+  healthUrl: string | null;
   /** Stops accepting requests, finishes those in flight, commits queued writes and closes storage. */
   close(): Promise<void>;
 }
@@ -74,8 +82,13 @@ export interface RunningServer {
  * asks for. An api node serves HTTP; a worker node delivers egress webhooks
  * and runs retention; `all` does both.
  */
-export async function startServer(config: Config, print: (line: string) => void = console.log): Promise<RunningServer> {
-  const logger = pino({ level: config.logLevel });
+export async function startServer(
+  config: Config,
+  print: (line: string) => void = console.log,
+  /** Where log lines go: stdout unless given (tests keep each run's logs in files). */
+  logDestination?: DestinationStream,
+): Promise<RunningServer> {
+  const logger = logDestination ? pino({ level: config.logLevel }, logDestination) : pino({ level: config.logLevel });
   const store = await openStore(config, logger);
   // One process owns a SQLite file, so a fixed identity lets it keep its leases across restarts.
   const nodeId = store.capabilities.sharedByNodes ? `${hostname()}-${process.pid}-${randomBase62(6)}` : 'local';
@@ -198,14 +211,23 @@ export async function startServer(config: Config, print: (line: string) => void 
   const kwpErrors = { body: (error: HooklogError) => kwpErrorBody(error, klevCode(error.errorName)) };
   const errorsFor = (url: string | undefined) =>
     under(SVIX_PREFIX, url) ? SVIX_ERRORS : under(EVENTS_PREFIX, url) ? EVENTS_ERRORS : under(KWP_PREFIX, url) ? kwpErrors : { body: klevErrorBody };
-  const app = serves
-    ? buildApp(deps, { maxBodyBytes: config.maxBodyBytes, requestTimeoutMs, keepAliveTimeoutMs: config.keepAliveTimeoutSeconds * 1000, logger, errorsFor })
-    : null;
+  const appOptions = { maxBodyBytes: config.maxBodyBytes, requestTimeoutMs, keepAliveTimeoutMs: config.keepAliveTimeoutSeconds * 1000, logger, errorsFor };
+  const app = serves ? buildApp(deps, appOptions) : null;
+  const readiness = async () => (closing ? ({ ready: false, reason: 'shutting down' } as const) : store.ready(READY_TIMEOUT_MS));
+  const metricsOptions = { scrape: () => metrics.scrape(), token: config.metricsToken, errorBody: klevErrorBody, dialect: KLEV };
+  // A second listener of the health checks and metrics alone, for a worker (which has no other) or a port kept off the public network.
+  const health = config.healthPort ? healthListener(deps, { ...appOptions, readiness, errorBody: klevErrorBody }) : null;
+  if (health) {
+    logRequests(health, logger);
+    health.register(metricsEndpoint, metricsOptions);
+  }
   if (app) {
+    logRequests(app, logger);
+    app.register(healthChecks, { readiness, errorBody: klevErrorBody });
     const dialectOf = (url: string) =>
       url.startsWith('/ingress/') ? 'ingress' : under(SVIX_PREFIX, url) ? 'svix' : under(EVENTS_PREFIX, url) ? 'events' : under(KWP_PREFIX, url) ? 'kwp' : KLEV;
     measureRequests(app, metrics, dialectOf);
-    app.register(metricsEndpoint, { scrape: () => metrics.scrape(), token: config.metricsToken, errorBody: klevErrorBody, dialect: KLEV });
+    app.register(metricsEndpoint, metricsOptions);
     app.register(klevApi, { deps, maxResponseBytes: config.maxResponseBytes, requestTimeoutMs, version: VERSION });
     app.register(svixApi, { deps, version: VERSION, prefix: SVIX_PREFIX });
     app.register(eventsApi, { deps, version: VERSION, prefix: EVENTS_PREFIX });
@@ -230,10 +252,14 @@ export async function startServer(config: Config, print: (line: string) => void 
 
   retention?.start();
   await dispatcher?.start();
-  const bound = app ? await listen(app, config) : null;
+  const bound = app ? await listen(app, config.host, config.port) : null;
+  const healthBound = health ? await listen(health, config.host, config.healthPort) : null;
   const where = config.databaseUrl ? 'data in PostgreSQL' : `data in ${config.dataDir}`;
+  const checks = healthBound ? `; health checks on ${healthBound.address}` : '';
   print(
-    bound ? `hooklog: listening on ${bound.address} (${where}, node ${nodeId}, role ${config.role})` : `hooklog: worker running (${where}, node ${nodeId})`,
+    bound
+      ? `hooklog: listening on ${bound.address} (${where}, node ${nodeId}, role ${config.role})${checks}`
+      : `hooklog: worker running (${where}, node ${nodeId})${checks}`,
   );
 
   return {
@@ -242,6 +268,8 @@ export async function startServer(config: Config, print: (line: string) => void 
     store,
     url: bound?.url ?? null,
     longPolls,
+    health,
+    healthUrl: healthBound?.url ?? null,
     async close() {
       closing = true;
       // Deliveries stop first: their lanes wait on the notifier closed below.
@@ -259,6 +287,8 @@ export async function startServer(config: Config, print: (line: string) => void 
       await sender.close();
       await retention?.stop();
       await store.close();
+      // Last, so that probes see the node unready ('shutting down') for the whole shutdown rather than refused.
+      await health?.close();
     },
   };
 }
@@ -268,22 +298,22 @@ export async function startServer(config: Config, print: (line: string) => void 
  * URL this machine reaches the server on. An empty host binds every address:
  * IPv6 and IPv4 where the machine has IPv6, IPv4 alone otherwise.
  */
-async function listen(app: FastifyInstance, config: Config): Promise<{ address: string; url: string }> {
-  if (config.host) {
-    await app.listen({ port: config.port, host: config.host });
+async function listen(app: FastifyInstance, host: string, port: number): Promise<{ address: string; url: string }> {
+  if (host) {
+    await app.listen({ port, host });
   } else {
     try {
-      await app.listen({ port: config.port, host: '::' });
+      await app.listen({ port, host: '::' });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EAFNOSUPPORT') throw err;
-      await app.listen({ port: config.port, host: '0.0.0.0' });
+      await app.listen({ port, host: '0.0.0.0' });
     }
   }
-  const { address, family, port } = app.server.address() as AddressInfo;
-  const host = family === 'IPv6' ? `[${address}]` : address;
+  const { address, family, port: bound } = app.server.address() as AddressInfo;
+  const shown = family === 'IPv6' ? `[${address}]` : address;
   const wildcard = address === '::' || address === '0.0.0.0';
   const every = address === '::' ? ' (every address)' : wildcard ? ' (every IPv4 address)' : '';
-  return { address: `http://${host}:${port}${every}`, url: `http://${wildcard ? '127.0.0.1' : host}:${port}` };
+  return { address: `http://${shown}:${bound}${every}`, url: `http://${wildcard ? '127.0.0.1' : shown}:${bound}` };
 }
 
 /** The backend the configuration names: PostgreSQL when `database_url` is set, SQLite in `data_dir` otherwise. */

@@ -17,6 +17,7 @@ describe('configuration', () => {
     expect(loadConfig({})).toEqual({
       port: 8080,
       host: '',
+      healthPort: 0,
       dataDir: './data',
       adminToken: '',
       metricsToken: '',
@@ -43,6 +44,13 @@ describe('configuration', () => {
       leaseSeconds: 15,
       channels: [],
     });
+  });
+
+  it('refuses a health_port that is the API port, except on a worker, which has no API listener', () => {
+    expect(() => loadConfig({ HOOKLOG_HEALTH_PORT: '8080' })).toThrow('health_port (HOOKLOG_HEALTH_PORT) must differ from port (HOOKLOG_PORT)');
+    expect(loadConfig({ HOOKLOG_HEALTH_PORT: '8081' }).healthPort).toBe(8081);
+    const worker = { HOOKLOG_ROLE: 'worker', HOOKLOG_DATABASE_URL: 'postgres://localhost/x', HOOKLOG_HEALTH_PORT: '8080' };
+    expect(loadConfig(worker).healthPort).toBe(8080);
   });
 
   it('layers defaults, then the YAML file, then the environment', () => {

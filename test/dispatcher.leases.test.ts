@@ -45,7 +45,7 @@ describe('dispatcher leases', () => {
       notifier,
       sender,
       schedule: new RetrySchedule([0]),
-      logger: { error: (obj, msg) => console.error(msg, obj) },
+      logger: { error: (obj, msg) => console.error(msg, obj), warn: () => {}, info: () => {} },
       nodeId,
       leaseMs: 600,
     });

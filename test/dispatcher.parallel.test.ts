@@ -34,7 +34,7 @@ describe('dispatcher, parallel mode', () => {
       notifier,
       sender,
       schedule: new RetrySchedule([0, 0.2, 0.2]),
-      logger: { error: (obj, msg) => console.error(msg, obj) },
+      logger: { error: (obj, msg) => console.error(msg, obj), warn: () => {}, info: () => {} },
       nodeId: 'local',
       leaseMs: 15_000,
     });

@@ -74,6 +74,9 @@ export function checkConfig(config: Config): Config {
   if (config.role !== 'all' && !config.databaseUrl) {
     throw new ConfigError(`role '${config.role}' needs a database that nodes share: set database_url (HOOKLOG_DATABASE_URL)`);
   }
+  if (config.healthPort !== 0 && config.healthPort === config.port && config.role !== 'worker') {
+    throw new ConfigError(`health_port (HOOKLOG_HEALTH_PORT) must differ from port (HOOKLOG_PORT), which serves /healthz and /readyz already`);
+  }
   checkChannels(config.channels, CHANNELS_KEY);
   return config;
 }

@@ -7,6 +7,7 @@
 export interface Config {
   port: number;
   host: string;
+  healthPort: number;
   dataDir: string;
   adminToken: string;
   metricsToken: string;
@@ -85,6 +86,14 @@ export interface Setting {
 export const settings: readonly Setting[] = [
   { key: 'port', field: 'port', type: 'port', default: 8080, description: 'TCP port the HTTP server listens on' },
   { key: 'host', field: 'host', type: 'string', default: '', description: 'address to bind; empty binds every address' },
+  {
+    key: 'health_port',
+    field: 'healthPort',
+    type: 'port',
+    default: 0,
+    description:
+      'a second TCP port, on host, that serves only /healthz and /readyz: the only listener of a worker node; 0 turns it off (api and all nodes serve both on port too)',
+  },
   {
     key: 'data_dir',
     field: 'dataDir',

@@ -1,6 +1,7 @@
 import type { DeliveryAttempt, DeliveryState, DeliveryTask, EgressWebhook, Message, ParkedRetry } from '../domain/types.js';
 import type { LogNotifier } from '../log/notifier.js';
 import type { ClusterStore, DeliveryRecord, EgressStore, MessageStore } from '../store/store.js';
+import { type DeliveryLogger, logAttempt } from './attempt-log.js';
 import { wants } from './filter.js';
 import type { OutboundResponse } from './outbound.js';
 import { type AttemptOutcome, afterAttempt, attemptOutcome, errorOf, succeeded } from './outcome.js';
@@ -45,7 +46,7 @@ export interface DispatcherDeps {
   notifier: LogNotifier;
   sender: Sender;
   schedule: RetrySchedule;
-  logger: { error(obj: object, msg: string): void };
+  logger: DeliveryLogger;
   /** This node's identity as a lease owner. */
   nodeId: string;
   /** How long a lease lasts unless renewed; leases are renewed three times per period. */
@@ -382,6 +383,17 @@ class Lane {
     const { response, sentAtMs, endedAtMs } = sent;
     const outcome = afterAttempt(state, schedule, { mode: webhook.mode, offset: message.offset, failuresBefore, fromRetrySet, response, sentAtMs, endedAtMs });
     this.own = outcome.state;
+    logAttempt(this.deps.logger, {
+      webhookId: this.id,
+      logId: webhook.logId,
+      offset: message.offset,
+      attempt: failuresBefore + 1,
+      trigger: 'scheduled',
+      response,
+      nextAttemptAt: outcome.delivery.nextAttemptAt,
+      before: state,
+      after: outcome.state,
+    });
     this.record({
       attempt: this.attemptOf(message, sent, failuresBefore + 1, 'scheduled'),
       delivery: { offset: message.offset, ...outcome.delivery, statusCode: response.statusCode, at: endedAtMs },
@@ -400,6 +412,19 @@ class Lane {
     if (!sent) return undefined;
     const ok = succeeded(sent.response);
     const { statusCode } = sent.response;
+    // Tried once: nothing is scheduled after it, and the webhook's state is left alone.
+    const { state } = webhook;
+    logAttempt(this.deps.logger, {
+      webhookId: this.id,
+      logId: webhook.logId,
+      offset: message.offset,
+      attempt: 1,
+      trigger: 'manual',
+      response: sent.response,
+      nextAttemptAt: null,
+      before: state,
+      after: state,
+    });
     this.record({
       attempt: this.attemptOf(message, sent, 1, 'manual'),
       // Tentative: a failure leaves a message whose retries are scheduled pending, and one delivered before delivered.

@@ -397,3 +397,6 @@ export interface PageQuery {
   before?: string;
   limit: number;
 }
+
+/** What a readiness probe found: ready to serve, or the reason it is not. */
+export type Readiness = { ready: true } | { ready: false; reason: string };

@@ -7,7 +7,8 @@ import type { AppDeps } from './deps.js';
 import { type WireErrors, wireStatus } from './errors.js';
 import { parseJsonBody } from './json-body.js';
 import { MALFORMED, parseQuery, type Query } from './query.js';
-import { requireRegisteredRoutes } from './router.js';
+import { REQUEST_ID_HEADER, requestId } from './request-log.js';
+import { requireRegisteredRoutes, WHILE_CLOSING } from './router.js';
 import { validatorCompiler } from './schema.js';
 
 export interface AppOptions {
@@ -60,10 +61,12 @@ export function buildApp(deps: Pick<AppDeps, 'isClosing'>, options: AppOptions):
           ? new HooklogError('path_segment_too_long', `a path id is over ${MAX_PARAM_LENGTH} characters`)
           : new HooklogError('request_invalid', message);
       const wire = errorsFor(request.url);
-      void (reply as FastifyReply).status(wireStatus(wire, coded)).send(wire.body(coded));
+      // Answered before the hooks of request-log.ts would run: the id is echoed here.
+      void (reply as FastifyReply).header(REQUEST_ID_HEADER, request.id).status(wireStatus(wire, coded)).send(wire.body(coded));
     },
-    // Per-request log lines would dominate the log at webhook rates; errors are still logged.
+    // request-log.ts writes one line of its own per request instead, cheaper and without the URL's query.
     logController: new LogController({ disableRequestLogging: true }),
+    genReqId: requestId,
     // No child logger per request: its bindings cost more than the rare error
     // line that uses them. Ours name their request themselves; Fastify's own
     // warnings (a reply sent twice, say) go without the request id.
@@ -87,7 +90,9 @@ export function buildApp(deps: Pick<AppDeps, 'isClosing'>, options: AppOptions):
 
   // Callback-style hooks: they run on every request, and an async hook costs a promise each time.
   app.addHook('onRequest', (request, _reply, done) => {
-    if (deps.isClosing()) return done(new HooklogError('shutting_down', 'retry against another node or after the restart'));
+    if (deps.isClosing() && !(request.routeOptions.config as { [WHILE_CLOSING]?: true })[WHILE_CLOSING]) {
+      return done(new HooklogError('shutting_down', 'retry against another node or after the restart'));
+    }
     const malformed = (request.query as Query)[MALFORMED];
     if (malformed) return done(new HooklogError('utf8_invalid', `query parameter ${JSON.stringify(malformed[0])} is not percent-encoded UTF-8`));
     done();

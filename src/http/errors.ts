@@ -77,7 +77,9 @@ export function toHooklogError(err: FastifyError, contentType: string | undefine
 export function errorHandler(wire: WireErrors) {
   return (err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const coded = toHooklogError(err, request.headers['content-type']);
-    if (coded.entry.kind === 'internal') request.log.error({ err, reqId: request.id, method: request.method, url: request.url }, 'request failed');
+    // The route's pattern, not the URL as sent: a query may carry a secret (Svix's ?token=).
+    if (coded.entry.kind === 'internal')
+      request.log.error({ err, reqId: request.id, method: request.method, route: request.routeOptions.url }, 'request failed');
     // After a 429 the rest of a slow body is not worth reading.
     if (coded.entry.kind === 'rate_limited') reply.header('connection', 'close');
     const retryAfter = RETRY_AFTER_SECONDS[coded.errorName];

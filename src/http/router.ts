@@ -39,6 +39,8 @@ export interface RouteDefinition<S extends RouteSchema> {
   public?: true;
   /** What a 405 on this URL adds to "use POST": why the path is there, for someone who opened it by hand. */
   notAllowedHint?: string;
+  /** Served while the server shuts down, when every other route answers shutting_down: the health checks. */
+  whileClosing?: true;
   handler: (request: RouteRequest<S>, reply: FastifyReply) => Promise<unknown>;
 }
 
@@ -70,6 +72,9 @@ declare module 'fastify' {
 
 const ALL_METHODS: HTTPMethods[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 
+/** Set on the config of the routes that answer while the server shuts down. */
+export const WHILE_CLOSING = 'hooklogWhileClosing';
+
 /** Set on the config of every route registerRoutes makes, and only on those. */
 const REGISTERED = 'hooklogRegistered';
 
@@ -94,7 +99,7 @@ export function requireRegisteredRoutes(app: FastifyInstance): void {
 export function registerRoutes(app: FastifyInstance, { dialect, tokens }: { dialect: string; tokens?: Tokens }, routes: Route[]): void {
   const methodsByUrl = new Map<string, Set<string>>();
   const hints = new Map<string, string>();
-  for (const { method, url, summary, schema, permissions, handler, public: open, notAllowedHint } of routes) {
+  for (const { method, url, summary, schema, permissions, handler, public: open, notAllowedHint, whileClosing } of routes) {
     methodsByUrl.set(url, (methodsByUrl.get(url) ?? new Set()).add(method));
     if (notAllowedHint) hints.set(url, notAllowedHint);
     if (!open && !tokens) throw new Error(`${method} ${url} needs a token check, and ${dialect} gave none`);
@@ -103,7 +108,7 @@ export function registerRoutes(app: FastifyInstance, { dialect, tokens }: { dial
     app.route({
       method,
       url,
-      config: { [REGISTERED]: true, ...(authorize && { [AUTHORIZE]: authorize }) },
+      config: { [REGISTERED]: true, ...(authorize && { [AUTHORIZE]: authorize }), ...(whileClosing && { [WHILE_CLOSING]: true }) },
       schema: { ...(params && { params }), ...(querystring && { querystring }), ...(body && { body }) },
       ...(authorize && { onRequest: authorize }),
       // A request without a body is an empty object: every body field of every route may be left out.

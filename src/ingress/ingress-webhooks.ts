@@ -90,6 +90,7 @@ type IngressCounter = 'received' | IngressResult;
 export type IngressResult = 'accepted' | 'duplicate' | 'handshake' | 'failed' | `rejected:${RejectReason}`;
 
 export interface MetricsLogger {
+  info(obj: object, msg: string): void;
   error(obj: object, msg: string): void;
 }
 
@@ -240,7 +241,7 @@ export class IngressWebhooks {
       hash: hash('sha256', body, 'hex'),
     });
     if (!verdict.ok) {
-      this.count(id, `rejected:${verdict.reason}`);
+      this.rejected(id, verdict.reason);
       if (webhook.keepRejected)
         await this.quarantine({
           ...record(),
@@ -277,8 +278,14 @@ export class IngressWebhooks {
   async tooLarge(id: string): Promise<void> {
     if (await this.settings(id)) {
       this.count(id, 'received');
-      this.count(id, 'rejected:body_too_large');
+      this.rejected(id, 'body_too_large');
     }
+  }
+
+  /** Counts a refused request and logs its reason code: never its headers, body or the verifier's detail, which quotes what was sent. */
+  private rejected(id: string, reason: RejectReason): void {
+    this.count(id, `rejected:${reason}`);
+    this.logger.info({ webhookId: id, reason }, 'ingress request rejected');
   }
 
   /** Appends a verified request, unless its delivery id was appended within the duplicate window. */

@@ -18,6 +18,7 @@ import type {
   NewMessage,
   PageQuery,
   ParkedRetry,
+  Readiness,
   RetentionSettings,
   StoredDeliveryStatus,
   Token,
@@ -91,6 +92,11 @@ export interface Store {
   createBootstrapToken(token: Token): Promise<boolean>;
   /** Connections of the pool, where the backend has one (PostgreSQL): for the metrics. */
   poolUsage?(): PoolUsage;
+  /**
+   * Whether the database answers within `timeoutMs` and holds every
+   * migration this code knows: the readiness probe. Never rejects.
+   */
+  ready(timeoutMs: number): Promise<Readiness>;
   close(): Promise<void>;
 }
 

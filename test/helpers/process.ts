@@ -1,6 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { logDir, recordSecretsIn, recordSecretsInArgs, recordSecretsInEnv } from './secrets.js';
 
 export const BIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 
@@ -28,14 +31,18 @@ export async function freePort(): Promise<number> {
 /** Runs `hooklog serve` from the built bin as its own process and waits until it listens (or, as a worker, runs; its url is then ''). */
 export async function spawnServer(env: Record<string, string>, args: string[] = []): Promise<ServerProcess> {
   const port = await freePort();
+  recordSecretsInEnv(env);
+  recordSecretsInArgs(args);
+  // At debug, so that the run's secret check reads every line the server would write.
   const proc = spawn(process.execPath, [BIN, 'serve', ...args], {
-    env: { PATH: process.env.PATH, HOOKLOG_HOST: '127.0.0.1', HOOKLOG_PORT: String(port), HOOKLOG_LOG_LEVEL: 'warn', ...env },
+    env: { PATH: process.env.PATH, HOOKLOG_HOST: '127.0.0.1', HOOKLOG_PORT: String(port), HOOKLOG_LOG_LEVEL: 'debug', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   let err = '';
   proc.stdout!.on('data', (chunk) => (out += chunk));
   proc.stderr!.on('data', (chunk) => (err += chunk));
+  proc.once('close', () => keepLog(proc, out, err));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     proc.once('exit', (code, signal) => resolve({ code, signal })),
   );
@@ -50,8 +57,20 @@ export async function spawnServer(env: Record<string, string>, args: string[] = 
   return { proc, url: out.includes('listening on') ? `http://127.0.0.1:${port}` : '', stdout: () => out, stderr: () => err, exited };
 }
 
+/**
+ * Keeps a server process's log for the run's secret check: its JSON lines
+ * (pino's) and its stderr. The other lines of stdout are what `serve` prints
+ * for its operator on purpose, such as the admin token made at the first start.
+ */
+function keepLog(proc: ChildProcess, stdout: string, stderr: string): void {
+  const lines = stdout.split('\n').filter((line) => line.startsWith('{'));
+  writeFileSync(join(logDir(), `process-${process.pid}-${proc.pid}.log`), `${lines.join('\n')}\n${stderr}`, { mode: 0o600 });
+}
+
 /** Runs the CLI to completion. */
 export async function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  recordSecretsInEnv(env);
+  recordSecretsInArgs(args);
   const proc = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -65,5 +84,7 @@ export async function runCli(args: string[], env: Record<string, string>): Promi
 export async function cliJson(args: string[], env: Record<string, string>): Promise<any> {
   const result = await runCli(args, env);
   if (result.code !== 0) throw new Error(`hooklog ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
-  return JSON.parse(result.stdout);
+  const parsed = JSON.parse(result.stdout);
+  recordSecretsIn(parsed);
+  return parsed;
 }

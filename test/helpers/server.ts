@@ -1,10 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type DestinationStream, pino } from 'pino';
 import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { type RunningServer, startServer } from '../../src/server.js';
 import { createSchema } from './postgres.js';
+import { logDir, recordSecret } from './secrets.js';
 
 export const ADMIN = 'test-admin-token-0123456789abcdef';
 
@@ -51,8 +53,35 @@ export function tempDir(): string {
  */
 const BACKEND = process.env.HOOKLOG_TEST_BACKEND ?? 'sqlite';
 
-/** Starts the real server on an ephemeral port over a fresh SQLite directory or PostgreSQL schema. */
-export async function startTestServer(overrides: Partial<Config> = {}, dataDir = tempDir()): Promise<TestServer> {
+let logFile: DestinationStream | undefined;
+
+/**
+ * This worker's log file in the run's directory: servers log at debug there,
+ * so that the run's secret check (test/helpers/log-check.ts) reads every line
+ * they would write in production. Synchronous, so nothing is lost when the
+ * worker ends.
+ */
+function serverLog(): DestinationStream {
+  logFile ??= pino.destination({ dest: join(logDir(), `server-${process.pid}.log`), sync: true, append: true });
+  return logFile;
+}
+
+/** The server's log lines, parsed, for tests that check what it logs; they reach the run's log file too. */
+export function capturedLog(): { lines: Array<Record<string, any>>; destination: DestinationStream } {
+  const lines: Array<Record<string, any>> = [];
+  return {
+    lines,
+    destination: {
+      write(line: string) {
+        lines.push(JSON.parse(line));
+        serverLog().write(line);
+      },
+    },
+  };
+}
+
+/** Starts the real server on an ephemeral port over a fresh SQLite directory or PostgreSQL schema; its log goes to the run's log file, or to `log`. */
+export async function startTestServer(overrides: Partial<Config> = {}, dataDir = tempDir(), log: DestinationStream = serverLog()): Promise<TestServer> {
   const schema = BACKEND === 'postgres' && !overrides.databaseUrl ? await createSchema() : null;
   const config: Config = {
     ...loadConfig({}),
@@ -60,11 +89,16 @@ export async function startTestServer(overrides: Partial<Config> = {}, dataDir =
     host: '127.0.0.1',
     dataDir,
     adminToken: ADMIN,
-    logLevel: 'silent',
+    logLevel: 'debug',
     ...(schema && { databaseUrl: schema.url }),
     ...overrides,
   };
-  const server = await startServer(config, () => {});
+  recordSecret(config.adminToken);
+  for (const channel of config.channels) {
+    recordSecret(channel.token);
+    recordSecret(channel.secret);
+  }
+  const server = await startServer(config, () => {}, log);
   const url = server.url;
   if (!url) throw new Error('startTestServer needs a node that serves HTTP (role all or api)');
   const test: TestServer = {

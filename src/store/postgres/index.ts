@@ -1,4 +1,5 @@
 import { ChangeFeed } from '../change-feed.js';
+import { probeReadiness } from '../readiness.js';
 import type { Store, StoreChange } from '../store.js';
 import { postgresApplications } from './applications.js';
 import { postgresChannels } from './channels.js';
@@ -13,7 +14,7 @@ import { postgresIngress } from './ingress.js';
 import { postgresIntegrations } from './integrations.js';
 import { postgresLogs } from './logs.js';
 import { postgresMessages } from './messages.js';
-import { migratePostgres } from './migrate.js';
+import { migratePostgres, newestPostgresMigration } from './migrate.js';
 import { postgresOffsets } from './offsets.js';
 import { postgresRetention } from './retention.js';
 import { insertToken, postgresTokens } from './tokens.js';
@@ -40,6 +41,7 @@ export async function openPostgresStore(url: string, options: PostgresOptions): 
   let listener: ChangeListener | null = null;
   try {
     const [{ schema }] = (await db.rows<{ schema: string }>({ text: 'SELECT current_schema() AS schema' })) as [{ schema: string }];
+    const newest = newestPostgresMigration();
     const changes = new Changes(`hooklog.${schema}`, new ChangeFeed());
     return {
       capabilities: { sharedByNodes: true, appendsInFlight: 2 },
@@ -76,6 +78,13 @@ export async function openPostgresStore(url: string, options: PostgresOptions): 
           return true;
         }),
       poolUsage: () => ({ total: db.pool.totalCount, idle: db.pool.idleCount, waiting: db.pool.waitingCount }),
+      // From the pool, as requests are served: a node whose pool is exhausted for a second is not ready either.
+      ready: (timeoutMs) =>
+        probeReadiness(
+          async () => (await db.rows<{ version: number | null }>({ text: 'SELECT max(version) AS version FROM schema_migrations' }))[0]?.version ?? null,
+          newest,
+          timeoutMs,
+        ),
       async close() {
         await listener?.close();
         await db.close();

@@ -1,6 +1,7 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { migrationFiles } from '../readiness.js';
 import { Db } from './db.js';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('../../../migrations/postgres/', import.meta.url));
@@ -25,11 +26,7 @@ export async function migratePostgres(url: string, options: { through?: number }
     await client.query("SELECT pg_advisory_lock(hashtext(current_schema() || '.hooklog.migrate'))");
     await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL)');
     const done = new Set((await client.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version));
-    const files = readdirSync(MIGRATIONS_DIR)
-      .filter((name) => /^\d+_.+\.sql$/.test(name))
-      .sort();
-    for (const name of files) {
-      const version = Number.parseInt(name, 10);
+    for (const { version, name } of migrationFiles(MIGRATIONS_DIR)) {
       if (options.through !== undefined && version > options.through) break;
       if (done.has(version)) continue;
       await client.query('BEGIN');
@@ -48,4 +45,9 @@ export async function migratePostgres(url: string, options: { through?: number }
     await client.end();
   }
   return applied;
+}
+
+/** The newest migration this code ships: a schema behind it is not ready. */
+export function newestPostgresMigration(): number {
+  return migrationFiles(MIGRATIONS_DIR).at(-1)?.version ?? 0;
 }

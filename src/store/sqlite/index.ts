@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Token } from '../../domain/types.js';
 import { ChangeFeed } from '../change-feed.js';
+import { probeReadiness } from '../readiness.js';
 import type { Store } from '../store.js';
 import { sqliteApplications } from './applications.js';
 import { sqliteChannels } from './channels.js';
@@ -18,7 +19,7 @@ import { sqliteIngress } from './ingress.js';
 import { sqliteIntegrations } from './integrations.js';
 import { sqliteLogs } from './logs.js';
 import { sqliteMessages } from './messages.js';
-import { migrate } from './migrate.js';
+import { migrate, newestSqliteMigration } from './migrate.js';
 import { sqliteOffsets } from './offsets.js';
 import { sqliteRetention } from './retention.js';
 import { sqliteTokens } from './tokens.js';
@@ -72,6 +73,9 @@ export function openSqliteStore(dataDir: string, options: Partial<SqliteOptions>
     tokens.insert(token);
     return true;
   });
+  const newest = newestSqliteMigration();
+  // WAL readers never wait for the writer, so this answers at once unless the file itself is gone or broken.
+  const applied = db.prepare<[], { version: number | null }>('SELECT max(version) AS version FROM schema_migrations');
   return {
     capabilities: { sharedByNodes: false, appendsInFlight: Infinity },
     tokens,
@@ -98,6 +102,7 @@ export function openSqliteStore(dataDir: string, options: Partial<SqliteOptions>
       await durable();
       return created;
     },
+    ready: (timeoutMs) => probeReadiness(async () => applied.get()?.version ?? null, newest, timeoutMs),
     async close() {
       await wal.close();
       await checkpointer.close();

@@ -1,6 +1,7 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Database } from 'better-sqlite3';
+import { migrationFiles } from '../readiness.js';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('../../../migrations/sqlite/', import.meta.url));
 
@@ -13,11 +14,7 @@ const MIGRATIONS_DIR = fileURLToPath(new URL('../../../migrations/sqlite/', impo
  */
 export function migrate(db: Database, options: { through?: number } = {}): void {
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL)');
-  const files = readdirSync(MIGRATIONS_DIR)
-    .filter((name) => /^\d+_.+\.sql$/.test(name))
-    .sort();
-  for (const name of files) {
-    const version = Number.parseInt(name, 10);
+  for (const { version, name } of migrationFiles(MIGRATIONS_DIR)) {
     if (options.through !== undefined && version > options.through) break;
     db.transaction(() => {
       const applied = db.prepare('SELECT 1 FROM schema_migrations WHERE version = ?').get(version);
@@ -26,4 +23,9 @@ export function migrate(db: Database, options: { through?: number } = {}): void 
       db.prepare('INSERT INTO schema_migrations (version, name) VALUES (?, ?)').run(version, name);
     }).immediate();
   }
+}
+
+/** The newest migration this code ships: a database behind it is not ready. */
+export function newestSqliteMigration(): number {
+  return migrationFiles(MIGRATIONS_DIR).at(-1)?.version ?? 0;
 }

@@ -1,0 +1,36 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { privatePostgresAvailable, startPrivatePostgres } from './helpers/private-postgres.js';
+import { spawnServer } from './helpers/process.js';
+import { ADMIN, eventually, request } from './helpers/server.js';
+
+describe.runIf(privatePostgresAvailable())('readiness while PostgreSQL is down', () => {
+  const cleanup: Array<() => Promise<unknown>> = [];
+  afterEach(async () => {
+    for (const step of cleanup.splice(0).reverse()) await step();
+  });
+
+  it('/readyz answers 503 with the reason while the database is stopped, /healthz stays 200, and /readyz is 200 again once it is back', async () => {
+    // A cluster of the test's own: the outage must not reach a server other work uses.
+    const postgres = await startPrivatePostgres();
+    cleanup.push(() => postgres.remove());
+    const node = await spawnServer({ HOOKLOG_DATABASE_URL: postgres.url, HOOKLOG_ADMIN_TOKEN: ADMIN });
+    cleanup.push(async () => {
+      if (node.proc.exitCode === null) node.proc.kill('SIGKILL');
+      await node.exited;
+    });
+    expect((await request(node.url, 'GET', '/readyz', { token: null })).body).toEqual({ status: 'ready' });
+
+    await postgres.stop('immediate');
+    try {
+      const down = await request(node.url, 'GET', '/readyz', { token: null });
+      expect(down.status).toBe(503);
+      expect(down.body.status).toBe('unavailable');
+      expect(down.body.reason).toMatch(/^database error: the database cannot be reached \(.+\); retry shortly$/);
+      expect((await request(node.url, 'GET', '/healthz', { token: null })).body).toEqual({ status: 'ok' });
+    } finally {
+      await postgres.start();
+    }
+    await eventually(async () => expect((await request(node.url, 'GET', '/readyz', { token: null })).body).toEqual({ status: 'ready' }), 20_000);
+    expect(node.proc.exitCode).toBeNull();
+  });
+});

@@ -1,0 +1,153 @@
+import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { buildApp } from '../src/http/app.js';
+import { healthChecks } from '../src/http/health.js';
+import { klevErrorBody } from '../src/protocols/klev/errors.js';
+import { createSchema, postgresAvailable } from './helpers/postgres.js';
+import { freePort, spawnServer } from './helpers/process.js';
+import { ADMIN, eventually, request, startTestServer } from './helpers/server.js';
+
+const postgres = await postgresAvailable();
+
+describe('health checks', () => {
+  const cleanup: Array<() => Promise<unknown>> = [];
+  afterEach(async () => {
+    for (const step of cleanup.splice(0).reverse()) await step();
+  });
+  const start = async (...args: Parameters<typeof startTestServer>) => {
+    const s = await startTestServer(...args);
+    cleanup.push(() => s.close());
+    return s;
+  };
+
+  it('answer without a token: /healthz while the process serves, /readyz while the database is ready', async () => {
+    const s = await start();
+    const live = await s.request('GET', '/healthz', { token: null });
+    expect([live.status, live.body]).toEqual([200, { status: 'ok' }]);
+    const ready = await s.request('GET', '/readyz', { token: null });
+    expect([ready.status, ready.body]).toEqual([200, { status: 'ready' }]);
+    // Other methods are refused in the API's error body, not the framework's.
+    const post = await s.request('POST', '/readyz', { token: null });
+    expect([post.status, post.body.error]).toEqual([405, 'ERR_KLEV_API_0006']);
+  });
+
+  it('/readyz answers 503 with the reason while the SQLite database lacks a migration this code knows', async () => {
+    const s = await start();
+    const db = new Database(join(s.dataDir, 'hooklog.db'));
+    try {
+      const { version, name } = db.prepare('SELECT version, name FROM schema_migrations ORDER BY version DESC LIMIT 1').get() as {
+        version: number;
+        name: string;
+      };
+      db.prepare('DELETE FROM schema_migrations WHERE version = ?').run(version);
+      const behind = await s.request('GET', '/readyz', { token: null });
+      expect(behind.status).toBe(503);
+      expect(behind.body).toEqual({
+        status: 'unavailable',
+        reason: `migrations not applied: the database is at version ${version - 1}, this code needs ${version}`,
+      });
+      db.prepare('INSERT INTO schema_migrations (version, name) VALUES (?, ?)').run(version, name);
+      expect((await s.request('GET', '/readyz', { token: null })).status).toBe(200);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('answer through a shutdown on health_port: /readyz 503 "shutting down", /healthz 200, until the node has closed', async () => {
+    const healthPort = await freePort();
+    const s = await startTestServer({ healthPort });
+    const health = s.server.healthUrl!;
+    expect(health).toBe(`http://127.0.0.1:${healthPort}`);
+    expect((await request(health, 'GET', '/readyz', { token: null })).body).toEqual({ status: 'ready' });
+    // Only the health checks are served there.
+    const other = await request(health, 'GET', '/logs');
+    expect([other.status, other.body.error]).toEqual([404, 'ERR_KLEV_API_0005']);
+
+    // A request still arriving holds the shutdown open (up to its grace period).
+    const port = Number(new URL(s.url).port);
+    const slow: Socket = connect(port, '127.0.0.1');
+    await new Promise((resolve) => slow.once('connect', resolve));
+    slow.write(`POST /logs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ADMIN}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const closed = s.close();
+    try {
+      const ready = await request(health, 'GET', '/readyz', { token: null });
+      expect([ready.status, ready.body]).toEqual([503, { status: 'unavailable', reason: 'shutting down' }]);
+      expect((await request(health, 'GET', '/healthz', { token: null })).status).toBe(200);
+    } finally {
+      slow.destroy();
+      await closed;
+    }
+    // The listener closed with the node.
+    await expect(fetch(`${health}/healthz`)).rejects.toThrow();
+  });
+
+  it("are exempt from the app's refusal of requests while it closes: /readyz says why it is unready", async () => {
+    const app = buildApp(
+      { isClosing: () => true },
+      { maxBodyBytes: 1024, requestTimeoutMs: 1000, keepAliveTimeoutMs: 1000, logger: pino({ level: 'silent' }), errorsFor: () => ({ body: klevErrorBody }) },
+    );
+    app.register(healthChecks, { readiness: async () => ({ ready: false, reason: 'shutting down' }), errorBody: klevErrorBody });
+    const ready = await app.inject({ method: 'GET', url: '/readyz' });
+    expect([ready.statusCode, ready.json()]).toEqual([503, { status: 'unavailable', reason: 'shutting down' }]);
+    expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+    // Any other route is refused as before (here, the 405 of a health path).
+    const refused = await app.inject({ method: 'DELETE', url: '/healthz' });
+    expect([refused.statusCode, refused.json().error]).toEqual([503, 'ERR_KLEV_API_0113']);
+    await app.close();
+  });
+
+  describe.runIf(postgres)('on PostgreSQL', () => {
+    it('/readyz answers 503 "did not answer within 1 s" while its query waits on a lock, and 200 once it is released', async () => {
+      const schema = await createSchema();
+      cleanup.push(() => schema.drop());
+      const s = await start({ databaseUrl: schema.url });
+      expect((await s.request('GET', '/readyz', { token: null })).status).toBe(200);
+
+      // An exclusive lock on the migrations table stalls the probe as a database that hangs would.
+      const locker = new pg.Client({ connectionString: schema.url });
+      await locker.connect();
+      cleanup.push(() => locker.end());
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE schema_migrations IN ACCESS EXCLUSIVE MODE');
+      try {
+        const stalled = await s.request('GET', '/readyz', { token: null });
+        expect([stalled.status, stalled.body]).toEqual([503, { status: 'unavailable', reason: 'database did not answer within 1 s' }]);
+        // Liveness does not touch the database.
+        expect((await s.request('GET', '/healthz', { token: null })).status).toBe(200);
+      } finally {
+        await locker.query('ROLLBACK');
+      }
+      await eventually(async () => expect((await s.request('GET', '/readyz', { token: null })).status).toBe(200));
+    });
+
+    it('a worker, which has no API listener, serves the health checks on health_port, and closes it when it stops', async () => {
+      const schema = await createSchema();
+      cleanup.push(() => schema.drop());
+      const healthPort = await freePort();
+      const worker = await spawnServer({ HOOKLOG_DATABASE_URL: schema.url, HOOKLOG_ADMIN_TOKEN: ADMIN, HOOKLOG_HEALTH_PORT: String(healthPort) }, [
+        '--role',
+        'worker',
+      ]);
+      cleanup.push(async () => {
+        if (worker.proc.exitCode === null) worker.proc.kill('SIGKILL');
+        await worker.exited;
+      });
+      const health = `http://127.0.0.1:${healthPort}`;
+      expect(worker.stdout()).toContain(`worker running (data in PostgreSQL`);
+      expect(worker.stdout()).toContain(`health checks on ${health}`);
+      expect((await request(health, 'GET', '/healthz', { token: null })).body).toEqual({ status: 'ok' });
+      expect((await request(health, 'GET', '/readyz', { token: null })).body).toEqual({ status: 'ready' });
+      // Nothing of the API is served there.
+      expect((await request(health, 'GET', '/logs')).status).toBe(404);
+
+      worker.proc.kill('SIGTERM');
+      expect((await worker.exited).code).toBe(0);
+      await expect(fetch(`${health}/healthz`)).rejects.toThrow();
+    });
+  });
+});
