@@ -129,10 +129,11 @@ describe('health checks', () => {
       const schema = await createSchema();
       cleanup.push(() => schema.drop());
       const healthPort = await freePort();
-      const worker = await spawnServer({ HOOKLOG_DATABASE_URL: schema.url, HOOKLOG_ADMIN_TOKEN: ADMIN, HOOKLOG_HEALTH_PORT: String(healthPort) }, [
-        '--role',
-        'worker',
-      ]);
+      const metricsToken = 'worker-metrics-token-0123456789';
+      const worker = await spawnServer(
+        { HOOKLOG_DATABASE_URL: schema.url, HOOKLOG_ADMIN_TOKEN: ADMIN, HOOKLOG_HEALTH_PORT: String(healthPort), HOOKLOG_METRICS_TOKEN: metricsToken },
+        ['--role', 'worker'],
+      );
       cleanup.push(async () => {
         if (worker.proc.exitCode === null) worker.proc.kill('SIGKILL');
         await worker.exited;
@@ -142,8 +143,12 @@ describe('health checks', () => {
       expect(worker.stdout()).toContain(`health checks on ${health}`);
       expect((await request(health, 'GET', '/healthz', { token: null })).body).toEqual({ status: 'ok' });
       expect((await request(health, 'GET', '/readyz', { token: null })).body).toEqual({ status: 'ready' });
-      // Nothing of the API is served there.
+      // Nothing of the API is served there, but the worker's metrics are: it is the node that delivers.
       expect((await request(health, 'GET', '/logs')).status).toBe(404);
+      expect((await fetch(`${health}/metrics`)).status).toBe(401);
+      const scraped = await fetch(`${health}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } });
+      expect(scraped.status).toBe(200);
+      expect(await scraped.text()).toMatch(/^hooklog_leases_held\{kind="retention"\} [01]$/m);
 
       worker.proc.kill('SIGTERM');
       expect((await worker.exited).code).toBe(0);
