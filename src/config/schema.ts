@@ -92,7 +92,7 @@ export const settings: readonly Setting[] = [
     type: 'port',
     default: 0,
     description:
-      'a second TCP port, on host, that serves only /healthz and /readyz: the only listener of a worker node; 0 turns it off (api and all nodes serve both on port too)',
+      'a second TCP port, on host, that serves only /healthz, /readyz and /metrics: the only listener of a worker node; 0 turns it off (api and all nodes serve them on port too)',
   },
   {
     key: 'data_dir',

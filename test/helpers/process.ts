@@ -28,13 +28,26 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** How to start the server when it is not this checkout's built bin: an installed package, say. */
+export interface Launch {
+  /** The program and its arguments, `serve` and all; `args` follow. */
+  command: string[];
+  cwd?: string;
+}
+
 /** Runs `hooklog serve` from the built bin as its own process and waits until it listens (or, as a worker, runs; its url is then ''). */
-export async function spawnServer(env: Record<string, string>, args: string[] = []): Promise<ServerProcess> {
+export async function spawnServer(
+  env: Record<string, string>,
+  args: string[] = [],
+  launch: Launch = { command: [process.execPath, BIN, 'serve'] },
+): Promise<ServerProcess> {
   const port = await freePort();
   recordSecretsInEnv(env);
   recordSecretsInArgs(args);
+  const [program, ...programArgs] = launch.command as [string, ...string[]];
   // At debug, so that the run's secret check reads every line the server would write.
-  const proc = spawn(process.execPath, [BIN, 'serve', ...args], {
+  const proc = spawn(program, [...programArgs, ...args], {
+    cwd: launch.cwd,
     env: { PATH: process.env.PATH, HOOKLOG_HOST: '127.0.0.1', HOOKLOG_PORT: String(port), HOOKLOG_LOG_LEVEL: 'debug', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
