@@ -87,13 +87,13 @@ describe('CLI: first run', () => {
     expect([channel.status, channel.headers.get('allow')]).toEqual([405, 'POST, GET']);
   });
 
-  it('ships a LICENSE with the text of the license package.json names', async () => {
+  it('ships the text of the license package.json names as LICENSE, and the copyright in NOTICE, as Apache-2.0 asks', async () => {
     expect(pkg.license).toBe('Apache-2.0');
     const license = readFileSync(new URL('LICENSE', root), 'utf8');
-    expect(license.split('\n')[0]).toBe('Copyright (c) 2026 hooklog contributors');
     expect(license).toMatch(/^\s+Apache License\n\s+Version 2\.0, January 2004$/m);
     expect(license).toContain('END OF TERMS AND CONDITIONS');
+    expect(readFileSync(new URL('NOTICE', root), 'utf8')).toContain('Copyright (c) 2026 hooklog contributors');
     const { stdout } = await promisify(execFile)('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root });
-    expect(JSON.parse(stdout)[0].files.map((file: { path: string }) => file.path)).toContain('LICENSE');
+    expect(JSON.parse(stdout)[0].files.map((file: { path: string }) => file.path)).toEqual(expect.arrayContaining(['LICENSE', 'NOTICE']));
   });
 });

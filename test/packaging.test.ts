@@ -150,9 +150,14 @@ describe('installed as a user would', () => {
       const check = JSON.parse(each(IMAGE, 'HEALTHCHECK')[0]!.text.replace(/^CMD\s+/, '')) as string[];
       expect(check[0]).toBe('node');
       const port = new URL(server.url).port;
-      await expect(run(process.execPath, check.slice(1), { env: { ...process.env, HOOKLOG_PORT: port } })).resolves.toBeDefined();
-      const closed = await freePort();
-      await expect(run(process.execPath, check.slice(1), { env: { ...process.env, HOOKLOG_PORT: String(closed) } })).rejects.toMatchObject({ code: 1 });
+      const closed = String(await freePort());
+      const probe = (env: Record<string, string>) => run(process.execPath, check.slice(1), { env: { PATH: process.env.PATH, ...env } });
+      await expect(probe({ HOOKLOG_PORT: port })).resolves.toBeDefined();
+      await expect(probe({ HOOKLOG_PORT: port, HOOKLOG_HEALTH_PORT: '0' })).resolves.toBeDefined();
+      await expect(probe({ HOOKLOG_PORT: closed })).rejects.toMatchObject({ code: 1 });
+      // With health_port set, that is the port probed: a worker listens on no other.
+      await expect(probe({ HOOKLOG_PORT: port, HOOKLOG_HEALTH_PORT: closed })).rejects.toMatchObject({ code: 1 });
+      await expect(probe({ HOOKLOG_PORT: closed, HOOKLOG_HEALTH_PORT: port })).resolves.toBeDefined();
     },
     INSTALL_MS,
   );
@@ -164,7 +169,7 @@ describe('installed as a user would', () => {
       const { stdout } = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', packed], { cwd: ROOT });
       const [manifest] = JSON.parse(stdout);
       const files = manifest.files.map((f: { path: string }) => f.path);
-      expect(files).toEqual(expect.arrayContaining(['package.json', 'LICENSE', 'README.md', PACKAGE.bin.hooklog, 'migrations/sqlite/001_init.sql']));
+      expect(files).toEqual(expect.arrayContaining(['package.json', 'LICENSE', 'NOTICE', 'README.md', PACKAGE.bin.hooklog, 'migrations/sqlite/001_init.sql']));
       expect(files.filter((f: string) => f.startsWith('src/') || f.startsWith('test/') || f.startsWith('bench/'))).toEqual([]);
 
       const where = temp('install');

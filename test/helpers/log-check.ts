@@ -24,7 +24,7 @@ export default function setup(project: TestProject): () => void {
 }
 
 /** Each secret found in a log file, by where, with the secret masked. */
-function leaksIn(dir: string): string[] {
+export function leaksIn(dir: string): string[] {
   const files = readdirSync(dir);
   const secrets = new Set<string>();
   for (const file of files.filter((name) => name.startsWith('secrets-'))) {
@@ -51,7 +51,7 @@ function leaksIn(dir: string): string[] {
  * the text is looked up by the characters there. Searching for thousands of
  * secrets one by one through megabytes of logs would take minutes.
  */
-function find(text: string, secrets: Set<string>): Array<{ secret: string; at: number }> {
+export function find(text: string, secrets: Set<string>): Array<{ secret: string; at: number }> {
   const byPrefix = new Map<string, string[]>();
   for (const secret of secrets) {
     const prefix = secret.slice(0, MIN_SECRET_LENGTH);

@@ -9,9 +9,9 @@ import { inject } from 'vitest';
  *
  * Recorded: every bearer sent (Authorization), every value under a key that
  * names a secret in a JSON body sent or received (secret, token, bearer, key,
- * password…, not their ids or header names), the admin token and channel
- * secrets given to servers, and secrets in the environment or arguments of
- * spawned processes.
+ * password…, not their ids or header names), secrets in the URLs fetched
+ * (passwords, `?token=`), the admin token and channel secrets given to
+ * servers, and secrets in the environment or arguments of spawned processes.
  */
 
 /** Shorter values are not searched for: they would match ordinary text of a log by chance. */
@@ -69,9 +69,26 @@ export function recordAuthorization(header: string | null | undefined): void {
   if (bearer) recordSecret(bearer);
 }
 
-/** The environment of a spawned process: values of variables that name a secret (HOOKLOG_ADMIN_TOKEN, HOOKLOG_TOKEN…). */
+/** The environment of a spawned process: values of variables that name a secret (HOOKLOG_ADMIN_TOKEN, HOOKLOG_TOKEN…), and passwords in URLs (HOOKLOG_DATABASE_URL). */
 export function recordSecretsInEnv(env: Record<string, string | undefined>): void {
-  for (const [name, value] of Object.entries(env)) if (/TOKEN|SECRET|PASSWORD/.test(name)) recordSecret(value);
+  for (const [name, value] of Object.entries(env)) {
+    if (/TOKEN|SECRET|PASSWORD/.test(name)) recordSecret(value);
+    else if (value && URL.canParse(value)) recordSecretsInUrl(value);
+  }
+}
+
+/** A URL's password, and the values of query parameters that name a secret (Svix's `?token=`, `?password=`). */
+export function recordSecretsInUrl(url: string | URL): void {
+  if (!URL.canParse(String(url))) return;
+  const parsed = new URL(url);
+  // As a log would show it: percent-encoded in a URL, decoded elsewhere.
+  recordSecret(parsed.password);
+  try {
+    recordSecret(decodeURIComponent(parsed.password));
+  } catch {
+    // Not valid percent-encoding: the raw form is recorded.
+  }
+  for (const [name, value] of parsed.searchParams) if (SECRET_KEY.test(name) && !NOT_SECRET_KEY.test(name)) recordSecret(value);
 }
 
 /** Command-line arguments: the value after a flag that names a secret (--secret, --token, --channel-token). */
@@ -100,6 +117,7 @@ export function recordSecretsOfFetch(): void {
   const original = globalThis.fetch as typeof fetch & { [WRAPPED]?: true };
   if (original[WRAPPED]) return;
   const wrapped = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    recordSecretsInUrl(input instanceof Request ? input.url : input);
     recordAuthorization(new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined)).get('authorization'));
     if (typeof init?.body === 'string') recordSecretsInText(init.body);
     const response = await original(input, init);
