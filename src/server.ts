@@ -98,7 +98,7 @@ export async function startServer(
 
   const metrics = new Metrics();
   const notifier = new LogNotifier();
-  const longPolls = new LongPolls(config.maxLongPolls);
+  const longPolls = new LongPolls(config.maxLongPolls, config.maxLongPollsPerToken);
   const publisher = new Publisher(store.messages, store.capabilities.appendsInFlight, metrics);
   const tokens = new Tokens(store.tokens, config.adminToken);
   const sender = new OutboundClient({ timeoutMs: config.deliveryTimeoutSeconds * 1000, allowPrivate: config.allowPrivateDestinations });

@@ -36,7 +36,7 @@ describe('the bound on waiting long-polls', () => {
   let log: string;
   let full: string;
   beforeAll(async () => {
-    s = await startTestServer({ maxLongPolls: PARKED });
+    s = await startTestServer({ maxLongPolls: PARKED, maxLongPollsPerToken: PARKED });
     log = (await s.request('POST', '/logs', { body: {} })).body.log_id;
     full = (await s.request('POST', '/logs', { body: {} })).body.log_id;
     expect((await s.request('POST', `/message/${full}`, { body: { value: 'there' } })).status).toBe(200);

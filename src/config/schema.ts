@@ -16,6 +16,7 @@ export interface Config {
   requestTimeoutSeconds: number;
   keepAliveTimeoutSeconds: number;
   maxLongPolls: number;
+  maxLongPollsPerToken: number;
   ingressMaxRequestsPerClient: number;
   allowReadableDataDir: boolean;
   retentionIntervalSeconds: number;
@@ -207,6 +208,14 @@ export const settings: readonly Setting[] = [
     default: 10_000,
     description:
       'consumes with poll that may wait for messages at once on this node; one more that would wait gets 429 with Retry-After. A consume that finds messages, or does not poll, is never refused',
+  },
+  {
+    key: 'max_long_polls_per_token',
+    field: 'maxLongPollsPerToken',
+    type: 'positive_integer',
+    default: 1_000,
+    description:
+      'of those, how many one token may hold at once on this node, so that one client (or a token narrowed to one log) cannot take every place; one more gets the same 429',
   },
   {
     key: 'ingress_max_requests_per_client',

