@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { useCliServer } from './helpers/cli.js';
 import { BIN, freePort, runCli } from './helpers/process.js';
-import { ADMIN } from './helpers/server.js';
+import { ADMIN, eventually, startTestServer } from './helpers/server.js';
 
 describe('CLI', () => {
   const fixture = useCliServer();
@@ -117,6 +117,36 @@ describe('CLI', () => {
     const refused = await runCli(['publish', log_id, '--value', 'x', '--channel', 'not ok'], fixture.env);
     expect([refused.code, JSON.parse(refused.stderr).error]).toEqual([1, 'ERR_KLEV_API_0102']);
     expect((await cli('consume', log_id, '--offset', '2')).messages).toEqual([]);
+  });
+
+  it('consume --follow waits out a 429 for as long as its Retry-After says, then goes on', async () => {
+    const busy = await startTestServer({ maxLongPolls: 1 });
+    try {
+      const log = (await busy.request('POST', '/logs', { body: {} })).body.log_id;
+      // The node's only long-poll place, taken until aborted.
+      const holder = new AbortController();
+      const held = busy.request('GET', `/messages/${log}`, { query: { offset: 0, poll: 30_000 }, signal: holder.signal }).catch(() => undefined);
+      await eventually(() => expect(busy.server.longPolls.waiting).toBe(1));
+      const follower = spawn(process.execPath, [BIN, 'consume', log, '--follow', '--poll', '1000', '--offset', '-2'], {
+        env: { PATH: process.env.PATH, HOOKLOG_URL: busy.url, HOOKLOG_TOKEN: ADMIN },
+      });
+      let out = '';
+      let err = '';
+      follower.stdout.on('data', (chunk) => (out += chunk));
+      follower.stderr.on('data', (chunk) => (err += chunk));
+      try {
+        await eventually(() => expect(err).toMatch(/the server answered 429 \(ERR_KLEV_API_0160\); trying again in \d+ s/));
+        expect(follower.exitCode).toBeNull();
+        holder.abort();
+        await held;
+        await busy.request('POST', `/message/${log}`, { body: { value: 'after the wait' } });
+        await eventually(() => expect(out).toContain('after the wait'), 15_000);
+      } finally {
+        follower.kill();
+      }
+    } finally {
+      await busy.close();
+    }
   });
 
   it('consume --follow keeps long-polling and prints each message as a JSON line', async () => {

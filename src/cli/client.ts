@@ -16,6 +16,8 @@ export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly body: unknown,
+    /** The answer's Retry-After in seconds, when it said to come back later (429, 503). */
+    readonly retryAfterSeconds?: number,
   ) {
     super(`HTTP ${status}`);
   }
@@ -51,7 +53,10 @@ export async function call(options: ClientOptions, method: string, path: string,
   } catch {
     // Not JSON (a proxy's error page, say): show the text as it came.
   }
-  if (!response.ok) throw new ApiError(response.status, parsed);
+  if (!response.ok) {
+    const retryAfter = Number(response.headers.get('retry-after') ?? Number.NaN);
+    throw new ApiError(response.status, parsed, Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter : undefined);
+  }
   return parsed;
 }
 

@@ -1,5 +1,5 @@
 import { type Command, InvalidArgumentError } from 'commander';
-import { action, type ClientOptions, call, collect, integer } from './client.js';
+import { ApiError, action, type ClientOptions, call, collect, integer } from './client.js';
 
 interface PublishOptions {
   key?: string;
@@ -30,6 +30,8 @@ interface ConsumeResponse {
 
 /** How long each request of `consume --follow` waits for new messages when --poll is not given. */
 const FOLLOW_POLL_MS = 30_000;
+/** The longest a follow waits before asking again, whatever Retry-After says. */
+const MAX_FOLLOW_BACKOFF_SECONDS = 60;
 
 export function messagesCommands(program: Command): void {
   program
@@ -124,13 +126,32 @@ function consume(client: ClientOptions, logId: string, opts: ConsumeOptions, off
   }) as Promise<ConsumeResponse>;
 }
 
-/** Long-polls forever from the requested start, printing each message as one JSON line. */
+/**
+ * Long-polls forever from the requested start, printing each message as one
+ * JSON line. A server that says to come back later (429: its long-poll places
+ * are taken; 503: its database is busy or it restarts) is waited out, as its
+ * Retry-After asks, rather than ending the follow.
+ */
 async function follow(client: ClientOptions, logId: string, opts: ConsumeOptions): Promise<undefined> {
   const polling = { ...opts, poll: opts.poll ?? FOLLOW_POLL_MS };
   let offset = opts.offset;
   for (;;) {
-    const response = await consume(client, logId, polling, offset);
+    let response: ConsumeResponse;
+    try {
+      response = await consume(client, logId, polling, offset);
+    } catch (err) {
+      if (!(err instanceof ApiError) || err.retryAfterSeconds === undefined) throw err;
+      const seconds = Math.min(err.retryAfterSeconds, MAX_FOLLOW_BACKOFF_SECONDS);
+      process.stderr.write(`hooklog: the server answered ${err.status} (${errorCode(err.body)}); trying again in ${seconds} s\n`);
+      await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+      continue;
+    }
     for (const message of response.messages) process.stdout.write(`${JSON.stringify(message)}\n`);
     offset = response.next_offset;
   }
+}
+
+/** The error code of an API error's body, for a one-line notice. */
+function errorCode(body: unknown): string {
+  return (body as { error?: string } | null)?.error ?? 'no code';
 }
