@@ -83,6 +83,28 @@ describe('configuration', () => {
     expect(() => loadConfig({ HOOKLOG_CONFIG: '/nonexistent/hooklog.yaml' })).toThrow(/cannot read/);
   });
 
+  it('never echoes a value that may be a secret when it is refused: secret settings, channels, a line of bad YAML', () => {
+    const refusal = (file: string) => {
+      try {
+        loadConfig({ HOOKLOG_CONFIG: file });
+      } catch (err) {
+        return (err as Error).message;
+      }
+      throw new Error('the configuration was accepted');
+    };
+    const wrongType = refusal(yaml('admin_token: [ADMIN_SECRET_0123456789abcdef]\nmetrics_token: x\n'));
+    expect(wrongType).toMatch(/admin_token: expected a string, got a list$/);
+    expect(refusal(yaml('metrics_token: {a: METRICS_SECRET_0123456789}\n'))).toMatch(/metrics_token: expected a string, got a mapping$/);
+    const channels = refusal(yaml('channels: {name: x, token: CHANNEL_TOKEN_SECRET_0123}\n'));
+    expect(channels).toMatch(/channels: expected a list of channels, got a mapping$/);
+    expect(refusal(yaml('channels:\n  - name: x\n    token: 123456789012345\n'))).toMatch(/channels\[0\]\.token: expected a string, got a number$/);
+    const broken = refusal(yaml('metrics_token: "abc\\q_METRICS_SECRET_0123456789"\n'));
+    expect(broken).toMatch(/invalid YAML: .*line 1/);
+    for (const message of [wrongType, channels, broken]) expect(message).not.toMatch(/SECRET|123456789012345/);
+    // A setting that is no secret still shows what it got.
+    expect(refusal(yaml('port: [1]\n'))).toMatch(/port: expected a port number from 0 to 65535, got \[1\]$/);
+  });
+
   it('serve refuses a bad configuration with a clear message and exit code 2', async () => {
     const result = await runCli(['serve'], { HOOKLOG_PORT: '99999' });
     expect(result.code).toBe(2);

@@ -87,7 +87,8 @@ const CHANNEL_KEYS: Record<string, keyof ChannelConfig> = { name: 'name', 'secre
 /** `channels:`: a list of mappings with KWP's keys, each value a string. */
 function parseChannels(raw: unknown, source: string): ChannelConfig[] {
   if (raw === null || raw === undefined) return [];
-  if (!Array.isArray(raw)) throw new ConfigError(`${source}: expected a list of channels, got ${JSON.stringify(raw)}`);
+  // Channels hold tokens and secrets: a wrong value is described, never echoed.
+  if (!Array.isArray(raw)) throw new ConfigError(`${source}: expected a list of channels, got ${kindOf(raw)}`);
   return raw.map((entry, i) => {
     const where = `${source}[${i}]`;
     if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) throw new ConfigError(`${where}: expected a mapping with name and token`);
@@ -95,7 +96,7 @@ function parseChannels(raw: unknown, source: string): ChannelConfig[] {
     for (const [key, value] of Object.entries(entry)) {
       const field = CHANNEL_KEYS[key];
       if (!field) throw new ConfigError(`${where}: unknown key '${key}' (known: ${Object.keys(CHANNEL_KEYS).join(', ')})`);
-      if (typeof value !== 'string') throw new ConfigError(`${where}.${key}: expected a string, got ${JSON.stringify(value)}`);
+      if (typeof value !== 'string') throw new ConfigError(`${where}.${key}: expected a string, got ${kindOf(value)}`);
       channel[field] = value;
     }
     return channel as ChannelConfig;
@@ -140,7 +141,8 @@ function readYaml(file: string): Record<string, unknown> {
   try {
     doc = parseYaml(text);
   } catch (err) {
-    throw new ConfigError(`${file}: invalid YAML: ${(err as Error).message}`);
+    // Only the first line: the rest quotes the file's text, which may be a secret's.
+    throw new ConfigError(`${file}: invalid YAML: ${(err as Error).message.split('\n')[0]}`);
   }
   if (doc === null || doc === undefined) return {};
   if (typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(`${file}: expected a mapping of settings`);
@@ -149,7 +151,7 @@ function readYaml(file: string): Record<string, unknown> {
 
 function coerce(setting: Setting, raw: unknown, source: string): unknown {
   const bad = (expected: string): never => {
-    throw new ConfigError(`${source}: expected ${expected}, got ${JSON.stringify(raw)}`);
+    throw new ConfigError(`${source}: expected ${expected}, got ${setting.secret ? kindOf(raw) : JSON.stringify(raw)}`);
   };
   const asNumber = () => (typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN);
   switch (setting.type) {
@@ -193,6 +195,13 @@ function coerce(setting: Setting, raw: unknown, source: string): unknown {
       return list;
     }
   }
+}
+
+/** What a value is, without what it holds: for messages about values that may be secrets. */
+function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  return typeof value === 'object' ? 'a mapping' : `a ${typeof value}`;
 }
 
 function oneOf(values: readonly string[], raw: unknown, bad: (expected: string) => never): unknown {
