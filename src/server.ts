@@ -211,7 +211,14 @@ export async function startServer(
   const kwpErrors = { body: (error: HooklogError) => kwpErrorBody(error, klevCode(error.errorName)) };
   const errorsFor = (url: string | undefined) =>
     under(SVIX_PREFIX, url) ? SVIX_ERRORS : under(EVENTS_PREFIX, url) ? EVENTS_ERRORS : under(KWP_PREFIX, url) ? kwpErrors : { body: klevErrorBody };
-  const appOptions = { maxBodyBytes: config.maxBodyBytes, requestTimeoutMs, keepAliveTimeoutMs: config.keepAliveTimeoutSeconds * 1000, logger, errorsFor };
+  const appOptions = {
+    maxBodyBytes: config.maxBodyBytes,
+    requestTimeoutMs,
+    keepAliveTimeoutMs: config.keepAliveTimeoutSeconds * 1000,
+    maxConnections: config.maxConnections,
+    logger,
+    errorsFor,
+  };
   const app = serves ? buildApp(deps, appOptions) : null;
   const readiness = async () => (closing ? ({ ready: false, reason: 'shutting down' } as const) : store.ready(READY_TIMEOUT_MS));
   const metricsOptions = { scrape: () => metrics.scrape(), token: config.metricsToken, errorBody: klevErrorBody, dialect: KLEV };

@@ -94,3 +94,30 @@ describe('HTTP timeouts: slow and idle clients', () => {
     expect(answer.body.messages.map((m: { value: string }) => m.value)).toEqual(['late']);
   });
 });
+
+describe('the bound on open connections', () => {
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await startTestServer({ maxConnections: 5 });
+  });
+  afterAll(async () => {
+    await s.close();
+  });
+
+  it('closes connections beyond max_connections as they connect, and serves again once one is gone', async () => {
+    const held = await Promise.all(Array.from({ length: 5 }, () => open(s.url)));
+    const extra = await open(s.url);
+    extra.socket.write(request('/logs'));
+    // Closed without an answer: the request was never read.
+    await extra.closed;
+    expect(extra.received()).toHaveLength(0);
+
+    held[0]!.socket.destroy();
+    await held[0]!.closed;
+    const next = await open(s.url);
+    next.socket.write(request('/logs'));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(parseResponse(next.received()).status).toBe(200);
+    for (const c of [...held, next]) c.socket.destroy();
+  });
+});

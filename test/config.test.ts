@@ -26,6 +26,7 @@ describe('configuration', () => {
       requestTimeoutSeconds: 30,
       keepAliveTimeoutSeconds: 72,
       maxLongPolls: 10000,
+      maxConnections: 20000,
       maxLongPollsPerToken: 1000,
       ingressMaxRequestsPerClient: 100,
       allowReadableDataDir: false,

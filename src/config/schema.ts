@@ -16,6 +16,7 @@ export interface Config {
   requestTimeoutSeconds: number;
   keepAliveTimeoutSeconds: number;
   maxLongPolls: number;
+  maxConnections: number;
   maxLongPollsPerToken: number;
   ingressMaxRequestsPerClient: number;
   allowReadableDataDir: boolean;
@@ -200,6 +201,14 @@ export const settings: readonly Setting[] = [
     default: 72,
     description:
       'how long an idle keep-alive connection stays open for its next request; keep it above the idle timeout of a load balancer in front (60 s on most), or it may reuse a connection just closed',
+  },
+  {
+    key: 'max_connections',
+    field: 'maxConnections',
+    type: 'positive_integer',
+    default: 20_000,
+    description:
+      'HTTP connections open at once on a listener; more are closed as soon as they connect, with one warning a minute. Keep it below the open-file limit (ulimit -n) and above max_long_polls',
   },
   {
     key: 'max_long_polls',

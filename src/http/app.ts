@@ -17,6 +17,8 @@ export interface AppOptions {
   requestTimeoutMs: number;
   /** How long an idle keep-alive connection waits for its next request. */
   keepAliveTimeoutMs: number;
+  /** Connections open at once; Node closes any more as soon as they connect. Unset for an app that never listens (tests that inject). */
+  maxConnections?: number;
   logger: FastifyBaseLogger;
   /**
    * How errors raised before a request reaches a dialect (a malformed
@@ -107,6 +109,17 @@ export function buildApp(deps: Pick<AppDeps, 'isClosing'>, options: AppOptions):
   requireRegisteredRoutes(app);
   decorateAuth(app);
   app.setValidatorCompiler(validatorCompiler);
+  // Below the process's open-file limit, so that a client holding many idle
+  // connections makes Node turn new ones away, rather than accept() failing
+  // for every client alike, the log's own file and the database's too.
+  if (options.maxConnections !== undefined) app.server.maxConnections = options.maxConnections;
+  let dropsLogged = 0;
+  app.server.on('drop', () => {
+    // One line a minute at most: a flood must not flood the log as well.
+    if (Date.now() - dropsLogged < 60_000) return;
+    dropsLogged = Date.now();
+    options.logger.warn({ maxConnections: options.maxConnections }, 'connections refused: max_connections are open');
+  });
   // Node answers an Expect it does not know with an empty 417; give it the API's error body.
   app.server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => {
     const coded = new HooklogError('expectation_unsupported', 'only Expect: 100-continue is supported');
