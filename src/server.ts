@@ -67,8 +67,6 @@ export interface RunningServer {
   store: Store;
   /** Base URL the server answers on, e.g. http://127.0.0.1:8080; null on a worker-only node. */
   url: string | null;
-  /** The long-polls waiting on this node, and their bound. */
-  longPolls: LongPolls;
   /** The listener on health_port, which serves only the health checks (and the plugins added to it); null when health_port is 0. */
   health: FastifyInstance | null;
   /** Its base URL; null when health_port is 0. */
@@ -275,7 +273,6 @@ export async function startServer(
     logger,
     store,
     url: bound?.url ?? null,
-    longPolls,
     health,
     healthUrl: healthBound?.url ?? null,
     async close() {
