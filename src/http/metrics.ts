@@ -4,7 +4,7 @@ import { fail } from '../domain/errors.js';
 import { type ErrorBody, errorHandler } from './errors.js';
 import { registerRoutes, route } from './router.js';
 
-export const METRICS_PATH = '/metrics';
+const METRICS_PATH = '/metrics';
 /** The route table's name for it: no API document lists it. */
 export const METRICS = 'metrics';
 
