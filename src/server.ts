@@ -16,14 +16,14 @@ import { EgressWebhooks } from './egress/egress-webhooks.js';
 import { Endpoints } from './egress/endpoints.js';
 import { EventTypes } from './egress/event-types.js';
 import { buildApp } from './http/app.js';
-import { EVENTS_ERRORS, EVENTS_PREFIX, eventsApi } from './http/dialects/events/index.js';
+import { EVENTS, EVENTS_ERRORS, EVENTS_PREFIX, eventsApi } from './http/dialects/events/index.js';
 import { KLEV, klevApi } from './http/dialects/klev/index.js';
-import { KWP_PREFIX, kwpApi } from './http/dialects/kwp/index.js';
-import { SVIX_ERRORS, SVIX_PREFIX, svixApi } from './http/dialects/svix/index.js';
-import { healthChecks, healthListener } from './http/health.js';
-import { ingressEndpoint } from './http/ingress.js';
-import { measureRequests, metricsEndpoint } from './http/metrics.js';
-import { logRequests } from './http/request-log.js';
+import { KWP, KWP_PREFIX, kwpApi } from './http/dialects/kwp/index.js';
+import { SVIX, SVIX_ERRORS, SVIX_PREFIX, svixApi } from './http/dialects/svix/index.js';
+import { HEALTH, healthChecks, healthListener } from './http/health.js';
+import { INGRESS, INGRESS_PREFIX, ingressEndpoint } from './http/ingress.js';
+import { METRICS, metricsEndpoint } from './http/metrics.js';
+import { observeRequests } from './http/request-log.js';
 import { Channels } from './ingress/channels.js';
 import { IngressWebhooks, QUARANTINE_DAYS } from './ingress/ingress-webhooks.js';
 import { ReceivedEvents } from './ingress/received-events.js';
@@ -67,8 +67,6 @@ export interface RunningServer {
   store: Store;
   /** Base URL the server answers on, e.g. http://127.0.0.1:8080; null on a worker-only node. */
   url: string | null;
-  /** The long-polls waiting on this node, and their bound. */
-  longPolls: LongPolls;
   /** The listener on health_port, which serves only the health checks (and the plugins added to it); null when health_port is 0. */
   health: FastifyInstance | null;
   /** Its base URL; null when health_port is 0. */
@@ -221,20 +219,28 @@ export async function startServer(
   };
   const app = serves ? buildApp(deps, appOptions) : null;
   const readiness = async () => (closing ? ({ ready: false, reason: 'shutting down' } as const) : store.ready(READY_TIMEOUT_MS));
-  const metricsOptions = { scrape: () => metrics.scrape(), token: config.metricsToken, errorBody: klevErrorBody, dialect: KLEV };
+  const metricsOptions = { scrape: () => metrics.scrape(), token: config.metricsToken, errorBody: klevErrorBody };
+  const dialects = {
+    prefixes: [
+      [INGRESS_PREFIX, INGRESS],
+      [SVIX_PREFIX, SVIX],
+      [EVENTS_PREFIX, EVENTS],
+      [KWP_PREFIX, KWP],
+    ] as const,
+    root: KLEV,
+    probes: new Set([HEALTH, METRICS]),
+  };
   // A second listener of the health checks and metrics alone, for a worker (which has no other) or a port kept off the public network.
   const health = config.healthPort ? healthListener(deps, { ...appOptions, readiness, errorBody: klevErrorBody }) : null;
   if (health) {
-    logRequests(health, logger);
+    observeRequests(health, logger, metrics, dialects);
     health.register(metricsEndpoint, metricsOptions);
   }
   if (app) {
-    logRequests(app, logger);
+    observeRequests(app, logger, metrics, dialects);
     app.register(healthChecks, { readiness, errorBody: klevErrorBody });
-    const dialectOf = (url: string) =>
-      url.startsWith('/ingress/') ? 'ingress' : under(SVIX_PREFIX, url) ? 'svix' : under(EVENTS_PREFIX, url) ? 'events' : under(KWP_PREFIX, url) ? 'kwp' : KLEV;
-    measureRequests(app, metrics, dialectOf);
-    app.register(metricsEndpoint, metricsOptions);
+    // The metrics name every ingress webhook: without their own bearer, only on the health port, which operators keep private.
+    if (config.metricsToken) app.register(metricsEndpoint, metricsOptions);
     app.register(klevApi, { deps, maxResponseBytes: config.maxResponseBytes, requestTimeoutMs, version: VERSION });
     app.register(svixApi, { deps, version: VERSION, prefix: SVIX_PREFIX });
     app.register(eventsApi, { deps, version: VERSION, prefix: EVENTS_PREFIX });
@@ -274,7 +280,6 @@ export async function startServer(
     logger,
     store,
     url: bound?.url ?? null,
-    longPolls,
     health,
     healthUrl: healthBound?.url ?? null,
     async close() {

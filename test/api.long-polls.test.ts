@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseResponse, type RawResponse, rawRequest } from './helpers/raw-http.js';
-import { ADMIN, eventually, startTestServer, type TestServer } from './helpers/server.js';
+import { ADMIN, eventually, longPollsWaiting, METRICS_TOKEN, startTestServer, type TestServer } from './helpers/server.js';
 
 const PARKED = 2000;
 const FLOOD = 500;
@@ -36,7 +36,7 @@ describe('the bound on waiting long-polls', () => {
   let log: string;
   let full: string;
   beforeAll(async () => {
-    s = await startTestServer({ maxLongPolls: PARKED, maxLongPollsPerToken: PARKED });
+    s = await startTestServer({ maxLongPolls: PARKED, maxLongPollsPerToken: PARKED, metricsToken: METRICS_TOKEN });
     log = (await s.request('POST', '/logs', { body: {} })).body.log_id;
     full = (await s.request('POST', '/logs', { body: {} })).body.log_id;
     expect((await s.request('POST', `/message/${full}`, { body: { value: 'there' } })).status).toBe(200);
@@ -47,6 +47,7 @@ describe('the bound on waiting long-polls', () => {
 
   /** A consume of `logId` from `offset` over a connection of its own. */
   const consume = (logId: string, query: string) => rawRequest(s.url, 'GET', `/messages/${logId}?${query}`, { timeoutMs: 60_000 });
+  const waiting = () => longPollsWaiting(s.url);
 
   it(`parks ${PARKED} long-polls, refuses a flood beyond them with 429 and Retry-After while other requests answer, and wakes every parked one`, async () => {
     const parked: Array<Promise<RawResponse>> = [];
@@ -58,9 +59,9 @@ describe('the bound on waiting long-polls', () => {
     }
     const early: string[] = [];
     for (const answer of parked) void answer.then((a) => early.push(`${a.status} ${a.text}`));
-    await eventually(() => {
+    await eventually(async () => {
       expect(early, 'parked long-polls answered before any message').toEqual([]);
-      expect(s.server.longPolls.waiting).toBe(PARKED);
+      expect(await waiting()).toBe(PARKED);
     }, 20_000);
 
     const flood = Array.from({ length: FLOOD }, () => consume(log, 'offset=0&poll=30000'));
@@ -88,7 +89,7 @@ describe('the bound on waiting long-polls', () => {
     expect(woken.filter((answer) => answer.status === 200 && answer.body.messages[0]?.value === 'news')).toHaveLength(PARKED);
 
     // Their places are free again: a long-poll waits, and times out with an empty page.
-    expect(s.server.longPolls.waiting).toBe(0);
+    expect(await waiting()).toBe(0);
     const again = await consume(log, 'offset=1&poll=100');
     expect(again.status).toBe(200);
     expect(again.body.messages).toEqual([]);

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { useCliServer } from './helpers/cli.js';
 import { BIN, freePort, runCli } from './helpers/process.js';
-import { ADMIN, eventually, startTestServer } from './helpers/server.js';
+import { ADMIN, eventually, longPollsWaiting, METRICS_TOKEN, startTestServer } from './helpers/server.js';
 
 describe('CLI', () => {
   const fixture = useCliServer();
@@ -120,13 +120,13 @@ describe('CLI', () => {
   });
 
   it('consume --follow waits out a 429 for as long as its Retry-After says, then goes on', async () => {
-    const busy = await startTestServer({ maxLongPolls: 1 });
+    const busy = await startTestServer({ maxLongPolls: 1, metricsToken: METRICS_TOKEN });
     try {
       const log = (await busy.request('POST', '/logs', { body: {} })).body.log_id;
       // The node's only long-poll place, taken until aborted.
       const holder = new AbortController();
       const held = busy.request('GET', `/messages/${log}`, { query: { offset: 0, poll: 30_000 }, signal: holder.signal }).catch(() => undefined);
-      await eventually(() => expect(busy.server.longPolls.waiting).toBe(1));
+      await eventually(async () => expect(await longPollsWaiting(busy.url)).toBe(1));
       const follower = spawn(process.execPath, [BIN, 'consume', log, '--follow', '--poll', '1000', '--offset', '-2'], {
         env: { PATH: process.env.PATH, HOOKLOG_URL: busy.url, HOOKLOG_TOKEN: ADMIN },
       });

@@ -1,6 +1,8 @@
 import { createHmac } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { egressSetUp, egressTearDown } from './helpers/egress.js';
+import { freePort } from './helpers/process.js';
 import type { Receiver } from './helpers/receiver.js';
 import { eventually, startTestServer, type TestServer } from './helpers/server.js';
 
@@ -41,8 +43,9 @@ function value(samples: Sample[], name: string, labels: Record<string, string> =
   return found[0]?.value;
 }
 
-async function scrape(s: TestServer, token: string | null = METRICS_TOKEN): Promise<Sample[]> {
-  const res = await fetch(`${s.url}/metrics`, { headers: token === null ? {} : { authorization: `Bearer ${token}` } });
+/** Scrapes the server's port, with the metrics bearer; or `base`, with `token` (null: none). */
+async function scrape(s: TestServer, { base = s.url, token = METRICS_TOKEN }: { base?: string; token?: string | null } = {}): Promise<Sample[]> {
+  const res = await fetch(`${base}/metrics`, { headers: token === null ? {} : { authorization: `Bearer ${token}` } });
   expect(res.status).toBe(200);
   expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
   return parse(await res.text());
@@ -137,14 +140,13 @@ describe('GET /metrics', () => {
     expect(failingAge).toBeLessThanOrEqual((scrapedAt - hourAgoMicros / 1000) / 1000);
     expect(value(m, 'hooklog_delivery_lag_seconds', { destination: gone })).toBeGreaterThanOrEqual(7200);
 
-    // Routes by pattern, never by URL; a URL no route has is `unmatched`.
+    // Routes by pattern, never by URL; a URL no route has is `unmatched`. Ingress URLs are apart from klev's API.
     expect(value(m, 'hooklog_http_request_duration_seconds_count', { dialect: 'ingress', route: '/ingress/:webhook_id', status_class: '2xx' })).toBe(4);
     expect(value(m, 'hooklog_http_request_duration_seconds_count', { dialect: 'ingress', route: '/ingress/:webhook_id', status_class: '4xx' })).toBe(2);
     expect(value(m, 'hooklog_http_request_duration_seconds_count', { dialect: 'klev', route: '/messages/:log_id', status_class: '2xx' })).toBe(3);
     expect(value(m, 'hooklog_http_request_duration_seconds_count', { dialect: 'klev', route: 'unmatched', status_class: '4xx' })).toBe(1);
     const routes = new Set(matching(m, 'hooklog_http_request_duration_seconds_count').map((sample) => sample.labels.route));
     for (const id of [log, source, ok]) expect([...routes].some((route) => route!.includes(id))).toBe(false);
-    expect(routes.has('/metrics')).toBe(false);
 
     expect(value(m, 'hooklog_long_poll_waiters')).toBe(0);
     expect(value(m, 'nodejs_eventloop_lag_seconds')).toBeGreaterThanOrEqual(0);
@@ -162,35 +164,44 @@ describe('GET /metrics', () => {
     expect((await s.request('DELETE', `/ingress_webhook/${source}`)).status).toBe(200);
     expect((await s.request('DELETE', `/egress_webhook/${ok}`)).status).toBe(200);
     expect((await s.request('DELETE', `/log/${goneLog}`)).status).toBe(200);
-    const after = await scrape(s);
-    expect(after.filter(({ labels }) => labels.source === source || labels.destination === ok || labels.log === goneLog)).toEqual([]);
+    // At the first scrape that reads the store after the deletes: one within a second of the last read reuses it.
+    const after = await eventually(async () => {
+      const samples = await scrape(s);
+      expect(samples.filter(({ labels }) => labels.source === source || labels.destination === ok || labels.log === goneLog)).toEqual([]);
+      return samples;
+    });
     expect(value(after, 'hooklog_delivery_attempts_total', { destination: failing, outcome: 'http_5xx' })).toBe(1);
     expect(value(after, 'hooklog_log_messages_appended_total', { log })).toBe(5);
   });
 
-  it('requires the metrics bearer when one is set, and none otherwise', async () => {
-    s = await startTestServer({ metricsToken: METRICS_TOKEN });
-    for (const authorization of [undefined, 'Bearer wrong-token', `Bearer ${METRICS_TOKEN}x`, METRICS_TOKEN]) {
-      const res = await fetch(`${s.url}/metrics`, { headers: authorization ? { authorization } : {} });
-      expect([res.status, ((await res.json()) as { error: string }).error], String(authorization)).toEqual([401, 'ERR_KLEV_API_0162']);
+  it('with a metrics bearer, is served on both ports and requires it; without one, only on the health port', async () => {
+    s = await startTestServer({ metricsToken: METRICS_TOKEN, healthPort: await freePort() });
+    for (const base of [s.url, s.server.healthUrl!]) {
+      for (const authorization of [undefined, 'Bearer wrong-token', `Bearer ${METRICS_TOKEN}x`, METRICS_TOKEN]) {
+        const res = await fetch(`${base}/metrics`, { headers: authorization ? { authorization } : {} });
+        expect([res.status, ((await res.json()) as { error: string }).error], `${base} ${authorization}`).toEqual([401, 'ERR_KLEV_API_0162']);
+      }
+      expect(matching(await scrape(s, { base }), 'process_cpu_seconds_total')).toHaveLength(1);
     }
-    expect(matching(await scrape(s), 'process_cpu_seconds_total')).toHaveLength(1);
     // The API's bearer is not the metrics bearer.
     expect((await s.request('GET', '/metrics')).status).toBe(401);
     await s.close();
 
-    s = await startTestServer();
-    expect(matching(await scrape(s, null), 'process_cpu_seconds_total')).toHaveLength(1);
+    // The metrics name every ingress webhook, whose URL is the only credential of a `none` one: not on the public port.
+    s = await startTestServer({ healthPort: await freePort() });
+    const res = await fetch(`${s.url}/metrics`);
+    expect([res.status, ((await res.json()) as { error: string }).error]).toEqual([404, 'ERR_KLEV_API_0005']);
+    expect(matching(await scrape(s, { base: s.server.healthUrl!, token: null }), 'process_cpu_seconds_total')).toHaveLength(1);
   });
 
   it('counts long-poll waiters while they wait, and the rows retention deleted by kind', async () => {
-    s = await startTestServer({ retentionIntervalSeconds: 0.2 });
+    s = await startTestServer({ retentionIntervalSeconds: 0.2, metricsToken: METRICS_TOKEN });
     const log = (await s.request('POST', '/logs', { body: { trim_seconds: 60 } })).body.log_id;
     const twoHoursAgo = (Date.now() - 7200_000) * 1000;
     const old = Array.from({ length: 4 }, () => ({ value: 'eA==', time: twoHoursAgo }));
     expect((await s.request('POST', `/messages/${log}`, { body: { messages: old } })).status).toBe(200);
     await eventually(async () => {
-      const m = await scrape(s, null);
+      const m = await scrape(s);
       expect(value(m, 'hooklog_retention_deleted_rows_total', { kind: 'trimmed_by_age' })).toBe(4);
       expect(value(m, 'hooklog_leases_held', { kind: 'retention' })).toBe(1);
     });
@@ -198,8 +209,70 @@ describe('GET /metrics', () => {
     const empty = (await s.request('POST', '/logs', { body: {} })).body.log_id;
     // Polls that end on their own: each waits 3 s for a message that never comes.
     const polls = [1, 2].map(() => s.request('GET', `/messages/${empty}`, { query: { offset: 0, len: 1, poll: 3000 } }));
-    await eventually(async () => expect(value(await scrape(s, null), 'hooklog_long_poll_waiters')).toBe(2));
+    await eventually(async () => expect(value(await scrape(s), 'hooklog_long_poll_waiters')).toBe(2));
     expect((await Promise.all(polls)).map((res) => res.status)).toEqual([200, 200]);
-    expect(value(await scrape(s, null), 'hooklog_long_poll_waiters')).toBe(0);
+    expect(value(await scrape(s), 'hooklog_long_poll_waiters')).toBe(0);
+  });
+  it("counts a parallel destination's lag as the messages ahead of its cursor plus those parked, as old as the lowest parked; concurrent scrapes all see it", async () => {
+    // A failure waits an hour for its retry; the attempt that hangs holds the cursor where it is.
+    const setUp = await egressSetUp({ metricsToken: METRICS_TOKEN, retrySchedule: [0, 3600], deliveryTimeoutSeconds: 60 });
+    ({ s, receiver } = setUp);
+    const { log } = setUp;
+    receiver.script({ status: 500 }, { status: 500 }, { status: 200 }, { hang: true });
+    const webhook = (await s.request('POST', '/egress_webhooks', { body: { log_id: log, destination: receiver.url, mode: 'parallel' } })).body.webhook_id;
+    const hoursAgo = (hours: number) => (Date.now() - hours * 3600_000) * 1000;
+    // Offsets 0 and 1 fail and are parked, 2 is delivered, 3 hangs; 3, 4 and 5 are ahead of the cursor.
+    const messages = [3, 2.5, 2, 1, 0.5, 0].map((hours) => ({ value: 'eA==', time: hoursAgo(hours) }));
+    expect((await s.request('POST', `/messages/${log}`, { body: { messages } })).status).toBe(200);
+    const oldest = messages[0]!.time;
+
+    await receiver.waitFor(4);
+    await eventually(async () => expect(value(await scrape(s), 'hooklog_delivery_lag_messages', { destination: webhook })).toBe(3 + 2));
+    // Past the reuse of the last read, then one flood of scrapes: each sees the whole of the gauges.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const before = Date.now();
+    const flood = await Promise.all(Array.from({ length: 8 }, () => scrape(s)));
+    for (const m of flood) {
+      expect(value(m, 'hooklog_delivery_lag_messages', { destination: webhook })).toBe(5);
+      const age = value(m, 'hooklog_delivery_lag_seconds', { destination: webhook })!;
+      // The parked offset 0 (3 h), not the cursor's offset 3 (1 h).
+      expect(age).toBeGreaterThanOrEqual(3 * 3600);
+      expect(age).toBeLessThanOrEqual((Date.now() - oldest / 1000) / 1000);
+      expect(age).toBeGreaterThanOrEqual((before - oldest / 1000) / 1000 - 2);
+    }
+  });
+
+  it.runIf(POSTGRES)('answers with the counters while the store cannot be read, and counts that error', async () => {
+    s = await startTestServer({ metricsToken: METRICS_TOKEN, databaseStatementTimeoutSeconds: 600 });
+    const log = (await s.request('POST', '/logs', { body: {} })).body.log_id;
+    expect((await s.request('POST', `/messages/${log}`, { body: { messages: [{ value: 'eA==' }, { value: 'eA==' }] } })).status).toBe(200);
+    const m = await scrape(s);
+    expect(value(m, 'hooklog_metrics_store_errors_total')).toBe(0);
+
+    // A connection of the test's own holds the egress webhooks' table: the scrape's read of it waits (here for 10 minutes).
+    const schema = new URL(s.databaseUrl).searchParams.get('options')!.replace('-c search_path=', '');
+    const holder = new pg.Client({ connectionString: s.databaseUrl });
+    await holder.connect();
+    onTestFinished(() => holder.end());
+    await holder.query('BEGIN');
+    await holder.query(`LOCK TABLE ${schema}.egress_webhooks IN ACCESS EXCLUSIVE MODE`);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    try {
+      const during = await scrape(s);
+      expect(value(during, 'hooklog_metrics_store_errors_total')).toBe(1);
+      expect(value(during, 'hooklog_log_messages_appended_total', { log })).toBe(2);
+      expect(value(during, 'hooklog_database_pool_connections')).toBeGreaterThanOrEqual(1);
+      expect(value(during, 'nodejs_heap_size_used_bytes')).toBeGreaterThan(0);
+      // Scrapes meanwhile share the read that waits, rather than each taking a connection of the pool.
+      const again = await scrape(s);
+      expect(value(again, 'hooklog_metrics_store_errors_total')).toBe(1);
+    } finally {
+      await holder.query('COMMIT');
+    }
+    await eventually(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      const after = await scrape(s);
+      expect(value(after, 'hooklog_metrics_store_errors_total')).toBe(1);
+    });
   });
 });

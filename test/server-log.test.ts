@@ -61,7 +61,53 @@ describe('the server log', () => {
       const missing = await fetch(`${s.url}/no/such/path?secret=1`);
       expect(missing.status).toBe(404);
       const id = missing.headers.get('x-request-id');
-      await eventually(() => expect(lines('request').find((l) => l.reqId === id)).toMatchObject({ route: null, dialect: null, status: 404 }));
+      // Unmatched: named by its prefix, klev's (the root) otherwise.
+      await eventually(() => expect(lines('request').find((l) => l.reqId === id)).toMatchObject({ route: null, dialect: 'klev', status: 404 }));
+    });
+
+    it('name the dialect and route as the HTTP histogram does; health checks and scrapes are debug lines, labelled apart', async () => {
+      const metricsToken = 'request-log-metrics-token-0123';
+      const { s, lines } = await start({ metricsToken });
+      const log = (await s.request('POST', '/logs', { body: {} })).body.log_id;
+      const source = (await s.request('POST', '/ingress_webhooks', { body: { log_id: log, type: 'none' } })).body.webhook_id;
+      expect((await fetch(`${s.url}/ingress/${source}`, { method: 'POST', body: 'x' })).status).toBe(200);
+      expect((await fetch(`${s.url}/api/v1/no-such-thing`)).status).toBe(404);
+      expect((await fetch(`${s.url}/healthz`)).status).toBe(200);
+      expect((await fetch(`${s.url}/readyz`)).status).toBe(200);
+      const scrape = async () => (await fetch(`${s.url}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } })).text();
+      await scrape();
+      await eventually(() => expect(lines('request').filter((l) => l.route === '/metrics')).toHaveLength(1));
+
+      const byLine = new Map<string, number>();
+      for (const l of lines('request')) {
+        const key = `${l.dialect} ${l.route ?? 'unmatched'} ${Math.floor(l.status / 100)}xx`;
+        byLine.set(key, (byLine.get(key) ?? 0) + 1);
+      }
+      const byMetric = new Map<string, number>();
+      for (const [, dialect, route, statusClass, count] of (await scrape()).matchAll(
+        /^hooklog_http_request_duration_seconds_count\{dialect="([^"]*)",route="([^"]*)",status_class="([^"]*)"\} (\d+)$/gm,
+      )) {
+        byMetric.set(`${dialect} ${route} ${statusClass}`, Number(count));
+      }
+      expect(byMetric).toEqual(byLine);
+      expect([...byLine.keys()]).toEqual(
+        expect.arrayContaining([
+          'klev /logs 2xx',
+          'ingress /ingress/:webhook_id 2xx',
+          'svix unmatched 4xx',
+          'health /healthz 2xx',
+          'health /readyz 2xx',
+          'metrics /metrics 2xx',
+        ]),
+      );
+      const levels = (route: string) => [
+        ...new Set(
+          lines('request')
+            .filter((l) => l.route === route)
+            .map((l) => l.level),
+        ),
+      ];
+      expect([levels('/healthz'), levels('/readyz'), levels('/metrics'), levels('/logs')]).toEqual([[20], [20], [20], [30]]);
     });
   });
 
@@ -85,7 +131,7 @@ describe('the server log', () => {
       expect(raw()).not.toContain('private-body-text');
       expect(raw()).not.toContain(wrong.slice(7));
       // The request itself has its line too, as any other.
-      expect(lines('request').find((l) => l.route === '/ingress/:webhook_id')).toMatchObject({ status: 401, dialect: 'klev' });
+      expect(lines('request').find((l) => l.route === '/ingress/:webhook_id')).toMatchObject({ status: 401, dialect: 'ingress' });
     });
 
     it('failed delivery attempts: info, with ids, attempt, status or error and the next try; the deactivation that ends them: warn, with the reason', async () => {

@@ -169,7 +169,8 @@ export const settings: readonly Setting[] = [
     field: 'metricsToken',
     type: 'string',
     default: '',
-    description: 'bearer that GET /metrics requires (Prometheus: authorization.credentials); when empty, /metrics is open to anyone who reaches the port',
+    description:
+      'bearer that GET /metrics requires (Prometheus: authorization.credentials); when empty, /metrics is served only on health_port, since it names every ingress webhook',
     secret: 'value',
   },
   {

@@ -14,7 +14,9 @@ export function ingressPath(webhookId: string): string {
   return `${INGRESS_PREFIX}${encodeURIComponent(webhookId)}`;
 }
 
-const INGRESS_PREFIX = '/ingress/';
+export const INGRESS_PREFIX = '/ingress/';
+/** What the request logs and metrics call these URLs' requests, apart from the API of the dialect whose document lists them. */
+export const INGRESS = 'ingress';
 
 export interface IngressEndpointOptions {
   ingress: IngressWebhooks;

@@ -4,7 +4,9 @@ import { fail } from '../domain/errors.js';
 import { type ErrorBody, errorHandler } from './errors.js';
 import { registerRoutes, route } from './router.js';
 
-export const METRICS_PATH = '/metrics';
+const METRICS_PATH = '/metrics';
+/** The route table's name for it: no API document lists it. */
+export const METRICS = 'metrics';
 
 export interface MetricsEndpointOptions {
   /** The metrics in Prometheus' text format. */
@@ -12,8 +14,6 @@ export interface MetricsEndpointOptions {
   /** The bearer a scrape must send; empty: none is needed. */
   token: string;
   errorBody: ErrorBody;
-  /** The API whose document lists the URL. */
-  dialect: string;
 }
 
 /**
@@ -21,12 +21,10 @@ export interface MetricsEndpointOptions {
  * Prometheus has its own bearer, when one is configured. Takes all it needs
  * as options, so that any listener can serve it.
  */
-export async function metricsEndpoint(app: FastifyInstance, { scrape, token, errorBody, dialect }: MetricsEndpointOptions): Promise<void> {
+export async function metricsEndpoint(app: FastifyInstance, { scrape, token, errorBody }: MetricsEndpointOptions): Promise<void> {
   app.setErrorHandler(errorHandler({ body: errorBody }));
-  // A listener without the API (a worker's health port) has no route table of its own.
-  if (!app.hasDecorator('routeTable')) app.decorate('routeTable', []);
   const expected = token === '' ? null : digest(token);
-  registerRoutes(app, { dialect }, [
+  registerRoutes(app, { dialect: METRICS }, [
     route({
       method: 'GET',
       url: METRICS_PATH,
@@ -55,25 +53,4 @@ function digest(text: string): Buffer {
 /** Where each request's dialect, route, status and time go: the metrics. */
 export interface RequestRecorder {
   request(dialect: string, route: string, statusCode: number, seconds: number): void;
-}
-
-/**
- * Times every request the app answers, labelled by its route's pattern
- * (`/log/:log_id`), never the URL, and `unmatched` for a URL no route has.
- * `dialectOf` names the API a URL belongs to.
- */
-export function measureRequests(app: FastifyInstance, recorder: RequestRecorder, dialectOf: (url: string) => string): void {
-  const dialects = new Map<string, string>();
-  const remember = (pattern: string) => {
-    const dialect = dialectOf(pattern);
-    dialects.set(pattern, dialect);
-    return dialect;
-  };
-  app.addHook('onResponse', (request, reply, done) => {
-    const pattern = request.routeOptions.url;
-    if (pattern === METRICS_PATH) return done();
-    const dialect = pattern === undefined ? dialectOf(request.url) : (dialects.get(pattern) ?? remember(pattern));
-    recorder.request(dialect, pattern ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
-    done();
-  });
 }

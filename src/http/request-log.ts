@@ -1,6 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { randomBase62 } from '../domain/ids.js';
+import { INGRESS, INGRESS_PREFIX } from './ingress.js';
+import type { RequestRecorder } from './metrics.js';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
 
@@ -17,18 +19,34 @@ export function requestId(request: { headers: Record<string, string | string[] |
   return typeof given === 'string' && SANE_REQUEST_ID.test(given) ? given : PROCESS_PREFIX + (++generated).toString(36);
 }
 
+export interface RequestDialects {
+  /** Where a URL belongs when no route matched it: the dialect whose prefix it starts with, else `root`. */
+  prefixes: ReadonlyArray<readonly [prefix: string, dialect: string]>;
+  root: string;
+  /** The dialects of probes that come every few seconds (health checks, scrapes): their lines are `debug`, so that `info` stays readable. */
+  probes: ReadonlySet<string>;
+}
+
 /**
- * One `info` line per finished request: its id (echoed to the client in
- * X-Request-Id, errors included), the route's pattern, the method, status and
- * duration, the dialect, and the id of the token it was made with (`admin`
- * for the configured admin_token). Never the URL as sent (its query may carry
- * a secret, as Svix's `?token=` does), a header or a body. The dialect comes
- * from the route table, so the routes of a plugin added later are named too.
+ * One hook per finished request, which feeds both its log line and the HTTP
+ * histogram, so that the two always name the same dialect and route.
+ *
+ * The line: its id (echoed to the client in X-Request-Id, errors included),
+ * the route's pattern, the method, status and duration, the dialect, and the
+ * id of the token it was made with (`admin` for the configured admin_token).
+ * Never the URL as sent (its query may carry a secret, as Svix's `?token=`
+ * does), a header or a body. `info`, but `debug` for health checks and scrapes.
+ *
+ * The dialect is the route's in the route table (so the routes of a plugin
+ * added later are named too), except that the public ingress URLs, which
+ * klev's document lists, are `ingress`: providers' traffic, not API clients'.
+ * A URL no route matched is named by its prefix.
  */
-export function logRequests(app: FastifyInstance, logger: Logger): void {
-  const dialects = new Map<string, string>();
+export function observeRequests(app: FastifyInstance, logger: Logger, recorder: RequestRecorder, { prefixes, root, probes }: RequestDialects): void {
+  const byPrefix = (url: string) => prefixes.find(([prefix]) => under(prefix, url))?.[1] ?? root;
+  const byRoute = new Map<string, string>();
   app.addHook('onReady', (done) => {
-    for (const entry of app.routeTable) dialects.set(entry.url, entry.dialect);
+    for (const entry of app.routeTable) byRoute.set(entry.url, under(INGRESS_PREFIX, entry.url) ? INGRESS : entry.dialect);
     done();
   });
   // Callback-style hooks, as in app.ts: they run on every request.
@@ -38,14 +56,24 @@ export function logRequests(app: FastifyInstance, logger: Logger): void {
     done(null, payload);
   });
   app.addHook('onResponse', (request, reply, done) => {
-    if (logger.isLevelEnabled('info')) logger.info(requestLine(request, reply, dialects), 'request');
+    // Undefined for a URL no route matched (a 404): its path is the client's text, not a pattern.
+    const route = request.routeOptions.url;
+    const dialect = (route !== undefined && byRoute.get(route)) || byPrefix(route ?? request.url);
+    recorder.request(dialect, route ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+    const level = probes.has(dialect) ? 'debug' : 'info';
+    if (logger.isLevelEnabled(level)) logger[level](requestLine(request, reply, route ?? null, dialect), 'request');
     done();
   });
 }
 
-function requestLine(request: FastifyRequest, reply: FastifyReply, dialects: Map<string, string>) {
-  // Undefined for a URL no route matched (a 404): its path is the client's text, not a pattern.
-  const route = request.routeOptions.url ?? null;
+/** Whether `url` is `prefix` or below it; a prefix that ends with a slash covers what starts with it. */
+function under(prefix: string, url: string): boolean {
+  if (!url.startsWith(prefix)) return false;
+  const next = url[prefix.length];
+  return prefix.endsWith('/') || next === undefined || next === '/' || next === '?';
+}
+
+function requestLine(request: FastifyRequest, reply: FastifyReply, route: string | null, dialect: string) {
   const principal = request.principal;
   return {
     reqId: request.id,
@@ -53,7 +81,7 @@ function requestLine(request: FastifyRequest, reply: FastifyReply, dialects: Map
     route,
     status: reply.statusCode,
     ms: Math.round(reply.elapsedTime * 100) / 100,
-    dialect: (route !== null && dialects.get(route)) || null,
+    dialect,
     tokenId: principal ? (principal.tokenId ?? 'admin') : null,
   };
 }

@@ -1,11 +1,12 @@
-import type { EgressStore, IngressStore, LogStore } from '../store/store.js';
-import { type LagStores, lagOf } from './delivery-lag.js';
+import type { EgressStore, IngressStore, LogStore, MessageStore } from '../store/store.js';
+import { lagOf, type Parked } from './delivery-lag.js';
 import type { ScrapeState } from './metrics.js';
 
-export interface InventoryDeps extends LagStores {
+export interface InventoryDeps {
   logs: Pick<LogStore, 'list'>;
   ingress: Pick<IngressStore, 'list'>;
   egress: Pick<EgressStore, 'list' | 'parked'>;
+  messages: Pick<MessageStore, 'read'>;
   /** The egress webhooks whose lease this node holds (its dispatcher's lanes). */
   held: () => string[];
   /** Whether this node reports the inactive webhooks, which no node holds: one node of a cluster at a time. */
@@ -18,25 +19,32 @@ export interface InventoryDeps extends LagStores {
  * Each destination is reported by one node of a cluster, so that a sum over
  * nodes counts it once: an active one by the node that holds its lease and
  * delivers to it; an inactive (paused, or given up on) one, which no node
- * holds, by the node that holds the `delivery_lag` lead. A scrape costs three
- * list queries, and two queries per destination reported.
+ * holds, by the node that holds the `delivery_lag` lead. A read costs the
+ * lead's write, three list queries, and two queries per destination reported.
  */
 export class Inventory {
   constructor(private readonly deps: InventoryDeps) {}
 
   async read(): Promise<ScrapeState> {
-    const { logs, ingress, egress, held, leadsInactive } = this.deps;
+    const { logs, ingress, egress, messages, held, leadsInactive } = this.deps;
+    const inactiveToo = await leadsInactive();
+    // The retry sets of the destinations this node delivers to are read before
+    // their cursors: a lane that parks a message and moves its cursor past it
+    // in between is then short of it for one scrape, rather than counting it
+    // both as parked and as ahead of the cursor. One at a time, so that a
+    // scrape takes one connection of the pool, not one per destination.
+    const parkedOf = new Map<string, Parked>();
+    for (const id of held()) parkedOf.set(id, await egress.parked(id));
     const [allLogs, sources, destinations] = await Promise.all([logs.list({}), ingress.list({}), egress.list({})]);
     const endOf = new Map(allLogs.map((log) => [log.id, log.nextOffset]));
-    const mine = new Set(held());
-    const inactiveToo = await leadsInactive();
-    const reported = destinations.filter((webhook) => (webhook.state.active ? mine.has(webhook.id) : inactiveToo));
     const now = Date.now();
     const lags = [];
-    // One at a time: a scrape must not take the pool from requests.
-    for (const webhook of reported) {
+    for (const webhook of destinations) {
       const end = endOf.get(webhook.logId);
-      if (end !== undefined) lags.push(await lagOf(webhook, end, this.deps, now));
+      if (end === undefined) continue;
+      // An inactive destination's cursor and retry set stand still: no lane moves them.
+      const parked = webhook.state.active ? parkedOf.get(webhook.id) : inactiveToo ? await egress.parked(webhook.id) : undefined;
+      if (parked) lags.push(await lagOf(webhook, end, parked, messages, now));
     }
     return {
       logs: new Set(endOf.keys()),

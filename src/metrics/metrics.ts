@@ -5,6 +5,7 @@ import type { RetentionKind } from '../log/retention.js';
 import type { PoolUsage } from '../store/store.js';
 import type { DestinationLag } from './delivery-lag.js';
 import { SeriesCache } from './series-cache.js';
+import { SharedRead } from './shared-read.js';
 
 /** What the node knows only when scraped: read then rather than kept up to date on every change. */
 export interface ScrapeSources {
@@ -30,6 +31,24 @@ const SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5
 /** Requests per group commit. */
 const GROUP_SIZES = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
 const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
+/** How long a scrape waits for the store: Prometheus' default scrape timeout is 10 s. */
+const STORE_DEADLINE_MS = 2000;
+/** How long a store read serves the scrapes after it: enough for several Prometheus servers scraping one node. */
+const STORE_REUSE_MS = 1000;
+
+/**
+ * Node's process metrics, in one registry per process: prom-client starts an
+ * event loop monitor and a GC observer for each registry it fills, which
+ * nothing stops, so servers that come and go (as in the tests) share one.
+ */
+let processRegistry: Registry | null = null;
+function processMetrics(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry });
+  }
+  return processRegistry;
+}
 
 /**
  * Every metric hooklog exports, in a registry of its own (several servers in
@@ -41,7 +60,7 @@ const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
  */
 export class Metrics {
   readonly registry = new Registry();
-  private sources: ScrapeSources | null = null;
+  private storeRead: SharedRead | null = null;
 
   private readonly httpDuration = new Histogram({
     name: 'hooklog_http_request_duration_seconds',
@@ -58,7 +77,7 @@ export class Metrics {
   });
   private readonly ingestDuration = new Histogram({
     name: 'hooklog_ingest_duration_seconds',
-    help: 'From the arrival of a verified ingress request to the commit of its message (accepted or duplicate)',
+    help: 'From an ingress request received whole to the commit of its message: settings, signature check and append (accepted or duplicate)',
     buckets: SECONDS,
     registers: [this.registry],
   });
@@ -105,6 +124,11 @@ export class Metrics {
     labelNames: ['destination'] as const,
     registers: [this.registry],
   });
+  private readonly storeErrors = new Counter({
+    name: 'hooklog_metrics_store_errors_total',
+    help: 'Reads of the store for a scrape that failed or took over 2 s: those scrapes left the lag and the series of deleted ids as they were',
+    registers: [this.registry],
+  });
   private readonly retentionDeleted = new Counter({
     name: 'hooklog_retention_deleted_rows_total',
     help: 'Rows the retention job deleted, by kind',
@@ -118,13 +142,13 @@ export class Metrics {
   private readonly logs = new SeriesCache<Counter.Internal>();
   private readonly destinations = new SeriesCache<{ outcomes: Map<string, Counter.Internal>; duration: Histogram.Internal<string> }>();
 
-  constructor() {
-    collectDefaultMetrics({ register: this.registry });
-  }
-
   /** Adds the gauges read at scrape time; the composition root calls it once the services exist. */
   observe(sources: ScrapeSources): void {
-    this.sources = sources;
+    this.storeRead = new SharedRead(() => this.readStore(sources), {
+      deadlineMs: STORE_DEADLINE_MS,
+      reuseMs: STORE_REUSE_MS,
+      onFailure: () => this.storeErrors.inc(),
+    });
     const registers = [this.registry];
     new Gauge({
       name: 'hooklog_long_poll_waiters',
@@ -161,26 +185,30 @@ export class Metrics {
     poolGauge('hooklog_database_pool_waiting_queries', 'Queries waiting for a PostgreSQL connection from the pool', (usage) => usage.waiting);
   }
 
-  /** The metrics in Prometheus' text format, after reading what is read at scrape time. */
+  /** The metrics in Prometheus' text format, after reading (or reusing) what is read at scrape time. */
   async scrape(): Promise<{ contentType: string; body: string }> {
-    if (this.sources) {
-      const startedAt = Date.now();
-      const state = await this.sources.state();
-      // Series of ids that no longer exist go; those first seen during the read above may be newer than it, and stay.
-      this.ingress.prune(state.sources, startedAt, (id, result) => this.ingressRequests.remove(id, result));
-      this.logs.prune(state.logs, startedAt, (id) => this.appended.remove(id));
-      this.destinations.prune(state.destinations, startedAt, (id, _key, { outcomes }) => {
-        for (const outcome of outcomes.keys()) this.attempts.remove(id, outcome);
-        this.attemptDuration.remove(id);
-      });
-      this.lagMessages.reset();
-      this.lagSeconds.reset();
-      for (const { webhookId, messages, seconds } of state.lags) {
-        this.lagMessages.set({ destination: webhookId }, messages);
-        this.lagSeconds.set({ destination: webhookId }, seconds);
-      }
+    await this.storeRead?.wait();
+    const [own, process] = await Promise.all([this.registry.metrics(), processMetrics().metrics()]);
+    return { contentType: this.registry.contentType, body: own + process };
+  }
+
+  /** Applies a store read in one synchronous step, so that a scrape rendering meanwhile sees the gauges before or after it, never half-set. */
+  private async readStore(sources: ScrapeSources): Promise<void> {
+    const startedAt = Date.now();
+    const state = await sources.state();
+    // Series of ids that no longer exist go; those first seen during the read above may be newer than it, and stay.
+    this.ingress.prune(state.sources, startedAt, (id, result) => this.ingressRequests.remove(id, result));
+    this.logs.prune(state.logs, startedAt, (id) => this.appended.remove(id));
+    this.destinations.prune(state.destinations, startedAt, (id, _key, { outcomes }) => {
+      for (const outcome of outcomes.keys()) this.attempts.remove(id, outcome);
+      this.attemptDuration.remove(id);
+    });
+    this.lagMessages.reset();
+    this.lagSeconds.reset();
+    for (const { webhookId, messages, seconds } of state.lags) {
+      this.lagMessages.set({ destination: webhookId }, messages);
+      this.lagSeconds.set({ destination: webhookId }, seconds);
     }
-    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
 
   request(dialect: string, route: string, statusCode: number, seconds: number): void {

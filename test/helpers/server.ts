@@ -148,3 +148,12 @@ export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 10_
     }
   }
 }
+
+/** The token the tests that read metrics give their server: /metrics is served on the API port only with one. */
+export const METRICS_TOKEN = 'test-metrics-token-0123456789';
+
+/** The long-polls waiting on a server started with `metricsToken: METRICS_TOKEN`, as its metrics report them. */
+export async function longPollsWaiting(base: string): Promise<number> {
+  const res = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+  return Number(/^hooklog_long_poll_waiters (\d+)$/m.exec(await res.text())?.[1]);
+}
