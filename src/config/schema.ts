@@ -94,7 +94,7 @@ export const settings: readonly Setting[] = [
     type: 'port',
     default: 0,
     description:
-      'a second TCP port, on host, that serves only /healthz, /readyz and /metrics: the only listener of a worker node; 0 turns it off (api and all nodes serve them on port too)',
+      'a second TCP port, on host, that serves only /healthz, /readyz and /metrics: the only listener of a worker node; 0 turns it off (api and all nodes serve the health checks on port too, and /metrics there only with a metrics_token)',
   },
   {
     key: 'data_dir',
