@@ -11,6 +11,7 @@ import { OutboundClient } from './delivery/outbound.js';
 import { RetrySchedule } from './delivery/schedule.js';
 import type { HooklogError } from './domain/errors.js';
 import { randomBase62 } from './domain/ids.js';
+import type { Readiness } from './domain/types.js';
 import { Deliveries } from './egress/deliveries.js';
 import { EgressWebhooks } from './egress/egress-webhooks.js';
 import { Endpoints } from './egress/endpoints.js';
@@ -20,7 +21,7 @@ import { EVENTS_ERRORS, EVENTS_PREFIX, eventsApi } from './http/dialects/events/
 import { KLEV, klevApi } from './http/dialects/klev/index.js';
 import { KWP_PREFIX, kwpApi } from './http/dialects/kwp/index.js';
 import { SVIX_ERRORS, SVIX_PREFIX, svixApi } from './http/dialects/svix/index.js';
-import { healthChecks, healthListener } from './http/health.js';
+import { healthChecks, healthListener, loggedReadiness } from './http/health.js';
 import { ingressEndpoint } from './http/ingress.js';
 import { measureRequests, metricsEndpoint } from './http/metrics.js';
 import { logRequests } from './http/request-log.js';
@@ -73,7 +74,10 @@ export interface RunningServer {
   health: FastifyInstance | null;
   /** Its base URL; null when health_port is 0. */
   healthUrl: string | null;
-  /** Stops accepting requests, finishes those in flight, commits queued writes and closes storage. */
+  /**
+   * Answers /readyz with 503 for shutdown_delay_seconds while still serving (on a node with an API listener),
+   * then stops accepting requests, finishes those in flight, commits queued writes and closes storage.
+   */
   close(): Promise<void>;
 }
 
@@ -141,7 +145,8 @@ export async function startServer(
         metrics,
       )
     : null;
-  let closing = false;
+  // serving, then on close: draining (unready, every request still served), then closing (new requests refused).
+  let phase: 'serving' | 'draining' | 'closing' = 'serving';
 
   const ingress = new IngressWebhooks(store.ingress, store.logs, publisher, store.events, logger, metrics);
 
@@ -203,7 +208,7 @@ export async function startServer(
     events: new Events(publisher, store.messages),
     integrations: new Integrations(store.integrations, tokens),
     idempotencyKeys,
-    isClosing: () => closing,
+    isClosing: () => phase === 'closing',
   };
   const requestTimeoutMs = config.requestTimeoutSeconds * 1000;
   // klev is the root dialect: errors raised before routing are written in its body, but under another dialect's prefix in that one's.
@@ -213,7 +218,11 @@ export async function startServer(
     under(SVIX_PREFIX, url) ? SVIX_ERRORS : under(EVENTS_PREFIX, url) ? EVENTS_ERRORS : under(KWP_PREFIX, url) ? kwpErrors : { body: klevErrorBody };
   const appOptions = { maxBodyBytes: config.maxBodyBytes, requestTimeoutMs, keepAliveTimeoutMs: config.keepAliveTimeoutSeconds * 1000, logger, errorsFor };
   const app = serves ? buildApp(deps, appOptions) : null;
-  const readiness = async () => (closing ? ({ ready: false, reason: 'shutting down' } as const) : store.ready(READY_TIMEOUT_MS));
+  const readiness = loggedReadiness(
+    async (): Promise<Readiness> =>
+      phase === 'serving' ? store.ready(READY_TIMEOUT_MS) : { ready: false, reason: 'shutting_down', detail: 'the node is shutting down' },
+    logger,
+  );
   const metricsOptions = { scrape: () => metrics.scrape(), token: config.metricsToken, errorBody: klevErrorBody, dialect: KLEV };
   // A second listener of the health checks and metrics alone, for a worker (which has no other) or a port kept off the public network.
   const health = config.healthPort ? healthListener(deps, { ...appOptions, readiness, errorBody: klevErrorBody }) : null;
@@ -271,7 +280,13 @@ export async function startServer(
     health,
     healthUrl: healthBound?.url ?? null,
     async close() {
-      closing = true;
+      // Balancers see the node unready and stop sending it requests; those they still send are served as usual.
+      // A worker has no traffic to drain.
+      if (app && phase === 'serving' && config.shutdownDelaySeconds > 0) {
+        phase = 'draining';
+        await new Promise((resolve) => setTimeout(resolve, config.shutdownDelaySeconds * 1000));
+      }
+      phase = 'closing';
       // Deliveries stop first: their lanes wait on the notifier closed below.
       await dispatcher?.stop();
       notifier.close();
