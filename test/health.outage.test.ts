@@ -28,6 +28,9 @@ describe.runIf(privatePostgresAvailable())('readiness while PostgreSQL is down',
         expect([down.status, down.body]).toEqual([503, { status: 'unavailable', reason: 'database_unreachable', detail: 'the database cannot be reached' }]);
       }
       expect((await request(node.url, 'GET', '/healthz', { token: null })).body).toEqual({ status: 'ok' });
+      // A request that needs the database is told when to come back.
+      const refused = await request(node.url, 'GET', '/logs');
+      expect([refused.status, refused.body.error, refused.headers.get('retry-after')]).toEqual([503, 'ERR_KLEV_API_0121', '5']);
     } finally {
       await postgres.start();
     }

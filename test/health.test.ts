@@ -122,7 +122,7 @@ describe('health checks', () => {
     expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
     // Any other route is refused as before (here, the 405 of a health path).
     const refused = await app.inject({ method: 'DELETE', url: '/healthz' });
-    expect([refused.statusCode, refused.json().error]).toEqual([503, 'ERR_KLEV_API_0113']);
+    expect([refused.statusCode, refused.json().error, refused.headers['retry-after']]).toEqual([503, 'ERR_KLEV_API_0113', '1']);
     await app.close();
   });
 
