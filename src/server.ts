@@ -259,10 +259,21 @@ export async function startServer(
     }
   }
 
+  // The ports first: one that is taken stops the start before any background work runs.
+  let bound: Bound | null = null;
+  let healthBound: Bound | null = null;
+  try {
+    bound = app ? await listen(app, config.host, config.port) : null;
+    healthBound = health ? await listen(health, config.host, config.healthPort) : null;
+  } catch (err) {
+    await app?.close();
+    await health?.close();
+    await sender.close();
+    await store.close();
+    throw err;
+  }
   retention?.start();
   await dispatcher?.start();
-  const bound = app ? await listen(app, config.host, config.port) : null;
-  const healthBound = health ? await listen(health, config.host, config.healthPort) : null;
   const where = config.databaseUrl ? 'data in PostgreSQL' : `data in ${config.dataDir}`;
   const checks = healthBound ? `; health checks on ${healthBound.address}` : '';
   print(
@@ -308,12 +319,19 @@ export async function startServer(
   };
 }
 
+interface Bound {
+  /** As the startup line shows it. */
+  address: string;
+  /** A URL this machine reaches the server on. */
+  url: string;
+}
+
 /**
  * Listens, and returns the address bound, as the startup line shows it, and a
  * URL this machine reaches the server on. An empty host binds every address:
  * IPv6 and IPv4 where the machine has IPv6, IPv4 alone otherwise.
  */
-async function listen(app: FastifyInstance, host: string, port: number): Promise<{ address: string; url: string }> {
+async function listen(app: FastifyInstance, host: string, port: number): Promise<Bound> {
   if (host) {
     await app.listen({ port, host });
   } else {

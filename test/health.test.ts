@@ -1,4 +1,4 @@
-import { connect, type Socket } from 'node:net';
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
@@ -8,7 +8,7 @@ import { buildApp } from '../src/http/app.js';
 import { healthChecks } from '../src/http/health.js';
 import { klevErrorBody } from '../src/protocols/klev/errors.js';
 import { createSchema, postgresAvailable } from './helpers/postgres.js';
-import { freePort, spawnServer } from './helpers/process.js';
+import { freePort, runCli, spawnServer } from './helpers/process.js';
 import { ADMIN, eventually, request, startTestServer } from './helpers/server.js';
 
 const postgres = await postgresAvailable();
@@ -185,6 +185,41 @@ describe('health checks', () => {
         await locker.query('ROLLBACK');
       }
       expect((await s.request('GET', '/readyz', { token: null })).status).toBe(200);
+    });
+
+    it('a start that cannot bind health_port leaves nothing running: the API port is free again and no database connection stays open', async () => {
+      const schema = await createSchema();
+      cleanup.push(() => schema.drop());
+      const taken = createServer();
+      await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+      cleanup.push(() => new Promise((resolve) => taken.close(resolve)));
+      const healthPort = (taken.address() as AddressInfo).port;
+      const port = await freePort();
+      const name = `hooklog-failed-start-${process.pid}-${Date.now()}`;
+      const url = new URL(schema.url);
+      url.searchParams.set('application_name', name);
+      await expect(startTestServer({ databaseUrl: url.toString(), port, healthPort })).rejects.toThrow(/EADDRINUSE/);
+      await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
+      const admin = new pg.Client({ connectionString: schema.url });
+      await admin.connect();
+      try {
+        const open = async () =>
+          (await admin.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1', [name])).rows[0]!.n;
+        await eventually(async () => expect(await open()).toBe(0));
+      } finally {
+        await admin.end();
+      }
+
+      // `serve` says so in one line and exits non-zero.
+      const refused = await runCli(['serve'], {
+        HOOKLOG_DATABASE_URL: schema.url,
+        HOOKLOG_ADMIN_TOKEN: ADMIN,
+        HOOKLOG_HOST: '127.0.0.1',
+        HOOKLOG_PORT: String(await freePort()),
+        HOOKLOG_HEALTH_PORT: String(healthPort),
+      });
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toBe(`hooklog: cannot start: listen EADDRINUSE: address already in use 127.0.0.1:${healthPort}\n`);
     });
 
     it('a worker, which has no API listener, serves the health checks on health_port, and closes it when it stops', async () => {
