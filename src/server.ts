@@ -124,16 +124,16 @@ export async function startServer(
   const historyMs = config.attemptRetentionDays * DAY_MS;
   const idempotencyKeys = new IdempotencyKeys(store.idempotency);
   const retention = works
-    ? new RetentionJob(
-        store.retention,
+    ? new RetentionJob({
+        store: store.retention,
         intervalMs,
-        historyMs,
+        deliveryHistoryMs: historyMs,
         logger,
-        () => {
+        lead: () => {
           const now = Date.now();
           return store.cluster.lead('retention', nodeId, now, now + 2 * intervalMs + leaseMs);
         },
-        [
+        steps: [
           { kind: 'idempotency_answers', forget: (limit) => idempotencyKeys.purge(Date.now(), limit) },
           { kind: 'expired_tokens', forget: (limit) => store.tokens.purgeExpired(Date.now(), limit) },
           // An event's record lasts as long as its attempts; the quarantine is shorter-lived.
@@ -142,8 +142,8 @@ export async function startServer(
             forget: (limit) => store.retention.purgeEvents(Date.now() - historyMs, Date.now() - QUARANTINE_DAYS * DAY_MS, limit),
           },
         ],
-        metrics,
-      )
+        recorder: metrics,
+      })
     : null;
   // serving, then on close: draining (unready, every request still served), then closing (new requests refused).
   let phase: 'serving' | 'draining' | 'closing' = 'serving';
