@@ -37,14 +37,17 @@ describe.runIf(privatePostgresAvailable())('readiness while PostgreSQL is down',
     await eventually(async () => expect((await request(node.url, 'GET', '/readyz', { token: null })).body).toEqual({ status: 'ready' }), 20_000);
     expect(node.proc.exitCode).toBeNull();
     // Logged once per change, not once per probe: the cause at warn, the recovery at info.
-    const lines = node
-      .stdout()
-      .split('\n')
-      .filter((line) => line.startsWith('{'))
-      .map((line) => JSON.parse(line));
-    const unready = lines.filter((line) => line.msg === 'not ready: the database cannot be reached');
-    expect(unready).toHaveLength(1);
-    expect(unready[0]).toMatchObject({ level: 40, reason: 'database_unreachable', err: { message: expect.stringMatching(/cannot be reached \(.+\)/) } });
-    expect(lines.filter((line) => line.msg === 'ready again')).toHaveLength(1);
+    // The node's stdout reaches this process a moment after its answers.
+    await eventually(() => {
+      const lines = node
+        .stdout()
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line));
+      const unready = lines.filter((line) => line.msg === 'not ready: the database cannot be reached');
+      expect(unready).toHaveLength(1);
+      expect(unready[0]).toMatchObject({ level: 40, reason: 'database_unreachable', err: { message: expect.stringMatching(/cannot be reached \(.+\)/) } });
+      expect(lines.filter((line) => line.msg === 'ready again')).toHaveLength(1);
+    });
   });
 });
