@@ -11,6 +11,7 @@ import { OutboundClient } from './delivery/outbound.js';
 import { RetrySchedule } from './delivery/schedule.js';
 import type { HooklogError } from './domain/errors.js';
 import { randomBase62 } from './domain/ids.js';
+import type { Readiness } from './domain/types.js';
 import { Deliveries } from './egress/deliveries.js';
 import { EgressWebhooks } from './egress/egress-webhooks.js';
 import { Endpoints } from './egress/endpoints.js';
@@ -20,7 +21,7 @@ import { EVENTS, EVENTS_ERRORS, EVENTS_PREFIX, eventsApi } from './http/dialects
 import { KLEV, klevApi } from './http/dialects/klev/index.js';
 import { KWP, KWP_PREFIX, kwpApi } from './http/dialects/kwp/index.js';
 import { SVIX, SVIX_ERRORS, SVIX_PREFIX, svixApi } from './http/dialects/svix/index.js';
-import { HEALTH, healthChecks, healthListener } from './http/health.js';
+import { HEALTH, healthChecks, healthListener, loggedReadiness } from './http/health.js';
 import { INGRESS, INGRESS_PREFIX, ingressEndpoint } from './http/ingress.js';
 import { METRICS, metricsEndpoint } from './http/metrics.js';
 import { observeRequests } from './http/request-log.js';
@@ -71,7 +72,10 @@ export interface RunningServer {
   health: FastifyInstance | null;
   /** Its base URL; null when health_port is 0. */
   healthUrl: string | null;
-  /** Stops accepting requests, finishes those in flight, commits queued writes and closes storage. */
+  /**
+   * Answers /readyz with 503 for shutdown_delay_seconds while still serving (on a node with an API listener),
+   * then stops accepting requests, finishes those in flight, commits queued writes and closes storage.
+   */
   close(): Promise<void>;
 }
 
@@ -118,16 +122,16 @@ export async function startServer(
   const historyMs = config.attemptRetentionDays * DAY_MS;
   const idempotencyKeys = new IdempotencyKeys(store.idempotency);
   const retention = works
-    ? new RetentionJob(
-        store.retention,
+    ? new RetentionJob({
+        store: store.retention,
         intervalMs,
-        historyMs,
+        deliveryHistoryMs: historyMs,
         logger,
-        () => {
+        lead: () => {
           const now = Date.now();
           return store.cluster.lead('retention', nodeId, now, now + 2 * intervalMs + leaseMs);
         },
-        [
+        steps: [
           { kind: 'idempotency_answers', forget: (limit) => idempotencyKeys.purge(Date.now(), limit) },
           { kind: 'expired_tokens', forget: (limit) => store.tokens.purgeExpired(Date.now(), limit) },
           // An event's record lasts as long as its attempts; the quarantine is shorter-lived.
@@ -136,10 +140,11 @@ export async function startServer(
             forget: (limit) => store.retention.purgeEvents(Date.now() - historyMs, Date.now() - QUARANTINE_DAYS * DAY_MS, limit),
           },
         ],
-        metrics,
-      )
+        recorder: metrics,
+      })
     : null;
-  let closing = false;
+  // serving, then on close: draining (unready, every request still served), then closing (new requests refused).
+  let phase: 'serving' | 'draining' | 'closing' = 'serving';
 
   const ingress = new IngressWebhooks(store.ingress, store.logs, publisher, store.events, logger, metrics);
 
@@ -201,7 +206,7 @@ export async function startServer(
     events: new Events(publisher, store.messages),
     integrations: new Integrations(store.integrations, tokens),
     idempotencyKeys,
-    isClosing: () => closing,
+    isClosing: () => phase === 'closing',
   };
   const requestTimeoutMs = config.requestTimeoutSeconds * 1000;
   // klev is the root dialect: errors raised before routing are written in its body, but under another dialect's prefix in that one's.
@@ -218,7 +223,11 @@ export async function startServer(
     errorsFor,
   };
   const app = serves ? buildApp(deps, appOptions) : null;
-  const readiness = async () => (closing ? ({ ready: false, reason: 'shutting down' } as const) : store.ready(READY_TIMEOUT_MS));
+  const readiness = loggedReadiness(
+    async (): Promise<Readiness> =>
+      phase === 'serving' ? store.ready(READY_TIMEOUT_MS) : { ready: false, reason: 'shutting_down', detail: 'the node is shutting down' },
+    logger,
+  );
   const metricsOptions = { scrape: () => metrics.scrape(), token: config.metricsToken, errorBody: klevErrorBody };
   const dialects = {
     prefixes: [
@@ -263,10 +272,21 @@ export async function startServer(
     }
   }
 
+  // The ports first: one that is taken stops the start before any background work runs.
+  let bound: Bound | null = null;
+  let healthBound: Bound | null = null;
+  try {
+    bound = app ? await listen(app, config.host, config.port) : null;
+    healthBound = health ? await listen(health, config.host, config.healthPort) : null;
+  } catch (err) {
+    await app?.close();
+    await health?.close();
+    await sender.close();
+    await store.close();
+    throw err;
+  }
   retention?.start();
   await dispatcher?.start();
-  const bound = app ? await listen(app, config.host, config.port) : null;
-  const healthBound = health ? await listen(health, config.host, config.healthPort) : null;
   const where = config.databaseUrl ? 'data in PostgreSQL' : `data in ${config.dataDir}`;
   const checks = healthBound ? `; health checks on ${healthBound.address}` : '';
   print(
@@ -283,7 +303,13 @@ export async function startServer(
     health,
     healthUrl: healthBound?.url ?? null,
     async close() {
-      closing = true;
+      // Balancers see the node unready and stop sending it requests; those they still send are served as usual.
+      // A worker has no traffic to drain.
+      if (app && phase === 'serving' && config.shutdownDelaySeconds > 0) {
+        phase = 'draining';
+        await new Promise((resolve) => setTimeout(resolve, config.shutdownDelaySeconds * 1000));
+      }
+      phase = 'closing';
       // Deliveries stop first: their lanes wait on the notifier closed below.
       await dispatcher?.stop();
       notifier.close();
@@ -305,12 +331,19 @@ export async function startServer(
   };
 }
 
+interface Bound {
+  /** As the startup line shows it. */
+  address: string;
+  /** A URL this machine reaches the server on. */
+  url: string;
+}
+
 /**
  * Listens, and returns the address bound, as the startup line shows it, and a
  * URL this machine reaches the server on. An empty host binds every address:
  * IPv6 and IPv4 where the machine has IPv6, IPv4 alone otherwise.
  */
-async function listen(app: FastifyInstance, host: string, port: number): Promise<{ address: string; url: string }> {
+async function listen(app: FastifyInstance, host: string, port: number): Promise<Bound> {
   if (host) {
     await app.listen({ port, host });
   } else {

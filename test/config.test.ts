@@ -18,6 +18,7 @@ describe('configuration', () => {
       port: 8080,
       host: '',
       healthPort: 0,
+      shutdownDelaySeconds: 5,
       dataDir: './data',
       adminToken: '',
       metricsToken: '',
@@ -46,6 +47,12 @@ describe('configuration', () => {
       leaseSeconds: 15,
       channels: [],
     });
+  });
+
+  it('takes a shutdown delay of 0 (stop at once) or more seconds, and refuses a negative one', () => {
+    expect(loadConfig({ HOOKLOG_SHUTDOWN_DELAY_SECONDS: '0' }).shutdownDelaySeconds).toBe(0);
+    expect(loadConfig({ HOOKLOG_SHUTDOWN_DELAY_SECONDS: '2.5' }).shutdownDelaySeconds).toBe(2.5);
+    expect(() => loadConfig({ HOOKLOG_SHUTDOWN_DELAY_SECONDS: '-1' })).toThrow(/HOOKLOG_SHUTDOWN_DELAY_SECONDS: expected a number of seconds from 0/);
   });
 
   it('refuses a health_port that is the API port, except on a worker, which has no API listener', () => {

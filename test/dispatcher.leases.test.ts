@@ -124,4 +124,63 @@ describe('dispatcher leases', () => {
     await receiver.waitFor(12);
     expect(receiver.received.filter((r) => r.body.toString() === 'two')).toHaveLength(6);
   });
+
+  it('logs a deactivation only once it is stored: not when the store refused the record (a lease lost), and once when it took it', async () => {
+    const log = await store.logs.create({
+      id: newId('log'),
+      metadata: '',
+      compacting: false,
+      trimBytes: 0,
+      trimSeconds: 0,
+      compactSeconds: 0,
+      expireSeconds: 0,
+    });
+    const webhook = await store.egress.create({
+      id: newId('ewh'),
+      logId: log.id,
+      metadata: '',
+      destination: receiver.url,
+      payload: 'value',
+      mode: 'ordered',
+      signing: 'klev',
+      headers: {},
+      filter: { eventTypes: [], channels: [] },
+      rateLimit: null,
+      secret: 'ewhsec_test',
+      startOffset: 0,
+      nowMs: Date.now(),
+    });
+    receiver.fallback = { status: 500 };
+    let refuse = true;
+    const lines: Array<{ level: string; msg: string }> = [];
+    const note = (level: string) => (_obj: object, msg: string) => void lines.push({ level, msg });
+    const dispatcher = new Dispatcher({
+      store: {
+        ...store.egress,
+        recordAttempt: (record, owner) => (refuse ? Promise.reject(new Error('the lease passed on')) : store.egress.recordAttempt(record, owner)),
+      },
+      cluster: store.cluster,
+      messages: store.messages,
+      notifier,
+      sender,
+      // No retry: the first failure deactivates.
+      schedule: new RetrySchedule([0]),
+      logger: { error: note('error'), warn: note('warn'), info: note('info') },
+      nodeId: 'node-a',
+      leaseMs: 600,
+    });
+    dispatchers.push(dispatcher);
+    await dispatcher.start();
+    await new Publisher(store.messages).publish(log.id, [{ key: null, value: Buffer.from('one') }]);
+
+    await eventually(() => expect(lines.filter((line) => line.msg === 'recording a delivery attempt failed').length).toBeGreaterThan(0));
+    expect(lines.filter((line) => line.msg === 'egress webhook deactivated')).toEqual([]);
+    expect((await store.egress.get(webhook.id))?.state.active).toBe(true);
+
+    refuse = false;
+    await eventually(async () => expect((await store.egress.get(webhook.id))?.state.active).toBe(false));
+    await eventually(() =>
+      expect(lines.filter((line) => line.msg === 'egress webhook deactivated')).toEqual([{ level: 'warn', msg: 'egress webhook deactivated' }]),
+    );
+  });
 });

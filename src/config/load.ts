@@ -178,6 +178,11 @@ function coerce(setting: Setting, raw: unknown, source: string): unknown {
       if (!Number.isFinite(n) || n <= 0 || n > MAX_TIMER_SECONDS) bad(`a positive number of seconds up to ${MAX_TIMER_SECONDS} (about 24 days)`);
       return n;
     }
+    case 'seconds_or_zero': {
+      const n = asNumber();
+      if (!Number.isFinite(n) || n < 0 || n > MAX_TIMER_SECONDS) bad(`a number of seconds from 0 up to ${MAX_TIMER_SECONDS} (about 24 days)`);
+      return n;
+    }
     case 'log_level':
       return oneOf(LOG_LEVELS, raw, bad);
     case 'sqlite_sync':

@@ -8,6 +8,7 @@ export interface Config {
   port: number;
   host: string;
   healthPort: number;
+  shutdownDelaySeconds: number;
   dataDir: string;
   adminToken: string;
   metricsToken: string;
@@ -66,6 +67,7 @@ type SettingType =
   | 'positive_integer'
   | 'non_negative_integer'
   | 'seconds'
+  | 'seconds_or_zero'
   | 'log_level'
   | 'sqlite_sync'
   | 'role'
@@ -95,6 +97,16 @@ export const settings: readonly Setting[] = [
     default: 0,
     description:
       'a second TCP port, on host, that serves only /healthz, /readyz and /metrics: the only listener of a worker node; 0 turns it off (api and all nodes serve the health checks on port too, and /metrics there only with a metrics_token)',
+  },
+  {
+    key: 'shutdown_delay_seconds',
+    field: 'shutdownDelaySeconds',
+    type: 'seconds_or_zero',
+    // Long enough for a balancer probing every 1-2 s to see a few failed probes; short enough that the delay
+    // and the requests in flight fit in docker's 10 s stop timeout (and easily in Kubernetes' 30 s).
+    default: 5,
+    description:
+      'after SIGTERM, how long a node that serves the API keeps serving every request while /readyz answers 503, so that load balancers stop sending it traffic before it stops listening; 0 stops at once',
   },
   {
     key: 'data_dir',

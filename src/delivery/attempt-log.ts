@@ -19,18 +19,15 @@ export interface AttemptReport {
   response: OutboundResponse;
   /** When the next attempt is due (ms); null when none is scheduled. */
   nextAttemptAt: number | null;
-  /** The webhook's state before the attempt and after it: a change from active to inactive is a deactivation. */
-  before: DeliveryState;
-  after: DeliveryState;
 }
 
 /**
- * Logs a failed attempt at info (the status code, or the error when no
- * response came, and when it is tried next), and a deactivation at warn with
- * its reason. A success logs nothing: its record is in the attempt history.
+ * Logs a failed attempt at info: the status code, or the error when no
+ * response came, and when it is tried next. A success logs nothing: its
+ * record is in the attempt history.
  */
 export function logAttempt(logger: DeliveryLogger, report: AttemptReport): void {
-  const { webhookId, logId, offset, attempt, trigger, response, nextAttemptAt, before, after } = report;
+  const { webhookId, logId, offset, attempt, trigger, response, nextAttemptAt } = report;
   if (succeeded(response)) return;
   logger.info(
     {
@@ -44,5 +41,9 @@ export function logAttempt(logger: DeliveryLogger, report: AttemptReport): void 
     },
     'delivery attempt failed',
   );
-  if (before.active && !after.active) logger.warn({ webhookId, logId, reason: after.inactiveReason }, 'egress webhook deactivated');
+}
+
+/** Logs at warn, with its reason, a deactivation that was stored. */
+export function logDeactivation(logger: DeliveryLogger, webhookId: string, logId: string, state: DeliveryState): void {
+  logger.warn({ webhookId, logId, reason: state.inactiveReason }, 'egress webhook deactivated');
 }

@@ -1,7 +1,7 @@
 import type { DeliveryAttempt, DeliveryState, DeliveryTask, EgressWebhook, Message, ParkedRetry } from '../domain/types.js';
 import type { LogNotifier } from '../log/notifier.js';
 import type { ClusterStore, DeliveryRecord, EgressStore, MessageStore } from '../store/store.js';
-import { type DeliveryLogger, logAttempt } from './attempt-log.js';
+import { type DeliveryLogger, logAttempt, logDeactivation } from './attempt-log.js';
 import { wants } from './filter.js';
 import type { OutboundResponse } from './outbound.js';
 import { type AttemptOutcome, afterAttempt, attemptOutcome, errorOf, succeeded } from './outcome.js';
@@ -391,15 +391,17 @@ class Lane {
       trigger: 'scheduled',
       response,
       nextAttemptAt: outcome.delivery.nextAttemptAt,
-      before: state,
-      after: outcome.state,
     });
-    this.record({
+    const recorded = this.record({
       attempt: this.attemptOf(message, sent, failuresBefore + 1, 'scheduled'),
       delivery: { offset: message.offset, ...outcome.delivery, statusCode: response.statusCode, at: endedAtMs },
       state: outcome.state,
       retry: outcome.retry,
     });
+    // Only once stored: a write that failed leaves the webhook active, and the lane reads it back.
+    if (state.active && !outcome.state.active) {
+      void recorded.then((stored) => stored && logDeactivation(this.deps.logger, this.id, webhook.logId, outcome.state));
+    }
     return outcome.state;
   }
 
@@ -413,7 +415,6 @@ class Lane {
     const ok = succeeded(sent.response);
     const { statusCode } = sent.response;
     // Tried once: nothing is scheduled after it, and the webhook's state is left alone.
-    const { state } = webhook;
     logAttempt(this.deps.logger, {
       webhookId: this.id,
       logId: webhook.logId,
@@ -422,8 +423,6 @@ class Lane {
       trigger: 'manual',
       response: sent.response,
       nextAttemptAt: null,
-      before: state,
-      after: state,
     });
     this.record({
       attempt: this.attemptOf(message, sent, 1, 'manual'),
@@ -485,13 +484,22 @@ class Lane {
     };
   }
 
-  /** Writes a delivery record; the lane goes on meanwhile, and reads the store afresh if the write fails. */
-  private record(record: Omit<DeliveryRecord, 'webhookId'>): void {
-    this.recording = this.deps.store.recordAttempt({ webhookId: this.id, ...record }, this.deps.nodeId).catch((err: unknown) => {
-      this.unrecorded = true;
-      this.deps.logger.error({ err, webhookId: this.id }, 'recording a delivery attempt failed');
-    });
+  /**
+   * Writes a delivery record; the lane goes on meanwhile, and reads the store afresh if the write fails.
+   * Resolves whether the write succeeded.
+   */
+  private record(record: Omit<DeliveryRecord, 'webhookId'>): Promise<boolean> {
+    const written = this.deps.store.recordAttempt({ webhookId: this.id, ...record }, this.deps.nodeId).then(
+      () => true,
+      (err: unknown) => {
+        this.unrecorded = true;
+        this.deps.logger.error({ err, webhookId: this.id }, 'recording a delivery attempt failed');
+        return false;
+      },
+    );
+    this.recording = written.then(() => {});
     if (record.retry !== undefined) this.retrySetRecorded = this.recording;
+    return written;
   }
 
   /**

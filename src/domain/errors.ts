@@ -28,10 +28,12 @@ export type ErrorKind =
 interface CatalogEntry {
   readonly kind: ErrorKind;
   readonly message: string;
+  /** For an error that passes with time: how many seconds a client should wait before it tries again (HTTP's Retry-After). */
+  readonly retryAfterSeconds?: number;
 }
 
-function entry(kind: ErrorKind, message: string): CatalogEntry {
-  return { kind, message };
+function entry(kind: ErrorKind, message: string, retryAfterSeconds?: number): CatalogEntry {
+  return retryAfterSeconds === undefined ? { kind, message } : { kind, message, retryAfterSeconds };
 }
 
 export const errorCatalog = {
@@ -60,7 +62,8 @@ export const errorCatalog = {
   message_not_found: entry('not_found', 'Message not found'),
   acl_invalid: entry('invalid_input', 'ACL entry invalid'),
   offset_log_mismatch: entry('invalid_input', 'Offset belongs to another log'),
-  shutting_down: entry('unavailable', 'Server is shutting down'),
+  // Another node (behind the same balancer) can serve it at once; this one will not again.
+  shutting_down: entry('unavailable', 'Server is shutting down', 1),
   query_param_invalid: entry('invalid_input', 'Query parameter invalid'),
   request_invalid: entry('invalid_input', 'Request invalid'),
   egress_webhook_not_found: entry('not_found', 'Egress webhook not found'),
@@ -68,13 +71,16 @@ export const errorCatalog = {
   ingress_webhook_not_found: entry('not_found', 'Ingress webhook not found'),
   signature_invalid: entry('unauthenticated', 'Webhook signature invalid'),
   secret_invalid: entry('invalid_input', 'Secret invalid'),
-  database_unavailable: entry('unavailable', 'Database unavailable'),
+  // A restart or a failover takes seconds; the pool reconnects by itself.
+  database_unavailable: entry('unavailable', 'Database unavailable', 5),
   batch_too_large: entry('invalid_input', 'Too many messages in one batch'),
   utf8_invalid: entry('invalid_input', 'Text is not valid UTF-8'),
   request_timeout: entry('timeout', 'Request not received in time'),
   headers_too_large: entry('headers_too_large', 'Request headers too large'),
-  too_many_requests: entry('rate_limited', 'Too many requests from one client'),
-  server_busy: entry('unavailable', 'Server busy'),
+  // A place frees when one of the client's requests in flight ends, which takes well under a second.
+  too_many_requests: entry('rate_limited', 'Too many requests from one client', 1),
+  // The memory frees as clients read the responses already sent.
+  server_busy: entry('unavailable', 'Server busy', 1),
   expectation_unsupported: entry('expectation_failed', 'Expectation not supported'),
   path_segment_too_long: entry('uri_too_long', 'Path segment too long'),
   attempt_not_found: entry('not_found', 'Delivery attempt not found'),
@@ -98,8 +104,10 @@ export const errorCatalog = {
   channel_exists: entry('conflict', 'Channel already exists'),
   channel_token_invalid: entry('unauthenticated', 'Channel token invalid'),
   channel_token_other: entry('forbidden', 'Token of another channel'),
-  too_many_long_polls: entry('rate_limited', 'Too many long-polls waiting'),
-  database_busy: entry('unavailable', 'Database busy'),
+  // A place frees when a waiting long-poll ends: its poll runs out or messages arrive.
+  too_many_long_polls: entry('rate_limited', 'Too many long-polls waiting', 5),
+  // A statement or a wait for a connection already took its full timeout: give the database room.
+  database_busy: entry('unavailable', 'Database busy', 5),
   metrics_token_invalid: entry('unauthenticated', 'Metrics token invalid'),
 } as const satisfies Record<string, CatalogEntry>;
 

@@ -398,5 +398,16 @@ export interface PageQuery {
   limit: number;
 }
 
-/** What a readiness probe found: ready to serve, or the reason it is not. */
-export type Readiness = { ready: true } | { ready: false; reason: string };
+/**
+ * Why a node is not ready, from a fixed set that probes and dashboards can
+ * match on. database_error: the database answered the probe with an error
+ * other than being unreachable or out of time (a missing table, a refused permission).
+ */
+export type UnreadyReason = 'shutting_down' | 'database_timeout' | 'database_unreachable' | 'database_error' | 'migrations_behind';
+
+/**
+ * What a readiness probe found: ready to serve, or the reason it is not. The
+ * detail is written for anyone who asks (the probe takes no token), so it
+ * never holds a host, a credential or a driver's message; `cause` is for the log.
+ */
+export type Readiness = { ready: true } | { ready: false; reason: UnreadyReason; detail: string; cause?: unknown };

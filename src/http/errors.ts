@@ -22,14 +22,6 @@ export const statusOf: Record<ErrorKind, number> = {
   internal: 500,
 };
 
-/** Errors that pass with time, and how many seconds a client should wait before it tries again (Retry-After). */
-const RETRY_AFTER_SECONDS: Partial<Record<ErrorName, number>> = {
-  // A place frees when a waiting long-poll ends: its poll runs out or messages arrive.
-  too_many_long_polls: 5,
-  // A statement or a wait for a connection already took its full timeout: give the database room.
-  database_busy: 5,
-};
-
 /** A dialect's error body: how it shows a coded error on the wire. */
 export type ErrorBody = (error: HooklogError) => unknown;
 
@@ -82,8 +74,7 @@ export function errorHandler(wire: WireErrors) {
       request.log.error({ err, reqId: request.id, method: request.method, route: request.routeOptions.url }, 'request failed');
     // After a 429 the rest of a slow body is not worth reading.
     if (coded.entry.kind === 'rate_limited') reply.header('connection', 'close');
-    const retryAfter = RETRY_AFTER_SECONDS[coded.errorName];
-    if (retryAfter !== undefined) reply.header('retry-after', retryAfter);
+    if (coded.entry.retryAfterSeconds !== undefined) reply.header('retry-after', coded.entry.retryAfterSeconds);
     return reply.status(wireStatus(wire, coded)).send(wire.body(coded));
   };
 }

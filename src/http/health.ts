@@ -20,8 +20,9 @@ export interface HealthOptions {
  * `GET /healthz` (liveness: the process serves) and `GET /readyz`
  * (readiness: 503 with the reason when the node should get no traffic). No
  * token, since load balancers and orchestrators hold none, and nothing is
- * shown beyond the reason. Both answer while the server shuts down, so that a
- * balancer sees the node go unready rather than a refused request.
+ * shown beyond a reason code and a fixed sentence: the cause is logged. Both
+ * answer while the server shuts down, so that a balancer sees the node go
+ * unready rather than a refused request.
  */
 export async function healthChecks(app: FastifyInstance, { readiness, errorBody }: HealthOptions): Promise<void> {
   app.setErrorHandler(errorHandler({ body: errorBody }));
@@ -39,14 +40,14 @@ export async function healthChecks(app: FastifyInstance, { readiness, errorBody 
       method: 'GET',
       url: '/readyz',
       summary:
-        'readiness: 200 when the database answers within 1 s with its migrations applied and the node is not shutting down; 503 with the reason otherwise',
+        'readiness: 200 when the database answers within 1 s with its migrations applied and the node is not shutting down; 503 with a reason code otherwise',
       schema: { response: Type.Object({ status: Type.Literal('ready') }) },
       public: true,
       whileClosing: true,
       handler: async (_request, reply) => {
         const found = await readiness();
         if (found.ready) return { status: 'ready' };
-        return reply.code(503).send({ status: 'unavailable', reason: found.reason });
+        return reply.code(503).send({ status: 'unavailable', reason: found.reason, detail: found.detail });
       },
     }),
   ]);
@@ -65,4 +66,29 @@ export function healthListener(deps: Pick<AppDeps, 'isClosing'>, options: AppOpt
   });
   app.register(healthChecks, options);
   return app;
+}
+
+export interface ReadinessLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+/**
+ * `readiness`, with each change of its answer logged once (not once per
+ * probe: a balancer asks every few seconds): why the node became unready, with
+ * the underlying error, and when it is ready again.
+ */
+export function loggedReadiness(readiness: () => Promise<Readiness>, logger: ReadinessLogger): () => Promise<Readiness> {
+  let last: string = 'ready';
+  return async () => {
+    const found = await readiness();
+    const now = found.ready ? 'ready' : found.reason;
+    if (now !== last) {
+      if (found.ready) logger.info({ was: last }, 'ready again');
+      else if (found.reason === 'shutting_down') logger.info({ reason: found.reason }, 'not ready: shutting down');
+      else logger.warn({ reason: found.reason, err: found.cause }, `not ready: ${found.detail}`);
+      last = now;
+    }
+    return found;
+  };
 }

@@ -89,7 +89,8 @@ type IngressCounter = 'received' | IngressResult;
 /** What a request to a known webhook's URL came to. */
 export type IngressResult = 'accepted' | 'duplicate' | 'handshake' | 'failed' | `rejected:${RejectReason}`;
 
-export interface MetricsLogger {
+/** Where ingress writes its operational events: refused requests (info), and quarantines or counts that could not be stored (error). */
+export interface IngressLog {
   info(obj: object, msg: string): void;
   error(obj: object, msg: string): void;
 }
@@ -123,7 +124,7 @@ export class IngressWebhooks {
     private readonly logs: Pick<LogStore, 'get'>,
     private readonly publisher: Pick<Publisher, 'publish' | 'publishOnce'>,
     private readonly events: Pick<EventStore, 'quarantine'>,
-    private readonly logger: MetricsLogger,
+    private readonly logger: IngressLog,
     private readonly recorder: IngressRecorder = NOT_RECORDED,
   ) {}
 

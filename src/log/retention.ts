@@ -19,7 +19,7 @@ export type RetentionKind =
   | 'events';
 
 /** Another clean-up the job runs: forgets at most `limit` rows and answers how many. */
-export interface Forget {
+export interface RetentionStep {
   kind: RetentionKind;
   forget: (limit: number) => Promise<number>;
 }
@@ -34,6 +34,22 @@ export interface RetentionLogger {
   debug(obj: object, msg: string): void;
 }
 
+export interface RetentionOptions {
+  store: RetentionStore;
+  intervalMs: number;
+  /** How long delivery history (attempts, settled deliveries, ended tasks) is kept. */
+  deliveryHistoryMs: number;
+  logger: RetentionLogger;
+  /**
+   * Whether this node should run now; always, unless given. Several nodes
+   * sharing a database hold a lease on the job, so that it runs once across the cluster.
+   */
+  lead?: () => Promise<boolean>;
+  /** What else outlives its use: answers to idempotency keys past their window, tokens past their expiry; none unless given. */
+  steps?: readonly RetentionStep[];
+  recorder?: RetentionRecorder;
+}
+
 /**
  * The background job that enforces each log's retention settings, purges
  * the messages of deleted logs, and forgets idempotency keys past their
@@ -46,23 +62,9 @@ export class RetentionJob {
   private stopped = false;
   private leading = false;
 
-  /**
-   * `lead` says whether this node should run now. Several nodes sharing a
-   * database hold a lease on the job, so that it runs once across the cluster.
-   */
-  constructor(
-    private readonly store: RetentionStore,
-    private readonly intervalMs: number,
-    /** How long delivery history (attempts, settled deliveries, ended tasks) is kept. */
-    private readonly deliveryHistoryMs: number,
-    private readonly logger: RetentionLogger,
-    private readonly lead: () => Promise<boolean> = async () => true,
-    /** What else outlives its use: answers to idempotency keys past their window, tokens past their expiry. */
-    private readonly forgets: readonly Forget[] = [],
-    private readonly recorder?: RetentionRecorder,
-  ) {}
+  constructor(private readonly options: RetentionOptions) {}
 
-  /** Whether this node ran the job last time it was due (it holds the job's lease). */
+  /** Whether this node ran the job last time it was due (it holds the job's lease); false once stopped, or when asking failed. */
   get isLeading(): boolean {
     return this.leading;
   }
@@ -70,9 +72,9 @@ export class RetentionJob {
   start(): void {
     this.timer = setInterval(() => {
       this.running ??= this.runIfLeading()
-        .catch((err) => this.logger.error({ err }, 'retention run failed'))
+        .catch((err) => this.options.logger.error({ err }, 'retention run failed'))
         .finally(() => (this.running = null));
-    }, this.intervalMs);
+    }, this.options.intervalMs);
     this.timer.unref();
   }
 
@@ -80,39 +82,44 @@ export class RetentionJob {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     await this.running;
+    this.leading = false;
   }
 
   private async runIfLeading(): Promise<void> {
-    this.leading = await this.lead();
+    // Unknown until the lease answers: a failed ask must not leave an old "yes" standing.
+    this.leading = false;
+    this.leading = (await this.options.lead?.()) ?? true;
     if (!this.leading) return;
     const started = Date.now();
     await this.runOnce();
-    this.logger.debug({ ms: Date.now() - started }, 'retention run');
+    this.options.logger.debug({ ms: Date.now() - started }, 'retention run');
   }
 
   async runOnce(): Promise<void> {
+    const { store, deliveryHistoryMs, logger, steps = [] } = this.options;
     const now = nowMicros();
-    for (const log of await this.store.logsWithRetention()) {
+    for (const log of await store.logsWithRetention()) {
       // One log the store cannot clean must not stop the clean-up of the others.
       try {
         for (const [kind, step] of this.stepsFor(log, now)) await this.repeat(kind, step);
       } catch (err) {
-        this.logger.error({ err, logId: log.id }, 'retention of a log failed');
+        logger.error({ err, logId: log.id }, 'retention of a log failed');
       }
     }
-    await this.repeat('deleted_log_messages', () => this.store.purgeDeleted(STEP));
-    await this.repeat('idempotency_claims', () => this.store.purgeIdempotencyKeys(Date.now() - DUPLICATE_WINDOW_MS, STEP));
-    await this.repeat('delivery_history', () => this.store.purgeDeliveryHistory(Date.now() - this.deliveryHistoryMs, STEP));
-    for (const { kind, forget } of this.forgets) await this.repeat(kind, () => forget(STEP));
+    await this.repeat('deleted_log_messages', () => store.purgeDeleted(STEP));
+    await this.repeat('idempotency_claims', () => store.purgeIdempotencyKeys(Date.now() - DUPLICATE_WINDOW_MS, STEP));
+    await this.repeat('delivery_history', () => store.purgeDeliveryHistory(Date.now() - deliveryHistoryMs, STEP));
+    for (const { kind, forget } of steps) await this.repeat(kind, () => forget(STEP));
   }
 
   private stepsFor(log: Log, now: number): Array<[RetentionKind, () => Promise<number>]> {
+    const { store } = this.options;
     const before = (seconds: number) => now - seconds * 1_000_000;
     const steps: Array<[RetentionKind, () => Promise<number>]> = [];
-    if (log.trimSeconds > 0) steps.push(['trimmed_by_age', () => this.store.trimByAge(log.id, before(log.trimSeconds), STEP)]);
-    if (log.trimBytes > 0) steps.push(['trimmed_by_size', () => this.store.trimBySize(log.id, log.trimBytes, STEP)]);
-    if (log.compacting) steps.push(['compacted', () => this.store.compact(log.id, before(log.compactSeconds), STEP)]);
-    if (log.expireSeconds > 0) steps.push(['expired', () => this.store.expire(log.id, before(log.expireSeconds), STEP)]);
+    if (log.trimSeconds > 0) steps.push(['trimmed_by_age', () => store.trimByAge(log.id, before(log.trimSeconds), STEP)]);
+    if (log.trimBytes > 0) steps.push(['trimmed_by_size', () => store.trimBySize(log.id, log.trimBytes, STEP)]);
+    if (log.compacting) steps.push(['compacted', () => store.compact(log.id, before(log.compactSeconds), STEP)]);
+    if (log.expireSeconds > 0) steps.push(['expired', () => store.expire(log.id, before(log.expireSeconds), STEP)]);
     return steps;
   }
 
@@ -120,7 +127,7 @@ export class RetentionJob {
   private async repeat(kind: RetentionKind, step: () => Promise<number>): Promise<void> {
     while (!this.stopped) {
       const deleted = await step();
-      this.recorder?.retained(kind, deleted);
+      this.options.recorder?.retained(kind, deleted);
       if (deleted < STEP) return;
       await new Promise((resolve) => setImmediate(resolve));
     }

@@ -48,7 +48,14 @@ export async function spawnServer(
   // At debug, so that the run's secret check reads every line the server would write.
   const proc = spawn(program, [...programArgs, ...args], {
     cwd: launch.cwd,
-    env: { PATH: process.env.PATH, HOOKLOG_HOST: '127.0.0.1', HOOKLOG_PORT: String(port), HOOKLOG_LOG_LEVEL: 'debug', ...env },
+    env: {
+      PATH: process.env.PATH,
+      HOOKLOG_HOST: '127.0.0.1',
+      HOOKLOG_PORT: String(port),
+      HOOKLOG_LOG_LEVEL: 'debug',
+      HOOKLOG_SHUTDOWN_DELAY_SECONDS: '0',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -90,6 +90,8 @@ export async function startTestServer(overrides: Partial<Config> = {}, dataDir =
     dataDir,
     adminToken: ADMIN,
     logLevel: 'debug',
+    // Tests stop their servers at once unless they test the delay.
+    shutdownDelaySeconds: 0,
     ...(schema && { databaseUrl: schema.url }),
     ...overrides,
   };

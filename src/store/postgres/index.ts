@@ -1,5 +1,5 @@
 import { ChangeFeed } from '../change-feed.js';
-import { probeReadiness } from '../readiness.js';
+import { readinessProbe } from '../readiness.js';
 import type { Store, StoreChange } from '../store.js';
 import { postgresApplications } from './applications.js';
 import { postgresChannels } from './channels.js';
@@ -79,12 +79,17 @@ export async function openPostgresStore(url: string, options: PostgresOptions): 
         }),
       poolUsage: () => ({ total: db.pool.totalCount, idle: db.pool.idleCount, waiting: db.pool.waitingCount }),
       // From the pool, as requests are served: a node whose pool is exhausted for a second is not ready either.
-      ready: (timeoutMs) =>
-        probeReadiness(
-          async () => (await db.rows<{ version: number | null }>({ text: 'SELECT max(version) AS version FROM schema_migrations' }))[0]?.version ?? null,
-          newest,
-          timeoutMs,
-        ),
+      // The probe's own statement timeout frees its connection soon after the probe gave up, rather than
+      // after the pool's (much longer) one: probes behind a lock would otherwise take the pool.
+      ready: readinessProbe(
+        (timeoutMs) =>
+          db.tx(async (q) => {
+            await q.query({ text: "SELECT set_config('statement_timeout', $1, true)", values: [String(Math.ceil(timeoutMs))] });
+            const { rows } = await q.query<{ version: number | null }>({ text: 'SELECT max(version) AS version FROM schema_migrations' });
+            return rows[0]?.version ?? null;
+          }),
+        newest,
+      ),
       async close() {
         await listener?.close();
         await db.close();

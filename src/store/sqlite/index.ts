@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Token } from '../../domain/types.js';
 import { ChangeFeed } from '../change-feed.js';
-import { probeReadiness } from '../readiness.js';
+import { readinessProbe } from '../readiness.js';
 import type { Store } from '../store.js';
 import { sqliteApplications } from './applications.js';
 import { sqliteChannels } from './channels.js';
@@ -102,7 +102,7 @@ export function openSqliteStore(dataDir: string, options: Partial<SqliteOptions>
       await durable();
       return created;
     },
-    ready: (timeoutMs) => probeReadiness(async () => applied.get()?.version ?? null, newest, timeoutMs),
+    ready: readinessProbe(async () => applied.get()?.version ?? null, newest),
     async close() {
       await wal.close();
       await checkpointer.close();
