@@ -25,6 +25,7 @@ import { HEALTH, healthChecks, healthListener, loggedReadiness } from './http/he
 import { INGRESS, INGRESS_PREFIX, ingressEndpoint } from './http/ingress.js';
 import { METRICS, metricsEndpoint } from './http/metrics.js';
 import { observeRequests } from './http/request-log.js';
+import { under } from './http/router.js';
 import { Channels } from './ingress/channels.js';
 import { IngressWebhooks, QUARANTINE_DAYS } from './ingress/ingress-webhooks.js';
 import { ReceivedEvents } from './ingress/received-events.js';
@@ -210,7 +211,6 @@ export async function startServer(
   };
   const requestTimeoutMs = config.requestTimeoutSeconds * 1000;
   // klev is the root dialect: errors raised before routing are written in its body, but under another dialect's prefix in that one's.
-  const under = (prefix: string, url: string | undefined) => url === prefix || url?.startsWith(`${prefix}/`) || url?.startsWith(`${prefix}?`);
   const kwpErrors = { body: (error: HooklogError) => kwpErrorBody(error, klevCode(error.errorName)) };
   const errorsFor = (url: string | undefined) =>
     under(SVIX_PREFIX, url) ? SVIX_ERRORS : under(EVENTS_PREFIX, url) ? EVENTS_ERRORS : under(KWP_PREFIX, url) ? kwpErrors : { body: klevErrorBody };

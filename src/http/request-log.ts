@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { randomBase62 } from '../domain/ids.js';
 import { INGRESS, INGRESS_PREFIX } from './ingress.js';
 import type { RequestRecorder } from './metrics.js';
+import { under } from './router.js';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
 
@@ -64,13 +65,6 @@ export function observeRequests(app: FastifyInstance, logger: Logger, recorder: 
     if (logger.isLevelEnabled(level)) logger[level](requestLine(request, reply, route ?? null, dialect), 'request');
     done();
   });
-}
-
-/** Whether `url` is `prefix` or below it; a prefix that ends with a slash covers what starts with it. */
-function under(prefix: string, url: string): boolean {
-  if (!url.startsWith(prefix)) return false;
-  const next = url[prefix.length];
-  return prefix.endsWith('/') || next === undefined || next === '/' || next === '?';
 }
 
 function requestLine(request: FastifyRequest, reply: FastifyReply, route: string | null, dialect: string) {

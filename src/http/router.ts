@@ -143,3 +143,10 @@ function absentBodyIsEmpty(request: FastifyRequest, _reply: FastifyReply, done: 
   if (request.body === undefined) request.body = {};
   done();
 }
+
+/** Whether `url` is `prefix` or below it (a path or a query follows); a prefix that ends with a slash covers what starts with it. */
+export function under(prefix: string, url: string | undefined): boolean {
+  if (url === undefined || !url.startsWith(prefix)) return false;
+  const next = url[prefix.length];
+  return prefix.endsWith('/') || next === undefined || next === '/' || next === '?';
+}
