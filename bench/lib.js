@@ -101,7 +101,7 @@ export async function adminQuery(text) {
 
 /** Starts `count` hooklog nodes on one backend. */
 export async function nodes(backendEnv, count, extra = {}, nodeFlags = []) {
-  const env = { ...backendEnv, HOOKLOG_ADMIN_TOKEN: TOKEN, HOOKLOG_HOST: '127.0.0.1', HOOKLOG_LOG_LEVEL: 'warn', ...extra };
+  const env = { ...backendEnv, HOOKLOG_ADMIN_TOKEN: TOKEN, HOOKLOG_HOST: '127.0.0.1', HOOKLOG_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn', ...extra };
   const started = [];
   for (let i = 0; i < count; i++) started.push(await start(['dist/main.js', 'serve'], env, nodeFlags));
   return started;

@@ -78,6 +78,8 @@ describe('bounded work', () => {
       HOOKLOG_MAX_BODY_BYTES: String(2 * MiB),
       HOOKLOG_REQUEST_TIMEOUT_SECONDS: '1',
       HOOKLOG_INGRESS_MAX_REQUESTS_PER_CLIENT: '20',
+      // The 2,000 long-polls below are all the admin's.
+      HOOKLOG_MAX_LONG_POLLS_PER_TOKEN: '2000',
     });
   });
   afterAll(async () => {
