@@ -67,16 +67,11 @@ describe('dispatcher leases', () => {
     return 'none';
   };
 
+  const newLog = () =>
+    store.logs.create({ id: newId('log'), metadata: '', compacting: false, trimBytes: 0, trimSeconds: 0, compactSeconds: 0, expireSeconds: 0 });
+
   it('shares webhooks between live workers, and a stopped worker hands its share over', async () => {
-    const log = await store.logs.create({
-      id: newId('log'),
-      metadata: '',
-      compacting: false,
-      trimBytes: 0,
-      trimSeconds: 0,
-      compactSeconds: 0,
-      expireSeconds: 0,
-    });
+    const log = await newLog();
     const ids: string[] = [];
     for (let i = 0; i < 6; i++) {
       const webhook = await store.egress.create({
@@ -126,15 +121,7 @@ describe('dispatcher leases', () => {
   });
 
   it('logs a deactivation only once it is stored: not when the store refused the record (a lease lost), and once when it took it', async () => {
-    const log = await store.logs.create({
-      id: newId('log'),
-      metadata: '',
-      compacting: false,
-      trimBytes: 0,
-      trimSeconds: 0,
-      compactSeconds: 0,
-      expireSeconds: 0,
-    });
+    const log = await newLog();
     const webhook = await store.egress.create({
       id: newId('ewh'),
       logId: log.id,

@@ -127,6 +127,16 @@ describe('health checks', () => {
   });
 
   describe.runIf(postgres)('on PostgreSQL', () => {
+    /** A connection holding an exclusive lock on the schema's migrations table, until its ROLLBACK. */
+    const lockMigrations = async (url: string) => {
+      const locker = new pg.Client({ connectionString: url });
+      await locker.connect();
+      cleanup.push(() => locker.end());
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE schema_migrations IN ACCESS EXCLUSIVE MODE');
+      return locker;
+    };
+
     it('/readyz answers 503 database_timeout while its query waits on a lock, and 200 once it is released', async () => {
       const schema = await createSchema();
       cleanup.push(() => schema.drop());
@@ -134,11 +144,7 @@ describe('health checks', () => {
       expect((await s.request('GET', '/readyz', { token: null })).status).toBe(200);
 
       // An exclusive lock on the migrations table stalls the probe as a database that hangs would.
-      const locker = new pg.Client({ connectionString: schema.url });
-      await locker.connect();
-      cleanup.push(() => locker.end());
-      await locker.query('BEGIN');
-      await locker.query('LOCK TABLE schema_migrations IN ACCESS EXCLUSIVE MODE');
+      const locker = await lockMigrations(schema.url);
       try {
         const stalled = await s.request('GET', '/readyz', { token: null });
         expect([stalled.status, stalled.body]).toEqual([
@@ -162,11 +168,7 @@ describe('health checks', () => {
         const pool = s.server.store.poolUsage!();
         return pool.total - pool.idle;
       };
-      const locker = new pg.Client({ connectionString: schema.url });
-      await locker.connect();
-      cleanup.push(() => locker.end());
-      await locker.query('BEGIN');
-      await locker.query('LOCK TABLE schema_migrations IN ACCESS EXCLUSIVE MODE');
+      const locker = await lockMigrations(schema.url);
       try {
         let most = 0;
         const sampler = setInterval(() => (most = Math.max(most, inUse())), 10);
