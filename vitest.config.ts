@@ -16,6 +16,8 @@ const API_TESTS = [
   'test/egress.delivery.test.ts',
   'test/egress.options.test.ts',
   'test/egress.operations.test.ts',
+  'test/egress.transformation.test.ts',
+  'test/cli.transformation.test.ts',
   'test/ingress.*.test.ts',
   'test/retention.test.ts',
   'test/cli.egress.test.ts',

@@ -16,6 +16,7 @@ import { Deliveries } from './egress/deliveries.js';
 import { EgressWebhooks } from './egress/egress-webhooks.js';
 import { Endpoints } from './egress/endpoints.js';
 import { EventTypes } from './egress/event-types.js';
+import { Transformations } from './egress/transformations.js';
 import { buildApp } from './http/app.js';
 import { EVENTS, EVENTS_ERRORS, EVENTS_PREFIX, eventsApi } from './http/dialects/events/index.js';
 import { KLEV, klevApi } from './http/dialects/klev/index.js';
@@ -46,6 +47,8 @@ import { openPostgresStore } from './store/postgres/index.js';
 import { migratePostgres } from './store/postgres/migrate.js';
 import { openSqliteStore } from './store/sqlite/index.js';
 import type { Store } from './store/store.js';
+import { Sandbox } from './transformation/sandbox.js';
+import { Transformer } from './transformation/transformer.js';
 import { VERSION } from './version.js';
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -105,6 +108,13 @@ export async function startServer(
   const publisher = new Publisher(store.messages, store.capabilities.appendsInFlight, metrics);
   const tokens = new Tokens(store.tokens, config.adminToken);
   const sender = new OutboundClient({ timeoutMs: config.deliveryTimeoutSeconds * 1000, allowPrivate: config.allowPrivateDestinations });
+  const sandbox = new Sandbox({
+    timeoutMs: config.transformationTimeoutMs,
+    memoryBytes: config.transformationMemoryMb * 1024 * 1024,
+    maxOutputBytes: config.transformationMaxOutputBytes,
+    threads: config.transformationThreads,
+  });
+  const transformer = new Transformer(sandbox);
   const dispatcher = works
     ? new Dispatcher({
         store: store.egress,
@@ -112,6 +122,7 @@ export async function startServer(
         messages: store.messages,
         notifier,
         sender,
+        transformer,
         schedule: new RetrySchedule(config.retrySchedule),
         logger,
         nodeId,
@@ -203,6 +214,7 @@ export async function startServer(
     channels,
     applications: new Applications(store.applications, store.logs),
     endpoints: new Endpoints(egress, store.endpoints, eventTypes),
+    transformations: new Transformations(store.egress, store.messages, transformer),
     eventTypes,
     events: new Events(publisher, store.messages),
     integrations: new Integrations(store.integrations, tokens),
@@ -323,6 +335,7 @@ export async function startServer(
       await publisher.drain();
       await ingress.flushCounts();
       await sender.close();
+      await sandbox.close();
       await retention?.stop();
       await store.close();
       // Last, so that probes see the node unready ('shutting down') for the whole shutdown rather than refused.

@@ -7,6 +7,7 @@ import { LogNotifier } from '../src/log/notifier.js';
 import { Publisher } from '../src/log/publisher.js';
 import { openSqliteStore } from '../src/store/sqlite/index.js';
 import type { Store } from '../src/store/store.js';
+import { NO_TRANSFORMATIONS } from './helpers/egress.js';
 import { type Receiver, startReceiver } from './helpers/receiver.js';
 import { eventually, tempDir } from './helpers/server.js';
 
@@ -44,6 +45,7 @@ describe('dispatcher leases', () => {
       messages: store.messages,
       notifier,
       sender,
+      transformer: NO_TRANSFORMATIONS,
       schedule: new RetrySchedule([0]),
       logger: { error: (obj, msg) => console.error(msg, obj), warn: () => {}, info: () => {} },
       nodeId,
@@ -150,6 +152,7 @@ describe('dispatcher leases', () => {
       messages: store.messages,
       notifier,
       sender,
+      transformer: NO_TRANSFORMATIONS,
       // No retry: the first failure deactivates.
       schedule: new RetrySchedule([0]),
       logger: { error: note('error'), warn: note('warn'), info: note('info') },

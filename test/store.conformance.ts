@@ -930,6 +930,35 @@ export function describeStoreConformance(backend: string, harness: StoreHarness,
         expect(await store.egress.secrets(webhook.id, 1_000)).toEqual([{ secret: 'ewhsec_fifth', expiresAt: null }]);
       });
 
+      it('stores, replaces and removes a transformation, announces each change, and drops it with its webhook and its log', async () => {
+        const log = await makeLog();
+        const webhook = await newWebhook(log.id);
+        const heard: string[] = [];
+        await store.watch((change) => change.kind === 'egress_changed' && heard.push(change.webhookId));
+        expect(await store.egress.transformation(webhook.id)).toBeUndefined();
+        const first = { code: 'export const handler = (w) => w;\n// ünïcode', enabled: true, updatedAt: 2 ** 41 };
+        expect(await store.egress.setTransformation(webhook.id, first)).toBe(true);
+        expect(await store.egress.transformation(webhook.id)).toEqual(first);
+        const second = { code: 'function handler(w) { return w }', enabled: false, updatedAt: 2 ** 41 + 1 };
+        await store.egress.setTransformation(webhook.id, second);
+        expect(await store.egress.transformation(webhook.id)).toEqual(second);
+        expect(heard).toEqual([webhook.id, webhook.id]);
+        expect(await store.egress.setTransformation(webhook.id, null)).toBe(true);
+        expect(await store.egress.transformation(webhook.id)).toBeUndefined();
+        // No webhook, nothing stored.
+        const missing = newId('ewh');
+        expect(await store.egress.setTransformation(missing, first)).toBe(false);
+        expect(await store.egress.transformation(missing)).toBeUndefined();
+        // A webhook made again under an old id would not inherit it: deletion removes it.
+        await store.egress.setTransformation(webhook.id, first);
+        await store.egress.delete(webhook.id);
+        expect(await store.egress.transformation(webhook.id)).toBeUndefined();
+        const other = await newWebhook(log.id);
+        await store.egress.setTransformation(other.id, first);
+        await store.logs.delete(log.id);
+        expect(await store.egress.transformation(other.id)).toBeUndefined();
+      });
+
       it('creates an endpoint with its webhook, in one transaction', async () => {
         const log = await makeLog();
         const endpoint = (webhookId: string): EndpointFields => ({

@@ -176,8 +176,6 @@ describe('Svix API: applications, event types, endpoints, messages', () => {
     expect((await refusal(svix.endpoint.create('ep-app', { url: 'https://example.com', filterTypes: ['no.such.type'] }))).code).toBe(422);
     await svix.endpoint.create('ep-app', { url: 'https://example.com/2', uid: 'taken' });
     expect((await refusal(svix.endpoint.create('ep-app', { url: 'https://example.com/3', uid: 'taken' }))).code).toBe(409);
-    const transformation = await refusal(svix.endpoint.transformationGet('ep-app', endpoint.id));
-    expect(transformation).toMatchObject({ code: 400, body: { code: 'operation_unsupported' } });
 
     await svix.endpoint.delete('ep-app', endpoint.id);
     expect((await refusal(svix.endpoint.get('ep-app', endpoint.id))).code).toBe(404);

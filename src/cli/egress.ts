@@ -1,6 +1,7 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { action, call, integer } from './client.js';
 import { deliveryCommands, filterOptions } from './deliveries.js';
+import { transformationCommands } from './transformations.js';
 
 interface CreateOptions {
   logId: string;
@@ -116,4 +117,5 @@ export function egressCommand(program: Command): void {
     ),
   );
   deliveryCommands(egress, path);
+  transformationCommands(egress, path);
 }

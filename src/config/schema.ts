@@ -29,6 +29,10 @@ export interface Config {
   retrySchedule: number[];
   deliveryTimeoutSeconds: number;
   allowPrivateDestinations: boolean;
+  transformationTimeoutMs: number;
+  transformationMemoryMb: number;
+  transformationMaxOutputBytes: number;
+  transformationThreads: number;
   databaseUrl: string;
   databasePoolSize: number;
   databaseStatementTimeoutSeconds: number;
@@ -299,6 +303,34 @@ export const settings: readonly Setting[] = [
     type: 'boolean',
     default: false,
     description: 'allow deliveries to loopback, private and link-local addresses (refused by default)',
+  },
+  {
+    key: 'transformation_timeout_ms',
+    field: 'transformationTimeoutMs',
+    type: 'positive_integer',
+    default: 50,
+    description: "how long one run of a destination's transformation may take, in milliseconds; past it the attempt fails",
+  },
+  {
+    key: 'transformation_memory_mb',
+    field: 'transformationMemoryMb',
+    type: 'positive_integer',
+    default: 16,
+    description: 'how much memory one run of a transformation may allocate, in MiB',
+  },
+  {
+    key: 'transformation_max_output_bytes',
+    field: 'transformationMaxOutputBytes',
+    type: 'positive_integer',
+    default: 1_048_576,
+    description: 'the largest payload a transformation may give back, in bytes',
+  },
+  {
+    key: 'transformation_threads',
+    field: 'transformationThreads',
+    type: 'positive_integer',
+    default: 2,
+    description: 'threads that run transformations, apart from the one that serves requests; started on first use',
   },
 ];
 

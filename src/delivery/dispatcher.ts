@@ -1,11 +1,12 @@
-import type { DeliveryAttempt, DeliveryState, DeliveryTask, EgressWebhook, Message, ParkedRetry } from '../domain/types.js';
+import type { DeliveryAttempt, DeliveryRequest, DeliveryState, DeliveryTask, EgressWebhook, Message, ParkedRetry, Transformation } from '../domain/types.js';
 import type { LogNotifier } from '../log/notifier.js';
 import type { ClusterStore, DeliveryRecord, EgressStore, MessageStore } from '../store/store.js';
+import type { Transformer } from '../transformation/transformer.js';
 import { type DeliveryLogger, logAttempt, logDeactivation } from './attempt-log.js';
 import { wants } from './filter.js';
 import type { OutboundResponse } from './outbound.js';
 import { type AttemptOutcome, afterAttempt, attemptOutcome, errorOf, succeeded } from './outcome.js';
-import { payloadOf } from './payload.js';
+import { requestOf } from './payload.js';
 import type { RetrySchedule } from './schedule.js';
 import { signatureHeaders } from './signing.js';
 
@@ -30,7 +31,14 @@ const STORE_RETRY_MS = 1_000;
 const TASK_CONCURRENCY = 8;
 
 export interface Sender {
-  post(url: string, body: Buffer, headers: Record<string, string>, signal?: AbortSignal): Promise<OutboundResponse>;
+  send(request: DeliveryRequest, signal?: AbortSignal): Promise<OutboundResponse>;
+}
+
+/** An attempt that went out (or whose transformation failed, so nothing went out), with its times. */
+interface Sent {
+  response: OutboundResponse;
+  sentAtMs: number;
+  endedAtMs: number;
 }
 
 /** How much one lane may read ahead: its share of READ_AHEAD_MESSAGES and READ_AHEAD_BYTES. */
@@ -45,6 +53,8 @@ export interface DispatcherDeps {
   messages: Pick<MessageStore, 'read'>;
   notifier: LogNotifier;
   sender: Sender;
+  /** Runs destinations' transformations, before each request is signed. */
+  transformer: Pick<Transformer, 'apply'>;
   schedule: RetrySchedule;
   logger: DeliveryLogger;
   /** This node's identity as a lease owner. */
@@ -225,7 +235,7 @@ class Lane {
    * read again only then, or when IDLE_MS old: a turn then costs the store
    * one read of messages, not two queries.
    */
-  private cached: { webhook: EgressWebhook; readAt: number } | null = null;
+  private cached: { webhook: EgressWebhook; transformation: Transformation | undefined; readAt: number } | null = null;
   /** Running tasks of the webhook, oldest first: read with the webhook, since a new task pokes the lane. */
   private tasks: DeliveryTask[] | null = null;
   /** Tasks and the cursor take turns, so that neither starves the other. */
@@ -295,11 +305,12 @@ class Lane {
       await this.idle(STORE_RETRY_MS);
       return true;
     }
-    const stored = await this.webhook();
-    if (!stored) return false;
+    const read = await this.webhook();
+    if (!read) return false;
+    const { webhook: stored, transformation } = read;
     const state = this.own ?? stored.state;
     if (!state.active) return false;
-    const webhook = { ...stored, state };
+    const webhook: LaneWebhook = { ...stored, state, transformation };
     const now = Date.now();
     if (webhook.mode === 'parallel') await this.retrySetRecorded;
     const parked = webhook.mode === 'parallel' ? await store.nextParked(this.id) : undefined;
@@ -334,17 +345,19 @@ class Lane {
     return true;
   }
 
-  private async webhook(): Promise<EgressWebhook | undefined> {
+  /** The webhook and its transformation, as cached or read afresh. */
+  private async webhook(): Promise<{ webhook: EgressWebhook; transformation: Transformation | undefined } | undefined> {
     const now = Date.now();
-    if (this.cached && now - this.cached.readAt < IDLE_MS) return this.cached.webhook;
+    if (this.cached && now - this.cached.readAt < IDLE_MS) return this.cached;
     const webhook = await this.deps.store.get(this.id);
-    this.cached = webhook ? { webhook, readAt: now } : null;
+    // A change of the transformation is announced as a change of the webhook, so the two are read together.
+    this.cached = webhook ? { webhook, transformation: await this.deps.store.transformation(this.id), readAt: now } : null;
     // Read with the webhook: a task whose announcement was missed starts within IDLE_MS.
     this.tasks = null;
-    return webhook;
+    return this.cached ?? undefined;
   }
 
-  private async deliverBatch(webhook: EgressWebhook, batch: Message[]): Promise<void> {
+  private async deliverBatch(webhook: LaneWebhook, batch: Message[]): Promise<void> {
     let state = webhook.state;
     for (const message of batch) {
       // A change (new destination, deletion, rotation) takes effect before the next
@@ -355,7 +368,7 @@ class Lane {
     }
   }
 
-  private async retryParked(webhook: EgressWebhook, parked: ParkedRetry): Promise<void> {
+  private async retryParked(webhook: LaneWebhook, parked: ParkedRetry): Promise<void> {
     const [message] = await this.deps.messages.read(webhook.logId, parked.offset, 1);
     if (!message || message.offset !== parked.offset) {
       // Retention removed it while it waited: nothing is left to deliver.
@@ -363,6 +376,23 @@ class Lane {
       return;
     }
     await this.attempt(webhook, webhook.state, message, parked.failures, true);
+  }
+
+  /**
+   * A message the transformation cancelled is recorded as skipped, as the
+   * filter's are. It may have failed before (the code changed since): its
+   * retries end, and an ordered destination's schedule starts afresh.
+   */
+  private cancel(webhook: LaneWebhook, state: DeliveryState, message: Message, fromRetrySet: boolean): DeliveryState {
+    const passed = fromRetrySet ? state : { ...state, nextOffset: Math.max(state.nextOffset, message.offset + 1) };
+    const next = webhook.mode === 'ordered' ? { ...passed, failures: 0, nextAttemptAt: Date.now() } : passed;
+    this.own = next;
+    this.record({
+      delivery: { offset: message.offset, status: 'skipped', nextAttemptAt: null, statusCode: null, at: Date.now() },
+      state: next,
+      ...(fromRetrySet && { retry: null }),
+    });
+    return next;
   }
 
   /** A message the filter turns away is recorded as skipped, and the cursor moves past it. */
@@ -374,12 +404,13 @@ class Lane {
   }
 
   /** Sends one message on the schedule, records the attempt with the new state, and returns that state. */
-  private async attempt(webhook: EgressWebhook, state: DeliveryState, message: Message, failuresBefore: number, fromRetrySet: boolean): Promise<DeliveryState> {
+  private async attempt(webhook: LaneWebhook, state: DeliveryState, message: Message, failuresBefore: number, fromRetrySet: boolean): Promise<DeliveryState> {
     const { schedule } = this.deps;
     const sent = await this.send(webhook, message);
     // Cut short by our own shutdown or a change of the webhook: not the destination's
     // failure, so no attempt is recorded and the message is tried again.
     if (!sent) return state;
+    if (sent === 'cancelled') return this.cancel(webhook, state, message, fromRetrySet);
     const { response, sentAtMs, endedAtMs } = sent;
     const outcome = afterAttempt(state, schedule, { mode: webhook.mode, offset: message.offset, failuresBefore, fromRetrySet, response, sentAtMs, endedAtMs });
     this.own = outcome.state;
@@ -409,9 +440,13 @@ class Lane {
    * Sends one message for a task: a manual attempt, tried once, that leaves
    * the cursor and the schedule alone. Undefined when cut short by shutdown.
    */
-  private async manualAttempt(webhook: EgressWebhook, message: Message): Promise<boolean | undefined> {
+  private async manualAttempt(webhook: LaneWebhook, message: Message): Promise<boolean | 'skipped' | undefined> {
     const sent = await this.send(webhook, message);
     if (!sent) return undefined;
+    if (sent === 'cancelled') {
+      this.record({ delivery: { offset: message.offset, status: 'skipped', nextAttemptAt: null, statusCode: null, at: Date.now() } });
+      return 'skipped';
+    }
     const ok = succeeded(sent.response);
     const { statusCode } = sent.response;
     // Tried once: nothing is scheduled after it, and the webhook's state is left alone.
@@ -434,28 +469,41 @@ class Lane {
     return ok;
   }
 
-  /** Signs and posts one message, within the rate limit. Undefined when interrupted before it went, or halted before it ended. */
-  private async send(webhook: EgressWebhook, message: Message): Promise<{ response: OutboundResponse; sentAtMs: number; endedAtMs: number } | undefined> {
+  /**
+   * Transforms, signs and sends one message, within the rate limit.
+   * Undefined when interrupted before it went, or halted before it ended;
+   * 'cancelled' when the transformation cancelled it.
+   */
+  private async send(webhook: LaneWebhook, message: Message): Promise<Sent | 'cancelled' | undefined> {
     // The wait may be long: the lease, or the webhook's settings, may change meanwhile.
     if (!(await this.pace(webhook.rateLimit))) return undefined;
-    const sentAtMs = Date.now();
-    const payload = payloadOf(webhook.payload, message);
-    const secrets = await this.signingSecrets(sentAtMs);
-    // Custom headers may replace the defaults, never the signature (custom-headers.ts refuses its names).
-    const headers = {
-      'content-type': payload.contentType,
-      'user-agent': 'hooklog',
-      ...webhook.headers,
-      ...signatureHeaders(webhook.signing, {
-        secrets,
-        message: { logId: webhook.logId, offset: message.offset },
-        timestampSeconds: Math.floor(sentAtMs / 1000),
-        body: payload.body,
-      }),
-    };
+    let request = requestOf(webhook, message);
     this.inFlight.add(message.offset);
     try {
-      const response = await this.deps.sender.post(webhook.destination, payload.body, headers, this.halted.signal);
+      const { transformation } = webhook;
+      if (transformation?.enabled) {
+        const startedAtMs = Date.now();
+        const transformed = await this.deps.transformer.apply(transformation.code, request, message.attributes?.eventType ?? null);
+        // The settings it ran with may be stale by now.
+        if (this.interrupted()) return undefined;
+        if ('cancelled' in transformed) return 'cancelled';
+        if ('error' in transformed) {
+          const endedAtMs = Date.now();
+          const response = transformationFailed(transformed.error, endedAtMs - startedAtMs);
+          this.deps.recorder?.attempted(this.id, attemptOutcome(response), response.durationMs / 1000);
+          return { response, sentAtMs: startedAtMs, endedAtMs };
+        }
+        request = transformed.request;
+      }
+      const sentAtMs = Date.now();
+      // The signature covers the body as sent, after the transformation.
+      const signature = signatureHeaders(webhook.signing, {
+        secrets: await this.signingSecrets(sentAtMs),
+        message: { logId: webhook.logId, offset: message.offset },
+        timestampSeconds: Math.floor(sentAtMs / 1000),
+        body: request.body,
+      });
+      const response = await this.deps.sender.send({ ...request, headers: { ...request.headers, ...signature } }, this.halted.signal);
       if (this.halted.signal.aborted) return undefined;
       this.deps.recorder?.attempted(this.id, attemptOutcome(response), response.durationMs / 1000);
       return { response, sentAtMs, endedAtMs: Date.now() };
@@ -464,12 +512,7 @@ class Lane {
     }
   }
 
-  private attemptOf(
-    message: Message,
-    sent: { response: OutboundResponse; sentAtMs: number },
-    attempt: number,
-    trigger: DeliveryAttempt['trigger'],
-  ): DeliveryAttempt {
+  private attemptOf(message: Message, sent: Sent, attempt: number, trigger: DeliveryAttempt['trigger']): DeliveryAttempt {
     const { response, sentAtMs } = sent;
     return {
       webhookId: this.id,
@@ -527,7 +570,7 @@ class Lane {
    * done; one whose progress cannot be saved (the lease passed on) is left to
    * the new holder, which goes on from the last saved position.
    */
-  private async runTask(webhook: EgressWebhook, task: DeliveryTask): Promise<void> {
+  private async runTask(webhook: LaneWebhook, task: DeliveryTask): Promise<void> {
     const { store } = this.deps;
     const { batch, through } = await this.taskMessages(webhook, task);
     const inRange = batch.filter(
@@ -543,7 +586,7 @@ class Lane {
         : undefined;
     const chosen = attempted ? inRange.filter((message) => !attempted.has(message.offset)) : inRange;
     // Manual attempts keep no order: a few at once make a large replay take minutes, not hours.
-    const outcomes: Array<boolean | undefined> = new Array(chosen.length);
+    const outcomes: Array<boolean | 'skipped' | undefined> = new Array(chosen.length);
     let next = 0;
     const worker = async () => {
       // A change to the webhook (deletion, destination, secrets) stops the chunk at once, as do shutdown,
@@ -564,8 +607,8 @@ class Lane {
       ...task,
       position: finished ? task.endOffset : position,
       sent: task.sent + done,
-      succeeded: task.succeeded + results.filter((ok) => ok).length,
-      failed: task.failed + results.filter((ok) => !ok).length,
+      succeeded: task.succeeded + results.filter((ok) => ok === true).length,
+      failed: task.failed + results.filter((ok) => ok === false).length,
       status: finished ? 'finished' : task.status,
       updatedAt: Date.now(),
     } as const;
@@ -583,7 +626,7 @@ class Lane {
    * The next messages a task covers, a range of the log or the offsets whose
    * delivery failed, and the position after them: null when nothing is left.
    */
-  private async taskMessages(webhook: EgressWebhook, task: DeliveryTask): Promise<{ batch: Message[]; through: number | null }> {
+  private async taskMessages(webhook: LaneWebhook, task: DeliveryTask): Promise<{ batch: Message[]; through: number | null }> {
     const { store, messages } = this.deps;
     const { messages: limit, bytes } = this.readAhead();
     if (task.offsets) {
@@ -622,6 +665,14 @@ class Lane {
     const signal = AbortSignal.any([this.halted.signal, this.poked.signal]);
     await Promise.race([sleep(Math.min(ms, FOREVER_MS), signal), ...(woken ? [woken] : [])]);
   }
+}
+
+/** A webhook as its lane serves it: with its state as the lane knows it, and its transformation. */
+type LaneWebhook = EgressWebhook & { transformation: Transformation | undefined };
+
+/** The attempt of a message whose transformation failed: nothing was sent, and the schedule goes on as for a failed request. */
+function transformationFailed(error: string, durationMs: number): OutboundResponse {
+  return { statusCode: null, raw: '', body: '', durationMs, error: `transformation failed: ${error}`, failure: 'transformation', retryAfterMs: null };
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

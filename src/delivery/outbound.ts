@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { Agent, buildConnector, request } from 'undici';
+import { Agent, buildConnector, type Dispatcher, request } from 'undici';
+import type { DeliveryRequest } from '../domain/types.js';
 import { hostOf, isRefusedAddress, PrivateAddressError, publicOnlyLookup } from './address-policy.js';
 import { parseRetryAfter } from './schedule.js';
 
@@ -22,8 +23,12 @@ export interface OutboundResponse {
   retryAfterMs: number | null;
 }
 
-/** Why no response came: the time ran out, the address is refused by policy, or the connection failed. */
-export type NoResponse = 'timeout' | 'address_refused' | 'network';
+/**
+ * Why no response came: the time ran out, the address is refused by policy,
+ * the connection failed, or the destination's transformation failed and
+ * nothing was sent.
+ */
+export type NoResponse = 'timeout' | 'address_refused' | 'network' | 'transformation';
 
 export interface OutboundOptions {
   timeoutMs: number;
@@ -52,7 +57,7 @@ export class OutboundClient {
   }
 
   /** `signal` aborts the request early (shutdown); the timeout applies either way. */
-  async post(url: string, body: Buffer, headers: Record<string, string>, signal?: AbortSignal): Promise<OutboundResponse> {
+  async send({ method, url, headers, body }: DeliveryRequest, signal?: AbortSignal): Promise<OutboundResponse> {
     const started = performance.now();
     const elapsed = () => Math.round(performance.now() - started);
     // One controller and one timer per request: cheaper than AbortSignal.timeout
@@ -66,7 +71,7 @@ export class OutboundClient {
     const stop = () => controller.abort();
     signal?.addEventListener('abort', stop, { once: true });
     try {
-      const response = await request(url, { method: 'POST', headers, body, dispatcher: this.agent, signal: controller.signal });
+      const response = await request(url, { method: method as Dispatcher.HttpMethod, headers, body, dispatcher: this.agent, signal: controller.signal });
       const length = Number(response.headers['content-length']);
       // Small bodies with a known length are read whole; others up to the limit.
       // The answer is stored as text, where PostgreSQL refuses NUL: a receiver's NUL is kept as U+FFFD.

@@ -1,4 +1,4 @@
-import type { EgressPayload, Message } from '../domain/types.js';
+import type { DeliveryRequest, EgressPayload, EgressWebhook, Message } from '../domain/types.js';
 import { messageJson, pageEncoding } from '../protocols/klev/message.js';
 
 export interface Payload {
@@ -17,4 +17,16 @@ export function payloadOf(kind: EgressPayload, message: Message): Payload {
   if (kind === 'value') return { body: message.value ?? Buffer.alloc(0), contentType: 'application/octet-stream' };
   const encoding = pageEncoding('string', [message]);
   return { body: Buffer.from(JSON.stringify({ encoding, ...messageJson(message, encoding) })), contentType: 'application/json' };
+}
+
+/** The request that delivers `message` to `webhook`, before any transformation and without its signature. */
+export function requestOf(webhook: Pick<EgressWebhook, 'payload' | 'destination' | 'headers'>, message: Message): DeliveryRequest {
+  const payload = payloadOf(webhook.payload, message);
+  // Custom headers may replace the defaults, never the signature (custom-headers.ts refuses its names).
+  return {
+    method: 'POST',
+    url: webhook.destination,
+    headers: { 'content-type': payload.contentType, 'user-agent': 'hooklog', ...webhook.headers },
+    body: payload.body,
+  };
 }

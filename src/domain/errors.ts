@@ -109,6 +109,8 @@ export const errorCatalog = {
   // A statement or a wait for a connection already took its full timeout: give the database room.
   database_busy: entry('unavailable', 'Database busy', 5),
   metrics_token_invalid: entry('unauthenticated', 'Metrics token invalid'),
+  transformation_not_found: entry('not_found', 'Transformation not found'),
+  transformation_invalid: entry('invalid_input', 'Transformation invalid'),
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorName = keyof typeof errorCatalog;

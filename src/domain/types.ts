@@ -155,6 +155,28 @@ export interface EgressWebhook {
   state: DeliveryState;
 }
 
+/**
+ * A destination's transformation: JavaScript whose handler may change each
+ * request (method, URL, headers, payload) or cancel it, run in a sandbox
+ * just before the request is signed (src/transformation/).
+ */
+export interface Transformation {
+  code: string;
+  /** A disabled transformation is kept but not run. */
+  enabled: boolean;
+  /** Milliseconds since the epoch. */
+  updatedAt: number;
+}
+
+/** One request of a delivery, as it will be signed and sent. */
+export interface DeliveryRequest {
+  method: string;
+  url: string;
+  /** By lower-case name, without the signature's headers, which are added last. */
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
 /** Whether an HTTP status is a success: only a 2xx is. */
 export function isSuccess(statusCode: number | null): boolean {
   return statusCode !== null && statusCode >= 200 && statusCode < 300;

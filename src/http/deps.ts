@@ -5,6 +5,7 @@ import type { Deliveries } from '../egress/deliveries.js';
 import type { EgressWebhooks } from '../egress/egress-webhooks.js';
 import type { Endpoints } from '../egress/endpoints.js';
 import type { EventTypes } from '../egress/event-types.js';
+import type { Transformations } from '../egress/transformations.js';
 import type { Channels } from '../ingress/channels.js';
 import type { IngressWebhooks } from '../ingress/ingress-webhooks.js';
 import type { ReceivedEvents } from '../ingress/received-events.js';
@@ -29,6 +30,7 @@ export interface AppDeps {
   channels: Channels;
   applications: Applications;
   endpoints: Endpoints;
+  transformations: Transformations;
   eventTypes: EventTypes;
   events: Events;
   integrations: Integrations;

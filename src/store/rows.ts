@@ -15,6 +15,7 @@ import type {
   RejectReason,
   StoredDeliveryStatus,
   Token,
+  Transformation,
 } from '../domain/types.js';
 import type { AppendOutcome, AppendRequest, EgressChanges } from './store.js';
 
@@ -209,6 +210,14 @@ export const toTask = (row: TaskRow): DeliveryTask => ({
   updatedAt: row.updated_at,
   offsets: row.offsets === null ? null : (JSON.parse(row.offsets) as number[]),
 });
+
+export interface TransformationRow {
+  code: string;
+  enabled: Flag;
+  updated_at: number;
+}
+
+export const toTransformation = (row: TransformationRow): Transformation => ({ code: row.code, enabled: flag(row.enabled), updatedAt: row.updated_at });
 
 export interface IngressRow {
   id: string;

@@ -22,6 +22,7 @@ import type {
   RetentionSettings,
   StoredDeliveryStatus,
   Token,
+  Transformation,
 } from '../domain/types.js';
 
 /**
@@ -366,6 +367,9 @@ export interface EgressStore {
   rotateSecret(id: string, secret: string, oldExpiresAt: number, nowMs: number, keep: number): Promise<EgressWebhook | undefined>;
   /** Secrets valid at `nowMs`, the current one first; expiresAt is null for the current one. */
   secrets(id: string, nowMs: number): Promise<Array<{ secret: string; expiresAt: number | null }>>;
+  transformation(id: string): Promise<Transformation | undefined>;
+  /** Stores the webhook's transformation, or removes it (null), and announces a change of the webhook; false when there is no such webhook. */
+  setTransformation(id: string, transformation: Transformation | null): Promise<boolean>;
   /**
    * Writes what one delivery step did in one transaction, only while `owner`
    * holds the webhook's lease; nothing if the webhook is gone or its lease

@@ -23,3 +23,6 @@ export async function egressTearDown({ s, receiver }: Pick<EgressSetUp, 's' | 'r
   await s.close();
   await receiver.close();
 }
+
+/** For dispatchers built by hand in tests that set no transformation: a run would be a bug of the lane. */
+export const NO_TRANSFORMATIONS = { apply: () => Promise.reject(new Error('this test sets no transformation')) };

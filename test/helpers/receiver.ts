@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 export interface Received {
   /** The request's path and query, which tells webhooks sharing a receiver apart. */
   path: string;
+  method: string;
   body: Buffer;
   headers: IncomingHttpHeaders;
   at: number;
@@ -52,7 +53,7 @@ export async function startReceiver(): Promise<Receiver> {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
-      const arrived = { path: request.url ?? '', body: Buffer.concat(chunks), headers: request.headers, at: Date.now() };
+      const arrived = { path: request.url ?? '', method: request.method ?? '', body: Buffer.concat(chunks), headers: request.headers, at: Date.now() };
       received.push(arrived);
       const behaviour = receiver.respond?.(arrived) ?? queue.shift() ?? receiver.fallback;
       if ('reset' in behaviour) return request.socket.destroy();

@@ -31,6 +31,7 @@ export interface Entry {
 
 const entry = (rights: Entry['rights'], request: Entry['request']): Entry => ({ rights, request });
 const DESTINATION = 'http://127.0.0.1:9/matrix';
+const IDENTITY = 'export function handler(webhook) { return webhook }';
 
 /**
  * The ACL matrix: one entry for every authenticated route of the klev
@@ -157,6 +158,22 @@ export const MATRIX: Record<string, Entry> = {
     (f) => [`egress_webhooks:rotate:${f.egress}`],
     (f) => ({ path: `/egress_webhook/${f.egress}/secret`, body: { expire_seconds: 60 } }),
   ),
+  'GET /egress_webhook/:webhook_id/transformation': entry(
+    (f) => [`egress_webhooks:get:${f.egress}`],
+    (f) => ({ path: `/egress_webhook/${f.egress}/transformation` }),
+  ),
+  'PUT /egress_webhook/:webhook_id/transformation': entry(
+    (f) => [`egress_webhooks:update:${f.egress}`, `messages:consume:${f.log}`],
+    (f) => ({ path: `/egress_webhook/${f.egress}/transformation`, body: { code: IDENTITY, enabled: false } }),
+  ),
+  'DELETE /egress_webhook/:webhook_id/transformation': entry(
+    (f) => [`egress_webhooks:update:${f.egress}`, `messages:consume:${f.log}`],
+    (f) => ({ path: `/egress_webhook/${f.egress}/transformation` }),
+  ),
+  'POST /egress_webhook/:webhook_id/transformation/test': entry(
+    (f) => [`egress_webhooks:get:${f.egress}`, `messages:consume:${f.log}`],
+    (f) => ({ path: `/egress_webhook/${f.egress}/transformation/test`, body: { offset: 0 } }),
+  ),
   'GET /egress_webhook/:webhook_id/attempts': entry(
     (f) => [`egress_webhooks:attempts:${f.egress}`],
     (f) => ({ path: `/egress_webhook/${f.egress}/attempts`, query: { limit: 10, status: 'failed' } }),
@@ -251,6 +268,9 @@ export async function makeFixture(s: TestServer): Promise<Fixture> {
     expect(made).toBeDefined();
     return made.attempt_id as string;
   });
+  // After the attempt: the fixture's webhook has a transformation to read, test and delete, which its deliveries never ran.
+  const put = await s.request('PUT', `/egress_webhook/${egress}/transformation`, { body: { code: IDENTITY, enabled: false } });
+  expect(put.status, JSON.stringify(put.body)).toBe(200);
   return {
     log,
     otherLog,

@@ -167,8 +167,14 @@ export const SVIX_MATRIX: Record<string, SvixEntry> = {
     (f) => [sees(f), onEndpoint('resend')(f)],
     (f) => ({ path: `${endpoint(f)}/send-example`, body: { eventType: f.eventType } }),
   ),
-  'GET /api/v1/app/:app_id/endpoint/:endpoint_id/transformation': unsupported((f) => ({ path: `${endpoint(f)}/transformation` })),
-  'PATCH /api/v1/app/:app_id/endpoint/:endpoint_id/transformation': unsupported((f) => ({ path: `${endpoint(f)}/transformation`, body: {} })),
+  'GET /api/v1/app/:app_id/endpoint/:endpoint_id/transformation': entry(
+    (f) => [sees(f), onEndpoint('get')(f)],
+    (f) => ({ path: `${endpoint(f)}/transformation` }),
+  ),
+  'PATCH /api/v1/app/:app_id/endpoint/:endpoint_id/transformation': entry(
+    (f) => [sees(f), onEndpoint('update')(f), reads(f)],
+    (f) => ({ path: `${endpoint(f)}/transformation`, body: { code: 'function handler(webhook) { return webhook }', enabled: false } }),
+  ),
   'POST /api/v1/app/:app_id/endpoint/:endpoint_id/bulk-replay': unsupported((f) => ({ path: `${endpoint(f)}/bulk-replay`, body: {} })),
 
   'POST /api/v1/app/:app_id/msg': entry(

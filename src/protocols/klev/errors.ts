@@ -73,6 +73,8 @@ const NUMBERS: Record<ErrorName, string> = {
   too_many_long_polls: '0160',
   database_busy: '0161',
   metrics_token_invalid: '0162',
+  transformation_not_found: '0163',
+  transformation_invalid: '0164',
 };
 
 export function klevCode(name: ErrorName): string {

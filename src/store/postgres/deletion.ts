@@ -52,6 +52,7 @@ export const postgresDeletion = {
     const [row] = (await q.query<EgressWebhookRow>({ text: `DELETE FROM egress_webhooks WHERE id = $1 RETURNING ${EGRESS_COLUMNS}`, values: [id] })).rows;
     if (!row) return undefined;
     await q.query({ text: 'DELETE FROM egress_secrets WHERE webhook_id = $1', values: [id] });
+    await q.query({ text: 'DELETE FROM egress_transformations WHERE webhook_id = $1', values: [id] });
     await q.query({ text: 'DELETE FROM retry_set WHERE webhook_id = $1', values: [id] });
     await q.query({ text: 'DELETE FROM endpoints WHERE webhook_id = $1', values: [id] });
     await queue(q, 'delivery_attempts', id);

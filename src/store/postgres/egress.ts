@@ -2,7 +2,19 @@ import { fail } from '../../domain/errors.js';
 import type { ParkedRetry, StoredDeliveryStatus } from '../../domain/types.js';
 import { attemptConditions } from '../attempt-query.js';
 import { GroupWriter } from '../group-writer.js';
-import { type AttemptRow, activation, type DeliveryRow, type EgressWebhookRow, type TaskRow, toAttempt, toDelivery, toEgressWebhook, toTask } from '../rows.js';
+import {
+  type AttemptRow,
+  activation,
+  type DeliveryRow,
+  type EgressWebhookRow,
+  type TaskRow,
+  type TransformationRow,
+  toAttempt,
+  toDelivery,
+  toEgressWebhook,
+  toTask,
+  toTransformation,
+} from '../rows.js';
 import { DELIVERY_RECORD_WINDOW_MS, type DeliveryRecord, type EgressStore, isUrgent } from '../store.js';
 import { unlessUidTaken } from './applications.js';
 import { ATTEMPT_COLUMNS, EGRESS_COLUMNS as COLUMNS, TASK_COLUMNS } from './columns.js';
@@ -333,6 +345,30 @@ export function postgresEgress(db: Db, changes: Changes): EgressStore {
       });
       return rows.map((row) => ({ secret: row.secret, expiresAt: row.expires_at }));
     },
+    async transformation(id) {
+      const [row] = await db.rows<TransformationRow>({
+        name: 'egress-transformation',
+        text: 'SELECT code, enabled, updated_at FROM egress_transformations WHERE webhook_id = $1',
+        values: [id],
+      });
+      return row && toTransformation(row);
+    },
+    setTransformation: (id, transformation) =>
+      db.tx(async (q, onCommit) => {
+        const { rows } = await q.query({ text: 'SELECT 1 FROM egress_webhooks WHERE id = $1 FOR UPDATE', values: [id] });
+        if (rows.length === 0) return false;
+        if (transformation) {
+          await q.query({
+            text: `INSERT INTO egress_transformations (webhook_id, code, enabled, updated_at) VALUES ($1, $2, $3, $4)
+                   ON CONFLICT (webhook_id) DO UPDATE SET code = excluded.code, enabled = excluded.enabled, updated_at = excluded.updated_at`,
+            values: [id, transformation.code, transformation.enabled, transformation.updatedAt],
+          });
+        } else {
+          await q.query({ text: 'DELETE FROM egress_transformations WHERE webhook_id = $1', values: [id] });
+        }
+        await changes.announce(q, onCommit, 'egress_changed', [id]);
+        return true;
+      }),
     recordAttempt(record, owner) {
       return recorder.write([record, owner], isUrgent(record));
     },

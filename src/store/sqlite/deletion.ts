@@ -32,6 +32,7 @@ export function sqliteDeletion(db: Database): SqliteDeletion {
 
   const removeEgress = db.prepare<[string], EgressWebhookRow>('DELETE FROM egress_webhooks WHERE id = ? RETURNING *');
   const removeSecrets = db.prepare('DELETE FROM egress_secrets WHERE webhook_id = ?');
+  const removeTransformation = db.prepare('DELETE FROM egress_transformations WHERE webhook_id = ?');
   const removeRetries = db.prepare('DELETE FROM retry_set WHERE webhook_id = ?');
   const removeEndpoint = db.prepare('DELETE FROM endpoints WHERE webhook_id = ?');
   // A deleted webhook's tasks end, and stay readable until retention forgets them.
@@ -64,6 +65,7 @@ export function sqliteDeletion(db: Database): SqliteDeletion {
     const row = removeEgress.get(id);
     if (!row) return undefined;
     removeSecrets.run(id);
+    removeTransformation.run(id);
     removeRetries.run(id);
     removeEndpoint.run(id);
     queue.run('delivery_attempts', id);

@@ -1,10 +1,22 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { fail } from '../../domain/errors.js';
-import type { DeliveryState, DeliveryTask, EndpointFields, StoredDeliveryStatus } from '../../domain/types.js';
+import type { DeliveryState, DeliveryTask, EndpointFields, StoredDeliveryStatus, Transformation } from '../../domain/types.js';
 import { attemptConditions } from '../attempt-query.js';
 import type { ChangeFeed } from '../change-feed.js';
 import { GroupWriter } from '../group-writer.js';
-import { type AttemptRow, activation, type DeliveryRow, type EgressWebhookRow, type TaskRow, toAttempt, toDelivery, toEgressWebhook, toTask } from '../rows.js';
+import {
+  type AttemptRow,
+  activation,
+  type DeliveryRow,
+  type EgressWebhookRow,
+  type TaskRow,
+  type TransformationRow,
+  toAttempt,
+  toDelivery,
+  toEgressWebhook,
+  toTask,
+  toTransformation,
+} from '../rows.js';
 import { DELIVERY_RECORD_WINDOW_MS, type DeliveryRecord, type EgressStore, isUrgent } from '../store.js';
 import { unlessUidTaken } from './applications.js';
 import type { SqliteDeletion } from './deletion.js';
@@ -176,6 +188,18 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>, deletio
     return toEgressWebhook(byId.get(webhook.id)!);
   });
   const deleteWebhook = db.transaction((id: string) => deletion.egress(id));
+  const transformationOf = db.prepare<[string], TransformationRow>('SELECT code, enabled, updated_at FROM egress_transformations WHERE webhook_id = ?');
+  const upsertTransformation = db.prepare(
+    `INSERT INTO egress_transformations (webhook_id, code, enabled, updated_at) VALUES (@id, @code, @enabled, @updatedAt)
+     ON CONFLICT (webhook_id) DO UPDATE SET code = excluded.code, enabled = excluded.enabled, updated_at = excluded.updated_at`,
+  );
+  const removeTransformation = db.prepare('DELETE FROM egress_transformations WHERE webhook_id = ?');
+  const setTransformation = db.transaction((id: string, transformation: Transformation | null) => {
+    if (!byId.get(id)) return false;
+    if (transformation) upsertTransformation.run({ id, ...transformation, enabled: transformation.enabled ? 1 : 0 });
+    else removeTransformation.run(id);
+    return true;
+  });
   const rotate = db.transaction((id: string, secret: string, oldExpiresAt: number, nowMs: number, keep: number) => {
     if (!byId.get(id)) return undefined;
     expireOld.run({ id, oldExpiresAt, nowMs });
@@ -286,6 +310,16 @@ export function sqliteEgress(db: Database, durable: () => Promise<void>, deletio
     },
     async secrets(id, nowMs) {
       return validSecrets.all(id, nowMs).map((row) => ({ secret: row.secret, expiresAt: row.expires_at }));
+    },
+    async transformation(id) {
+      const row = transformationOf.get(id);
+      return row && toTransformation(row);
+    },
+    async setTransformation(id, transformation) {
+      const set = setTransformation.immediate(id, transformation);
+      await durable();
+      if (set) changed(id);
+      return set;
     },
     recordAttempt(record, owner) {
       return recorder.write([record, owner], isUrgent(record));

@@ -16,6 +16,7 @@ import { messageRoutes } from './messages.js';
 import { offsetRoutes } from './offsets.js';
 import * as schemas from './schemas.js';
 import { tokenRoutes } from './tokens.js';
+import { transformationRoutes } from './transformations.js';
 
 /** The resources this server serves, as klev's `GET /` lists them. */
 const RESOURCES = {
@@ -77,6 +78,7 @@ export async function klevApi(app: FastifyInstance, { deps, maxResponseBytes, re
     ...messageRoutes(deps, { maxResponseBytes, responses: new ResponseBudget(RESPONSES_IN_FLIGHT * maxResponseBytes, requestTimeoutMs) }),
     ...offsetRoutes(deps),
     ...egressRoutes(deps),
+    ...transformationRoutes(deps),
     ...deliveryRoutes(deps),
     ...ingressRoutes(deps),
     ...channelRoutes(deps),

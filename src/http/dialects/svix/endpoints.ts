@@ -2,6 +2,7 @@ import { Type } from 'typebox';
 import { demand } from '../../../auth/principal.js';
 import { fail } from '../../../domain/errors.js';
 import { MAX_CUSTOM_HEADERS } from '../../../egress/custom-headers.js';
+import { MAX_CODE_BYTES } from '../../../egress/transformations.js';
 import { svixIds } from '../../../protocols/svix/ids.js';
 import type { AppDeps } from '../../deps.js';
 import { timeOf } from '../../query.js';
@@ -32,7 +33,7 @@ function shownHeaders(all: Record<string, string>) {
 }
 
 /** Endpoints: an application's egress webhooks, delivering in parallel with Svix's signature. */
-export function endpointRoutes({ endpoints, deliveries, eventTypes, events }: AppDeps, access: SvixAccess): Route[] {
+export function endpointRoutes({ endpoints, deliveries, eventTypes, events, transformations }: AppDeps, access: SvixAccess): Route[] {
   const one = '/app/:app_id/endpoint/:endpoint_id';
   const unsupported = (method: 'GET' | 'PATCH' | 'POST', url: string, what: string) =>
     route({
@@ -185,7 +186,8 @@ export function endpointRoutes({ endpoints, deliveries, eventTypes, events }: Ap
       handler: async (request) => {
         const { endpoint } = await access.endpoint(request, 'status');
         const { counts } = await deliveries.summary(endpoint.webhook.id);
-        return { success: counts.success, pending: counts.pending, sending: counts.sending, fail: counts.failed, canceled: 0 };
+        // Skipped by the filter or cancelled by the transformation, as the attempted destinations' status 4 shows them.
+        return { success: counts.success, pending: counts.pending, sending: counts.sending, fail: counts.failed, canceled: counts.skipped };
       },
     }),
     route({
@@ -233,8 +235,43 @@ export function endpointRoutes({ endpoints, deliveries, eventTypes, events }: Ap
         return svixMessage(app.logId, { offset, time, key: null, value: payload.toString(), attributes });
       },
     }),
-    unsupported('GET', `${one}/transformation`, 'transformations'),
-    unsupported('PATCH', `${one}/transformation`, 'transformations'),
+    route({
+      method: 'GET',
+      url: `${one}/transformation`,
+      summary: "the endpoint's transformation: code null when it has none",
+      schema: {
+        params: schemas.params.endpoint,
+        response: Type.Object({
+          code: Type.Union([Type.String(), Type.Null()]),
+          enabled: Type.Boolean(),
+          updatedAt: Type.Optional(Type.String({ description: 'ISO 8601' })),
+        }),
+      },
+      handler: async (request) => {
+        const { endpoint } = await access.endpoint(request);
+        const found = await transformations.find(endpoint.webhook.id);
+        return found ? { code: found.code, enabled: found.enabled, updatedAt: new Date(found.updatedAt).toISOString() } : { code: null, enabled: false };
+      },
+    }),
+    route({
+      method: 'PATCH',
+      url: `${one}/transformation`,
+      summary: 'set or unset (code null) the code of the transformation, or enable or disable it; code is checked before it is stored',
+      schema: {
+        params: schemas.params.endpoint,
+        body: field.object({
+          code: Type.Optional(Type.Union([field.text(`JavaScript, at most ${MAX_CODE_BYTES} bytes, declaring handler(webhook)`), Type.Null()])),
+          enabled: Type.Optional(field.boolean()),
+          variables: Type.Optional(Type.Unknown({ description: 'not supported: null only' })),
+        }),
+        status: 204,
+      },
+      handler: async (request) => {
+        supportedOnlyNull(request.body, ['variables']);
+        const { endpoint } = await access.endpoint(request, 'update');
+        await transformations.change(request.principal!, endpoint.webhook.id, { code: request.body.code, enabled: request.body.enabled });
+      },
+    }),
     unsupported('POST', `${one}/bulk-replay`, 'bulk replay'),
   ];
 }

@@ -82,7 +82,8 @@ export function svixAttempt(logId: string, url: string, attempt: DeliveryAttempt
     msgId: svixIds.message(logId, attempt.offset),
     endpointId: svixIds.endpoint(attempt.webhookId),
     url,
-    response: attempt.response,
+    // Without an answer, what went wrong (a timeout, a refused address, the transformation) is the response shown.
+    response: attempt.statusCode === null ? attempt.error : attempt.response,
     responseStatusCode: attempt.statusCode ?? 0,
     responseDurationMs: attempt.durationMs,
     status: STATUS[status],

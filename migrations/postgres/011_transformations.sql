@@ -1,0 +1,8 @@
+-- A destination's transformation (src/transformation/): apart from the
+-- webhook's row, which every lane and list reads, since code may be long.
+CREATE TABLE egress_transformations (
+  webhook_id TEXT PRIMARY KEY,
+  code       TEXT NOT NULL,
+  enabled    BOOLEAN NOT NULL,
+  updated_at BIGINT NOT NULL
+);

@@ -1,0 +1,69 @@
+import { HooklogError } from '../domain/errors.js';
+import type { DeliveryRequest } from '../domain/types.js';
+import { customHeaders } from '../egress/custom-headers.js';
+import type { Sandbox, SandboxFailure } from './sandbox.js';
+
+export type Transformed =
+  | { request: DeliveryRequest }
+  | { cancelled: true }
+  /** Nothing may be sent: `error` says why, for the attempt record. */
+  | { error: string; kind: SandboxFailure['kind'] | 'invalid' };
+
+/** Methods a transformation may send with: those that carry a body. */
+const METHODS = new Set(['POST', 'PUT', 'PATCH']);
+const MAX_URL_LENGTH = 4096;
+
+/**
+ * Applies a destination's transformation to one request: the handler sees
+ * the method, URL, headers, payload and event type, and what it gives back
+ * is checked as strictly as the destination's own settings before anything
+ * is sent.
+ */
+export class Transformer {
+  constructor(private readonly sandbox: Sandbox) {}
+
+  async apply(code: string, request: DeliveryRequest, eventType: string | null): Promise<Transformed> {
+    const { method, url, headers, body } = request;
+    const result = await this.sandbox.run(code, { meta: JSON.stringify({ method, url, headers, eventType }), body });
+    if ('cancel' in result) return { cancelled: true };
+    if ('error' in result) return result;
+    try {
+      return {
+        request: {
+          method: checkMethod(result.method),
+          url: checkUrl(result.url),
+          headers: customHeaders(Object.fromEntries(result.headers)),
+          body: result.body,
+        },
+      };
+    } catch (err) {
+      if (err instanceof HooklogError) return { error: err.details, kind: 'invalid' };
+      throw err;
+    }
+  }
+
+  /** Why `code` cannot run, when it does not compile, throws as it loads or has no handler. */
+  async check(code: string): Promise<string | undefined> {
+    return (await this.sandbox.load(code))?.error;
+  }
+}
+
+function checkMethod(method: unknown): string {
+  const upper = typeof method === 'string' ? method.toUpperCase() : '';
+  if (!METHODS.has(upper)) invalid(`webhook.method must be POST, PUT or PATCH, not ${JSON.stringify(method) ?? 'undefined'}`);
+  return upper;
+}
+
+/** The same rules as a destination's URL; the outbound client refuses private addresses as it connects. */
+function checkUrl(url: unknown): string {
+  if (typeof url !== 'string' || !URL.canParse(url)) invalid('webhook.url must be an absolute URL');
+  if (url.length > MAX_URL_LENGTH) invalid(`webhook.url may be at most ${MAX_URL_LENGTH} characters`);
+  const parsed = new URL(url);
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') invalid('webhook.url must be an http or https URL');
+  if (parsed.username || parsed.password) invalid('webhook.url may not hold credentials');
+  return url;
+}
+
+function invalid(details: string): never {
+  throw new HooklogError('field_invalid', details);
+}
