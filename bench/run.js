@@ -11,6 +11,7 @@
 //   BENCH_ONLY=ingest node bench/run.js    (only the baselines, single publish and verified ingest, both sync modes)
 //   BENCH_ONLY=goals node bench/run.js     (only the table of the performance goals, about 8 minutes)
 //   BENCH_ONLY=scale node bench/run.js     (keyed batch publish to 10,000,000 messages, and the duplicate-detection table)
+//   BENCH_ONLY=transformation node bench/run.js  (deliveries through a trivial transformation, and the API's latency under hostile code)
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -39,6 +40,7 @@ import {
   start,
 } from './lib.js';
 import { dedupeScale, keyedScale, printScale } from './scale.js';
+import { printTransformation, transformation } from './transformation.js';
 
 /** A Svix POST's headers: Svix's SDK sends a fresh idempotency-key with every one. */
 const svixHeaders = () => ({ ...auth, 'idempotency-key': `auto_${randomUUID()}` });
@@ -488,6 +490,12 @@ function printSvix(runs) {
   return allStored;
 }
 
+// BENCH_ONLY=transformation measures transformations alone, SQLite and PostgreSQL (about 5 minutes).
+if (process.env.BENCH_ONLY === 'transformation') {
+  printTransformation(await transformation({ sqliteSync: 'full' }), await transformation({}));
+  process.exit(0);
+}
+
 // BENCH_ONLY=delivery measures deliveries on one node alone, SQLite and PostgreSQL; BENCH_ONLY=memory the backlog of 1,000 destinations.
 if (process.env.BENCH_ONLY === 'delivery') {
   printDelivery(await delivery({ sqliteSync: 'full' }), await delivery({}));
@@ -678,6 +686,7 @@ printGoals({ base, full: modes.full, normal: modes.normal, scale, push, pgPush: 
 
 let lost = !printSvix(svixRuns);
 printEvents(eventRuns);
+printTransformation(await transformation({ sqliteSync: 'full' }), await transformation({}));
 for (const [sync, h] of [
   ...Object.entries(modes).map(([m, h]) => [`sqlite_sync=${m}`, h]),
   ['PostgreSQL, 1 node', postgres.one],
