@@ -56,6 +56,21 @@ async function usable(url: string) {
   expect(log.log_id).toMatch(/^log_/);
   const published = await fetch(`${url}/message/${log.log_id}`, { method: 'POST', headers: auth, body: JSON.stringify({ value: 'packed' }) });
   expect(published.status).toBe(200);
+  // Transformations run on a thread that loads QuickJS's WebAssembly: the worker file and the module shipped.
+  const egress = (await (
+    await fetch(`${url}/egress_webhooks`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ log_id: log.log_id, destination: 'https://example.com/hook' }),
+    })
+  ).json()) as { webhook_id: string };
+  const code = 'export function handler(webhook) { webhook.payload = { packed: webhook.payload.value }; return webhook }';
+  const tested = await fetch(`${url}/egress_webhook/${egress.webhook_id}/transformation/test`, {
+    method: 'POST',
+    headers: auth,
+    body: JSON.stringify({ offset: 0, code }),
+  });
+  expect(await tested.json()).toMatchObject({ result: 'sent', body: '{"packed":"packed"}' });
 }
 
 describe('the Dockerfile', () => {

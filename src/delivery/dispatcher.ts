@@ -1,7 +1,7 @@
 import type { DeliveryAttempt, DeliveryRequest, DeliveryState, DeliveryTask, EgressWebhook, Message, ParkedRetry, Transformation } from '../domain/types.js';
 import type { LogNotifier } from '../log/notifier.js';
 import type { ClusterStore, DeliveryRecord, EgressStore, MessageStore } from '../store/store.js';
-import type { Transformer } from '../transformation/transformer.js';
+import type { Transformed, Transformer } from '../transformation/transformer.js';
 import { type DeliveryLogger, logAttempt, logDeactivation } from './attempt-log.js';
 import { wants } from './filter.js';
 import type { OutboundResponse } from './outbound.js';
@@ -242,6 +242,8 @@ class Lane {
   private taskTurn = true;
   /** The rate limit's next free slot (ms). */
   private nextSendAt = 0;
+  /** The transformation of the next message to send, started while the one before it was sent. */
+  private ahead: { offset: number; result: Promise<Transformed> } | null = null;
 
   constructor(
     private readonly id: string,
@@ -290,6 +292,8 @@ class Lane {
       this.secrets = null;
       this.cached = null;
       this.tasks = null;
+      // Run with the settings before the change.
+      this.ahead = null;
     }
     // After a change made through the API, or a write that failed, the store's
     // copy is the truth: let the last write finish before reading it.
@@ -359,13 +363,36 @@ class Lane {
 
   private async deliverBatch(webhook: LaneWebhook, batch: Message[]): Promise<void> {
     let state = webhook.state;
-    for (const message of batch) {
+    for (const [i, message] of batch.entries()) {
       // A change (new destination, deletion, rotation) takes effect before the next
       // message. Nothing is sent once the lease may have passed to another node.
       if (this.interrupted()) return;
-      state = wants(webhook, message.attributes) ? await this.attempt(webhook, state, message, state.failures, false) : this.skip(state, message);
+      if (wants(webhook, message.attributes)) {
+        this.transformAhead(webhook, batch, i + 1);
+        state = await this.attempt(webhook, state, message, state.failures, false);
+      } else {
+        state = this.skip(state, message);
+      }
       if (!state.active || state.nextOffset <= message.offset) return;
     }
+  }
+
+  /**
+   * Starts the transformation of the next message the webhook wants, so that
+   * it runs on a sandbox thread while this one is sent: one at a time, a lane
+   * would wait for both in turn. Its result is used when that message is
+   * sent, unless the webhook changed meanwhile.
+   */
+  private transformAhead(webhook: LaneWebhook, batch: Message[], from: number): void {
+    const { transformation } = webhook;
+    if (!transformation?.enabled) return;
+    let next: Message | undefined;
+    for (let i = from; i < batch.length && !next; i++) if (wants(webhook, batch[i]!.attributes)) next = batch[i];
+    if (!next || this.ahead?.offset === next.offset) return;
+    const result = this.deps.transformer.apply(transformation.code, requestOf(webhook, next), next.attributes?.eventType ?? null);
+    // A result dropped unused (the webhook changed, the lane stopped) must not fail the process.
+    result.catch(() => {});
+    this.ahead = { offset: next.offset, result };
   }
 
   private async retryParked(webhook: LaneWebhook, parked: ParkedRetry): Promise<void> {
@@ -483,7 +510,9 @@ class Lane {
       const { transformation } = webhook;
       if (transformation?.enabled) {
         const startedAtMs = Date.now();
-        const transformed = await this.deps.transformer.apply(transformation.code, request, message.attributes?.eventType ?? null);
+        const ahead = this.ahead?.offset === message.offset ? this.ahead.result : undefined;
+        if (ahead) this.ahead = null;
+        const transformed = await (ahead ?? this.deps.transformer.apply(transformation.code, request, message.attributes?.eventType ?? null));
         // The settings it ran with may be stale by now.
         if (this.interrupted()) return undefined;
         if ('cancelled' in transformed) return 'cancelled';

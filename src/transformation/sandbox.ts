@@ -114,19 +114,26 @@ export class Sandbox {
       if (message.ready) thread.ready = true;
       else if (thread.job && message.result) this.settle(thread, revive(message.result));
       this.dispatch();
+      // Idle threads must not keep a finished process alive; one starting or running a job must.
+      if (!thread.job) worker.unref();
     });
-    // A thread that crashed (or was ended) fails its run and makes way for a new one.
-    worker.on('error', () => {});
+    let failure = '';
+    worker.on('error', (err) => {
+      failure = err.message;
+    });
+    // A thread that crashed (or was ended) fails its run and makes way for a new one. One that
+    // could not even start (its module is missing, say) fails every waiting run instead: starting
+    // another at once would fail the same way, over and over.
     worker.once('exit', () => {
       this.remove(thread);
       if (thread.job) this.settle(thread, { error: 'the sandbox failed while running the transformation', kind: 'error' });
-      if (!this.closed && this.waiting.length > 0) {
+      if (!thread.ready) {
+        for (const job of this.waiting.splice(0)) job.resolve({ error: `the sandbox could not start: ${failure || 'its thread exited'}`, kind: 'error' });
+      } else if (!this.closed && this.waiting.length > 0) {
         this.spawn();
         this.dispatch();
       }
     });
-    // Idle threads must not keep a finished process alive.
-    worker.unref();
   }
 
   private dispatch(): void {
@@ -135,7 +142,6 @@ export class Sandbox {
       const job = this.waiting.shift();
       if (!job) return;
       thread.job = job;
-      thread.worker.ref();
       thread.timer = setTimeout(() => {
         this.settle(thread, { error: `timed out: the transformation ran for more than ${this.options.timeoutMs} ms`, kind: 'timeout' });
         void this.end(thread);
@@ -150,7 +156,6 @@ export class Sandbox {
     thread.job = null;
     if (thread.timer) clearTimeout(thread.timer);
     thread.timer = null;
-    thread.worker.unref();
     job.resolve(result);
   }
 
