@@ -79,10 +79,48 @@ describe('the sandbox', () => {
     expect(await apply('export function handler(w) { w.cancel = true; return w }')).toEqual({ cancelled: true });
   });
 
-  it('keeps runs apart: globals and prototypes changed by one run are gone in the next', async () => {
-    await sent('globalThis.leak = 1;\nObject.prototype.leaked = "yes";\nexport function handler(w) { return w }');
-    const out = await sent('export function handler(w) { w.payload = { leak: typeof leak, leaked: ({}).leaked ?? null }; return w }');
-    expect(JSON.parse(out.body.toString())).toEqual({ leak: 'undefined', leaked: null });
+  it('keeps runs apart, also runs of one destination that share a realm: no state survives a run', async () => {
+    const module = `let runs = 0;
+      export function handler(w) {
+        runs++;
+        const tried = [];
+        for (const attempt of [() => { globalThis.leak = runs }, () => { Object.prototype.leaked = runs }, () => { JSON.parse = null }, () => { Array.prototype.push = null }]) {
+          try { attempt(); tried.push('changed') } catch { tried.push('refused') }
+        }
+        w.payload = { runs, leak: typeof leak, leaked: ({}).leaked ?? null, tried };
+        return w;
+      }`;
+    const script = `counter = typeof counter === 'number' ? counter + 1 : 1;
+      var declared = (typeof declared === 'number' ? declared : 0) + 1;
+      function handler(w) { w.payload = { counter: typeof counter === 'number' ? counter : 'none', declared }; return w }`;
+    for (const key of ['ewh_a', 'ewh_a', 'ewh_a', undefined]) {
+      const out = await transformer.apply(module, request(), null, key);
+      expect(out).toMatchObject({ request: expect.anything() });
+      if ('request' in out)
+        expect(JSON.parse(out.request.body.toString())).toEqual({
+          runs: 1,
+          leak: 'undefined',
+          leaked: null,
+          tried: ['refused', 'refused', 'refused', 'refused'],
+        });
+      const scripted = await transformer.apply(script, request(), null, key);
+      if (!('request' in scripted)) throw new Error(JSON.stringify(scripted));
+      expect(JSON.parse(scripted.request.body.toString())).toEqual({ counter: 'none', declared: 1 });
+    }
+  });
+
+  it('lets code assign the properties it commonly gives its own objects, though the built-ins are frozen', async () => {
+    const out = await sent(
+      `class Refused extends Error { constructor(message) { super(message); this.name = 'Refused' } }
+       export function handler(w) {
+         const thing = {};
+         thing.toString = () => 'custom';
+         const error = new Refused('no');
+         w.payload = { thing: String(thing), error: error.name + ': ' + error.message, frozen: Object.isFrozen(Object.prototype) };
+         return w;
+       }`,
+    );
+    expect(JSON.parse(out.body.toString())).toEqual({ thing: 'custom', error: 'Refused: no', frozen: true });
   });
 
   it('offers no way out: no process, require, fetch, timers, imports or eval of host code', async () => {
@@ -143,11 +181,13 @@ describe('the sandbox', () => {
     if ('request' in out) expect(Object.getPrototypeOf(out.request.headers)).toBeNull();
     const getters = await apply(
       `export function handler(w) {
-         Object.defineProperty(Object.prototype, 'toJSON', { get() { for (;;) {} } });
+         w.payload = { get toJSON() { for (;;) {} } };
          return w;
        }`,
     );
     expect(getters).toMatchObject({ kind: 'timeout' });
+    const frozen = await apply('export function handler(w) { Object.defineProperty(Object.prototype, "polluted", { value: 1 }); return w }');
+    expect(frozen).toMatchObject({ kind: 'error', error: expect.stringContaining('TypeError') });
     expect(({} as Record<string, unknown>).toJSON).toBeUndefined();
   });
 

@@ -27,6 +27,8 @@ const IDLE_MS = 30_000;
 const FOREVER_MS = 2 ** 31 - 1;
 /** How long a lane waits after its store failed (the database is down) before it tries again. */
 const STORE_RETRY_MS = 1_000;
+/** Messages whose transformation a lane runs ahead of sending them. */
+const TRANSFORM_AHEAD = 2;
 /** Manual attempts of a task in flight at once. */
 const TASK_CONCURRENCY = 8;
 
@@ -242,8 +244,8 @@ class Lane {
   private taskTurn = true;
   /** The rate limit's next free slot (ms). */
   private nextSendAt = 0;
-  /** The transformation of the next message to send, started while the one before it was sent. */
-  private ahead: { offset: number; result: Promise<Transformed> } | null = null;
+  /** Transformations of the next messages to send, by offset, started while the one before each was sent. */
+  private readonly ahead = new Map<number, Promise<Transformed>>();
 
   constructor(
     private readonly id: string,
@@ -293,7 +295,7 @@ class Lane {
       this.cached = null;
       this.tasks = null;
       // Run with the settings before the change.
-      this.ahead = null;
+      this.ahead.clear();
     }
     // After a change made through the API, or a write that failed, the store's
     // copy is the truth: let the last write finish before reading it.
@@ -378,21 +380,27 @@ class Lane {
   }
 
   /**
-   * Starts the transformation of the next message the webhook wants, so that
-   * it runs on a sandbox thread while this one is sent: one at a time, a lane
-   * would wait for both in turn. Its result is used when that message is
-   * sent, unless the webhook changed meanwhile.
+   * Starts the transformations of the next TRANSFORM_AHEAD messages the
+   * webhook wants, so that they run on a sandbox thread while this one is
+   * sent: one at a time, a lane would wait for both in turn. A result is used
+   * when its message is sent, unless the webhook changed meanwhile.
    */
   private transformAhead(webhook: LaneWebhook, batch: Message[], from: number): void {
     const { transformation } = webhook;
     if (!transformation?.enabled) return;
-    let next: Message | undefined;
-    for (let i = from; i < batch.length && !next; i++) if (wants(webhook, batch[i]!.attributes)) next = batch[i];
-    if (!next || this.ahead?.offset === next.offset) return;
-    const result = this.deps.transformer.apply(transformation.code, requestOf(webhook, next), next.attributes?.eventType ?? null);
-    // A result dropped unused (the webhook changed, the lane stopped) must not fail the process.
-    result.catch(() => {});
-    this.ahead = { offset: next.offset, result };
+    // Those of earlier messages are left from attempts that failed: they are run again when those are.
+    for (const offset of this.ahead.keys()) if (offset < batch[from - 1]!.offset) this.ahead.delete(offset);
+    let started = 0;
+    for (let i = from; i < batch.length && started < TRANSFORM_AHEAD; i++) {
+      const next = batch[i]!;
+      if (!wants(webhook, next.attributes)) continue;
+      started++;
+      if (this.ahead.has(next.offset)) continue;
+      const result = this.deps.transformer.apply(transformation.code, requestOf(webhook, next), next.attributes?.eventType ?? null, this.id);
+      // A result dropped unused (the webhook changed, the lane stopped) must not fail the process.
+      result.catch(() => {});
+      this.ahead.set(next.offset, result);
+    }
   }
 
   private async retryParked(webhook: LaneWebhook, parked: ParkedRetry): Promise<void> {
@@ -510,9 +518,9 @@ class Lane {
       const { transformation } = webhook;
       if (transformation?.enabled) {
         const startedAtMs = Date.now();
-        const ahead = this.ahead?.offset === message.offset ? this.ahead.result : undefined;
-        if (ahead) this.ahead = null;
-        const transformed = await (ahead ?? this.deps.transformer.apply(transformation.code, request, message.attributes?.eventType ?? null));
+        const ahead = this.ahead.get(message.offset);
+        this.ahead.delete(message.offset);
+        const transformed = await (ahead ?? this.deps.transformer.apply(transformation.code, request, message.attributes?.eventType ?? null, this.id));
         // The settings it ran with may be stale by now.
         if (this.interrupted()) return undefined;
         if ('cancelled' in transformed) return 'cancelled';

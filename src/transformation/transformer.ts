@@ -22,9 +22,10 @@ const MAX_URL_LENGTH = 4096;
 export class Transformer {
   constructor(private readonly sandbox: Sandbox) {}
 
-  async apply(code: string, request: DeliveryRequest, eventType: string | null): Promise<Transformed> {
+  /** `key` (the destination) lets runs of the same code share a realm; see Sandbox.run. */
+  async apply(code: string, request: DeliveryRequest, eventType: string | null, key?: string): Promise<Transformed> {
     const { method, url, headers, body } = request;
-    const result = await this.sandbox.run(code, { meta: JSON.stringify({ method, url, headers, eventType }), body });
+    const result = await this.sandbox.run(code, { meta: JSON.stringify({ method, url, headers, eventType }), body }, key);
     if ('cancel' in result) return { cancelled: true };
     if ('error' in result) return result;
     try {

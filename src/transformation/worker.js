@@ -3,13 +3,20 @@
 // worker thread loads its file directly: the compiled build runs it from
 // dist/, and the tests, which run the TypeScript sources, run it from src/.
 //
-// Each run gets a QuickJS context of its own, made for it and disposed after
-// it: a realm with its own globals and built-ins, so nothing one run leaves
-// behind (globals, prototypes it changed, pending jobs) reaches the next. The
-// code sees the JavaScript language and nothing else: no require or import of
-// modules, no timers, network or files, no process. Its time and memory are
-// bounded by QuickJS's interrupt handler and allocator limit; the pool
-// (sandbox.ts) ends a thread that still does not answer in time.
+// Code runs in a realm: a QuickJS runtime and context of its own, with
+// JavaScript's built-ins and nothing else (no require or import of modules,
+// no timers, network, files or process), bounded in time by the interrupt
+// handler and in memory by the allocator's limit. The pool (sandbox.ts) ends a
+// thread that still does not answer in time.
+//
+// Runs stay apart. A realm serves one destination's code only. Before any
+// code runs in it, its built-ins and global object are frozen, and each run
+// evaluates the code afresh (a new module instance, or a new function scope
+// for a script), so nothing one run does (globals, changed prototypes,
+// variables at the top of the code) reaches the next. A realm is kept for the
+// next runs of the same code, since making one costs more than the run
+// itself, and is made afresh after a failed run, after REALM_RUNS runs, or
+// when its code changes.
 import { isUtf8 } from 'node:buffer';
 import { parentPort, workerData } from 'node:worker_threads';
 import { DefaultIntrinsics, newQuickJSWASMModuleFromVariant } from 'quickjs-emscripten-core';
@@ -27,6 +34,13 @@ import { DefaultIntrinsics, newQuickJSWASMModuleFromVariant } from 'quickjs-emsc
 const limits = workerData;
 /** Native stack for the code: deep recursion ends in a RangeError, not a crash of the thread. */
 const STACK_BYTES = 256 * 1024;
+/** Runs a realm serves before it is made afresh: each leaves its module record behind. */
+const REALM_RUNS = 500;
+/**
+ * Realms a thread keeps, the most recently used; one per destination, about
+ * 150 KiB each. Making one costs about 3.5 ms, freezing its built-ins most of it.
+ */
+const MAX_REALMS = 256;
 /** Longest error text kept for an attempt record. */
 const MAX_ERROR_CHARS = 1000;
 /** The longest result text read out of the sandbox: a payload at the limit, escaped, with room for the rest. */
@@ -37,11 +51,10 @@ const MAX_RESULT_CHARS = limits.maxOutputBytes * 6 + 65_536;
  */
 const INTRINSICS = { ...DefaultIntrinsics, TypedArrays: false };
 
-// Evaluated in each context before the tenant's code, so it holds the real
-// JSON whatever that code does to the globals. It builds the webhook, and
-// gives back what the handler returned as one JSON string, the only thing
-// that leaves the sandbox; it is checked here, outside. Kept this small on
-// purpose: it is compiled once per run.
+// Evaluated in each realm before the tenant's code, so it holds the real JSON
+// whatever that code does. It builds the webhook, and gives back what the
+// handler returned as one JSON string, the only thing that leaves the
+// sandbox; it is checked here, outside.
 const DRIVER = `(() => {
   const { parse, stringify } = JSON;
   const E = Error;
@@ -63,6 +76,61 @@ const DRIVER = `(() => {
   ];
 })()`;
 
+// Freezes every built-in reachable from the global object, and the global
+// object itself, so that no run can leave state in them for the next. A few
+// properties that code assigns on its own objects (an error's name, a
+// toString) become accessors whose setter gives the object an own property:
+// on a frozen prototype, a plain assignment would fail. WeakRef and
+// FinalizationRegistry go: their callbacks could run during a later run.
+const HARDEN = `(() => {
+  const { freeze, getPrototypeOf, getOwnPropertyDescriptor, getOwnPropertyDescriptors, defineProperty } = Object;
+  const ownKeys = Reflect.ownKeys;
+  delete globalThis.WeakRef;
+  delete globalThis.FinalizationRegistry;
+  const assignable = (proto, name) => {
+    const found = getOwnPropertyDescriptor(proto, name);
+    if (!found || !('value' in found)) return;
+    const value = found.value;
+    defineProperty(proto, name, {
+      get() { return value; },
+      set(given) {
+        if (this === proto) throw new TypeError('the built-ins are frozen');
+        defineProperty(this, name, { value: given, writable: true, enumerable: true, configurable: true });
+      },
+      enumerable: found.enumerable,
+      configurable: false,
+    });
+  };
+  for (const name of ['constructor', 'toString', 'toLocaleString', 'valueOf', 'hasOwnProperty', 'isPrototypeOf', 'propertyIsEnumerable']) assignable(Object.prototype, name);
+  for (const error of [Error, EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError, AggregateError, InternalError]) {
+    if (typeof error !== 'function') continue;
+    for (const name of ['constructor', 'name', 'message', 'toString']) assignable(error.prototype, name);
+  }
+  assignable(Function.prototype, 'toString');
+  const hidden = [
+    getPrototypeOf(function* () {}),
+    getPrototypeOf(async function () {}),
+    getPrototypeOf(async function* () {}),
+    getPrototypeOf((function* () {})()),
+    getPrototypeOf([][Symbol.iterator]()),
+    getPrototypeOf(new Map()[Symbol.iterator]()),
+    getPrototypeOf(new Set()[Symbol.iterator]()),
+    getPrototypeOf(''[Symbol.iterator]()),
+    getPrototypeOf('a'.matchAll(/a/g)),
+  ];
+  const seen = new Set();
+  const todo = [globalThis, ...hidden];
+  while (todo.length > 0) {
+    const value = todo.pop();
+    if (value === null || (typeof value !== 'object' && typeof value !== 'function') || seen.has(value)) continue;
+    seen.add(value);
+    freeze(value);
+    todo.push(getPrototypeOf(value));
+    const descriptors = getOwnPropertyDescriptors(value);
+    for (const key of ownKeys(descriptors)) todo.push(descriptors[key].value, descriptors[key].get, descriptors[key].set);
+  }
+})()`;
+
 /**
  * Code with an import or export statement is a module, whose handler is
  * exported; any other code is a script that declares a global handler, as
@@ -73,48 +141,97 @@ const MODULE = /^\s*(export|import)\b/m;
 
 const quickjs = await newQuickJSWASMModuleFromVariant(import('@jitl/quickjs-wasmfile-release-sync'));
 
-/**
- * The runtime runs one context at a time; it is made afresh after a run that
- * failed, in case what failed left it short of memory. The next run's context
- * is made while the thread would otherwise wait: a run then starts with it.
- */
 let deadline = 0;
 let interrupted = false;
-/** @type {Runtime | null} */
-let runtime = null;
-/** @type {Context | null} */
-let spare = null;
 
-function newRuntime() {
-  const made = quickjs.newRuntime();
-  made.setInterruptHandler(() => {
+/**
+ * @typedef {{ runtime: Runtime, context: Context, makeWebhook: Handle, serialize: Handle, describe: Handle, code: string, runs: number }} Realm
+ */
+
+/** Realms by destination, least recently used first. */
+/** @type {Map<string, Realm>} */
+const realms = new Map();
+let nextModule = 0;
+
+/** A new realm for `code`: its driver evaluated, then its built-ins frozen. */
+function newRealm(/** @type {string} */ code) {
+  const runtime = quickjs.newRuntime();
+  runtime.setInterruptHandler(() => {
     interrupted = performance.now() > deadline;
     return interrupted;
   });
-  made.setMemoryLimit(limits.memoryBytes);
-  made.setMaxStackSize(STACK_BYTES);
-  return made;
+  runtime.setMemoryLimit(limits.memoryBytes);
+  runtime.setMaxStackSize(STACK_BYTES);
+  const context = runtime.newContext({ intrinsics: INTRINSICS });
+  const driver = context.unwrapResult(context.evalCode(DRIVER, 'driver.js', { type: 'global' }));
+  const realm = {
+    runtime,
+    context,
+    makeWebhook: context.getProp(driver, 0),
+    serialize: context.getProp(driver, 1),
+    describe: context.getProp(driver, 2),
+    code,
+    runs: 0,
+  };
+  driver.dispose();
+  context.unwrapResult(context.evalCode(HARDEN, 'harden.js', { type: 'global' })).dispose();
+  return realm;
 }
 
-/** A fresh context, the spare one if it is ready. */
-function takeContext() {
-  runtime ??= newRuntime();
-  const context = spare ?? runtime.newContext({ intrinsics: INTRINSICS });
-  spare = null;
-  return context;
+function disposeRealm(/** @type {Realm} */ realm) {
+  for (const handle of [realm.makeWebhook, realm.serialize, realm.describe]) handle.dispose();
+  realm.context.dispose();
+  realm.runtime.dispose();
+}
+
+/** The realm of `key`'s code, kept from its last run if it is still the same code; a new one without a key. */
+function realmFor(/** @type {string | undefined} */ key, /** @type {string} */ code) {
+  const kept = key === undefined ? undefined : realms.get(key);
+  if (key !== undefined && kept) {
+    realms.delete(key);
+    if (kept.code === code && kept.runs < REALM_RUNS) return kept;
+    disposeRealm(kept);
+  }
+  // Made within the run's deadline: freezing the built-ins is part of its first run.
+  return newRealm(code);
+}
+
+/** Keeps a realm for its destination's next run, or disposes of it. */
+function release(/** @type {string | undefined} */ key, /** @type {Realm} */ realm, /** @type {boolean} */ reusable) {
+  // Jobs left queued (a promise the handler did not wait for) would run during the next run.
+  if (key === undefined || !reusable || realm.runtime.hasPendingJob()) return disposeRealm(realm);
+  realms.set(key, realm);
+  if (realms.size > MAX_REALMS) {
+    const [oldest, realmOf] = realms.entries().next().value ?? [];
+    if (oldest !== undefined && realmOf) {
+      realms.delete(oldest);
+      disposeRealm(realmOf);
+    }
+  }
 }
 
 /**
  * Runs `code` on one webhook, or, without one, only loads it to see that it
- * has a handler.
+ * has a handler. `key` names the destination whose realm may serve it.
+ * @param {string | undefined} key
  * @param {string} code
  * @param {Input | undefined} input
  * @returns {Output | { cancel: true } | Failure | { loaded: true }}
  */
-function run(code, input) {
+function run(key, code, input) {
   interrupted = false;
   deadline = performance.now() + limits.timeoutMs;
-  const context = takeContext();
+  /** @type {Realm} */
+  let realm;
+  try {
+    realm = realmFor(key, code);
+  } catch {
+    return interrupted
+      ? { error: `timed out: the transformation ran for more than ${limits.timeoutMs} ms`, kind: 'timeout' }
+      : { error: 'the sandbox could not make a realm for the transformation', kind: 'error' };
+  }
+  const { context, runtime, makeWebhook, serialize, describe } = realm;
+  realm.runs++;
   /** @type {Handle[]} */
   const handles = [];
   /** @param {Handle} handle */
@@ -122,10 +239,6 @@ function run(code, input) {
     handles.push(handle);
     return handle;
   };
-  const driver = keep(context.unwrapResult(context.evalCode(DRIVER, 'driver.js', { type: 'global' })));
-  const makeWebhook = keep(context.getProp(driver, 0));
-  const serialize = keep(context.getProp(driver, 1));
-  const describe = keep(context.getProp(driver, 2));
   /**
    * What went wrong, from an error handle (or a message of ours).
    * @param {Handle | string} error
@@ -160,8 +273,8 @@ function run(code, input) {
     const state = context.getPromiseState(keep(handle));
     if (state.type === 'fulfilled') return state.notAPromise ? handle : keep(state.value);
     if (state.type === 'rejected') throw failure(state.error);
-    const jobs = runtime?.executePendingJobs();
-    if (jobs?.error) keep(jobs.error);
+    const jobs = runtime.executePendingJobs();
+    if (jobs.error) keep(jobs.error);
     const after = context.getPromiseState(handle);
     if (after.type === 'fulfilled') return keep(after.value);
     if (after.type === 'rejected') throw failure(after.error);
@@ -171,18 +284,11 @@ function run(code, input) {
 
   let failed = true;
   try {
-    const evaluated = context.evalCode(code, 'transformation.js', { type: MODULE.test(code) ? 'module' : 'global' });
-    if (evaluated.error) return failure(evaluated.error);
-    const exports = settled(evaluated.value);
-    let handler = context.typeof(exports) === 'object' ? keep(context.getProp(exports, 'handler')) : context.undefined;
-    if (context.typeof(handler) !== 'function' && context.typeof(exports) === 'object') handler = keep(context.getProp(exports, 'default'));
-    if (context.typeof(handler) !== 'function') handler = keep(context.getProp(context.global, 'handler'));
-    if (context.typeof(handler) !== 'function') return failure('the code defines no handler: export function handler(webhook) { … }');
+    const handler = keep(load(context, code, failure, settled));
     if (!input) {
       failed = false;
       return { loaded: true };
     }
-
     const text = isUtf8(input.body);
     const body = Buffer.from(input.body.buffer, input.body.byteOffset, input.body.byteLength).toString(text ? 'utf8' : 'base64');
     const made = context.callFunction(
@@ -210,12 +316,39 @@ function run(code, input) {
     return failure(String(thrown));
   } finally {
     for (const handle of handles.reverse()) if (handle.alive) handle.dispose();
-    context.dispose();
-    if (failed) {
-      runtime?.dispose();
-      runtime = null;
-    }
+    release(key, realm, !failed);
   }
+}
+
+/**
+ * Evaluates the code afresh and finds its handler: a module's `handler` or
+ * default export, or a script's `handler` function. A script runs inside a
+ * function of its own, whose scope is new each time: the global object is
+ * frozen, so its declarations could not go there.
+ * @param {Context} context
+ * @param {string} code
+ * @param {(error: Handle | string) => Failure} failure
+ * @param {(handle: Handle) => Handle} settled
+ * @returns {Handle}
+ */
+function load(context, code, failure, settled) {
+  const module = MODULE.test(code);
+  const source = module ? code : `(function () {${code}\n;return typeof handler === 'function' ? handler : undefined;\n})()`;
+  // Each module instance needs a name of its own, or the realm would hand back the last one.
+  const evaluated = context.evalCode(source, `transformation-${nextModule++}.js`, { type: module ? 'module' : 'global' });
+  if (evaluated.error) throw failure(evaluated.error);
+  const exports = settled(evaluated.value);
+  if (!module) {
+    if (context.typeof(exports) !== 'function') throw failure('the code defines no handler: function handler(webhook) { … }');
+    return exports;
+  }
+  const named = context.getProp(exports, 'handler');
+  if (context.typeof(named) === 'function') return named;
+  named.dispose();
+  const fallback = context.getProp(exports, 'default');
+  if (context.typeof(fallback) === 'function') return fallback;
+  fallback.dispose();
+  throw failure('the code defines no handler: export function handler(webhook) { … }');
 }
 
 const tooLarge = () => `output too large: the payload is over the limit of ${limits.maxOutputBytes} bytes`;
@@ -244,18 +377,14 @@ function outputOf(out) {
   const body =
     typeof payload === 'string' ? Buffer.from(payload, out.payloadEncoding === 'base64' ? 'base64' : 'utf8') : Buffer.from(JSON.stringify(payload), 'utf8');
   if (body.length > limits.maxOutputBytes) return error(tooLarge());
-  return { method: out.method, url: out.url, headers: list, body: new Uint8Array(body.buffer, body.byteOffset, body.length) };
+  // A buffer of its own, not a slice of Node's shared pool, so that it can move to the main thread.
+  return { method: out.method, url: out.url, headers: list, body: new Uint8Array(body) };
 }
 
-parentPort?.on('message', (/** @type {{ id: number, code: string, input?: Input }} */ job) => {
-  const result = run(job.code, job.input);
-  // A body that fills its own buffer moves to the main thread without a copy.
-  const transfer = 'body' in result && result.body.byteLength === result.body.buffer.byteLength ? [/** @type {ArrayBuffer} */ (result.body.buffer)] : [];
-  parentPort?.postMessage({ id: job.id, result }, transfer);
-  // The next run's context, made now rather than when that run comes.
-  setImmediate(() => {
-    runtime ??= newRuntime();
-    spare ??= runtime.newContext({ intrinsics: INTRINSICS });
-  });
+parentPort?.on('message', (/** @type {Array<{ key?: string, code: string, input?: Input }>} */ jobs) => {
+  const results = jobs.map((job) => run(job.key, job.code, job.input));
+  // Bodies move to the main thread without a copy.
+  const transfer = results.flatMap((result) => ('body' in result ? [/** @type {ArrayBuffer} */ (result.body.buffer)] : []));
+  parentPort?.postMessage({ results }, transfer);
 });
 parentPort?.postMessage({ ready: true });
