@@ -111,6 +111,7 @@ export const errorCatalog = {
   metrics_token_invalid: entry('unauthenticated', 'Metrics token invalid'),
   transformation_not_found: entry('not_found', 'Transformation not found'),
   transformation_invalid: entry('invalid_input', 'Transformation invalid'),
+  sandbox_unavailable: entry('unavailable', 'Sandbox unavailable', 5),
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorName = keyof typeof errorCatalog;

@@ -102,7 +102,10 @@ export class Transformations {
 }
 
 function resultOf(transformed: Transformed): TestResult {
-  return 'error' in transformed ? { error: transformed.error } : transformed;
+  if (!('error' in transformed)) return transformed;
+  // The sandbox could not try the code: no result of the code's to show.
+  if (transformed.kind === 'unavailable') fail('sandbox_unavailable', transformed.error);
+  return { error: transformed.error };
 }
 
 function checkSize(code: string): void {

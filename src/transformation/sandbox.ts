@@ -27,10 +27,10 @@ export interface SandboxOutput {
   body: Buffer;
 }
 
-/** Why a run gave nothing to send: its time or memory ran out, or the code failed. */
+/** Why a run gave nothing to send: its time or memory ran out, the code failed, or the sandbox could not run it at all. */
 export interface SandboxFailure {
   error: string;
-  kind: 'timeout' | 'memory' | 'error';
+  kind: 'timeout' | 'memory' | 'error' | 'unavailable';
 }
 
 export type SandboxResult = SandboxOutput | { cancel: true } | SandboxFailure;
@@ -50,6 +50,8 @@ const MAX_WAITING = 10_000;
  * load, runs of many destinations go over together, and come back together.
  */
 const MAX_BATCH = 16;
+/** Batches a thread holds at once: the next waits in its queue while it runs one, so it never idles between them. */
+const BATCHES_IN_FLIGHT = 2;
 /** The sandbox thread's own JavaScript heap; QuickJS's memory is apart from it, bounded per run. */
 const THREAD_HEAP_MB = 64;
 
@@ -65,8 +67,8 @@ interface Thread {
   slot: number;
   worker: Worker;
   ready: boolean;
-  /** The runs handed to it, in order; empty while it is idle. */
-  jobs: Job[];
+  /** The batches of runs handed to it, oldest first; empty while it is idle. */
+  batches: Job[][];
   timer: NodeJS.Timeout | null;
 }
 
@@ -111,7 +113,7 @@ export class Sandbox {
 
   private submit(code: string, input?: SandboxInput, key?: string): Promise<SandboxResult | { loaded: true }> {
     if (this.closed) return Promise.resolve(SHUT_DOWN);
-    if (this.waiting.length >= MAX_WAITING) return Promise.resolve({ error: 'the sandbox is busy: too many transformations are waiting', kind: 'error' });
+    if (this.waiting.length >= MAX_WAITING) return Promise.resolve({ error: 'the sandbox is busy: too many transformations are waiting', kind: 'unavailable' });
     return new Promise((resolve) => {
       this.waiting.push({ key, code, input, resolve });
       this.threads.forEach((thread, slot) => thread ?? this.spawn(slot));
@@ -125,14 +127,13 @@ export class Sandbox {
       workerData: { timeoutMs, memoryBytes, maxOutputBytes },
       resourceLimits: { maxOldGenerationSizeMb: THREAD_HEAP_MB },
     });
-    const thread: Thread = { slot, worker, ready: false, jobs: [], timer: null };
+    const thread: Thread = { slot, worker, ready: false, batches: [], timer: null };
     this.threads[slot] = thread;
     worker.on('message', (message: { ready?: true; results?: Array<SandboxResult | { loaded: true }> }) => {
       if (message.ready) thread.ready = true;
-      else if (message.results) this.settle(thread, message.results.map(revive));
+      else if (message.results) this.settle(thread, thread.batches.shift() ?? [], message.results.map(revive));
       this.dispatch();
-      // Idle threads must not keep a finished process alive; one starting or running a job must.
-      if (thread.jobs.length === 0) worker.unref();
+      this.arm(thread);
     });
     let failure = '';
     worker.on('error', (err) => {
@@ -143,12 +144,9 @@ export class Sandbox {
     // another at once would fail the same way, over and over.
     worker.once('exit', () => {
       this.remove(thread);
-      this.settle(
-        thread,
-        thread.jobs.map(() => ({ error: 'the sandbox failed while running the transformation', kind: 'error' })),
-      );
+      this.fail(thread, { error: 'the sandbox failed while running the transformation', kind: 'error' });
       if (!thread.ready) {
-        for (const job of this.waiting.splice(0)) job.resolve({ error: `the sandbox could not start: ${failure || 'its thread exited'}`, kind: 'error' });
+        for (const job of this.waiting.splice(0)) job.resolve({ error: `the sandbox could not start: ${failure || 'its thread exited'}`, kind: 'unavailable' });
       } else if (!this.closed && this.waiting.length > 0) {
         this.spawn(slot);
         this.dispatch();
@@ -158,40 +156,58 @@ export class Sandbox {
 
   private dispatch(): void {
     for (const thread of this.threads) {
-      if (!thread?.ready || thread.jobs.length > 0) continue;
+      if (!thread?.ready) continue;
       const mine = (job: Job) => job.key === undefined || slotOf(job.key, this.threads.length) === thread.slot;
-      const jobs: Job[] = [];
-      const rest: Job[] = [];
-      for (const job of this.waiting) (jobs.length < MAX_BATCH && mine(job) ? jobs : rest).push(job);
-      this.waiting = rest;
-      if (jobs.length === 0) continue;
-      thread.jobs = jobs;
-      // Each run has its time limit; a thread still busy past all of theirs is stuck.
-      thread.timer = setTimeout(
-        () => {
-          this.settle(
-            thread,
-            jobs.map(() => ({ error: `timed out: the transformation ran for more than ${this.options.timeoutMs} ms`, kind: 'timeout' })),
-          );
-          void this.end(thread);
-        },
-        jobs.length * this.options.timeoutMs + GRACE_MS,
-      );
-      // Bodies move to the thread without a copy: each in a buffer of its own, not a slice of Node's shared pool.
-      const bodies = jobs.map((job) => job.input && new Uint8Array(job.input.body));
-      thread.worker.postMessage(
-        jobs.map((job, i) => ({ key: job.key, code: job.code, input: job.input && { meta: job.input.meta, body: bodies[i] } })),
-        bodies.flatMap((body) => (body ? [body.buffer] : [])),
-      );
+      while (thread.batches.length < BATCHES_IN_FLIGHT) {
+        const jobs: Job[] = [];
+        const rest: Job[] = [];
+        for (const job of this.waiting) (jobs.length < MAX_BATCH && mine(job) ? jobs : rest).push(job);
+        if (jobs.length === 0) break;
+        this.waiting = rest;
+        thread.batches.push(jobs);
+        // Bodies move to the thread without a copy: each in a buffer of its own, not a slice of Node's shared pool.
+        const bodies = jobs.map((job) => job.input && new Uint8Array(job.input.body));
+        thread.worker.postMessage(
+          jobs.map((job, i) => ({ key: job.key, code: job.code, input: job.input && { meta: job.input.meta, body: bodies[i] } })),
+          bodies.flatMap((body) => (body ? [body.buffer] : [])),
+        );
+        this.arm(thread);
+      }
     }
   }
 
-  private settle(thread: Thread, results: Array<SandboxResult | { loaded: true }>): void {
-    const jobs = thread.jobs;
-    thread.jobs = [];
+  /**
+   * Times the thread: each run it holds has its time limit, so a thread still
+   * busy past all of theirs is stuck, and is ended. An idle thread must not
+   * keep a finished process alive; a busy one must.
+   */
+  private arm(thread: Thread): void {
     if (thread.timer) clearTimeout(thread.timer);
     thread.timer = null;
+    const held = thread.batches.reduce((sum, batch) => sum + batch.length, 0);
+    if (held === 0) {
+      thread.worker.unref();
+      return;
+    }
+    thread.worker.ref();
+    thread.timer = setTimeout(
+      () => {
+        this.fail(thread, { error: `timed out: the transformation ran for more than ${this.options.timeoutMs} ms`, kind: 'timeout' });
+        void this.end(thread);
+      },
+      held * this.options.timeoutMs + GRACE_MS,
+    );
+  }
+
+  private settle(thread: Thread, jobs: Job[], results: Array<SandboxResult | { loaded: true }>): void {
     jobs.forEach((job, i) => job.resolve(results[i] ?? { error: 'the sandbox gave no result', kind: 'error' }));
+    this.arm(thread);
+  }
+
+  /** Fails every run the thread holds. */
+  private fail(thread: Thread, failure: SandboxFailure): void {
+    for (const jobs of thread.batches.splice(0)) for (const job of jobs) job.resolve(failure);
+    this.arm(thread);
   }
 
   private remove(thread: Thread): void {
@@ -211,7 +227,7 @@ function slotOf(key: string, slots: number): number {
   return (hash >>> 0) % slots;
 }
 
-const SHUT_DOWN: SandboxFailure = { error: 'the server is shutting down', kind: 'error' };
+const SHUT_DOWN: SandboxFailure = { error: 'the server is shutting down', kind: 'unavailable' };
 
 /** The body crosses threads as a Uint8Array: a Buffer again here. */
 function revive(result: SandboxResult | { loaded: true }): SandboxResult | { loaded: true } {

@@ -1,4 +1,4 @@
-import { HooklogError } from '../domain/errors.js';
+import { fail, HooklogError } from '../domain/errors.js';
 import type { DeliveryRequest } from '../domain/types.js';
 import { customHeaders } from '../egress/custom-headers.js';
 import type { Sandbox, SandboxFailure } from './sandbox.js';
@@ -43,9 +43,15 @@ export class Transformer {
     }
   }
 
-  /** Why `code` cannot run, when it does not compile, throws as it loads or has no handler. */
+  /**
+   * Why `code` cannot run, when it does not compile, throws as it loads or
+   * has no handler. Fails with sandbox_unavailable when the sandbox could
+   * not try it: that is no fault of the code.
+   */
   async check(code: string): Promise<string | undefined> {
-    return (await this.sandbox.load(code))?.error;
+    const failure = await this.sandbox.load(code);
+    if (failure?.kind === 'unavailable') fail('sandbox_unavailable', failure.error);
+    return failure?.error;
   }
 }
 

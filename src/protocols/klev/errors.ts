@@ -75,6 +75,7 @@ const NUMBERS: Record<ErrorName, string> = {
   metrics_token_invalid: '0162',
   transformation_not_found: '0163',
   transformation_invalid: '0164',
+  sandbox_unavailable: '0165',
 };
 
 export function klevCode(name: ErrorName): string {
