@@ -29,11 +29,12 @@ export class Transformer {
     if ('cancel' in result) return { cancelled: true };
     if ('error' in result) return result;
     try {
+      // What the handler left as it was passed its checks already, as the destination's settings.
       return {
         request: {
-          method: checkMethod(result.method),
-          url: checkUrl(result.url),
-          headers: customHeaders(Object.fromEntries(result.headers)),
+          method: result.method === method ? method : checkMethod(result.method),
+          url: result.url === url ? url : checkUrl(result.url),
+          headers: sameHeaders(result.headers, headers) ? headers : customHeaders(Object.fromEntries(result.headers)),
           body: result.body,
         },
       };
@@ -53,6 +54,11 @@ export class Transformer {
     if (failure?.kind === 'unavailable') fail('sandbox_unavailable', failure.error);
     return failure?.error;
   }
+}
+
+function sameHeaders(given: Array<[string, string]>, headers: Record<string, string>): boolean {
+  const names = Object.keys(headers);
+  return given.length === names.length && given.every(([name, value]) => Object.hasOwn(headers, name) && headers[name] === value);
 }
 
 function checkMethod(method: unknown): string {
