@@ -210,3 +210,24 @@ describe('the sandbox', () => {
     expect(await transformer.check('for (;;) {}')).toMatch(/timed out/);
   });
 });
+
+describe('a sandbox thread stuck past every time limit', () => {
+  it('is ended and replaced; the run it was stuck in times out, the others it held run on its replacement', async () => {
+    // One call of a built-in, not interruptible between instructions: sorting millions of numbers as strings (about 4 s).
+    const stuck = new Sandbox({ timeoutMs: 5, memoryBytes: 512 * 1024 * 1024, maxOutputBytes: 1024, threads: 1 });
+    try {
+      const hang = 'export function handler(w) { new Array(12_000_000).fill(7).sort(); return w }';
+      const fine = 'export function handler(w) { w.payload = { ok: true }; return w }';
+      const input = { meta: JSON.stringify({ method: 'POST', url: 'https://example.com/', headers: {}, eventType: null }), body: Buffer.from('{}') };
+      const started = performance.now();
+      const results = await Promise.all([stuck.run(hang, input, 'ewh_hang'), ...['ewh_b', 'ewh_c', 'ewh_d'].map((key) => stuck.run(fine, input, key))]);
+      expect(results[0]).toMatchObject({ kind: 'timeout' });
+      for (const result of results.slice(1)) expect('body' in result && result.body.toString()).toBe('{"ok":true}');
+      // Ended by the pool (after its runs' limits and a second), not by QuickJS, which could not stop it: the sort alone takes seconds.
+      expect(performance.now() - started).toBeGreaterThan(1_000);
+      expect(performance.now() - started).toBeLessThan(3_000);
+    } finally {
+      await stuck.close();
+    }
+  });
+});

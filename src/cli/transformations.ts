@@ -26,11 +26,11 @@ export function transformationCommands(egress: Command, path: (id: string) => st
   transformation
     .command('enable <webhook_id>')
     .description('run the stored code again')
-    .action(action(async (client, id: string) => call(client, 'PUT', url(id), { body: { code: await storedCode(client, id), enabled: true } })));
+    .action(action((client, id: string) => call(client, 'PATCH', url(id), { body: { enabled: true } })));
   transformation
     .command('disable <webhook_id>')
     .description('keep the code but stop running it: requests go out as they are')
-    .action(action(async (client, id: string) => call(client, 'PUT', url(id), { body: { code: await storedCode(client, id), enabled: false } })));
+    .action(action((client, id: string) => call(client, 'PATCH', url(id), { body: { enabled: false } })));
   transformation.command('get <webhook_id>').action(action((client, id: string) => call(client, 'GET', url(id))));
   transformation.command('delete <webhook_id>').action(action((client, id: string) => call(client, 'DELETE', url(id))));
   transformation
@@ -47,8 +47,4 @@ export function transformationCommands(egress: Command, path: (id: string) => st
         return result;
       }),
     );
-
-  async function storedCode(client: Parameters<typeof call>[0], id: string): Promise<string> {
-    return ((await call(client, 'GET', url(id))) as { code: string }).code;
-  }
 }

@@ -27,8 +27,9 @@ const IDLE_MS = 30_000;
 const FOREVER_MS = 2 ** 31 - 1;
 /** How long a lane waits after its store failed (the database is down) before it tries again. */
 const STORE_RETRY_MS = 1_000;
-/** Messages whose transformation a lane runs ahead of sending them. */
+/** Messages whose transformation a lane runs ahead of sending them, and for how long such a result may be used. */
 const TRANSFORM_AHEAD = 2;
+const AHEAD_MAX_AGE_MS = 1_000;
 /** Manual attempts of a task in flight at once. */
 const TASK_CONCURRENCY = 8;
 
@@ -245,7 +246,7 @@ class Lane {
   /** The rate limit's next free slot (ms). */
   private nextSendAt = 0;
   /** Transformations of the next messages to send, by offset, started while the one before each was sent. */
-  private readonly ahead = new Map<number, Promise<Transformed>>();
+  private readonly ahead = new Map<number, { result: Promise<Transformed>; at: number }>();
 
   constructor(
     private readonly id: string,
@@ -399,7 +400,7 @@ class Lane {
       const result = this.deps.transformer.apply(transformation.code, requestOf(webhook, next), next.attributes?.eventType ?? null, this.id);
       // A result dropped unused (the webhook changed, the lane stopped) must not fail the process.
       result.catch(() => {});
-      this.ahead.set(next.offset, result);
+      this.ahead.set(next.offset, { result, at: Date.now() });
     }
   }
 
@@ -479,7 +480,8 @@ class Lane {
     const sent = await this.send(webhook, message);
     if (!sent) return undefined;
     if (sent === 'cancelled') {
-      this.record({ delivery: { offset: message.offset, status: 'skipped', nextAttemptAt: null, statusCode: null, at: Date.now() } });
+      // Tentative, as a failure is: a message delivered before stays delivered, one whose retries are scheduled stays pending.
+      this.record({ delivery: { offset: message.offset, status: 'skipped', nextAttemptAt: null, statusCode: null, at: Date.now(), tentative: true } });
       return 'skipped';
     }
     const ok = succeeded(sent.response);
@@ -520,10 +522,18 @@ class Lane {
         const startedAtMs = Date.now();
         const ahead = this.ahead.get(message.offset);
         this.ahead.delete(message.offset);
-        const transformed = await (ahead ?? this.deps.transformer.apply(transformation.code, request, message.attributes?.eventType ?? null, this.id));
+        // A result from a while ago (its message waited behind a retry) is not the run just before signing that was promised.
+        const fresh = ahead && startedAtMs - ahead.at < AHEAD_MAX_AGE_MS ? ahead.result : undefined;
+        const transformed = await (fresh ?? this.deps.transformer.apply(transformation.code, request, message.attributes?.eventType ?? null, this.id));
         // The settings it ran with may be stale by now.
         if (this.interrupted()) return undefined;
         if ('cancelled' in transformed) return 'cancelled';
+        if ('error' in transformed && transformed.kind === 'unavailable') {
+          // The sandbox could not run it (shutting down, too busy): no fault of the destination's, so no attempt. Wait, then try again.
+          this.deps.logger.error({ webhookId: this.id, error: transformed.error }, 'delivery paused: the sandbox could not run the transformation');
+          await sleep(STORE_RETRY_MS, this.halted.signal);
+          return undefined;
+        }
         if ('error' in transformed) {
           const endedAtMs = Date.now();
           const response = transformationFailed(transformed.error, endedAtMs - startedAtMs);

@@ -26,10 +26,20 @@ const REFUSED = new Set([
   ...Object.values(headerNames('svix')),
 ]);
 
-/** Checks a destination's custom headers and returns them by lower-case name; a header that would break the request is refused. */
-export function customHeaders(given: Record<string, string>): CustomHeaders {
+/** What a request carries besides the custom headers: a transformation sees and may change them too. */
+const DEFAULT_HEADERS = ['content-type', 'user-agent'];
+
+/**
+ * Checks a destination's custom headers and returns them by lower-case name;
+ * a header that would break the request is refused. `withDefaults`: the
+ * headers a transformation gives back, which may also hold the defaults,
+ * beyond the bounds.
+ */
+export function customHeaders(given: Record<string, string>, { withDefaults = false } = {}): CustomHeaders {
   const entries = Object.entries(given);
-  if (entries.length > MAX_CUSTOM_HEADERS) fail('field_invalid', `headers may hold at most ${MAX_CUSTOM_HEADERS} headers, got ${entries.length}`);
+  const defaults = withDefaults ? entries.filter(([name]) => DEFAULT_HEADERS.includes(name.toLowerCase())).length : 0;
+  if (entries.length - defaults > MAX_CUSTOM_HEADERS)
+    fail('field_invalid', `headers may hold at most ${MAX_CUSTOM_HEADERS} headers, got ${entries.length - defaults}`);
   // No prototype: a header named __proto__ is a header like any other, not a no-op.
   const headers: CustomHeaders = Object.create(null);
   let total = 0;
@@ -44,7 +54,7 @@ export function customHeaders(given: Record<string, string>): CustomHeaders {
       fail('field_invalid', `headers: the value of ${given} must be at most ${MAX_VALUE_LENGTH} printable ASCII characters, spaces or tabs`);
     }
     headers[name] = value;
-    total += given.length + value.length + 4;
+    if (!(withDefaults && DEFAULT_HEADERS.includes(name))) total += given.length + value.length + 4;
   }
   if (total > MAX_TOTAL_BYTES) fail('field_invalid', `headers: ${total} bytes in all, over the ${MAX_TOTAL_BYTES} allowed`);
   return headers;

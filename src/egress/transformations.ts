@@ -44,11 +44,14 @@ export class Transformations {
   /**
    * Changes the webhook's transformation, or makes it. Code is checked in
    * the sandbox before it is stored: one that does not load fails here, not
-   * at every delivery. Enabled unless said otherwise when new.
+   * at every delivery. Enabled unless said otherwise when new. With
+   * `existing`, there must be one already.
    */
-  async change(by: Principal, webhookId: string, change: TransformationChange): Promise<Transformation | undefined> {
+  async change(by: Principal, webhookId: string, change: TransformationChange, { existing = false } = {}): Promise<Transformation | undefined> {
     const webhook = await this.webhook(webhookId);
     demand(by, onLog('consume', webhook.logId));
+    // A change of one field (klev's PATCH) needs a transformation to change.
+    if (existing && !(await this.store.transformation(webhookId))) notFound(webhookId);
     if (change.code === null) {
       if (change.enabled === true) fail('field_invalid', 'a transformation without code cannot be enabled');
       await this.store.setTransformation(webhookId, null);

@@ -56,6 +56,8 @@ const BATCHES_IN_FLIGHT = 2;
 const THREAD_HEAP_MB = 64;
 
 interface Job {
+  /** Numbers the runs, so that the one a stuck thread is in can be told. */
+  seq: number;
   key: string | undefined;
   code: string;
   input?: SandboxInput;
@@ -66,7 +68,11 @@ interface Thread {
   /** Its place among the threads, which decides the destinations it serves. */
   slot: number;
   worker: Worker;
+  /** The seq of the run it is in, written by the thread itself. */
+  running: Int32Array;
   ready: boolean;
+  /** Being ended; its slot stays taken until it has exited, so that no second thread is started for it. */
+  ending: boolean;
   /** The batches of runs handed to it, oldest first; empty while it is idle. */
   batches: Job[][];
   timer: NodeJS.Timeout | null;
@@ -83,6 +89,7 @@ interface Thread {
 export class Sandbox {
   private readonly threads: Array<Thread | undefined>;
   private waiting: Job[] = [];
+  private nextSeq = 1;
   private closed = false;
 
   constructor(private readonly options: SandboxOptions) {
@@ -115,7 +122,7 @@ export class Sandbox {
     if (this.closed) return Promise.resolve(SHUT_DOWN);
     if (this.waiting.length >= MAX_WAITING) return Promise.resolve({ error: 'the sandbox is busy: too many transformations are waiting', kind: 'unavailable' });
     return new Promise((resolve) => {
-      this.waiting.push({ key, code, input, resolve });
+      this.waiting.push({ seq: this.nextSeq++, key, code, input, resolve });
       this.threads.forEach((thread, slot) => thread ?? this.spawn(slot));
       this.dispatch();
     });
@@ -123,11 +130,12 @@ export class Sandbox {
 
   private spawn(slot: number): void {
     const { timeoutMs, memoryBytes, maxOutputBytes } = this.options;
+    const running = new SharedArrayBuffer(4);
     const worker = new Worker(new URL('./worker.js', import.meta.url), {
-      workerData: { timeoutMs, memoryBytes, maxOutputBytes },
+      workerData: { timeoutMs, memoryBytes, maxOutputBytes, running },
       resourceLimits: { maxOldGenerationSizeMb: THREAD_HEAP_MB },
     });
-    const thread: Thread = { slot, worker, ready: false, batches: [], timer: null };
+    const thread: Thread = { slot, worker, running: new Int32Array(running), ready: false, ending: false, batches: [], timer: null };
     this.threads[slot] = thread;
     worker.on('message', (message: { ready?: true; results?: Array<SandboxResult | { loaded: true }> }) => {
       if (message.ready) thread.ready = true;
@@ -143,8 +151,9 @@ export class Sandbox {
     // could not even start (its module is missing, say) fails every waiting run instead: starting
     // another at once would fail the same way, over and over.
     worker.once('exit', () => {
-      this.remove(thread);
-      this.fail(thread, { error: 'the sandbox failed while running the transformation', kind: 'error' });
+      this.threads[slot] = undefined;
+      if (this.closed) this.fail(thread, SHUT_DOWN);
+      else this.requeue(thread, { error: 'the sandbox failed while running the transformation', kind: 'error' });
       if (!thread.ready) {
         for (const job of this.waiting.splice(0)) job.resolve({ error: `the sandbox could not start: ${failure || 'its thread exited'}`, kind: 'unavailable' });
       } else if (!this.closed && this.waiting.length > 0) {
@@ -156,7 +165,7 @@ export class Sandbox {
 
   private dispatch(): void {
     for (const thread of this.threads) {
-      if (!thread?.ready) continue;
+      if (!thread?.ready || thread.ending) continue;
       const mine = (job: Job) => job.key === undefined || slotOf(job.key, this.threads.length) === thread.slot;
       while (thread.batches.length < BATCHES_IN_FLIGHT) {
         const jobs: Job[] = [];
@@ -168,7 +177,7 @@ export class Sandbox {
         // Bodies move to the thread without a copy: each in a buffer of its own, not a slice of Node's shared pool.
         const bodies = jobs.map((job) => job.input && new Uint8Array(job.input.body));
         thread.worker.postMessage(
-          jobs.map((job, i) => ({ key: job.key, code: job.code, input: job.input && { meta: job.input.meta, body: bodies[i] } })),
+          jobs.map((job, i) => ({ seq: job.seq, key: job.key, code: job.code, input: job.input && { meta: job.input.meta, body: bodies[i] } })),
           bodies.flatMap((body) => (body ? [body.buffer] : [])),
         );
         this.arm(thread);
@@ -190,13 +199,29 @@ export class Sandbox {
       return;
     }
     thread.worker.ref();
-    thread.timer = setTimeout(
-      () => {
-        this.fail(thread, { error: `timed out: the transformation ran for more than ${this.options.timeoutMs} ms`, kind: 'timeout' });
-        void this.end(thread);
-      },
-      held * this.options.timeoutMs + GRACE_MS,
-    );
+    thread.timer = setTimeout(() => this.stuck(thread), held * this.options.timeoutMs + GRACE_MS);
+  }
+
+  /**
+   * Ends a thread that ran past every time limit of the runs it holds. The
+   * run it is stuck in timed out; the others it held are no fault of their
+   * own, and wait for the thread that replaces it.
+   */
+  private stuck(thread: Thread): void {
+    this.requeue(thread, { error: `timed out: the transformation ran for more than ${this.options.timeoutMs} ms`, kind: 'timeout' });
+    void this.end(thread);
+  }
+
+  /** Fails the run a thread was in with `failure`, and queues again the others it held, first. */
+  private requeue(thread: Thread, failure: SandboxFailure): void {
+    const running = Atomics.load(thread.running, 0);
+    const held = thread.batches.flat();
+    thread.batches = [];
+    for (const job of held.reverse()) {
+      if (job.seq === running) job.resolve(failure);
+      else this.waiting.unshift(job);
+    }
+    this.arm(thread);
   }
 
   private settle(thread: Thread, jobs: Job[], results: Array<SandboxResult | { loaded: true }>): void {
@@ -210,12 +235,8 @@ export class Sandbox {
     this.arm(thread);
   }
 
-  private remove(thread: Thread): void {
-    if (this.threads[thread.slot] === thread) this.threads[thread.slot] = undefined;
-  }
-
   private async end(thread: Thread): Promise<void> {
-    this.remove(thread);
+    thread.ending = true;
     await thread.worker.terminate();
   }
 }

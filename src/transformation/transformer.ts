@@ -34,7 +34,7 @@ export class Transformer {
         request: {
           method: result.method === method ? method : checkMethod(result.method),
           url: result.url === url ? url : checkUrl(result.url),
-          headers: sameHeaders(result.headers, headers) ? headers : customHeaders(Object.fromEntries(result.headers)),
+          headers: sameHeaders(result.headers, headers) ? headers : customHeaders(Object.fromEntries(result.headers), { withDefaults: true }),
           body: result.body,
         },
       };

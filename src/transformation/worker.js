@@ -18,6 +18,7 @@
 // itself, and is made afresh after a failed run, after REALM_RUNS runs, or
 // when its code changes.
 import { isUtf8 } from 'node:buffer';
+import { randomBytes } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 import { DefaultIntrinsics, newQuickJSWASMModuleFromVariant } from 'quickjs-emscripten-core';
 
@@ -30,17 +31,25 @@ import { DefaultIntrinsics, newQuickJSWASMModuleFromVariant } from 'quickjs-emsc
  * @typedef {{ error: string, kind: 'timeout' | 'memory' | 'error' }} Failure
  */
 
-/** @type {{ timeoutMs: number, memoryBytes: number, maxOutputBytes: number }} */
+/** @type {{ timeoutMs: number, memoryBytes: number, maxOutputBytes: number, running: SharedArrayBuffer }} */
 const limits = workerData;
+/** The sequence number of the run in progress, read by the pool when the thread does not answer in time. */
+const running = new Int32Array(limits.running);
 /** Native stack for the code: deep recursion ends in a RangeError, not a crash of the thread. */
 const STACK_BYTES = 256 * 1024;
 /** Runs a realm serves before it is made afresh: each leaves its module record behind. */
 const REALM_RUNS = 500;
 /**
  * Realms a thread keeps, the most recently used; one per destination, about
- * 150 KiB each. Making one costs about 3.5 ms, freezing its built-ins most of it.
+ * 150 KiB each when new. Making one costs about 3.5 ms, freezing its built-ins most of it.
  */
 const MAX_REALMS = 256;
+/**
+ * Memory all kept realms of a thread may hold, as last measured. Each run
+ * leaves its module instance in its realm, with what the code made at its
+ * top level; a realm that grows past half its run's limit is made afresh.
+ */
+const KEPT_BYTES = 128 * 1024 * 1024;
 /** Longest error text kept for an attempt record. */
 const MAX_ERROR_CHARS = 1000;
 /** The longest result text read out of the sandbox: a payload at the limit, escaped, with room for the rest. */
@@ -118,6 +127,9 @@ const HARDEN = `(() => {
     getPrototypeOf(''[Symbol.iterator]()),
     getPrototypeOf('a'.matchAll(/a/g)),
   ];
+  // Iterator helpers' own prototypes, where QuickJS has them.
+  try { hidden.push(getPrototypeOf([].values().map((x) => x))); } catch {}
+  try { hidden.push(getPrototypeOf(Iterator.from({ next() { return { done: true }; } }))); } catch {}
   const seen = new Set();
   const todo = [globalThis, ...hidden];
   while (todo.length > 0) {
@@ -146,13 +158,14 @@ let deadline = Number.POSITIVE_INFINITY;
 let interrupted = false;
 
 /**
- * @typedef {{ runtime: Runtime, context: Context, makeWebhook: Handle, serialize: Handle, describe: Handle, code: string, runs: number }} Realm
+ * @typedef {{ runtime: Runtime, context: Context, makeWebhook: Handle, serialize: Handle, describe: Handle, code: string, runs: number, bytes: number }} Realm
  */
 
 /** Realms by destination, least recently used first. */
 /** @type {Map<string, Realm>} */
 const realms = new Map();
-let nextModule = 0;
+/** Module names are unguessable: a run's import() of a name that earlier runs used would reach their module instances. */
+const modulePrefix = () => `transformation-${randomBytes(12).toString('hex')}`;
 
 /** A new realm for `code`: its driver evaluated, then its built-ins frozen. */
 function newRealm(/** @type {string} */ code) {
@@ -174,7 +187,7 @@ function newRealm(/** @type {string} */ code) {
       made.push(handle);
       return handle;
     };
-    const realm = { runtime, context, makeWebhook: part(0), serialize: part(1), describe: part(2), code, runs: 0 };
+    const realm = { runtime, context, makeWebhook: part(0), serialize: part(1), describe: part(2), code, runs: 0, bytes: 0 };
     context.unwrapResult(context.evalCode(HARDEN, 'harden.js', { type: 'global' })).dispose();
     driver.dispose();
     return realm;
@@ -204,17 +217,30 @@ function realmFor(/** @type {string | undefined} */ key, /** @type {string} */ c
   return newRealm(code);
 }
 
+/** How much memory a realm holds now. Measuring costs about 25 µs, so it is done after a realm's runs 1, 2, 4, … 64, then every 64th. */
+function measure(/** @type {Realm} */ realm) {
+  const usage = realm.runtime.computeMemoryUsage();
+  const size = realm.context.getProp(usage, 'memory_used_size');
+  realm.bytes = realm.context.getNumber(size);
+  size.dispose();
+  usage.dispose();
+}
+
 /** Keeps a realm for its destination's next run, or disposes of it. */
 function release(/** @type {string | undefined} */ key, /** @type {Realm} */ realm, /** @type {boolean} */ reusable) {
   // Jobs left queued (a promise the handler did not wait for) would run during the next run.
   if (key === undefined || !reusable || realm.runtime.hasPendingJob()) return disposeRealm(realm);
+  if (realm.runs % 64 === 0 || (realm.runs & (realm.runs - 1)) === 0) measure(realm);
+  if (realm.bytes > limits.memoryBytes / 2) return disposeRealm(realm);
   realms.set(key, realm);
-  if (realms.size > MAX_REALMS) {
-    const [oldest, realmOf] = realms.entries().next().value ?? [];
-    if (oldest !== undefined && realmOf) {
-      realms.delete(oldest);
-      disposeRealm(realmOf);
-    }
+  let kept = 0;
+  for (const one of realms.values()) kept += one.bytes;
+  // The least recently used go first.
+  for (const [oldest, realmOf] of realms) {
+    if (realms.size <= MAX_REALMS && kept <= KEPT_BYTES) break;
+    realms.delete(oldest);
+    kept -= realmOf.bytes;
+    disposeRealm(realmOf);
   }
 }
 
@@ -227,6 +253,21 @@ function release(/** @type {string | undefined} */ key, /** @type {Realm} */ rea
  * @returns {Output | { cancel: true } | Failure | { loaded: true }}
  */
 function run(key, code, input) {
+  const reused = key !== undefined && realms.get(key)?.code === code;
+  const result = attempt(key, code, input);
+  // What a realm kept from earlier runs may be what ran out: a fresh one decides.
+  if (reused && 'kind' in result && result.kind === 'memory') return attempt(undefined, code, input);
+  return result;
+}
+
+/**
+ * One try of `run`.
+ * @param {string | undefined} key
+ * @param {string} code
+ * @param {Input | undefined} input
+ * @returns {Output | { cancel: true } | Failure | { loaded: true }}
+ */
+function attempt(key, code, input) {
   interrupted = false;
   // Making a realm runs only our own code; its time is not the tenant's.
   deadline = Number.POSITIVE_INFINITY;
@@ -317,6 +358,11 @@ function run(key, code, input) {
     // Measured before it is copied out: a run may build a string as large as its memory allows.
     if (context.getNumber(keep(context.getProp(json, 'length'))) > MAX_RESULT_CHARS) return failure(tooLarge());
     const result = outputOf(JSON.parse(context.getString(json)));
+    // QuickJS checks the time between instructions: one long call of a built-in (a sort, a regular expression) may run past it.
+    if (performance.now() > deadline) {
+      interrupted = true;
+      return failure('the run ran past its time');
+    }
     failed = 'error' in result;
     return result;
   } catch (thrown) {
@@ -343,7 +389,7 @@ function load(context, code, failure, settled) {
   const module = MODULE.test(code);
   const source = module ? code : `(function () {${code}\n;return typeof handler === 'function' ? handler : undefined;\n})()`;
   // Each module instance needs a name of its own, or the realm would hand back the last one.
-  const evaluated = context.evalCode(source, `transformation-${nextModule++}.js`, { type: module ? 'module' : 'global' });
+  const evaluated = context.evalCode(source, `${modulePrefix()}.js`, { type: module ? 'module' : 'global' });
   if (evaluated.error) throw failure(evaluated.error);
   const exports = settled(evaluated.value);
   if (!module) {
@@ -389,8 +435,11 @@ function outputOf(out) {
   return { method: out.method, url: out.url, headers: list, body: new Uint8Array(body) };
 }
 
-parentPort?.on('message', (/** @type {Array<{ key?: string, code: string, input?: Input }>} */ jobs) => {
-  const results = jobs.map((job) => run(job.key, job.code, job.input));
+parentPort?.on('message', (/** @type {Array<{ seq: number, key?: string, code: string, input?: Input }>} */ jobs) => {
+  const results = jobs.map((job) => {
+    Atomics.store(running, 0, job.seq);
+    return run(job.key, job.code, job.input);
+  });
   // Bodies move to the main thread without a copy.
   const transfer = results.flatMap((result) => ('body' in result ? [/** @type {ArrayBuffer} */ (result.body.buffer)] : []));
   parentPort?.postMessage({ results }, transfer);

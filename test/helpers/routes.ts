@@ -166,6 +166,10 @@ export const MATRIX: Record<string, Entry> = {
     (f) => [`egress_webhooks:update:${f.egress}`, `messages:consume:${f.log}`],
     (f) => ({ path: `/egress_webhook/${f.egress}/transformation`, body: { code: IDENTITY, enabled: false } }),
   ),
+  'PATCH /egress_webhook/:webhook_id/transformation': entry(
+    (f) => [`egress_webhooks:update:${f.egress}`, `messages:consume:${f.log}`],
+    (f) => ({ path: `/egress_webhook/${f.egress}/transformation`, body: { enabled: false } }),
+  ),
   'DELETE /egress_webhook/:webhook_id/transformation': entry(
     (f) => [`egress_webhooks:update:${f.egress}`, `messages:consume:${f.log}`],
     (f) => ({ path: `/egress_webhook/${f.egress}/transformation` }),

@@ -65,6 +65,25 @@ export function transformationRoutes({ transformations }: AppDeps): Route[] {
       },
     }),
     route({
+      method: 'PATCH',
+      url,
+      summary: "change an egress webhook's transformation: its code, or whether it runs",
+      schema: {
+        params: schemas.params.egress,
+        body: field.object({
+          code: Type.Optional(field.text(`JavaScript, at most ${MAX_CODE_BYTES} bytes; checked before it is stored`)),
+          enabled: Type.Optional(field.boolean('false keeps the code without running it')),
+        }),
+        response: transformation,
+      },
+      permissions: allowed('update'),
+      handler: async (request) => {
+        const { webhook_id: id } = request.params;
+        const changed = await transformations.change(request.principal!, id, request.body, { existing: true });
+        return klevTransformation(id, changed!);
+      },
+    }),
+    route({
       method: 'DELETE',
       url,
       summary: "remove an egress webhook's transformation",
