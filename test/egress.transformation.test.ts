@@ -123,7 +123,8 @@ describe('egress transformations (klev API)', () => {
         { type: 'section', text: { type: 'mrkdwn', text: '<https://github.com/octo/hooklog/commit/fedcba9|fedcba9> Add tests' } },
       ],
     });
-    expect(arrived!.headers['content-type']).toBe('application/octet-stream');
+    // Given as JSON, sent as JSON, though the webhook sends raw values (octet-stream) otherwise.
+    expect(arrived!.headers['content-type']).toBe('application/json');
     // The Standard Webhooks library verifies the signature over the reshaped body, and refuses the original one.
     const verifier = new StandardWebhook(slack.body.secret);
     const headers = arrived!.headers as Record<string, string>;
@@ -206,6 +207,33 @@ describe('egress transformations (klev API)', () => {
     ).toBe(404);
   });
 
+  it('retries at once when the code that failed is fixed, and says where in the code it failed', async () => {
+    const slow = await startTestServer({ allowPrivateDestinations: true, retrySchedule: [0, 3600] });
+    try {
+      const slowLog = (await slow.request('POST', '/logs', { body: {} })).body.log_id;
+      const { webhook_id: id } = (
+        await slow.request('POST', '/egress_webhooks', { body: { log_id: slowLog, destination: `${receiver.url}/fixed`, payload: 'value' } })
+      ).body;
+      const broken = 'export function handler(w) {\n  w.payload = { user: w.payload.sender.login };\n  return w;\n}';
+      expect((await slow.request('PUT', `/egress_webhook/${id}/transformation`, { body: { code: broken } })).status).toBe(200);
+      await slow.request('POST', `/message/${slowLog}`, { body: { value: '{"user":"ada"}' } });
+      const failed = await eventually(async () => {
+        const [attempt] = (await slow.request('GET', `/egress_webhook/${id}/attempts`)).body.attempts;
+        expect(attempt).toBeDefined();
+        return attempt;
+      });
+      expect(failed.error).toMatch(/^transformation failed: TypeError: cannot read property 'login' of undefined \(line 2, column \d+\)$/);
+      // The next retry is an hour away; the fixed code goes out now.
+      await slow.request('PUT', `/egress_webhook/${id}/transformation`, {
+        body: { code: 'export function handler(w) { w.payload = { user: w.payload.user }; return w }' },
+      });
+      await eventually(() => expect(at('/fixed')).toHaveLength(1));
+      expect(JSON.parse(at('/fixed')[0]!.body.toString())).toEqual({ user: 'ada' });
+    } finally {
+      await slow.close();
+    }
+  });
+
   it('tests code on a stored message without sending anything', async () => {
     const { webhook_id: id } = await webhook('/tested', { payload: 'value' });
     const offset = (await s.request('POST', `/message/${log}`, { body: { value: '{"amount":5}' } })).body.next_offset - 1;
@@ -216,7 +244,7 @@ describe('egress transformations (klev API)', () => {
       result: 'sent',
       method: 'POST',
       url: `${receiver.url}/tested`,
-      headers: { 'content-type': 'application/octet-stream', 'user-agent': 'hooklog', 'x-cents': '1' },
+      headers: { 'content-type': 'application/json', 'user-agent': 'hooklog', 'x-cents': '1' },
       body: '{"amount":500}',
       encoding: 'string',
     });

@@ -44,8 +44,16 @@ interface DeliveredMessage {
 }
 
 function describe(body: Buffer, contentType: string | undefined): string {
-  if (!contentType?.startsWith('application/json')) return `Payload (${body.length} bytes): ${body.toString('utf8')}\n`;
-  const message = JSON.parse(body.toString('utf8')) as DeliveredMessage;
+  const raw = `Payload (${body.length} bytes): ${body.toString('utf8')}\n`;
+  if (!contentType?.startsWith('application/json')) return raw;
+  let message: DeliveredMessage;
+  try {
+    message = JSON.parse(body.toString('utf8')) as DeliveredMessage;
+  } catch {
+    return raw;
+  }
+  // Not klev's message JSON (a transformation reshaped it): shown as it came.
+  if (typeof message !== 'object' || message === null || typeof message.offset !== 'number' || !('encoding' in message)) return raw;
   const text = (field: string | undefined) =>
     field === undefined ? '' : message.encoding === 'base64' ? Buffer.from(field, 'base64').toString('utf8') : field;
   return `Offset: ${message.offset}\n Time: ${goTime(message.time ?? 0)}\n Key: ${text(message.key)}\n Value: ${text(message.value)}\n`;

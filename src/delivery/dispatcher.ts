@@ -315,8 +315,13 @@ class Lane {
     const read = await this.webhook();
     if (!read) return false;
     const { webhook: stored, transformation } = read;
-    const state = this.own ?? stored.state;
+    let state = this.own ?? stored.state;
     if (!state.active) return false;
+    // A change (new code, most likely) may cure a failing transformation: its next try need not wait out the schedule.
+    if (poked && state.lastError.startsWith(TRANSFORMATION_FAILED) && state.nextAttemptAt > Date.now()) {
+      state = { ...state, nextAttemptAt: Date.now() };
+      this.own = state;
+    }
     const webhook: LaneWebhook = { ...stored, state, transformation };
     const now = Date.now();
     if (webhook.mode === 'parallel') await this.retrySetRecorded;
@@ -719,8 +724,10 @@ type LaneWebhook = EgressWebhook & { transformation: Transformation | undefined 
 
 /** The attempt of a message whose transformation failed: nothing was sent, and the schedule goes on as for a failed request. */
 function transformationFailed(error: string, durationMs: number): OutboundResponse {
-  return { statusCode: null, raw: '', body: '', durationMs, error: `transformation failed: ${error}`, failure: 'transformation', retryAfterMs: null };
+  return { statusCode: null, raw: '', body: '', durationMs, error: `${TRANSFORMATION_FAILED}${error}`, failure: 'transformation', retryAfterMs: null };
 }
+
+const TRANSFORMATION_FAILED = 'transformation failed: ';
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {

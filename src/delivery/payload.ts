@@ -20,8 +20,10 @@ export function payloadOf(kind: EgressPayload, message: Message): Payload {
 }
 
 /** The request that delivers `message` to `webhook`, before any transformation and without its signature. */
-export function requestOf(webhook: Pick<EgressWebhook, 'payload' | 'destination' | 'headers'>, message: Message): DeliveryRequest {
+export function requestOf(webhook: Pick<EgressWebhook, 'payload' | 'destination' | 'headers' | 'signing'>, message: Message): DeliveryRequest {
   const payload = payloadOf(webhook.payload, message);
+  // A Svix message's payload is JSON, and Svix sends it labelled so.
+  if (webhook.signing === 'svix' && webhook.payload === 'value') payload.contentType = 'application/json';
   // Custom headers may replace the defaults, never the signature (custom-headers.ts refuses its names).
   return {
     method: 'POST',

@@ -25,6 +25,8 @@ export interface SandboxOutput {
   url: unknown;
   headers: Array<[string, string]>;
   body: Buffer;
+  /** Whether the body is the JSON of what the handler gave back, rather than a string it gave. */
+  json: boolean;
 }
 
 /** Why a run gave nothing to send: its time or memory ran out, the code failed, or the sandbox could not run it at all. */
@@ -41,7 +43,7 @@ export type SandboxResult = SandboxOutput | { cancel: true } | SandboxFailure;
  * on a large value (a sort, a regular expression) may run past it, and a
  * thread stuck there is replaced.
  */
-const GRACE_MS = 1_000;
+const GRACE_MS = 250;
 /** Runs waiting for a thread at most: past it, a run fails at once rather than waiting behind them all. */
 const MAX_WAITING = 10_000;
 /**
@@ -123,7 +125,7 @@ export class Sandbox {
     if (this.waiting.length >= MAX_WAITING) return Promise.resolve({ error: 'the sandbox is busy: too many transformations are waiting', kind: 'unavailable' });
     return new Promise((resolve) => {
       this.waiting.push({ seq: this.nextSeq++, key, code, input, resolve });
-      this.threads.forEach((thread, slot) => thread ?? this.spawn(slot));
+      for (const [slot, thread] of this.threads.entries()) if (!thread) this.spawn(slot);
       this.dispatch();
     });
   }
@@ -208,7 +210,10 @@ export class Sandbox {
    * own, and wait for the thread that replaces it.
    */
   private stuck(thread: Thread): void {
-    this.requeue(thread, { error: `timed out: the transformation ran for more than ${this.options.timeoutMs} ms`, kind: 'timeout' });
+    this.requeue(thread, {
+      error: `timed out: the transformation ran past its ${this.options.timeoutMs} ms in one call of a built-in, and its sandbox thread was ended`,
+      kind: 'timeout',
+    });
     void this.end(thread);
   }
 
@@ -225,7 +230,7 @@ export class Sandbox {
   }
 
   private settle(thread: Thread, jobs: Job[], results: Array<SandboxResult | { loaded: true }>): void {
-    jobs.forEach((job, i) => job.resolve(results[i] ?? { error: 'the sandbox gave no result', kind: 'error' }));
+    for (const [i, job] of jobs.entries()) job.resolve(results[i] ?? { error: 'the sandbox gave no result', kind: 'error' });
     this.arm(thread);
   }
 

@@ -30,11 +30,12 @@ export class Transformer {
     if ('error' in result) return result;
     try {
       // What the handler left as it was passed its checks already, as the destination's settings.
+      const sent = sameHeaders(result.headers, headers) ? headers : customHeaders(Object.fromEntries(result.headers), { withDefaults: true });
       return {
         request: {
           method: result.method === method ? method : checkMethod(result.method),
           url: result.url === url ? url : checkUrl(result.url),
-          headers: sameHeaders(result.headers, headers) ? headers : customHeaders(Object.fromEntries(result.headers), { withDefaults: true }),
+          headers: result.json ? asJson(sent, headers) : sent,
           body: result.body,
         },
       };
@@ -54,6 +55,17 @@ export class Transformer {
     if (failure?.kind === 'unavailable') fail('sandbox_unavailable', failure.error);
     return failure?.error;
   }
+}
+
+/**
+ * The headers of a body the handler gave as JSON: labelled so, unless the
+ * handler set its own content type. A payload reshaped from raw bytes (a
+ * klev `value`) would otherwise go out as application/octet-stream.
+ */
+function asJson(sent: Record<string, string>, before: Record<string, string>): Record<string, string> {
+  const type = sent['content-type'];
+  if (type !== before['content-type'] || (type !== undefined && /\bjson\b/i.test(type))) return sent;
+  return Object.assign(Object.create(null), sent, { 'content-type': 'application/json' });
 }
 
 function sameHeaders(given: Array<[string, string]>, headers: Record<string, string>): boolean {

@@ -27,7 +27,7 @@ import { DefaultIntrinsics, newQuickJSWASMModuleFromVariant } from 'quickjs-emsc
 /** @typedef {import('quickjs-emscripten-core').QuickJSRuntime} Runtime */
 /**
  * @typedef {{ meta: string, body: Uint8Array }} Input
- * @typedef {{ method: unknown, url: unknown, headers: Array<[string, string]>, body: Uint8Array }} Output
+ * @typedef {{ method: unknown, url: unknown, headers: Array<[string, string]>, body: Uint8Array, json: boolean }} Output
  * @typedef {{ error: string, kind: 'timeout' | 'memory' | 'error' }} Failure
  */
 
@@ -80,7 +80,10 @@ const DRIVER = `(() => {
     },
     (out, max) => (typeof out?.payload === 'string' && out.payload.length > max ? null : stringify(out)),
     (error) => {
-      try { return error instanceof E ? error.name + ': ' + error.message : 'the handler threw ' + error; } catch { return 'the handler threw a value that cannot be shown'; }
+      try {
+        if (!(error instanceof E)) return 'the handler threw ' + error;
+        return error.name + ': ' + error.message + '\\u0001' + (typeof error.stack === 'string' ? error.stack : '');
+      } catch { return 'the handler threw a value that cannot be shown'; }
     },
   ];
 })()`;
@@ -297,7 +300,7 @@ function attempt(key, code, input) {
     // Every handle is disposed before its context, or QuickJS aborts the thread.
     if (typeof error !== 'string') keep(error);
     if (interrupted) return { error: `timed out: the transformation ran for more than ${limits.timeoutMs} ms`, kind: 'timeout' };
-    let text = typeof error === 'string' ? error : stringOf(context.callFunction(describe, context.undefined, error));
+    let text = typeof error === 'string' ? error : located(stringOf(context.callFunction(describe, context.undefined, error)), code);
     if (/out of memory/i.test(text)) return { error: `out of memory: the transformation used more than ${limits.memoryBytes / 1048576} MiB`, kind: 'memory' };
     if (text.length > MAX_ERROR_CHARS) text = `${text.slice(0, MAX_ERROR_CHARS)}…`;
     return { error: text, kind: 'error' };
@@ -387,10 +390,20 @@ function attempt(key, code, input) {
  */
 function load(context, code, failure, settled) {
   const module = MODULE.test(code);
-  const source = module ? code : `(function () {${code}\n;return typeof handler === 'function' ? handler : undefined;\n})()`;
+  const source = module ? code : `${SCRIPT_PREFIX}${code}\n;return typeof handler === 'function' ? handler : undefined;\n})()`;
   // Each module instance needs a name of its own, or the realm would hand back the last one.
-  const evaluated = context.evalCode(source, `${modulePrefix()}.js`, { type: module ? 'module' : 'global' });
-  if (evaluated.error) throw failure(evaluated.error);
+  const name = `${modulePrefix()}.js`;
+  const evaluated = context.evalCode(source, name, { type: module ? 'module' : 'global' });
+  if (evaluated.error) {
+    // A script's syntax error is told as the script alone has it, not as the function around it does.
+    const own = module ? undefined : context.evalCode(code, name, { type: 'global', compileOnly: true });
+    if (own?.error) {
+      evaluated.error.dispose();
+      throw failure(own.error);
+    }
+    own?.value?.dispose();
+    throw failure(evaluated.error);
+  }
   const exports = settled(evaluated.value);
   if (!module) {
     if (context.typeof(exports) !== 'function') throw failure('the code defines no handler: function handler(webhook) { … }');
@@ -403,6 +416,30 @@ function load(context, code, failure, settled) {
   if (context.typeof(fallback) === 'function') return fallback;
   fallback.dispose();
   throw failure('the code defines no handler: export function handler(webhook) { … }');
+}
+
+/** Where the code's own module or script is, in stack traces: hidden from what is shown. */
+const OWN_FRAME = /transformation-[0-9a-f]+\.js:(\d+):(\d+)/;
+/** Its beginning, before a script's first line: columns of that line are shown without it. */
+const SCRIPT_PREFIX = '(function () {';
+
+/**
+ * An error as the attempt record shows it: its name and message, where in
+ * the code it was raised, and why, when it was a write to the frozen built-ins.
+ * @param {string} described what the driver said: the message, then a U+0001 and the stack
+ * @param {string} code
+ */
+function located(described, code) {
+  const [message = '', stack = ''] = described.split('\u0001');
+  const where = OWN_FRAME.exec(stack) ?? OWN_FRAME.exec(message);
+  const text = message.replaceAll(new RegExp(OWN_FRAME.source, 'g'), 'the code');
+  const frozen = /^TypeError: .*(not extensible|read-only|read only|not configurable|cannot define)/.test(text)
+    ? ' (the built-ins and the global object are frozen: a transformation may change only its own objects)'
+    : '';
+  if (!where) return text + frozen;
+  const line = Number(where[1]);
+  const column = line === 1 && !MODULE.test(code) ? Math.max(1, Number(where[2]) - SCRIPT_PREFIX.length) : Number(where[2]);
+  return `${text} (line ${line}, column ${column})${frozen}`;
 }
 
 const tooLarge = () => `output too large: the payload is over the limit of ${limits.maxOutputBytes} bytes`;
@@ -432,7 +469,7 @@ function outputOf(out) {
     typeof payload === 'string' ? Buffer.from(payload, out.payloadEncoding === 'base64' ? 'base64' : 'utf8') : Buffer.from(JSON.stringify(payload), 'utf8');
   if (body.length > limits.maxOutputBytes) return error(tooLarge());
   // A buffer of its own, not a slice of Node's shared pool, so that it can move to the main thread.
-  return { method: out.method, url: out.url, headers: list, body: new Uint8Array(body) };
+  return { method: out.method, url: out.url, headers: list, body: new Uint8Array(body), json: typeof payload !== 'string' };
 }
 
 parentPort?.on('message', (/** @type {Array<{ seq: number, key?: string, code: string, input?: Input }>} */ jobs) => {
