@@ -84,7 +84,12 @@ describe('Svix API: endpoint transformations, through the official SDK', () => {
     expect((await svix.messageAttempt.listByMsg('cancels', noise.id)).data).toEqual([]);
     const failed = (await svix.messageAttempt.listByMsg('cancels', boom.id)).data;
     expect(failed).toHaveLength(FAST_RETRIES.retrySchedule!.length);
-    for (const attempt of failed) expect(attempt).toMatchObject({ responseStatusCode: 0, status: 2, response: expect.stringMatching(/^transformation failed: Error: boom \(line 1, column \d+\)$/) });
+    for (const attempt of failed)
+      expect(attempt).toMatchObject({
+        responseStatusCode: 0,
+        status: 2,
+        response: expect.stringMatching(/^transformation failed: Error: boom \(line 1, column \d+\)$/),
+      });
   });
 
   it('refuses code that does not load, and what the SDK may send that hooklog does not support', async () => {

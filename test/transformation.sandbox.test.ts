@@ -200,7 +200,10 @@ describe('the sandbox', () => {
     expect(await apply('export function handler(w) { w.headers["webhook-signature"] = "forged"; return w }')).toMatchObject({ kind: 'invalid' });
     expect(await apply('export function handler(w) { w.headers.x = 1; return w }')).toMatchObject({ error: expect.stringContaining('must be a string') });
     expect(await apply('export function handler(w) {}')).toMatchObject({ error: expect.stringContaining('must return the webhook') });
-    expect(await apply('export function handler(w) { throw new TypeError("nope") }')).toMatchObject({ kind: 'error', error: expect.stringMatching(/^TypeError: nope \(line 1, column \d+\)$/) });
+    expect(await apply('export function handler(w) { throw new TypeError("nope") }')).toMatchObject({
+      kind: 'error',
+      error: expect.stringMatching(/^TypeError: nope \(line 1, column \d+\)$/),
+    });
   });
 
   it('says why code cannot load', async () => {
