@@ -113,6 +113,7 @@ export async function startServer(
     memoryBytes: config.transformationMemoryMb * 1024 * 1024,
     maxOutputBytes: config.transformationMaxOutputBytes,
     threads: config.transformationThreads,
+    logger,
   });
   const transformer = new Transformer(sandbox);
   const dispatcher = works

@@ -4,7 +4,10 @@ import { Sandbox } from '../src/transformation/sandbox.js';
 import { Transformer } from '../src/transformation/transformer.js';
 
 const LIMITS = { timeoutMs: 50, memoryBytes: 16 * 1024 * 1024, maxOutputBytes: 64 * 1024 };
-const sandbox = new Sandbox({ ...LIMITS, threads: 1 });
+/** What the sandbox tells the operator, kept to be checked. */
+const warnings: Array<{ obj: object; msg: string }> = [];
+const logger = { warn: (obj: object, msg: string) => warnings.push({ obj, msg }) };
+const sandbox = new Sandbox({ ...LIMITS, threads: 1, logger });
 const transformer = new Transformer(sandbox);
 afterAll(() => sandbox.close());
 
@@ -222,7 +225,7 @@ describe('the sandbox', () => {
 describe('a sandbox thread stuck past every time limit', () => {
   it('is ended and replaced; the run it was stuck in times out, the others it held run on its replacement', async () => {
     // One call of a built-in, not interruptible between instructions: sorting millions of numbers as strings (about 4 s).
-    const stuck = new Sandbox({ timeoutMs: 5, memoryBytes: 512 * 1024 * 1024, maxOutputBytes: 1024, threads: 1 });
+    const stuck = new Sandbox({ timeoutMs: 5, memoryBytes: 512 * 1024 * 1024, maxOutputBytes: 1024, threads: 1, logger });
     try {
       const hang = 'export function handler(w) { new Array(12_000_000).fill(7).sort(); return w }';
       const fine = 'export function handler(w) { w.payload = { ok: true }; return w }';
@@ -234,6 +237,7 @@ describe('a sandbox thread stuck past every time limit', () => {
       // Ended by the pool (a quarter of a second after its runs' limits), not by QuickJS, which could not stop it: the sort alone takes seconds.
       expect(performance.now() - started).toBeGreaterThan(250);
       expect(performance.now() - started).toBeLessThan(3_000);
+      expect(warnings).toContainEqual({ obj: { webhookId: 'ewh_hang' }, msg: expect.stringContaining('thread ended') });
     } finally {
       await stuck.close();
     }

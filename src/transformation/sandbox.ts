@@ -11,6 +11,8 @@ export interface SandboxLimits {
 export interface SandboxOptions extends SandboxLimits {
   /** Threads that run transformations; each runs one at a time. */
   threads: number;
+  /** Where a thread that crashed, or was ended for running past its time, is told of. */
+  logger: { warn(obj: object, msg: string): void };
 }
 
 /** A run's input: the webhook's fields but the payload, as JSON, and the body as it would be sent. */
@@ -148,6 +150,7 @@ export class Sandbox {
     let failure = '';
     worker.on('error', (err) => {
       failure = err.message;
+      this.options.logger.warn({ err }, 'transformation sandbox thread failed');
     });
     // A thread that crashed (or was ended) fails its run and makes way for a new one. One that
     // could not even start (its module is missing, say) fails every waiting run instead: starting
@@ -210,6 +213,9 @@ export class Sandbox {
    * own, and wait for the thread that replaces it.
    */
   private stuck(thread: Thread): void {
+    const running = Atomics.load(thread.running, 0);
+    const destination = thread.batches.flat().find((job) => job.seq === running)?.key ?? null;
+    this.options.logger.warn({ webhookId: destination }, 'transformation sandbox thread ended: a run went past its time limit in one call of a built-in');
     this.requeue(thread, {
       error: `timed out: the transformation ran past its ${this.options.timeoutMs} ms in one call of a built-in, and its sandbox thread was ended`,
       kind: 'timeout',
