@@ -519,17 +519,19 @@ class Lane {
   private async send(webhook: LaneWebhook, message: Message): Promise<Sent | 'cancelled' | undefined> {
     // The wait may be long: the lease, or the webhook's settings, may change meanwhile.
     if (!(await this.pace(webhook.rateLimit))) return undefined;
-    let request = requestOf(webhook, message);
     this.inFlight.add(message.offset);
     try {
       const { transformation } = webhook;
-      if (transformation?.enabled) {
+      let request: DeliveryRequest;
+      if (!transformation?.enabled) request = requestOf(webhook, message);
+      else {
         const startedAtMs = Date.now();
         const ahead = this.ahead.get(message.offset);
         this.ahead.delete(message.offset);
         // A result from a while ago (its message waited behind a retry) is not the run just before signing that was promised.
         const fresh = ahead && startedAtMs - ahead.at < AHEAD_MAX_AGE_MS ? ahead.result : undefined;
-        const transformed = await (fresh ?? this.deps.transformer.apply(transformation.code, request, message.attributes?.eventType ?? null, this.id));
+        const transformed = await (fresh ??
+          this.deps.transformer.apply(transformation.code, requestOf(webhook, message), message.attributes?.eventType ?? null, this.id));
         // The settings it ran with may be stale by now.
         if (this.interrupted()) return undefined;
         if ('cancelled' in transformed) return 'cancelled';
