@@ -164,8 +164,7 @@ let interrupted = false;
  * @typedef {{ runtime: Runtime, context: Context, makeWebhook: Handle, serialize: Handle, describe: Handle, code: string, runs: number, bytes: number }} Realm
  */
 
-/** Realms by destination, least recently used first. */
-/** @type {Map<string, Realm>} */
+/** @type {Map<string, Realm>} Realms by destination, least recently used first. */
 const realms = new Map();
 /** Module names are unguessable: a run's import() of a name that earlier runs used would reach their module instances. */
 const modulePrefix = () => `transformation-${randomBytes(12).toString('hex')}`;
