@@ -215,7 +215,7 @@ export async function startServer(
     channels,
     applications: new Applications(store.applications, store.logs),
     endpoints: new Endpoints(egress, store.endpoints, eventTypes),
-    transformations: new Transformations(store.egress, store.messages, transformer),
+    transformations: new Transformations(store.egress, egress, store.messages, transformer),
     eventTypes,
     events: new Events(publisher, store.messages),
     integrations: new Integrations(store.integrations, tokens),

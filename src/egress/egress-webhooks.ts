@@ -162,22 +162,33 @@ export class EgressWebhooks {
   }
 
   private checkDestination(destination: string): string {
-    // Every attempt listed shows it: a long one would make every page of history long.
-    if (destination.length > MAX_DESTINATION_LENGTH) fail('destination_invalid', `the destination may be at most ${MAX_DESTINATION_LENGTH} characters`);
-    let url: URL;
-    try {
-      url = new URL(destination);
-    } catch {
-      fail('destination_invalid', `'${destination}' is not an absolute URL`);
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') fail('destination_invalid', 'the destination must be an http or https URL');
-    if (url.username || url.password) fail('destination_invalid', 'credentials in the destination URL are not supported');
+    const url = checkDeliveryUrl(destination, 'the destination');
     const host = hostOf(url);
     if (!this.allowPrivateDestinations && (host === 'localhost' || isRefusedAddress(host))) {
       fail('destination_invalid', `${host} is a private address; set HOOKLOG_ALLOW_PRIVATE_DESTINATIONS=true to allow it`);
     }
     return destination;
   }
+}
+
+/**
+ * The rules of every URL deliveries go to, a destination's or one a
+ * transformation gives: absolute, http or https, without credentials, not too
+ * long. `name` is what the messages call it. Private addresses are refused
+ * apart (and again as the outbound client connects).
+ */
+export function checkDeliveryUrl(given: string, name: string): URL {
+  // Every attempt listed shows it: a long one would make every page of history long.
+  if (given.length > MAX_DESTINATION_LENGTH) fail('destination_invalid', `${name} may be at most ${MAX_DESTINATION_LENGTH} characters`);
+  let url: URL;
+  try {
+    url = new URL(given);
+  } catch {
+    fail('destination_invalid', `'${given}' is not an absolute URL`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') fail('destination_invalid', `${name} must be an http or https URL`);
+  if (url.username || url.password) fail('destination_invalid', `credentials in ${name} are not supported`);
+  return url;
 }
 
 /** Svix's limits on an endpoint's filter; the names are those messages may carry (domain/attributes.ts). */

@@ -1,9 +1,10 @@
 import { demand, onLog, type Principal } from '../auth/principal.js';
 import { requestOf } from '../delivery/payload.js';
 import { fail } from '../domain/errors.js';
-import type { DeliveryRequest, EgressWebhook, Transformation } from '../domain/types.js';
+import type { DeliveryRequest, Transformation } from '../domain/types.js';
 import type { EgressStore, MessageStore } from '../store/store.js';
 import type { Transformed, Transformer } from '../transformation/transformer.js';
+import type { EgressWebhooks } from './egress-webhooks.js';
 
 /** The longest code a transformation may hold: it is read with its webhook and sent to the sandbox on every run. */
 export const MAX_CODE_BYTES = 64 * 1024;
@@ -25,19 +26,20 @@ export type TestResult = { request: DeliveryRequest } | { cancelled: true } | { 
  */
 export class Transformations {
   constructor(
-    private readonly store: EgressStore,
+    private readonly store: Pick<EgressStore, 'transformation' | 'setTransformation'>,
+    private readonly egress: Pick<EgressWebhooks, 'get'>,
     private readonly messages: Pick<MessageStore, 'read'>,
     private readonly transformer: Transformer,
   ) {}
 
   async get(webhookId: string): Promise<Transformation> {
-    await this.webhook(webhookId);
+    await this.egress.get(webhookId);
     return (await this.store.transformation(webhookId)) ?? notFound(webhookId);
   }
 
   /** The transformation, or undefined when the webhook has none. */
   async find(webhookId: string): Promise<Transformation | undefined> {
-    await this.webhook(webhookId);
+    await this.egress.get(webhookId);
     return this.store.transformation(webhookId);
   }
 
@@ -48,16 +50,16 @@ export class Transformations {
    * `existing`, there must be one already.
    */
   async change(by: Principal, webhookId: string, change: TransformationChange, { existing = false } = {}): Promise<Transformation | undefined> {
-    const webhook = await this.webhook(webhookId);
+    const webhook = await this.egress.get(webhookId);
     demand(by, onLog('consume', webhook.logId));
+    const current = await this.store.transformation(webhookId);
     // A change of one field (klev's PATCH) needs a transformation to change.
-    if (existing && !(await this.store.transformation(webhookId))) notFound(webhookId);
+    if (existing && !current) notFound(webhookId);
     if (change.code === null) {
       if (change.enabled === true) fail('field_invalid', 'a transformation without code cannot be enabled');
       await this.store.setTransformation(webhookId, null);
       return undefined;
     }
-    const current = await this.store.transformation(webhookId);
     const code = change.code ?? current?.code;
     if (code === undefined) {
       // Svix's PATCH may set `enabled` alone; with no code there is nothing to run.
@@ -66,12 +68,13 @@ export class Transformations {
     }
     if (change.code !== undefined) await this.check(change.code);
     const transformation = { code, enabled: change.enabled ?? current?.enabled ?? true, updatedAt: Date.now() };
-    if (!(await this.store.setTransformation(webhookId, transformation))) notFoundWebhook(webhookId);
+    // Deleted meanwhile: its not-found, as at the start.
+    if (!(await this.store.setTransformation(webhookId, transformation))) await this.egress.get(webhookId);
     return transformation;
   }
 
   async delete(by: Principal, webhookId: string): Promise<Transformation> {
-    const webhook = await this.webhook(webhookId);
+    const webhook = await this.egress.get(webhookId);
     demand(by, onLog('consume', webhook.logId));
     const current = (await this.store.transformation(webhookId)) ?? notFound(webhookId);
     await this.store.setTransformation(webhookId, null);
@@ -84,7 +87,7 @@ export class Transformations {
    * the message, so it needs consume on the log.
    */
   async test(by: Principal, webhookId: string, offset: number, code?: string): Promise<TestResult> {
-    const webhook = await this.webhook(webhookId);
+    const webhook = await this.egress.get(webhookId);
     demand(by, onLog('consume', webhook.logId));
     if (code !== undefined) checkSize(code);
     const run = code ?? (await this.store.transformation(webhookId))?.code ?? notFound(webhookId);
@@ -97,10 +100,6 @@ export class Transformations {
     checkSize(code);
     const problem = await this.transformer.check(code);
     if (problem !== undefined) fail('transformation_invalid', problem);
-  }
-
-  private async webhook(id: string): Promise<EgressWebhook> {
-    return (await this.store.get(id)) ?? notFoundWebhook(id);
   }
 }
 
@@ -117,8 +116,4 @@ function checkSize(code: string): void {
 
 function notFound(webhookId: string): never {
   fail('transformation_not_found', `egress webhook '${webhookId}' has no transformation`);
-}
-
-function notFoundWebhook(id: string): never {
-  fail('egress_webhook_not_found', `egress webhook '${id}' does not exist`);
 }

@@ -63,6 +63,8 @@ interface Job {
   /** Numbers the runs, so that the one a stuck thread is in can be told. */
   seq: number;
   key: string | undefined;
+  /** The thread that serves its destination; undefined: any. */
+  slot: number | undefined;
   code: string;
   input?: SandboxInput;
   resolve(result: SandboxResult | { loaded: true }): void;
@@ -126,7 +128,7 @@ export class Sandbox {
     if (this.closed) return Promise.resolve(SHUT_DOWN);
     if (this.waiting.length >= MAX_WAITING) return Promise.resolve({ error: 'the sandbox is busy: too many transformations are waiting', kind: 'unavailable' });
     return new Promise((resolve) => {
-      this.waiting.push({ seq: this.nextSeq++, key, code, input, resolve });
+      this.waiting.push({ seq: this.nextSeq++, key, slot: key === undefined ? undefined : slotOf(key, this.threads.length), code, input, resolve });
       for (const [slot, thread] of this.threads.entries()) if (!thread) this.spawn(slot);
       this.dispatch();
     });
@@ -171,7 +173,7 @@ export class Sandbox {
   private dispatch(): void {
     for (const thread of this.threads) {
       if (!thread?.ready || thread.ending) continue;
-      const mine = (job: Job) => job.key === undefined || slotOf(job.key, this.threads.length) === thread.slot;
+      const mine = (job: Job) => job.slot === undefined || job.slot === thread.slot;
       while (thread.batches.length < BATCHES_IN_FLIGHT) {
         const jobs: Job[] = [];
         const rest: Job[] = [];

@@ -1,6 +1,7 @@
 import { fail, HooklogError } from '../domain/errors.js';
 import type { DeliveryRequest } from '../domain/types.js';
 import { customHeaders } from '../egress/custom-headers.js';
+import { checkDeliveryUrl } from '../egress/egress-webhooks.js';
 import type { Sandbox, SandboxFailure } from './sandbox.js';
 
 export type Transformed =
@@ -11,7 +12,6 @@ export type Transformed =
 
 /** Methods a transformation may send with: those that carry a body. */
 const METHODS = new Set(['POST', 'PUT', 'PATCH']);
-const MAX_URL_LENGTH = 4096;
 
 /**
  * Applies a destination's transformation to one request: the handler sees
@@ -81,11 +81,8 @@ function checkMethod(method: unknown): string {
 
 /** The same rules as a destination's URL; the outbound client refuses private addresses as it connects. */
 function checkUrl(url: unknown): string {
-  if (typeof url !== 'string' || !URL.canParse(url)) invalid('webhook.url must be an absolute URL');
-  if (url.length > MAX_URL_LENGTH) invalid(`webhook.url may be at most ${MAX_URL_LENGTH} characters`);
-  const parsed = new URL(url);
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') invalid('webhook.url must be an http or https URL');
-  if (parsed.username || parsed.password) invalid('webhook.url may not hold credentials');
+  if (typeof url !== 'string') invalid('webhook.url must be a string');
+  checkDeliveryUrl(url, 'webhook.url');
   return url;
 }
 

@@ -41,7 +41,7 @@ const STACK_BYTES = 256 * 1024;
 const REALM_RUNS = 500;
 /**
  * Realms a thread keeps, the most recently used; one per destination, about
- * 150 KiB each when new. Making one costs about 3.5 ms, freezing its built-ins most of it.
+ * 150 KiB each when new. Making one costs about 3.4 ms, freezing its built-ins most of it.
  */
 const MAX_REALMS = 256;
 /**
